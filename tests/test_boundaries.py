@@ -21,7 +21,9 @@ def _loaded_after_import(modules: list[str]) -> set[str]:
 
 
 def test_backend_never_imports_textual() -> None:
-    loaded = _loaded_after_import(BACKEND + _optional(["field_agent.store", "field_agent.sync.agent", "server_stub.app"]))
+    loaded = _loaded_after_import(
+        BACKEND + _optional(["field_agent.store", "field_agent.sync.agent", "server_stub.app"])
+    )
     assert "textual" not in loaded
     assert "field_agent.tui" not in loaded
 

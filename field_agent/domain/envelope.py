@@ -32,7 +32,15 @@ class Clock(Protocol):
 
 
 def new_envelope(record_id: str, kind: str, grid: str) -> dict[str, Any]:
-    return {"id": record_id, "kind": kind, "grid": grid, "fields": {}, "stamps": {}, "sets": {}, "conflicts": {}}
+    return {
+        "id": record_id,
+        "kind": kind,
+        "grid": grid,
+        "fields": {},
+        "stamps": {},
+        "sets": {},
+        "conflicts": {},
+    }
 
 
 def is_deleted(envelope: Mapping[str, Any]) -> bool:
@@ -81,8 +89,17 @@ def local_edit(
     """
     current = copy.deepcopy(dict(envelope)) if envelope is not None else new_envelope(record_id, kind, grid)
     if current["kind"] != kind or current["grid"] != grid:
-        raise ValueError(f"record {record_id} is a {current['kind']} of grid {current['grid']}, not {kind}/{grid}")
-    change: dict[str, Any] = {"record": record_id, "kind": kind, "grid": grid, "fields": {}, "sets": {}, "base": {}}
+        raise ValueError(
+            f"record {record_id} is a {current['kind']} of grid {current['grid']}, not {kind}/{grid}"
+        )
+    change: dict[str, Any] = {
+        "record": record_id,
+        "kind": kind,
+        "grid": grid,
+        "fields": {},
+        "sets": {},
+        "base": {},
+    }
     seen = dict(current["stamps"])
     for name, value in (values or {}).items():
         if name in current["fields"] and current["fields"][name] == value:

@@ -81,13 +81,16 @@ def _open_conflict(envelope: dict[str, Any], cid: str, body: dict[str, Any], out
     outcome.conflicts.append(cid)
 
 
-def apply_change(envelope: Mapping[str, Any] | None, change: Mapping[str, Any]) -> tuple[dict[str, Any], ChangeOutcome]:
+def apply_change(
+    envelope: Mapping[str, Any] | None, change: Mapping[str, Any]
+) -> tuple[dict[str, Any], ChangeOutcome]:
     """Apply a device's change to the server's copy of a record; detect true conflicts.
 
     A register whose base (the stamp the device replaced) is not the server's current stamp, and whose values
     differ, was changed by two people who had not seen each other's edit: the greater stamp still wins, and the
     other value is kept on the record as an open conflict. Deleting a record someone edited unseen, or editing one
-    someone deleted unseen, is a conflict too. Applying the same change twice changes nothing.
+    someone deleted unseen, is a conflict too (the deletion register has no value conflicts of its own).
+    Conflict ids derive from the change's stamps, so applying the same change twice changes nothing.
     """
     if envelope is None:
         current = new_envelope(change["record"], change["kind"], change["grid"])
@@ -109,10 +112,10 @@ def apply_change(envelope: Mapping[str, Any] | None, change: Mapping[str, Any]) 
         if existing == stamp:
             continue
         if (
-            existing is not None
+            name != DELETED
+            and existing is not None
             and base.get(name) != existing
             and current["fields"].get(name) != value
-            and not (name == DELETED and outcome.status == "conflict")
         ):
             ours = {"value": copy.deepcopy(current["fields"].get(name)), "stamp": existing}
             theirs = {"value": copy.deepcopy(value), "stamp": stamp}
@@ -167,8 +170,13 @@ def _detect_delete_conflict(
             _open_conflict(
                 current,
                 f"{DELETED}@{delete_stamp}",
-                {"field": DELETED, "type": "delete", "deleted": {"stamp": delete_stamp},
-                 "edited": unseen, "opened": delete_stamp},
+                {
+                    "field": DELETED,
+                    "type": "delete",
+                    "deleted": {"stamp": delete_stamp},
+                    "edited": unseen,
+                    "opened": delete_stamp,
+                },
                 outcome,
             )
     elif deleted_here and not deleting and (writes or change["sets"]):
@@ -179,14 +187,23 @@ def _detect_delete_conflict(
         stamps = [entry["stamp"] for entry in edited.values()] + [
             entry["stamp"] for elements in change["sets"].values() for entry in elements.values()
         ]
-        if not stamps or all(current["stamps"].get(n) == e["stamp"] for n, e in edited.items()) and not change["sets"]:
+        if (
+            not stamps
+            or (all(current["stamps"].get(n) == e["stamp"] for n, e in edited.items())
+            and not change["sets"])
+        ):
             return
         edit_stamp = max(stamps)
         _open_conflict(
             current,
             f"{DELETED}@{edit_stamp}",
-            {"field": DELETED, "type": "delete", "deleted": {"stamp": deleted_stamp},
-             "edited": edited, "opened": edit_stamp},
+            {
+                "field": DELETED,
+                "type": "delete",
+                "deleted": {"stamp": deleted_stamp},
+                "edited": edited,
+                "opened": edit_stamp,
+            },
             outcome,
         )
 
@@ -195,4 +212,7 @@ def conflict_parties(conflict: Mapping[str, Any]) -> list[str]:
     """The node ids whose edits clashed, for showing who changed what."""
     if conflict["type"] == "value":
         return [stamp_node(conflict["winner"]["stamp"]), stamp_node(conflict["loser"]["stamp"])]
-    return [stamp_node(conflict["deleted"]["stamp"]), *(stamp_node(e["stamp"]) for e in conflict["edited"].values())]
+    return [
+        stamp_node(conflict["deleted"]["stamp"]),
+        *(stamp_node(e["stamp"]) for e in conflict["edited"].values()),
+    ]

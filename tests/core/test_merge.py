@@ -1,0 +1,269 @@
+"""Merge rules: convergence in any order, idempotence, and true conflicts flagged exactly once."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from field_agent.domain.envelope import DELETED, coalesce, local_edit, open_conflicts, view
+from field_agent.domain.hlc import HybridClock
+from field_agent.sync.merge import MergeRefused, apply_change, merge_envelopes
+
+NODES = ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]
+
+
+class Device:
+    """A replica with an outbox, syncing with a server dict through the shared merge code."""
+
+    def __init__(self, node: str, start_ms: int) -> None:
+        self.ms = start_ms
+        self.clock = HybridClock(node, now_ms=self._wall)
+        self.records: dict[str, dict] = {}
+        self.outbox: dict[str, dict] = {}
+
+    def _wall(self) -> int:
+        self.ms += 1
+        return self.ms
+
+    def edit(self, record_id: str, **kwargs) -> None:
+        env, change = local_edit(
+            self.records.get(record_id),
+            self.clock,
+            record_id=record_id,
+            kind="household",
+            grid="g1",
+            **kwargs,
+        )
+        if change is None:
+            return
+        self.records[record_id] = env
+        previous = self.outbox.get(record_id)
+        self.outbox[record_id] = change if previous is None else coalesce(previous, change)
+
+    def push(self, server: dict[str, dict], results: list) -> None:
+        for record_id, change in sorted(self.outbox.items()):
+            server[record_id], outcome = apply_change(server.get(record_id), change)
+            results.append(outcome)
+        self.outbox.clear()
+
+    def pull(self, server: dict[str, dict]) -> None:
+        for record_id, remote in server.items():
+            for stamp in remote["stamps"].values():
+                self.clock.observe(stamp)
+            keep = set(self.outbox.get(record_id, {}).get("fields", {}))
+            local = self.records.get(record_id)
+            self.records[record_id] = (
+                remote if local is None else merge_envelopes(local, remote, keep_ours=keep)
+            )
+
+
+def three_devices() -> tuple[list[Device], dict[str, dict]]:
+    return [Device(node, 1_700_000_000_000 + i * 7) for i, node in enumerate(NODES)], {}
+
+
+def seed(devices: list[Device], server: dict) -> None:
+    devices[0].edit("r1", values={"head": "张三", "phone": "13800000000", "room": "301"})
+    devices[0].push(server, [])
+    for device in devices:
+        device.pull(server)
+
+
+def test_same_field_edited_by_two_devices_is_one_conflict_in_any_order() -> None:
+    for order in itertools.permutations(range(3)):
+        devices, server = three_devices()
+        seed(devices, server)
+        devices[0].edit("r1", values={"head": "李四"})
+        devices[1].edit("r1", values={"head": "王五"})
+        devices[2].edit("r1", values={"room": "302"}, set_changes={"tags": {"elderly": True}})
+        outcomes: list = []
+        for i in order:
+            devices[i].push(server, outcomes)
+        for device in devices:
+            device.pull(server)
+        assert all(d.records == server for d in devices), order
+        conflicts = open_conflicts(server["r1"])
+        assert len(conflicts) == 1, order
+        (conflict,) = conflicts.values()
+        assert conflict["field"] == "head"
+        assert {conflict["winner"]["value"], conflict["loser"]["value"]} == {"李四", "王五"}
+        assert view(server["r1"])["room"] == "302"
+        assert view(server["r1"])["tags"] == ["elderly"]
+
+
+def test_edit_against_delete_is_a_conflict_in_either_order() -> None:
+    for deleter_first in (True, False):
+        devices, server = three_devices()
+        seed(devices, server)
+        devices[0].edit("r1", values={DELETED: True})
+        devices[1].edit("r1", values={"phone": "13900000000"})
+        order = [0, 1] if deleter_first else [1, 0]
+        outcomes: list = []
+        for i in order:
+            devices[i].push(server, outcomes)
+        assert [o.status for o in outcomes] == ["applied", "conflict"]
+        (conflict,) = open_conflicts(server["r1"]).values()
+        assert conflict["type"] == "delete"
+        for device in devices:
+            device.pull(server)
+        assert all(d.records == server for d in devices)
+
+
+def test_deleting_after_seeing_every_edit_is_no_conflict() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[1].edit("r1", values={"phone": "13900000000"})
+    devices[1].push(server, [])
+    devices[0].pull(server)
+    devices[0].edit("r1", values={DELETED: True})
+    outcomes: list = []
+    devices[0].push(server, outcomes)
+    assert outcomes[0].status == "applied"
+    assert not open_conflicts(server["r1"])
+
+
+def test_resolution_closes_the_conflict_everywhere() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[1].edit("r1", values={"head": "王五"})
+    for device in devices:
+        device.push(server, [])
+    for device in devices:
+        device.pull(server)
+    (cid,) = open_conflicts(server["r1"])
+    devices[2].edit("r1", values={"head": "王五"}, resolve=[cid])
+    devices[2].push(server, [])
+    for device in devices:
+        device.pull(server)
+    assert not open_conflicts(server["r1"])
+    assert all(d.records == server for d in devices)
+    assert view(server["r1"])["head"] == "王五"
+
+
+def test_applying_a_change_twice_changes_nothing() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[1].edit("r1", values={"head": "赵六"}, set_changes={"tags": {"x": True}})
+    change = devices[1].outbox["r1"]
+    once, first = apply_change(server["r1"], change)
+    twice, second = apply_change(once, change)
+    assert once == twice
+    assert first.changed and not second.changed
+
+
+def test_a_change_for_another_grid_is_refused() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[1].edit("r1", values={"head": "赵六"})
+    change = dict(devices[1].outbox["r1"], grid="g2")
+    with pytest.raises(MergeRefused, match="grid g1"):
+        apply_change(server["r1"], change)
+
+
+def test_pending_local_edit_survives_a_pull() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[1].edit("r1", values={"head": "远方"})
+    devices[1].push(server, [])
+    devices[0].edit("r1", values={"head": "本地"})
+    devices[0].pull(server)
+    assert view(devices[0].records["r1"])["head"] == "本地"
+    devices[0].push(server, [])
+    devices[0].pull(server)
+    assert devices[0].records["r1"] == server["r1"]
+    assert len(open_conflicts(server["r1"])) == 1
+
+
+FIELDS = ["head", "phone", "room"]
+VALUES = ["a", "b", "c"]
+
+
+class ReplicasConverge(RuleBasedStateMachine):
+    """Random edits on three replicas, random sync schedules: after a full sync, everyone equals the server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.devices, self.server = three_devices()
+
+    @rule(
+        device=st.integers(0, 2),
+        record=st.sampled_from(["r1", "r2"]),
+        name=st.sampled_from(FIELDS),
+        value=st.sampled_from(VALUES),
+    )
+    def edit_field(self, device: int, record: str, name: str, value: str) -> None:
+        self.devices[device].edit(record, values={name: value})
+
+    @rule(
+        device=st.integers(0, 2),
+        record=st.sampled_from(["r1", "r2"]),
+        element=st.sampled_from(["x", "y"]),
+        present=st.booleans(),
+    )
+    def edit_set(self, device: int, record: str, element: str, present: bool) -> None:
+        self.devices[device].edit(record, set_changes={"tags": {element: present}})
+
+    @precondition(lambda self: any(d.records for d in self.devices))
+    @rule(device=st.integers(0, 2), record=st.sampled_from(["r1", "r2"]), deleted=st.booleans())
+    def delete_or_restore(self, device: int, record: str, deleted: bool) -> None:
+        if record in self.devices[device].records:
+            self.devices[device].edit(record, values={DELETED: deleted})
+
+    @rule(device=st.integers(0, 2))
+    def resolve_one(self, device: int) -> None:
+        replica = self.devices[device]
+        for record_id, env in sorted(replica.records.items()):
+            for cid in sorted(open_conflicts(env)):
+                replica.edit(record_id, resolve=[cid])
+                return
+
+    @rule(device=st.integers(0, 2), replay=st.booleans())
+    def push(self, device: int, replay: bool) -> None:
+        pending = list(self.devices[device].outbox.values())
+        self.devices[device].push(self.server, [])
+        if replay:
+            for change in pending:
+                before = self.server[change["record"]]
+                after, outcome = apply_change(before, change)
+                assert after == before and not outcome.changed
+
+    @rule(device=st.integers(0, 2))
+    def pull(self, device: int) -> None:
+        self.devices[device].pull(self.server)
+
+    @invariant()
+    def each_conflict_names_two_distinct_values(self) -> None:
+        for env in self.server.values():
+            for conflict in env["conflicts"].values():
+                if conflict["type"] == "value":
+                    assert conflict["winner"]["stamp"] > conflict["loser"]["stamp"]
+                    assert conflict["winner"]["value"] != conflict["loser"]["value"]
+
+    def teardown(self) -> None:
+        for _ in range(2):
+            for device in self.devices:
+                device.push(self.server, [])
+            for device in self.devices:
+                device.pull(self.server)
+        for device in self.devices:
+            assert device.records == self.server
+
+
+ReplicasConverge.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestReplicasConverge = ReplicasConverge.TestCase
+
+
+def test_merge_envelopes_is_a_join() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].edit("r1", values={"head": "a"}, set_changes={"tags": {"x": True}})
+    devices[1].edit("r1", values={"phone": "13911112222"}, set_changes={"tags": {"x": False, "y": True}})
+    devices[2].edit("r1", values={"head": "c", DELETED: True})
+    a, b, c = (d.records["r1"] for d in devices)
+    assert merge_envelopes(a, b) == merge_envelopes(b, a)
+    assert merge_envelopes(merge_envelopes(a, b), c) == merge_envelopes(a, merge_envelopes(b, c))
+    assert merge_envelopes(a, a) == a
