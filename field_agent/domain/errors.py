@@ -1,0 +1,57 @@
+"""The domain's exceptions: every rule a record, ID number, phone or role set-up can break."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class DomainError(ValueError):
+    """A value or operation the domain rules refuse; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field, in words a grid worker can act on."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(DomainError):
+    """A record write that breaks one or more field rules; ``errors`` lists every one of them."""
+
+    def __init__(self, errors: Iterable[FieldError], kind: str | None = None) -> None:
+        self.errors: list[FieldError] = list(errors)
+        self.kind = kind
+        what = f"{kind} record" if kind else "record"
+        details = "; ".join(str(error) for error in self.errors)
+        super().__init__(f"{what} is not valid: {details}")
+
+    def for_field(self, field: str) -> list[str]:
+        """The messages about one field."""
+        return [error.message for error in self.errors if error.field == field]
+
+
+class IdNumberError(DomainError):
+    """A resident ID number that is malformed; ``reason`` is a short code (length, characters, region, date,
+    check_digit)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PhoneError(DomainError):
+    """A phone number that is neither a valid mobile nor a valid landline."""
+
+
+class ConfigError(DomainError):
+    """A town's role/group or eligibility configuration that does not hold together."""
+
+
+class ModeSwitchError(DomainError):
+    """A grid mode switch that cannot be made as asked."""

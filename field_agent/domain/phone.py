@@ -1,0 +1,122 @@
+"""Chinese phone numbers: mobiles (11 digits, 1[3-9]…) and landlines with their area code; masking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from field_agent.domain.errors import PhoneError
+
+_COUNTRY_PREFIX = re.compile(r"^(\+86|0086)[\s-]*")
+_EXTENSION_MARK = re.compile(r"^(.*?)\s*(?:转|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
+_THREE_DIGIT_AREA = re.compile(r"^(010|02\d)$")
+_FOUR_DIGIT_AREA = re.compile(r"^0[3-9]\d\d$")
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A valid phone number in canonical form: ``13812345678``, ``0591-87654321``, ``0591-87654321-802``."""
+
+    number: str
+    kind: str  # "mobile" | "landline"
+
+
+def parse_phone(text: str) -> Phone:
+    """Check a phone number and return its canonical form; raise PhoneError naming the problem."""
+    if not isinstance(text, str):
+        raise PhoneError(f"phone number must be text, not {type(text).__name__}")
+    raw = text.strip()
+    if not raw:
+        raise PhoneError("phone number is empty")
+    body = _COUNTRY_PREFIX.sub("", raw)
+    stripped = re.sub(r"[\s-]", "", body)
+    if stripped.startswith("1"):
+        return Phone(_mobile(stripped), "mobile")
+    if not stripped.startswith("0"):
+        if stripped.isdigit() and len(stripped) in (7, 8):
+            raise PhoneError(f"landline {raw} needs its area code, e.g. 0591-{stripped}")
+        _check_characters(body, raw)
+        raise PhoneError(f"phone number {raw} must be a mobile (starting 1) or a landline with area code (starting 0)")
+    return Phone(_landline(body, raw), "landline")
+
+
+def _check_characters(body: str, raw: str) -> None:
+    bad = re.search(r"[^0-9\s-]", body)
+    if bad:
+        raise PhoneError(f"phone number {raw} may hold only digits, spaces and '-'; found {bad.group()!r}")
+
+
+def _mobile(digits: str) -> str:
+    if not digits.isdigit() or not digits.isascii():
+        bad = re.search(r"[^0-9]", digits)
+        raise PhoneError(f"mobile number may hold only digits; found {bad.group() if bad else digits!r}")
+    if len(digits) != 11:
+        raise PhoneError(f"mobile number must have 11 digits, not {len(digits)}")
+    if digits[1] not in "3456789":
+        raise PhoneError(f"mobile number must start with 13 to 19, not {digits[:2]}")
+    return digits
+
+
+def _landline(body: str, raw: str) -> str:
+    extension = ""
+    marked = _EXTENSION_MARK.match(body)
+    if marked:
+        body, extension = marked.group(1), marked.group(2)
+    _check_characters(body, raw)
+    parts = [p for p in re.split(r"[\s-]+", body.strip()) if p]
+    if len(parts) >= 2:
+        area, rest = parts[0], parts[1:]
+        _check_area(area)
+    else:
+        split = _split_area(parts[0])
+        if split is None:
+            raise PhoneError(f"{parts[0][:4]} is not a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)")
+        area, rest = split[0], [split[1]]
+    # "0591-87654321-802": a last group after a complete 7-8 digit number is an extension
+    if not extension and len(rest) >= 2 and len("".join(rest[:-1])) in (7, 8) and len(rest[-1]) <= 6:
+        extension, rest = rest[-1], rest[:-1]
+    number = "".join(rest)
+    if len(number) not in (7, 8):
+        raise PhoneError(f"landline number after area code {area} must have 7 or 8 digits, not {len(number)}")
+    if number[0] in "01":
+        raise PhoneError(f"landline number after area code {area} cannot start with {number[0]}")
+    return f"{area}-{number}" + (f"-{extension}" if extension else "")
+
+
+def _check_area(area: str) -> None:
+    if not (_THREE_DIGIT_AREA.match(area) or _FOUR_DIGIT_AREA.match(area)):
+        raise PhoneError(f"{area} is not a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)")
+
+
+def _split_area(digits: str) -> tuple[str, str] | None:
+    if _THREE_DIGIT_AREA.match(digits[:3]):
+        return digits[:3], digits[3:]
+    if _FOUR_DIGIT_AREA.match(digits[:4]):
+        return digits[:4], digits[4:]
+    return None
+
+
+def is_valid_phone(text: str) -> bool:
+    try:
+        parse_phone(text)
+    except PhoneError:
+        return False
+    return True
+
+
+def normalize_phone(text: str) -> str:
+    """The canonical form of a valid phone number (raises PhoneError otherwise)."""
+    return parse_phone(text).number
+
+
+def mask_phone(text: str) -> str:
+    """Hide the middle of a phone number: ``138****5678``, ``0591-****4321``."""
+    try:
+        phone = parse_phone(text)
+    except PhoneError:
+        digits = str(text)
+        return digits[:3] + "*" * max(len(digits) - 7, 0) + digits[-4:] if len(digits) > 7 else "*" * len(digits)
+    if phone.kind == "mobile":
+        return phone.number[:3] + "****" + phone.number[-4:]
+    area, number = phone.number.split("-")[:2]
+    return f"{area}-" + "*" * (len(number) - 4) + number[-4:]
