@@ -111,12 +111,13 @@ def local_edit(
         current["stamps"][name] = stamp
         change["fields"][name] = {"value": value, "stamp": stamp}
     for name, elements in (set_changes or {}).items():
-        members = current["sets"].setdefault(name, {})
+        members = current["sets"].get(name, {})
         for element, present in elements.items():
             existing = members.get(element)
             if (existing is not None and existing[1] == bool(present)) or (existing is None and not present):
                 continue
             stamp = clock.now()
+            members = current["sets"].setdefault(name, members)
             members[element] = [stamp, bool(present)]
             change["sets"].setdefault(name, {})[element] = {"present": bool(present), "stamp": stamp}
     resolved = {}

@@ -87,3 +87,10 @@ def test_resolving_an_unknown_conflict_is_an_error(clock: HybridClock) -> None:
     env, _ = edit(None, clock, values={"building": "3"})
     with pytest.raises(KeyError):
         edit(env, clock, resolve=["room@x"])
+
+
+def test_a_set_edit_that_changes_nothing_leaves_no_empty_set(clock: HybridClock) -> None:
+    env, _ = edit(None, clock, values={"building": "3"})
+    same, change = edit(env, clock, set_changes={"tags": {"x": False}})
+    assert change is None
+    assert "tags" not in same["sets"]

@@ -1,0 +1,290 @@
+"""Load on the town server: N simulated tablets push 500 changes each in batches, then pull their grid.
+
+The server runs as ``field-server serve`` (uvicorn, its own process) on 127.0.0.1; the tablets are asyncio tasks
+over httpx in this process. Prints changes/s, request latency p50/p99, errors, and a final count that proves no
+change was lost or duplicated (server database and every tablet's pull). Usage:
+
+    .venv/bin/python bench/server_load.py [--devices 50,200] [--db sqlite,postgres] [--changes 500] [--batch 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from field_agent.domain.envelope import local_edit
+from field_agent.domain.hlc import HybridClock
+from field_agent.domain.ids import new_id, new_node_id
+from server_stub.db import open_database
+from server_stub.enrolment import issue_code
+from server_stub.records import create_grid
+
+PG_URL = os.environ.get("FIELD_SERVER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+DEVICES_PER_GRID = 10
+SERVE_ARGS = os.environ.get("FIELD_SERVER_BENCH_ARGS", "").split()
+UPDATE_SHARE = 5  # every 5th change edits a record this tablet made earlier
+
+
+@dataclass
+class Tablet:
+    code: str
+    grid: str
+    node: str = field(default_factory=new_node_id)
+    token: str = ""
+    batches: list[list[dict[str, Any]]] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+    last_notes: dict[str, str] = field(default_factory=dict)
+    pulled: list[str] = field(default_factory=list)
+
+
+def prepare_changes(tablet: Tablet, changes: int, batch: int) -> None:
+    """The tablet's whole working day, made before the clock starts: mostly new households, some edits."""
+    clock = HybridClock(tablet.node)
+    replica: dict[str, dict[str, Any]] = {}
+    made: list[dict[str, Any]] = []
+    for n in range(changes):
+        if n % UPDATE_SHARE == UPDATE_SHARE - 1 and tablet.created:
+            record_id = sorted(tablet.created)[n % len(tablet.created)]
+            values = {"notes": f"第{n}次走访"}
+        else:
+            record_id = new_id()
+            values = {"address": f"{n // 20 + 1}栋{n % 20 + 1}01", "notes": "新建"}
+        envelope, change = local_edit(
+            replica.get(record_id), clock, record_id=record_id, kind="household", grid=tablet.grid, values=values
+        )
+        replica[record_id] = envelope
+        tablet.created.add(record_id)
+        tablet.last_notes[record_id] = values["notes"]
+        made.append(change)
+    tablet.batches = [made[i : i + batch] for i in range(0, len(made), batch)]
+
+
+async def run_tablet(
+    client: httpx.AsyncClient,
+    tablet: Tablet,
+    latencies: list[float],
+    errors: list[str],
+    applied: list[int],
+    retried: list[str],
+) -> None:
+    headers = {"Authorization": f"Bearer {tablet.token}", "Content-Type": "application/json"}
+    for index, changes in enumerate(tablet.batches):
+        body = orjson.dumps({"batch_id": f"{tablet.node}-{index:04d}", "changes": changes})
+        for attempt in range(3):  # a tablet retries a cut connection with the same batch id
+            started = time.perf_counter()
+            try:
+                response = await client.post("/v1/push", content=body, headers=headers)
+                break
+            except httpx.TransportError as error:
+                retried.append(repr(error))
+                if attempt == 2:
+                    errors.append(f"push: {error!r}")
+        else:
+            continue
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            errors.append(f"push {response.status_code}: {response.text[:200]}")
+            continue
+        results = orjson.loads(response.content)["results"]
+        applied.append(sum(1 for r in results if r["status"] in ("applied", "conflict")))
+        errors.extend(f"refused: {r['code']}" for r in results if r["status"] == "refused")
+
+
+async def pull_tablet(client: httpx.AsyncClient, tablet: Tablet, latencies: list[float], errors: list[str]) -> None:
+    headers = {"Authorization": f"Bearer {tablet.token}"}
+    cursor, more = 0, True
+    while more:
+        started = time.perf_counter()
+        try:
+            response = await client.get("/v1/pull", params={"cursor": cursor, "limit": 2000}, headers=headers)
+        except httpx.HTTPError as error:
+            errors.append(f"pull: {error!r}")
+            return
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            errors.append(f"pull {response.status_code}")
+            return
+        page = orjson.loads(response.content)
+        tablet.pulled.extend(record["id"] for record in page["records"] if record["kind"] == "household")
+        cursor, more = page["next_cursor"], page["more"]
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="server-load-"))
+    url = (
+        f"sqlite:///{workdir / 'server.db'}"
+        if db_name == "sqlite"
+        else (f"{PG_URL}?schema=bench_{uuid.uuid4().hex[:12]}")
+    )
+    db = open_database(url)
+    grids = [create_grid(db, town="玉屏街道", name=f"压测{g}网格") for g in range(max(1, devices // DEVICES_PER_GRID))]
+    tablets = [
+        Tablet(issue_code(db, grids[i % len(grids)], f"网格员{i}", "worker", 3_600_000)["code"], grids[i % len(grids)])
+        for i in range(devices)
+    ]
+    for tablet in tablets:
+        prepare_changes(tablet, changes, batch)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from server_stub.cli import main; main()",
+            "--data-dir",
+            str(workdir),
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--enroll-limit",
+            str(devices * 2),
+            *SERVE_ARGS,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    push_latency: list[float] = []
+    pull_latency: list[float] = []
+    errors: list[str] = []
+    retried: list[str] = []
+    applied: list[int] = []
+    # one client (one connection) per tablet, as in the field; a shared pool of hundreds of connections would
+    # spend the load generator's CPU on pool bookkeeping instead of requests
+    clients = [httpx.AsyncClient(base_url=base, timeout=120) for _ in tablets]
+    try:
+        for _ in range(300):
+            try:
+                if (await clients[0].get("/v1/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        for client, tablet in zip(clients, tablets, strict=True):
+            answer = await client.post("/v1/enroll", json={"code": tablet.code, "node_id": tablet.node})
+            answer.raise_for_status()
+            tablet.token = answer.json()["token"]
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        await asyncio.gather(
+            *(run_tablet(c, t, push_latency, errors, applied, retried) for c, t in zip(clients, tablets, strict=True))
+        )
+        push_seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+        await asyncio.gather(*(pull_tablet(c, t, pull_latency, errors) for c, t in zip(clients, tablets, strict=True)))
+        total_seconds = time.perf_counter() - started
+        for client in clients:
+            await client.aclose()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    expected = {grid: set() for grid in grids}
+    last_notes: dict[str, str] = {}
+    for tablet in tablets:
+        expected[tablet.grid] |= tablet.created
+        last_notes.update(tablet.last_notes)
+    stored = {grid: {e["id"]: e for e in db.iter_records(grid) if e["kind"] == "household"} for grid in grids}
+    lost = sum(len(expected[g] - set(stored[g])) for g in grids)
+    extra = sum(len(set(stored[g]) - expected[g]) for g in grids)
+    wrong = sum(1 for g in grids for rid, e in stored[g].items() if e["fields"]["notes"] != last_notes.get(rid))
+    pull_dupes = sum(len(t.pulled) - len(set(t.pulled)) for t in tablets)
+    pull_missing = sum(len(expected[t.grid] - set(t.pulled)) for t in tablets)
+    if db_name == "postgres":
+        db.drop_schema()  # type: ignore[attr-defined]
+    db.close()
+    push_latency.sort()
+    pull_latency.sort()
+    return {
+        "db": db_name,
+        "devices": devices,
+        "changes": devices * changes,
+        "accepted": sum(applied),
+        "push_s": push_seconds,
+        "changes_per_s": sum(applied) / push_seconds,
+        "total_s": total_seconds,
+        "client_cpu_s": client_cpu,
+        "push_p50_ms": statistics.median(push_latency) * 1000,
+        "push_p99_ms": percentile(push_latency, 0.99) * 1000,
+        "pull_p50_ms": statistics.median(pull_latency) * 1000,
+        "pull_p99_ms": percentile(pull_latency, 0.99) * 1000,
+        "errors": len(errors),
+        "retries": len(retried),
+        "records": sum(len(v) for v in expected.values()),
+        "lost": lost + pull_missing,
+        "duplicated": extra + pull_dupes,
+        "wrong_value": wrong,
+        "first_errors": errors[:3],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", default="50,200")
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--changes", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    for db_name in args.db.split(","):
+        for devices in (int(n) for n in args.devices.split(",")):
+            rows.append(asyncio.run(scenario(db_name, devices, args.changes, args.batch)))
+            if args.json:
+                print(json.dumps(rows[-1]), flush=True)
+    columns = [
+        ("db", "db", "<9", ""),
+        ("devices", "devices", ">8", ""),
+        ("changes", "changes", ">8", ""),
+        ("accepted", "accepted", ">9", ""),
+        ("push s", "push_s", ">7", ".2f"),
+        ("client cpu", "client_cpu_s", ">11", ".1f"),
+        ("changes/s", "changes_per_s", ">10", ".0f"),
+        ("push p50", "push_p50_ms", ">9", ".0f"),
+        ("push p99", "push_p99_ms", ">9", ".0f"),
+        ("pull p50", "pull_p50_ms", ">9", ".0f"),
+        ("pull p99", "pull_p99_ms", ">9", ".0f"),
+        ("errors", "errors", ">7", ""),
+        ("retries", "retries", ">8", ""),
+        ("records", "records", ">8", ""),
+        ("lost", "lost", ">5", ""),
+        ("dup", "duplicated", ">4", ""),
+        ("wrong", "wrong_value", ">6", ""),
+    ]
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"batch={args.batch} changes/device={args.changes} cpus={os.cpu_count()} load average {load} (latencies in ms)"
+    )
+    print("".join(f"{title:{align}}" for title, _, align, _ in columns))
+    for r in rows:
+        print("".join(f"{r[key]:{align}{fmt}}" for _, key, align, fmt in columns))
+        for error in r["first_errors"]:
+            print(f"  e.g. {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""``field-agent export`` (the six ledgers to .xlsx/.csv) and ``field-agent import`` (a roster into the store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from field_agent.cli.common import echo_json, fail
+from field_agent.cli.store_cmds import open_store
+from field_agent.ledgers.definitions import load_definitions
+from field_agent.ledgers.device import export_from_store, import_into_store
+from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.writers import MASK_NOTE
+
+
+@click.command("export")
+@click.argument("ledger", required=False)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Output file: .xlsx or .csv.")
+@click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (grid leader only; audited).")
+@click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
+@click.option(
+    "--definitions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A ledger definitions JSON file instead of the defaults.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    ledger: str | None,
+    out: Path | None,
+    unmasked: bool,
+    list_only: bool,
+    definitions: Path | None,
+    as_json: bool,
+) -> None:
+    """Export one of the six ledgers (e.g. residents) to an .xlsx or .csv file."""
+    try:
+        known = load_definitions(definitions)
+    except LedgerError as error:
+        fail(str(error))
+    if list_only:
+        items = [{"name": d.name, "title": d.title_zh, "title_en": d.title_en} for d in known.values()]
+        if as_json:
+            echo_json(items)
+        else:
+            for item in items:
+                click.echo(f"{item['name']:<16}{item['title']}  ({item['title_en']})")
+        return
+    if not ledger or out is None:
+        fail(f"name a ledger and an output file, e.g. 'export residents --out r.xlsx'; ledgers: {', '.join(known)}")
+    with open_store(ctx) as store:
+        try:
+            built = export_from_store(store, ledger, out, unmasked=unmasked, definitions=known)
+        except LedgerError as error:
+            fail(str(error))
+    if as_json:
+        echo_json(
+            {
+                "ledger": built.name,
+                "title": built.title,
+                "rows": len(built.rows),
+                "out": str(out),
+                "masked": built.masked,
+            }
+        )
+    else:
+        note = MASK_NOTE if built.masked else "full ID numbers and phones: keep this file safe (audited)"
+        click.echo(f"wrote {built.title} ({len(built.rows)} rows; {note}) to {out}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, skip_invalid: bool, as_json: bool) -> None:
+    """Import a roster (.xlsx or .csv with headers such as 姓名, 身份证号, 联系电话, 楼栋/单元/房号)."""
+    with open_store(ctx) as store:
+        try:
+            report = import_into_store(store, file, skip_invalid=skip_invalid)
+        except LedgerError as error:
+            fail(str(error))
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        for error in report.parsed.errors:
+            click.echo(str(error), err=True)
+        if report.imported:
+            summary = report.plan.summary(len(report.parsed.rows)) if report.plan else {}
+            click.echo(
+                f"imported {summary.get('rows', 0)} rows: {summary.get('residents_created', 0)} new residents, "
+                f"{summary.get('residents_updated', 0)} updated, {summary.get('residents_unchanged', 0)} unchanged; "
+                f"{summary.get('households_created', 0)} new households"
+                + (f"; skipped {len(report.bad_lines)} bad rows" if report.bad_lines else "")
+            )
+            if report.parsed.ignored_headers:
+                click.echo(f"columns not imported: {', '.join(report.parsed.ignored_headers)}")
+    if not report.imported:
+        fail(
+            f"nothing imported: {len(report.bad_lines)} bad rows (listed above); "
+            "fix them, or import the good rows with --skip-invalid"
+        )

@@ -1,0 +1,218 @@
+"""Store commands: ``init``, ``records put/get/list/delete``, ``status``, ``verify``, ``passwd``.
+
+Scriptable: JSON in and out, passphrases from the environment, exit status ≠ 0 with one line on error.
+Exit codes: 1 error, 3 wrong passphrase, 4 store in use, 5 store damaged. Never imports Textual.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
+from field_agent.domain.envelope import view
+from field_agent.domain.errors import DomainError
+from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WrongPassphrase
+
+NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail_for(error: Exception) -> NoReturn:
+    code = 1
+    if isinstance(error, WrongPassphrase):
+        code = 3
+    elif isinstance(error, StoreLocked):
+        code = 4
+    elif isinstance(error, StoreCorrupted):
+        code = 5
+    fail(str(error), code)
+
+
+@contextmanager
+def open_store(ctx: click.Context) -> Iterator[Store]:
+    """The store of ``--store``, unlocked with the passphrase; any store error becomes a one-line exit."""
+    path = store_path(ctx)
+    try:
+        store = Store.open(path, read_passphrase())
+    except StoreError as error:
+        _fail_for(error)
+    try:
+        if store.open_report:
+            click.echo(f"field-agent: note: {store.open_report['message']}", err=True)
+        yield store
+    except (StoreError, DomainError) as error:
+        _fail_for(error)
+    finally:
+        store.close()
+
+
+@click.command("init")
+@click.option("--grid", default=None, help="Grid id this device works in (enrolment sets it otherwise).")
+@click.option("--kdf-profile", type=click.Choice(["default", "strong", "test"]), default=None, hidden=True)
+@click.pass_context
+def init_command(ctx: click.Context, grid: str | None, kdf_profile: str | None) -> None:
+    """Create a new encrypted store (asks for a strong passphrase twice)."""
+    path = store_path(ctx)
+    passphrase = read_passphrase("New passphrase", confirm=True)
+    try:
+        with Store.create(path, passphrase, grid=grid, kdf_profile=kdf_profile) as store:
+            node = store.node_id
+    except StoreError as error:
+        _fail_for(error)
+    click.echo(f"created encrypted store at {path} (device node {node})")
+
+
+@click.group("records")
+def records_group() -> None:
+    """Read and write records as JSON."""
+
+
+def _read_object(text: str | None) -> dict[str, Any]:
+    raw = text if text is not None else sys.stdin.read()
+    if not raw.strip():
+        fail("no record given: pass --json '{...}' or a JSON object on stdin")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        fail(f"the record is not valid JSON ({error.msg} at character {error.pos})")
+    if not isinstance(data, dict):
+        fail("the record must be a JSON object ({...})")
+    return data
+
+
+@records_group.command("put")
+@click.option("--kind", required=True, help="Record kind (household, resident, visit, …).")
+@click.option("--json", "json_text", default=None, help="The record as a JSON object (default: read stdin).")
+@click.pass_context
+def records_put(ctx: click.Context, kind: str, json_text: str | None) -> None:
+    """Create a record, or update only the given fields of the record whose "id" is given; print its id."""
+    data = _read_object(json_text)
+    record_id = data.pop("id", None)
+    given_kind = data.pop("kind", kind)
+    if given_kind != kind:
+        fail(f"the JSON says kind {given_kind!r} but --kind is {kind!r}")
+    grid = data.pop("grid", None)
+    if record_id is not None and not isinstance(record_id, str):
+        fail('"id" must be a string')
+    with open_store(ctx) as store:
+        envelope = store.put(kind, data, record_id=record_id, grid=grid)
+    click.echo(envelope["id"])
+
+
+@records_group.command("get")
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--envelope", is_flag=True, help="Print the full envelope (stamps, sets, conflicts).")
+@click.pass_context
+def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool) -> None:
+    """Print one record (deleted records show "_deleted": true)."""
+    with open_store(ctx) as store:
+        record = store.get(record_id)
+    if record is None:
+        fail(f"no record with id {record_id}")
+    data = record if envelope else view(record)
+    if as_json or envelope:
+        echo_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
+
+
+@records_group.command("list")
+@click.option("--kind", default=None, help="Only records of this kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--include-deleted", is_flag=True, help="Include deleted records.")
+@click.pass_context
+def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_deleted: bool) -> None:
+    """List records as flat views."""
+    with open_store(ctx) as store:
+        views = [view(envelope) for envelope in store.records(kind, include_deleted=include_deleted)]
+    if as_json:
+        echo_json(views)
+    else:
+        for item in views:
+            click.echo(f"{item['id']}  {item['kind']}")
+
+
+@records_group.command("delete")
+@click.argument("record_id")
+@click.pass_context
+def records_delete(ctx: click.Context, record_id: str) -> None:
+    """Delete a record (it syncs as a deletion)."""
+    with open_store(ctx) as store:
+        store.delete(record_id)
+    click.echo(record_id)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool) -> None:
+    """Counts per kind, pending changes, refused changes, open conflicts, last sync."""
+    with open_store(ctx) as store:
+        status = store.status()
+    if as_json:
+        echo_json(status)
+        return
+    click.echo(f"store: {status['path']} (grid {status['grid'] or '-'}, node {status['node_id']})")
+    for kind, count in status["counts"].items():
+        click.echo(f"  {kind}: {count}")
+    click.echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
+    click.echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
+
+
+@click.command("verify")
+@click.option("--salvage", "salvage_to", type=click.Path(path_type=Path), default=None,
+              help="Copy every intact record into a new store at this path.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify_command(ctx: click.Context, salvage_to: Path | None, as_json: bool) -> None:
+    """Check every frame of the store; exit 5 if anything is damaged."""
+    from field_agent.store.salvage import salvage, verify
+
+    path = store_path(ctx)
+    try:
+        if salvage_to is not None:
+            report = salvage(path, read_passphrase(), salvage_to)
+        else:
+            report = verify(path, read_passphrase())
+    except StoreError as error:
+        _fail_for(error)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        state = "intact" if report.ok else "DAMAGED"
+        click.echo(f"{path}: {state}; {report.frames} frames, {report.records} records, "
+                   f"{report.pending_changes} unsent changes")  # fmt: skip
+        for line in report.problems + report.warnings:
+            click.echo(f"  {line}")
+        if salvage_to is not None:
+            click.echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
+    if not report.ok and salvage_to is None:
+        sys.exit(5)
+
+
+@click.command("passwd")
+@click.pass_context
+def passwd_command(ctx: click.Context) -> None:
+    """Change the passphrase: the data key is re-wrapped atomically, the data is not rewritten."""
+    path = store_path(ctx)
+    old = read_passphrase("Current passphrase")
+    new = os.environ.get(NEW_PASSPHRASE_ENV)
+    if not new:
+        if not sys.stdin.isatty():
+            fail(f"no new passphrase: set {NEW_PASSPHRASE_ENV} or run in a terminal")
+        new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+    try:
+        Store.change_passphrase(path, old, new)
+    except StoreError as error:
+        _fail_for(error)
+    click.echo("passphrase changed")

@@ -1,0 +1,59 @@
+"""Audit entries for ledger exports: who exported what and whether full ID numbers and phones were included.
+
+Entries never hold residents' personal data: only the ledger, the scope, counts, the format and the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from field_agent.ledgers.builder import Ledger
+from field_agent.ledgers.errors import UnmaskedRefused
+
+LEADER_ROLE = "leader"
+
+
+def check_unmasked_allowed(role: str | None, unmasked: bool) -> None:
+    """Refuse full ID numbers and phones to anyone but the grid leader."""
+    if unmasked and role != LEADER_ROLE:
+        raise UnmaskedRefused(
+            "only the grid leader may export full ID numbers and phones (--unmasked); "
+            f"this device is enrolled as {role or 'no role'}: export without --unmasked"
+        )
+
+
+def export_entry(ledger: Ledger, *, actor: str | None, role: str | None, fmt: str, at: dt.datetime) -> dict[str, Any]:
+    """What the audit log keeps about one export."""
+    return {
+        "at": at.isoformat(timespec="seconds"),
+        "action": "export",
+        "ledger": ledger.name,
+        "scope": ledger.scope,
+        "rows": len(ledger.rows),
+        "format": fmt.lstrip("."),
+        "unmasked": not ledger.masked,
+        "actor": actor or "",
+        "role": role or "",
+    }
+
+
+def append_audit_line(path: Path, entry: dict[str, Any]) -> None:
+    """Append one entry to an append-only JSON-lines audit file and flush it to disk before returning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_audit_lines(path: Path) -> list[dict[str, Any]]:
+    """Every entry of a JSON-lines audit file (none when it does not exist yet)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]

@@ -1,0 +1,261 @@
+"""Build a ledger's rows from record envelopes: pure, no store, no files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from field_agent.ledgers import facts, labels
+from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
+from field_agent.ledgers.index import RecordIndex, day_of, parse_when
+from field_agent.ledgers.roster_headers import compose_address
+
+Cell = str | int | float
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A built ledger: its title, headers and rows, ready for a writer."""
+
+    name: str
+    title: str
+    scope: str
+    today: dt.date
+    masked: bool
+    columns: tuple[Column, ...]
+    rows: list[list[Cell]]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.zh for c in self.columns]
+
+    @property
+    def headers_en(self) -> list[str]:
+        return [c.en for c in self.columns]
+
+    def as_dicts(self) -> list[dict[str, Cell]]:
+        """Rows keyed by column field, for JSON output."""
+        return [dict(zip((c.field for c in self.columns), row, strict=True)) for row in self.rows]
+
+
+def build_ledger(
+    name: str,
+    envelopes: Iterable[Mapping[str, Any]],
+    *,
+    today: dt.date,
+    masked: bool = True,
+    definitions: Mapping[str, LedgerDefinition] | None = None,
+    scope: str | None = None,
+) -> Ledger:
+    """Build one ledger over every live record in ``envelopes``; ID numbers and phones masked unless asked."""
+    definition = get_definition(name, definitions)
+    index = RecordIndex.build(envelopes, today)
+    source_rows = _SOURCES[definition.source](index)
+    kept = [row for row in source_rows if all(_matches(row, rule) for rule in definition.filters)]
+    for key in reversed(definition.sort):
+        descending = key.startswith("-")
+        kept.sort(key=lambda row, k=key.lstrip("-"): _sort_key(row.get(k), descending), reverse=descending)
+    rows = [[_cell(row.get(c.field), c, masked) for c in definition.columns] for row in kept]
+    return Ledger(
+        name=definition.name,
+        title=definition.title_zh,
+        scope=scope if scope is not None else describe_scope(index),
+        today=today,
+        masked=masked,
+        columns=definition.columns,
+        rows=rows,
+    )
+
+
+def describe_scope(index: RecordIndex) -> str:
+    """'town community grid' of the grids in the records, the town alone when there are several."""
+    grids = sorted(index.grid_records.values(), key=lambda g: g["grid"])
+    if len(grids) == 1:
+        g = grids[0]
+        return " ".join(str(p) for p in (g.get("town"), g.get("community"), g.get("name") or g["grid"]) if p)
+    towns = sorted({str(g.get("town")) for g in grids if g.get("town")})
+    return "、".join(towns) + (f"（{len(grids)}个网格）" if grids else "")
+
+
+def _matches(row: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
+    if "any" in rule:
+        return any(_matches(row, inner) for inner in rule["any"])
+    value = row.get(rule["field"])
+    if "in" in rule:
+        return value in rule["in"]
+    if "not_in" in rule:
+        return value not in rule["not_in"]
+    if "equals" in rule:
+        return value == rule["equals"]
+    return bool(value) == bool(rule["nonempty"])
+
+
+def _sort_key(value: object, descending: bool) -> tuple:
+    """Empty last either way; numbers by value; text in natural order so building 3 sorts before building 12."""
+    if value is None or value == "" or value == []:
+        return (descending is False,)
+    if isinstance(value, bool | int | float):
+        return (descending is True, ((0, float(value), ""),))
+    return (descending is True, _natural(str(value)))
+
+
+@lru_cache(maxsize=50_000)
+def _natural(text: str) -> tuple[tuple[int, float, str], ...]:
+    return tuple((0, float(p), "") if p.isdigit() else (1, 0.0, p) for p in re.split(r"(\d+)", text) if p)
+
+
+def _cell(value: object, column: Column, masked: bool) -> Cell:
+    if value is None:
+        return ""
+    if column.mask and masked:
+        masker = facts.mask_id_number if column.mask == "id_number" else facts.mask_phone
+        return masker(str(value))
+    if isinstance(value, bool):
+        return labels.YES_NO[value]
+    if isinstance(value, int | float | str):
+        return value
+    if isinstance(value, list | tuple | set):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def _household_fields(index: RecordIndex, household_id: object) -> dict[str, Any]:
+    household = index.get("household", household_id) or {}
+    return {
+        "household_id": household.get("id"),
+        "building": household.get("building"),
+        "unit": household.get("unit"),
+        "room": household.get("room"),
+        "address": household.get("address") or compose_address(household),
+        "head": household.get("head"),
+        "household_phone": household.get("phone"),
+    }
+
+
+def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
+    """One enriched row per live resident."""
+    rows = []
+    for resident in index.kind("resident"):
+        grid = resident["grid"]
+        holder = facts.holder(resident.get("id_number"))
+        born = holder.birth_date if holder else None
+        groups = index.groups.get(resident["id"], [])
+        eligible = index.eligible(resident)
+        round_record = index.current_round.get(grid)
+        entry = index.round_entry(round_record["id"] if round_record else None, resident["id"])
+        status = (entry or {}).get("status")
+        if status is None and round_record is not None and eligible:
+            status = "left_out"
+        followups = sorted(index.followups_by_resident.get(resident["id"], []), key=lambda f: f.get("date") or "")
+        last = followups[-1] if followups else {}
+        visits = index.visits_by_household.get(resident.get("household") or "", [])
+        start = resident.get("isolation_start")
+        rows.append(
+            {
+                **resident,
+                **_household_fields(index, resident.get("household")),
+                "grid_name": index.grid_name(grid),
+                "sex": holder.sex if holder else None,
+                "sex_zh": labels.label(labels.SEX, holder.sex if holder else None),
+                "birth_date": born.isoformat() if born else None,
+                "age": facts.age_on(born, index.today),
+                "residency_zh": labels.label(labels.RESIDENCY, resident.get("residency")),
+                "special_groups": groups,
+                "special_groups_zh": labels.group_labels(groups),
+                "home_sampling": eligible,
+                "home_sampling_zh": labels.YES_NO[eligible],
+                "isolation_status_zh": labels.label(labels.ISOLATION, resident.get("isolation_status") or "none"),
+                "isolation_end": _plus_days(start, resident.get("isolation_days")),
+                "round_name": (round_record or {}).get("name"),
+                "sampling_status": status,
+                "sampling_status_zh": labels.label(labels.SAMPLING, status),
+                "sampling_scheduled_at": _short_time((entry or {}).get("scheduled_at")),
+                "sampled_at": _short_time((entry or {}).get("sampled_at")),
+                "sampling_team": (entry or {}).get("team"),
+                "sampling_reason": (entry or {}).get("reason"),
+                "followup_count": len(followups),
+                "followup_today": any(f.get("date") == index.today.isoformat() for f in followups),
+                "followup_today_zh": labels.YES_NO[any(f.get("date") == index.today.isoformat() for f in followups)],
+                "last_followup_date": last.get("date"),
+                "last_temperature": last.get("temperature"),
+                "last_symptoms": labels.SYMPTOMS_JOIN.join(
+                    labels.label(labels.SYMPTOMS, k) for k in last.get("symptoms") or []
+                ),
+                "flagged_count": sum(1 for f in followups if f.get("flagged")),
+                "last_visit": max((day_of(v.get("visited_at")) for v in visits), default=None) or None,
+            }
+        )
+    return rows
+
+
+def round_rows(index: RecordIndex) -> list[dict[str, Any]]:
+    """One row per sampling round with its coverage of the eligible residents of its grid."""
+    rows = []
+    for round_record in index.kind("sampling_round"):
+        eligible = [r for r in index.kind("resident") if r["grid"] == round_record["grid"] and index.eligible(r)]
+        statuses = [(index.round_entry(round_record["id"], r["id"]) or {}).get("status") for r in eligible]
+        left_out = len(index.left_out(round_record))
+        counts = {s: statuses.count(s) for s in ("sampled", "exempt", "scheduled", "missed", "refused")}
+        rows.append(
+            {
+                **round_record,
+                "grid_name": index.grid_name(round_record["grid"]),
+                "round_name": round_record.get("name"),
+                "started_at": _short_time(round_record.get("started_at")),
+                "status_zh": labels.label(labels.ROUND_STATUS, round_record.get("status")),
+                "eligible": len(eligible),
+                **counts,
+                "left_out": left_out,
+                "coverage": f"{(len(eligible) - left_out) / len(eligible):.1%}" if eligible else "—",
+            }
+        )
+    return rows
+
+
+def visit_rows(index: RecordIndex) -> list[dict[str, Any]]:
+    """One row per visit, with the household's address and the names of the residents seen."""
+    rows = []
+    for visit in index.kind("visit"):
+        seen = [index.get("resident", rid) for rid in visit.get("residents_seen") or []]
+        concerns = []
+        for rid, answers in sorted((visit.get("health") or {}).items()):
+            signs = [sign for sign, zh in (("fever", "发热"), ("cough", "咳嗽")) if (answers or {}).get(sign)]
+            other = (answers or {}).get("other")
+            if signs or other:
+                who = (index.get("resident", rid) or {}).get("name", "")
+                parts = [zh for sign, zh in (("fever", "发热"), ("cough", "咳嗽")) if sign in signs]
+                concerns.append(f"{who}:{'、'.join([*parts, *([other] if other else [])])}")
+        rows.append(
+            {
+                **visit,
+                **_household_fields(index, visit.get("household")),
+                "grid_name": index.grid_name(visit["grid"]),
+                "visited_at": _short_time(visit.get("visited_at")),
+                "outcome_zh": labels.label(labels.OUTCOME, visit.get("outcome")),
+                "residents_seen": "、".join(r["name"] for r in seen if r and r.get("name")),
+                "residents_seen_count": sum(1 for r in seen if r),
+                "health_flags": "；".join(concerns),
+                "follow_up_zh": labels.YES_NO[bool(visit.get("follow_up"))],
+            }
+        )
+    return rows
+
+
+def _plus_days(start: object, days: object) -> str | None:
+    when = parse_when(start)
+    if when is None or not isinstance(days, int) or isinstance(days, bool):
+        return None
+    return (when.date() + dt.timedelta(days=days)).isoformat()
+
+
+def _short_time(value: object) -> str | None:
+    """A datetime as 'YYYY-MM-DD HH:MM' in China time, as the office reads it."""
+    when = parse_when(value)
+    return when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") if when else None
+
+
+_SOURCES = {"resident": resident_rows, "sampling_round": round_rows, "visit": visit_rows}

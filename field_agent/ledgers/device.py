@@ -1,0 +1,114 @@
+"""The ledgers on a device: export from the local store, import a roster into it, keep the audit list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from field_agent.domain.enums import RECORD_KINDS
+from field_agent.ledgers.audit import check_unmasked_allowed, export_entry
+from field_agent.ledgers.builder import Ledger, build_ledger
+from field_agent.ledgers.definitions import LedgerDefinition
+from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.index import CHINA
+from field_agent.ledgers.roster import ParsedRoster, RowError, parse_roster
+from field_agent.ledgers.roster_import import ImportPlan, plan_import
+from field_agent.ledgers.writers import export_format, write_ledger
+
+AUDIT_KEY = "audit"
+AUDIT_KEEP = 1000
+
+
+class LedgerStore(Protocol):
+    """What the ledgers need of the local store."""
+
+    def records(self, kind: str) -> Any: ...
+
+    def put(self, kind: str, values: Mapping[str, Any], **options: Any) -> Any: ...
+
+    def batch(self) -> Any: ...
+
+    def meta_get(self, key: str, default: Any = None) -> Any: ...
+
+    def meta_set(self, key: str, value: Any) -> Any: ...
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def all_envelopes(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
+    for kind in RECORD_KINDS:
+        yield from store.records(kind)
+
+
+def export_from_store(
+    store: LedgerStore,
+    name: str,
+    out: Path,
+    *,
+    unmasked: bool = False,
+    today: dt.date | None = None,
+    definitions: Mapping[str, LedgerDefinition] | None = None,
+) -> Ledger:
+    """Build a ledger from the store and write it; unmasked only for the leader, and every export is audited."""
+    role = store.meta_get("role")
+    check_unmasked_allowed(role, unmasked)
+    fmt = export_format(out)
+    ledger = build_ledger(
+        name, all_envelopes(store), today=today or china_today(), masked=not unmasked, definitions=definitions
+    )
+    entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
+    audit = list(store.meta_get(AUDIT_KEY) or [])
+    audit.append(entry)
+    # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
+    store.meta_set(AUDIT_KEY, audit[-AUDIT_KEEP:])
+    write_ledger(ledger, out)
+    return ledger
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did."""
+
+    parsed: ParsedRoster
+    plan: ImportPlan | None = None
+    imported: bool = False
+    skipped: list[RowError] = field(default_factory=list)
+
+    @property
+    def bad_lines(self) -> list[int]:
+        return sorted({e.line for e in self.parsed.errors})
+
+    def as_dict(self) -> dict[str, Any]:
+        rows = len(self.parsed.rows)
+        return {
+            "imported": self.imported,
+            "summary": self.plan.summary(rows) if self.plan else {"rows": rows},
+            "bad_rows": len(self.bad_lines),
+            "errors": [e.as_dict() for e in self.parsed.errors],
+            "columns": self.parsed.columns,
+            "ignored_headers": self.parsed.ignored_headers,
+            "encoding": self.parsed.encoding,
+        }
+
+
+def import_into_store(store: LedgerStore, path: Path, *, skip_invalid: bool = False) -> ImportReport:
+    """Import a roster into the store's grid in one durable batch; nothing at all when a row is bad, unless
+    ``skip_invalid`` (then the good rows go in and the bad ones are reported)."""
+    grid = store.meta_get("grid")
+    if not grid:
+        raise LedgerError("this store belongs to no grid yet: enrol it (field-agent enroll) before importing")
+    report = ImportReport(parsed=parse_roster(path))
+    if report.parsed.errors and not skip_invalid:
+        return report
+    report.plan = plan_import(report.parsed.rows, all_envelopes(store), grid=grid)
+    with store.batch():
+        for write in report.plan.writes:
+            store.put(write.kind, write.values, record_id=write.record_id, set_changes=write.set_changes or None)
+    report.imported = True
+    report.skipped = list(report.parsed.errors)
+    return report

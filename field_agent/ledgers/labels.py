@@ -1,0 +1,51 @@
+"""Chinese labels for the coded values records hold, as the ledgers print them."""
+
+from __future__ import annotations
+
+RESIDENCY = {"resident": "常住", "floating": "流动", "away": "外出"}
+ISOLATION = {"none": "无", "home": "居家隔离中", "ended": "已解除"}
+SEX = {"M": "男", "F": "女", "male": "男", "female": "女"}
+GROUPS = {
+    "very_old": "80岁以上高龄",
+    "elderly": "60岁以上老人",
+    "chronic": "慢性病",
+    "disabled": "残疾",
+    "bedridden": "卧床/行动不便",
+    "pregnant": "孕产妇",
+    "infant": "婴幼儿",
+}
+SAMPLING = {
+    "scheduled": "已预约",
+    "sampled": "已采样",
+    "missed": "未采到",
+    "refused": "拒绝",
+    "exempt": "免检",
+    "left_out": "遗漏",
+}
+ROUND_STATUS = {"open": "进行中", "closed": "已结束"}
+OUTCOME = {"met": "已见面", "nobody_home": "无人在家", "refused": "拒绝", "vacant": "空置"}
+YES_NO = {True: "是", False: "否"}
+SYMPTOMS = {
+    "fever": "发热",
+    "cough": "咳嗽",
+    "sore_throat": "咽痛",
+    "fatigue": "乏力",
+    "loss_of_smell": "嗅觉减退",
+    "shortness_of_breath": "气促",
+    "diarrhoea": "腹泻",
+    "other": "其他",
+}
+SYMPTOMS_JOIN = "、"
+
+
+def label(table: dict, value: object) -> str:
+    """The label of a coded value, or the value itself when it has none."""
+    if value is None:
+        return ""
+    return table.get(value, str(value))
+
+
+def group_labels(groups: list[str]) -> str:
+    """Special groups in the order the ledgers print them."""
+    ordered = [key for key in GROUPS if key in groups] + sorted(g for g in groups if g not in GROUPS)
+    return SYMPTOMS_JOIN.join(GROUPS.get(key, key) for key in ordered)

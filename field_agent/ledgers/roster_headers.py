@@ -1,0 +1,138 @@
+"""The words rosters use: column headers, residency types, special groups, and address parts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "居民姓名", "人员姓名", "名字", "name"),
+    "id_number": (
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        "公民身份证号码",
+        "身份证",
+        "证件号码",
+        "证件号",
+        "id_number",
+    ),
+    "phone": ("联系电话", "手机号", "手机号码", "电话", "电话号码", "联系方式", "手机", "phone"),
+    "address": ("住址", "地址", "家庭住址", "现住址", "居住地址", "现居住地址", "详细地址", "address"),
+    "building": ("楼栋", "楼号", "栋", "楼栋号", "幢", "楼", "building"),
+    "unit": ("单元", "单元号", "unit"),
+    "room": ("房号", "房间号", "门牌号", "室", "户号", "room"),
+    "residency": ("人员类别", "居住类型", "人口类型", "人口类别", "居住状态", "residency"),
+    "special_groups": ("特殊人群", "人群类别", "特殊人群类别", "重点人群", "special_groups"),
+    "head_name": ("户主", "户主姓名", "head"),
+    "is_head": ("是否户主",),
+    "relation": ("与户主关系", "与户主的关系"),
+    "notes": ("备注", "说明", "notes"),
+}
+_BY_ALIAS = {alias.lower(): name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
+_DECORATION = re.compile(r"[\s*＊:：]|[（(][^）)]*[）)]")
+
+RESIDENCY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("常住", "常住人口", "户籍", "户籍人口", "本地", "户籍常住", "常住户籍", "resident"), "resident"),
+    **dict.fromkeys(("流动", "流动人口", "外来", "外来人口", "暂住", "租住", "租户", "非户籍", "floating"), "floating"),
+    **dict.fromkeys(("外出", "外出人员", "外出人口", "人户分离", "away"), "away"),
+}
+
+# None: a group derived from the ID number (age), accepted and not stored
+GROUP_WORDS: dict[str, str | None] = {
+    **dict.fromkeys(("慢性病", "慢病", "慢性病患者", "重病", "患病", "病", "chronic"), "chronic"),
+    **dict.fromkeys(("残疾", "残疾人", "残", "disabled"), "disabled"),
+    **dict.fromkeys(("卧床", "长期卧床", "行动不便", "失能", "瘫痪", "弱", "bedridden"), "bedridden"),
+    **dict.fromkeys(("孕妇", "孕产妇", "孕产期", "产妇", "孕", "pregnant"), "pregnant"),
+    **dict.fromkeys(
+        (
+            "老",
+            "老人",
+            "老年人",
+            "高龄",
+            "高龄老人",
+            "60岁以上",
+            "80岁以上",
+            "幼",
+            "婴幼儿",
+            "婴儿",
+            "儿童",
+            "无",
+            "否",
+            "elderly",
+            "very_old",
+            "infant",
+        ),
+        None,
+    ),
+}
+
+_SUFFIXES = {"building": ("号楼", "栋", "幢", "座", "楼"), "unit": ("单元",), "room": ("室", "号")}
+_ADDRESS = re.compile(
+    r"(?P<building>[0-9A-Za-z一-龥]+?)(?:号楼|栋|幢|座)"
+    r"(?:(?P<unit>[0-9A-Za-z一-龥]+?)单元)?"
+    r"(?P<room>[0-9A-Za-z]+?)(?:室|号)?$"
+)
+
+
+def normalize_header(text: str) -> str:
+    """A header without spaces, asterisks, colons or notes in brackets (``身份证号（必填）`` -> ``身份证号``)."""
+    return _DECORATION.sub("", text).lower()
+
+
+def field_for_header(text: str) -> str | None:
+    """The roster field a column header names, or None when it is not one we read."""
+    return _BY_ALIAS.get(normalize_header(text)) if text else None
+
+
+def describe_known_headers() -> str:
+    return ", ".join("/".join(aliases[:2]) for aliases in HEADER_ALIASES.values())
+
+
+def strip_suffix(part: str, text: str) -> str:
+    """``3号楼`` -> ``3``, ``2单元`` -> ``2``, ``501室`` -> ``501``; text without a known suffix stays as it is."""
+    value = text.strip()
+    for suffix in _SUFFIXES[part]:
+        if value.endswith(suffix) and len(value) > len(suffix):
+            return value[: -len(suffix)]
+    return value
+
+
+def split_address(address: str) -> dict[str, str]:
+    """Building, unit and room from the end of an address like ``东门小区3栋2单元501室``, when it has them."""
+    match = _ADDRESS.search(re.sub(r"\s+", "", address))
+    if not match:
+        return {}
+    parts = {k: v for k, v in match.groupdict().items() if v}
+    building = parts.get("building", "")
+    # keep only the trailing digits/letters of the building (the estate's name comes before it)
+    tail = re.search(r"[0-9A-Za-z]+$", building)
+    if tail:
+        parts["building"] = tail.group()
+    return parts
+
+
+def compose_address(household: Mapping[str, object]) -> str:
+    """``3栋2单元501室`` from a household's parts, for records without a full address."""
+    parts = (("building", "栋"), ("unit", "单元"), ("room", "室"))
+    return "".join(f"{household[key]}{suffix}" for key, suffix in parts if household.get(key))
+
+
+def _norm(text: object) -> str:
+    return re.sub(r"\s+", "", str(text or "")).upper()
+
+
+def household_key(household: Mapping[str, object]) -> tuple[str, ...]:
+    """How households match: building/unit/room when given, else the whole address."""
+    parts = tuple(_norm(strip_suffix(k, str(household.get(k) or ""))) for k in ("building", "unit", "room"))
+    if any(parts):
+        return ("room", *parts)
+    return ("address", _norm(household.get("address")))
+
+
+def truthy(text: str) -> bool:
+    return text.strip().lower() in ("是", "y", "yes", "true", "1", "√", "✓")
+
+
+def falsy(text: str) -> bool:
+    return text.strip().lower() in ("否", "n", "no", "false", "0", "×", "✗")

@@ -1,0 +1,98 @@
+"""The store's exceptions, each with a message a grid worker (or the town's IT staff) can act on.
+
+Messages never carry record values: names, ID numbers and phones must not reach logs or tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """Something the local store cannot do; the message says what to do about it."""
+
+
+class StoreNotFound(StoreError):
+    """No store at the given path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no store at {path}: create one with 'field-agent init'")
+        self.path = path
+
+
+class StoreExists(StoreError):
+    """A store already exists where a new one was asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"a store already exists at {path}; it was left untouched")
+        self.path = path
+
+
+class WrongPassphrase(StoreError):
+    """The passphrase does not unlock this store (the store itself is intact)."""
+
+    def __init__(self, failures: int) -> None:
+        more = f" ({failures} failed tries in a row; each new try waits longer)" if failures >= 3 else ""
+        super().__init__(f"wrong passphrase{more}")
+        self.failures = failures
+
+
+class StoreCorrupted(StoreError):
+    """Bytes on disk fail authentication or parsing: damage or tampering. Nothing was changed."""
+
+    def __init__(self, file: Path, offset: int | None, problem: str) -> None:
+        where = f"{file} at byte {offset}" if offset is not None else str(file)
+        super().__init__(
+            f"store damaged: {problem} ({where}); nothing was changed — run 'field-agent verify --salvage OUT' "
+            "to copy every intact record into a new store"
+        )
+        self.file = file
+        self.offset = offset
+        self.problem = problem
+
+
+class StoreLocked(StoreError):
+    """Another process has the store open for writing."""
+
+    def __init__(self, path: Path, holder: str | None) -> None:
+        who = f" (process {holder})" if holder else ""
+        super().__init__(
+            f"the store at {path} is open in another program{who}: close it (the terminal app or a running "
+            "'field-agent sync --watch') and try again"
+        )
+        self.path = path
+
+
+class StoreClosed(StoreError):
+    """The store was used after close()."""
+
+    def __init__(self) -> None:
+        super().__init__("the store is closed; open it again")
+
+
+class StoreWriteFailed(StoreError):
+    """A save could not be made durable (disk full, I/O error); nothing of it was kept."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"could not save to {path}: {reason}; the change was not kept")
+        self.path = path
+
+
+class WeakPassphrase(StoreError):
+    """A passphrase the strength policy refuses; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"passphrase refused: {reason}")
+        self.reason = reason
+
+
+class RecordNotFound(StoreError):
+    """No record with this id."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"no record with id {record_id}")
+        self.record_id = record_id
+
+
+class OutboxError(StoreError):
+    """An outbox call that does not match the outbox state (e.g. acking an unknown batch)."""

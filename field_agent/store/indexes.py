@@ -1,0 +1,134 @@
+"""In-memory indexes over the records, kept current after every commit (local edit or pull).
+
+What the terminal app looks up constantly: records by kind, residents by household, households by building,
+visits/samplings/follow-ups by the record they belong to, residents by recorded special group, records with open
+conflicts, and household search (``search.SearchIndex``, built on first use: pinyin is the slow part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from field_agent.domain.envelope import DELETED, is_deleted, open_conflicts, set_members, view
+from field_agent.store.search import SearchIndex
+
+# (kind, field) pairs indexed by value: "which records of this kind point at X".
+REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "household": ("building",),
+    "resident": ("household",),
+    "visit": ("household",),
+    "sampling": ("round", "resident", "household"),
+    "followup": ("resident",),
+    "task": ("assignee", "role", "group"),
+}
+SEARCHABLE_KINDS = ("household", "resident")
+
+
+class RecordIndex:
+    """Secondary indexes; each record's indexed values are remembered so an update removes exactly them."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, set[str]] = {}
+        self.deleted: set[str] = set()
+        self.conflicted: set[str] = set()
+        self.refs: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        self.groups: dict[str, set[str]] = {}
+        self._indexed: dict[str, tuple[str, bool, tuple[tuple[str, Any], ...], tuple[str, ...]]] = {}
+        self._search: SearchIndex | None = None
+        self._records: Mapping[str, Any] = {}
+
+    def rebuild(self, records: Mapping[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self._records = records
+        for record_id, envelope in records.items():
+            self._add(record_id, envelope)
+
+    def update(self, record_id: str) -> None:
+        """Re-index one record from the live table."""
+        envelope = self._records.get(record_id)
+        self._remove(record_id)
+        if envelope is not None:
+            self._add(record_id, envelope)
+        if self._search is not None:
+            searchable = envelope is not None and envelope["kind"] in SEARCHABLE_KINDS and not is_deleted(envelope)
+            self._search.update(record_id, view(envelope) if searchable else None)
+
+    def _add(self, record_id: str, envelope: Mapping[str, Any]) -> None:
+        # Runs for every record on open (50,000 times): plain dict/set operations, no throwaway defaults.
+        kind = envelope["kind"]
+        fields = envelope["fields"]
+        deleted = bool(fields.get(DELETED))
+        by_kind = self.by_kind.get(kind)
+        if by_kind is None:
+            by_kind = self.by_kind[kind] = set()
+        by_kind.add(record_id)
+        if deleted:
+            self.deleted.add(record_id)
+        if envelope["conflicts"] and open_conflicts(envelope):
+            self.conflicted.add(record_id)
+        refs: tuple[tuple[str, Any], ...] = ()
+        groups: tuple[str, ...] = ()
+        if not deleted:
+            names = REFERENCE_FIELDS.get(kind)
+            if names:
+                found = []
+                for name in names:
+                    value = fields.get(name)
+                    if (value.__class__ is str and value) or value.__class__ is int:
+                        found.append((name, value))
+                        bucket = self.refs.get((kind, name))
+                        if bucket is None:
+                            bucket = self.refs[(kind, name)] = {}
+                        holders = bucket.get(value)
+                        if holders is None:
+                            bucket[value] = {record_id}
+                        else:
+                            holders.add(record_id)
+                refs = tuple(found)
+            if kind == "resident" and envelope["sets"].get("special_groups"):
+                groups = tuple(set_members(envelope, "special_groups"))
+                for group in groups:
+                    self.groups.setdefault(group, set()).add(record_id)
+        self._indexed[record_id] = (kind, deleted, refs, groups)
+
+    def _remove(self, record_id: str) -> None:
+        entry = self._indexed.pop(record_id, None)
+        if entry is None:
+            return
+        kind, _deleted, refs, groups = entry
+        self.by_kind.get(kind, set()).discard(record_id)
+        self.deleted.discard(record_id)
+        self.conflicted.discard(record_id)
+        for name, value in refs:
+            holders = self.refs[(kind, name)][value]
+            holders.discard(record_id)
+            if not holders:
+                del self.refs[(kind, name)][value]
+        for group in groups:
+            self.groups[group].discard(record_id)
+
+    def ids(self, kind: str | None, include_deleted: bool = False) -> list[str]:
+        """Record ids of a kind (all kinds if None), in the table's order."""
+        if kind is None:
+            ids = list(self._records)
+        else:
+            wanted = self.by_kind.get(kind, set())
+            ids = [record_id for record_id in self._records if record_id in wanted] if wanted else []
+        return ids if include_deleted else [record_id for record_id in ids if record_id not in self.deleted]
+
+    def referencing(self, kind: str, field: str, value: Any) -> set[str]:
+        """Live records of ``kind`` whose ``field`` equals ``value``."""
+        return set(self.refs.get((kind, field), {}).get(value, set()))
+
+    @property
+    def search(self) -> SearchIndex:
+        if self._search is None:
+            search = SearchIndex()
+            search.build(
+                view(envelope)
+                for envelope in self._records.values()
+                if envelope["kind"] in SEARCHABLE_KINDS and not is_deleted(envelope)
+            )
+            self._search = search
+        return self._search

@@ -1,0 +1,123 @@
+"""Creating and unlocking a store directory: header, key, lock, log replay, torn-tail repair."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from field_agent.store import throttle
+from field_agent.store.errors import StoreCorrupted, StoreExists, StoreNotFound, WrongPassphrase
+from field_agent.store.keys import Header, new_header, read_header, write_header
+from field_agent.store.lock import StoreLock
+from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, Tables, encode_snapshot, replay, scan_log
+from field_agent.store.passphrase import check_passphrase
+from field_agent.store.writer import LOG_NAME, LogWriter, check_against_tail
+
+HEADER_NAME = "store.header"
+
+
+@dataclass
+class Unlocked:
+    """Everything a Store needs from an opened directory."""
+
+    directory: Path
+    header: Header
+    data_key: bytes
+    lock: StoreLock
+    writer: LogWriter
+    tables: Tables
+    snapshot_bytes: int
+    report: dict[str, Any] | None = field(default=None)
+
+
+def create_directory(
+    path: Path, passphrase: str, profile: str | None, initial: Tables, *, check_strength: bool = True
+) -> None:
+    """Write a new store: log with the initial tables, commit marker, then the header (which makes it a store)."""
+    if check_strength:
+        check_passphrase(passphrase)
+    if (path / HEADER_NAME).exists():
+        raise StoreExists(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    header, data_key = new_header(passphrase, profile, time.time_ns() // 10**6)
+    lock = StoreLock(path)
+    try:
+        LogWriter.create(path, header.store_id, data_key, encode_snapshot(initial))
+        write_header(path / HEADER_NAME, header)
+    finally:
+        lock.release()
+    return header, data_key
+
+
+def unlock_key(path: Path, passphrase: str) -> tuple[Header, bytes]:
+    """The header and data key; WrongPassphrase (after the back-off delay) if the passphrase does not fit."""
+    header_path = path / HEADER_NAME
+    if not header_path.exists():
+        raise StoreNotFound(path)
+    header = read_header(header_path)
+    throttle.wait_before_try(path)
+    data_key = header.unwrap(passphrase)
+    if data_key is None:
+        raise WrongPassphrase(throttle.record_failure(path))
+    throttle.record_success(path)
+    return header, data_key
+
+
+def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes] | None = None) -> Unlocked:
+    """Lock, unlock and load a store; drop (and report) a torn last frame; fail closed on any other damage.
+
+    ``unlocked`` (header, data key) skips key derivation for a store this process has just created."""
+    if not (path / HEADER_NAME).exists():
+        raise StoreNotFound(path)
+    lock = StoreLock(path)
+    try:
+        remove_temp_files(path)
+        header, data_key = unlocked or unlock_key(path, passphrase)
+        scan = scan_log(path / LOG_NAME, header.store_id, data_key)
+        if scan.damage:
+            raise scan.damage[0]
+        warning = check_against_tail(path, scan, data_key, header.store_id)
+        if not scan.frames or scan.frames[0].kind != SNAPSHOT:
+            raise StoreCorrupted(path / LOG_NAME, FILE_HEADER_SIZE, "the log's first frame (the snapshot) is missing")
+        tables = replay(scan.frames)
+        snapshot_bytes = len(scan.frames[0].body) if scan.frames else 0
+        writer = LogWriter(path, header.store_id, data_key, scan.generation, len(scan.frames), scan.end)
+    except BaseException:
+        lock.release()
+        raise
+    report: dict[str, Any] = {}
+    if scan.torn_bytes:
+        writer.truncate_torn_tail(scan.end)
+        report["torn_bytes"] = scan.torn_bytes
+        report["torn_offset"] = scan.end
+        report["message"] = (
+            f"an unfinished save was found at the end of {path / LOG_NAME} (byte {scan.end}, {scan.torn_bytes} "
+            "bytes) and dropped; every save that had completed is intact"
+        )
+    if warning:
+        report["warning"] = warning
+    return Unlocked(path, header, data_key, lock, writer, tables, snapshot_bytes, report or None)
+
+
+def change_passphrase(path: Path, old: str, new: str, profile: str | None = None, *, lock_held: bool = False) -> None:
+    """Re-wrap the data key under a new passphrase: one atomic header replace, no data rewrite."""
+    check_passphrase(new)
+    if not (path / HEADER_NAME).exists():
+        raise StoreNotFound(path)
+    lock = None if lock_held else StoreLock(path)
+    try:
+        header, data_key = unlock_key(path, old)
+        write_header(path / HEADER_NAME, header.rewrapped(data_key, new, profile))
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def remove_temp_files(path: Path) -> None:
+    """Leftovers of an interrupted compaction or header write (never the live files)."""
+    for name in (LOG_NAME + ".tmp", HEADER_NAME + ".tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            (path / name).unlink()

@@ -1,0 +1,117 @@
+"""The store's side of sync: handing out push batches, settling them, applying pulled records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from field_agent.domain.envelope import ENVELOPE_KEYS
+from field_agent.store.guard import locked
+from field_agent.sync.merge import merge_envelopes
+
+if TYPE_CHECKING:
+    from field_agent.store.store import Store
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    """Accept dicts or pydantic models (protocol.ChangeResult, protocol.Envelope)."""
+    dump = getattr(item, "model_dump", None)
+    return dump() if callable(dump) else dict(item)
+
+
+def envelope_stamps(envelope: Mapping[str, Any]) -> list[str]:
+    stamps = list(envelope["stamps"].values())
+    for elements in envelope["sets"].values():
+        stamps.extend(entry[0] for entry in elements.values())
+    for conflict in envelope.get("conflicts", {}).values():
+        if conflict.get("resolved"):
+            stamps.append(conflict["resolved"])
+    return stamps
+
+
+class SyncState:
+    """Mixed into Store: outbox and pull methods for the sync agent."""
+
+    @locked
+    def pending_count(self: Store) -> int:
+        """Local changes not yet acknowledged by the server (pending and in flight)."""
+        return self.outbox.count()
+
+    @locked
+    def next_batch(self: Store, limit: int) -> tuple[str, list[dict[str, Any]]] | None:
+        """The batch in flight, unchanged; else a new one of up to ``limit`` pending changes (durably frozen)."""
+        self._check_open()
+        current = self.outbox.current_batch()
+        if current is not None:
+            return current
+        with self.storage.batch():
+            return self.outbox.freeze(limit)
+
+    @locked
+    def ack_batch(self: Store, batch_id: str, results: list[Any]) -> None:
+        """Settle the in-flight batch: applied/conflict leave the outbox, refused move aside (one commit)."""
+        self._check_open()
+        with self.storage.batch():
+            self.outbox.acknowledge(batch_id, [_plain(result) for result in results])
+
+    @locked
+    def refused_changes(self: Store) -> list[dict[str, Any]]:
+        """Changes the server refused, each with ``id``, ``change``, ``code`` and ``reason``."""
+        return self.outbox.refused_list()
+
+    @locked
+    def discard_refused(self: Store, entry_id: str) -> None:
+        """Forget a refused change once a person has dealt with it."""
+        self._check_open()
+        self.outbox.refused.delete(entry_id)
+
+    @locked
+    def apply_pulled(self: Store, envelopes: list[Any], next_cursor: int) -> int:
+        """Merge records pulled from the server and save the cursor, in one commit; return how many changed here.
+
+        A register with a local edit the server has not acknowledged keeps the local value (the push that
+        follows carries it, and the server decides). Every stamp seen moves the clock forward.
+        """
+        self._check_open()
+        plain = [_plain(envelope) for envelope in envelopes]
+        newest = max((stamp for envelope in plain for stamp in envelope_stamps(envelope)), default=None)
+        changed = 0
+        with self.storage.batch():
+            if newest is not None:
+                self.clock.observe(newest)
+            for remote in plain:
+                remote = {key: remote.get(key, {}) for key in ENVELOPE_KEYS}
+                record_id = remote["id"]
+                local = self._records.raw(record_id)
+                if local is None:
+                    merged = orjson.loads(orjson.dumps(remote))
+                else:
+                    merged = merge_envelopes(local, remote, keep_ours=self.outbox.unsent_registers(record_id))
+                    if merged == local:
+                        continue
+                self._records.put(record_id, merged)
+                self._touched.add(record_id)
+                changed += 1
+            self._meta.put("cursor", {"v": int(next_cursor)})
+            self._save_clock()
+        return changed
+
+    @locked
+    def status(self: Store) -> dict[str, Any]:
+        """Counts per kind, pending and refused changes, open conflicts, last sync."""
+        counts = {kind: len(ids - self.index.deleted) for kind, ids in sorted(self.index.by_kind.items()) if ids}
+        return {
+            "path": str(self.path),
+            "node_id": self.node_id,
+            "grid": self.grid,
+            "counts": counts,
+            "deleted": len(self.index.deleted),
+            "pending_changes": self.pending_count(),
+            "in_flight": self.outbox.current_batch() is not None,
+            "refused_changes": len(self.outbox.refused._read_table()),
+            "open_conflicts": len(self.open_conflicts()),
+            "last_sync": self.meta_get("last_sync"),
+            "cursor": self.meta_get("cursor"),
+        }

@@ -1,0 +1,293 @@
+"""The sync agent: push the outbox in batches, pull everything since the cursor, report progress.
+
+Every store call runs in a worker thread (``asyncio.to_thread``) so the terminal app's event loop never blocks.
+A batch leaves the outbox only when ``store.ack_batch`` has durably recorded the server's answer; until then the
+store hands out the same batch (same id) again, and the server answers a repeated batch id from its first result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from field_agent.store.errors import StoreError
+from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
+from field_agent.sync.change_check import invalid_changes
+from field_agent.sync.client import SyncClient
+from field_agent.sync.conflicts import list_conflicts, resolve
+from field_agent.sync.enroll import enroll
+from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, SyncError
+
+__all__ = ["SyncAgent", "SyncProgress", "SyncResult", "enroll", "list_conflicts", "resolve"]
+
+OFFLINE_MESSAGE = "offline, will retry"
+
+
+class _Stopped(SyncError):
+    kind = "stopped"
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """One progress event: ``phase`` is connect, push, pull, retry or done; ``total`` is None when unknown."""
+
+    phase: str
+    done: int
+    total: int | None
+    message: str
+
+
+@dataclass
+class SyncResult:
+    """What one sync run did. ``conflicts`` and ``refused`` count what awaits a person after the run."""
+
+    pushed: int = 0
+    pulled: int = 0
+    conflicts: int = 0
+    refused: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None
+    new_conflicts: int = 0
+    stopped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.stopped
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration_s"] = round(self.duration_s, 3)
+        return data
+
+
+ProgressCallback = Callable[[SyncProgress], Awaitable[None] | None]
+
+
+class SyncAgent:
+    """Syncs one store with its town server; one ``sync()`` at a time."""
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        batch_size: int = 500,
+        page_size: int = 500,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        server_url: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not 1 <= batch_size <= 1000 or not 1 <= page_size <= 2000:
+            raise ValueError("batch_size must be 1..1000 and page_size 1..2000")
+        self.store = store
+        self.transport = transport
+        self.batch_size = batch_size
+        self.page_size = page_size
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.server_url = server_url
+        self.timeout = timeout
+        self._stop_requested = False
+        self._stop_event: asyncio.Event | None = None
+        self._lock = asyncio.Lock()
+
+    def request_stop(self) -> None:
+        """Stop after the batch or page in flight (its answer is still recorded); cuts a retry wait short."""
+        self._stop_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    async def _pause(self, seconds: float) -> None:
+        if self.sleep is asyncio.sleep and self._stop_event is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), seconds)
+        else:
+            await self.sleep(seconds)
+        if self._stop_requested:
+            raise _Stopped("stopped while waiting to retry")
+
+    async def sync(self, on_progress: ProgressCallback | None = None, *, pull: bool = True) -> SyncResult:
+        """Push every pending change, then pull every page; never raises a SyncError, reports it instead.
+
+        The pull runs only after every batch's answer is recorded (``pull=False`` skips it): a pull while a
+        batch is in flight would keep the tablet's values for writes the server may already have overruled.
+        """
+        async with self._lock:
+            self._stop_requested = False
+            self._stop_event = asyncio.Event()
+            try:
+                return await self._run(on_progress, pull)
+            finally:
+                self._stop_event = None
+
+    async def _run(self, on_progress: ProgressCallback | None, pull: bool) -> SyncResult:
+        started = time.perf_counter()
+        result = SyncResult()
+
+        async def emit(progress: SyncProgress) -> None:
+            if on_progress is not None:
+                outcome = on_progress(progress)
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+        try:
+            url, token, pinned = await asyncio.to_thread(self._credentials)
+            await emit(SyncProgress("connect", 0, None, f"connecting to {url}"))
+            async with SyncClient(
+                url, token=token, transport=self.transport, pinned_cert=pinned, timeout=self.timeout
+            ) as client:
+                await self._push_all(client, result, emit)
+                if pull and not self._stop_requested:
+                    await self._pull_all(client, result, emit)
+            result.stopped = self._stop_requested
+        except _Stopped:
+            result.stopped = True
+        except (Offline, RateLimited):
+            result.error, result.error_kind = OFFLINE_MESSAGE, "offline"
+        except SyncError as error:
+            result.error, result.error_kind = error.message, error.kind
+        except StoreError as error:
+            # e.g. a full disk: nothing acknowledged is lost (the batch stays in flight); say so and stop
+            result.error, result.error_kind = f"the tablet's store could not save: {error}", "store"
+        try:
+            await asyncio.to_thread(self._finish, result)
+        except StoreError as error:
+            result.error = result.error or f"the tablet's store could not save: {error}"
+            result.error_kind = result.error_kind or "store"
+        result.duration_s = time.perf_counter() - started
+        await emit(SyncProgress("done", result.pushed + result.pulled, None, _summary(result)))
+        return result
+
+    def _credentials(self) -> tuple[str, str, str | None]:
+        url = self.server_url or self.store.meta_get("server_url")
+        token = self.store.meta_get("token")
+        if not url or not token:
+            raise NotEnrolled("this device is not enrolled yet: run 'field-agent enroll URL CODE' first")
+        return url, token, self.store.meta_get("pinned_cert")
+
+    def _finish(self, result: SyncResult) -> None:
+        result.conflicts = len(self.store.open_conflicts())
+        result.refused = len(self.store.refused_changes())
+        if result.error_kind in (None, "offline", "server", "protocol", "auth"):
+            self.store.meta_set(
+                "last_sync",
+                {
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "ok": result.ok,
+                    "pushed": result.pushed,
+                    "pulled": result.pulled,
+                    "error": result.error,
+                },
+            )
+
+    async def _call(self, call: Callable[[], Awaitable[Any]], emit: Any, done: int, total: int | None) -> Any:
+        async def on_wait(error: SyncError, pause: float, attempt: int) -> None:
+            await emit(SyncProgress("retry", done, total, f"{error.message} (retry {attempt} in {pause:.1f} s)"))
+
+        return await with_retries(call, self.retry, sleep=self._pause, on_wait=on_wait)
+
+    async def _push_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
+        total = await asyncio.to_thread(self.store.pending_count)
+        done = 0
+        if total:
+            await emit(SyncProgress("push", 0, total, f"sending {total} changes"))
+        previous: str | None = None
+        while not self._stop_requested:
+            batch = await asyncio.to_thread(self.store.next_batch, self.batch_size)
+            if batch is None:
+                break
+            batch_id, changes = batch
+            if batch_id == previous:
+                raise ProtocolError(f"the store handed out batch {batch_id} again after it was acknowledged")
+            previous = batch_id
+            results = await self._push_batch(client, batch_id, changes, emit, done, total)
+            await asyncio.to_thread(self.store.ack_batch, batch_id, results)
+            for entry in results:
+                if entry["status"] == "refused":
+                    continue
+                result.pushed += 1
+                result.new_conflicts += len(entry.get("conflicts") or ())
+            done += len(changes)
+            total = max(total, done)
+            await emit(SyncProgress("push", done, total, f"sent {done} of {total} changes"))
+
+    async def _push_batch(
+        self, client: SyncClient, batch_id: str, changes: list[dict[str, Any]], emit: Any, done: int, total: int
+    ) -> list[dict[str, Any]]:
+        invalid = invalid_changes(changes)
+        sendable = [change for index, change in enumerate(changes) if index not in invalid]
+        answered: list[dict[str, Any]] = []
+        if sendable:
+            response = await self._call(lambda: client.push(batch_id, sendable), emit, done, total)
+            answered = [entry.model_dump() for entry in response.results]
+        results, server_results = [], iter(answered)
+        for index, change in enumerate(changes):
+            if index in invalid:
+                results.append(
+                    {
+                        "record": change.get("record", "?"),
+                        "status": "refused",
+                        "code": "invalid_change",
+                        "reason": invalid[index],
+                        "conflicts": [],
+                    }
+                )
+            else:
+                results.append(next(server_results))
+        return results
+
+    async def _pull_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
+        """Page through everything since the stored cursor; the next page downloads while this one is saved."""
+        cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
+        received = 0
+
+        def fetch(from_cursor: int) -> asyncio.Task[tuple[list[dict[str, Any]], int, bool]]:
+            return asyncio.ensure_future(
+                self._call(lambda: client.pull(from_cursor, self.page_size), emit, received, None)
+            )
+
+        pending = fetch(cursor)
+        try:
+            while True:
+                records, next_cursor, more = await pending
+                prefetch = more and not self._stop_requested
+                if prefetch:
+                    pending = fetch(next_cursor)
+                if records or next_cursor != cursor:
+                    result.pulled += await asyncio.to_thread(self._apply_page, records, next_cursor)
+                received += len(records)
+                cursor = next_cursor
+                await emit(SyncProgress("pull", received, None if more else received, f"received {received} records"))
+                if not prefetch:
+                    break
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, SyncError):
+                    await pending
+
+    def _apply_page(self, records: list[dict[str, Any]], next_cursor: int) -> int:
+        # The store moves its clock past every pulled stamp, so this device's next edit of a pulled field
+        # sorts after the value it replaces even when the tablet's clock lags.
+        return int(self.store.apply_pulled(records, next_cursor))
+
+
+def _summary(result: SyncResult) -> str:
+    if result.error:
+        return result.error
+    text = f"sent {result.pushed}, received {result.pulled}"
+    if result.conflicts:
+        text += f", {result.conflicts} conflicts to resolve"
+    if result.refused:
+        text += f", {result.refused} changes refused"
+    return text + (" (stopped)" if result.stopped else "")

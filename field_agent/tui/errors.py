@@ -1,0 +1,36 @@
+"""Errors from the store, the domain and sync, in words of the active language."""
+
+from __future__ import annotations
+
+from field_agent.domain.errors import DomainError, IdNumberError, ValidationError
+from field_agent.store import errors as store_errors
+from field_agent.tui.i18n import Translator
+
+_STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
+    (store_errors.WrongPassphrase, "error.wrong_passphrase"),
+    (store_errors.WeakPassphrase, "error.weak_passphrase"),
+    (store_errors.StoreLocked, "error.store_locked"),
+    (store_errors.StoreCorrupted, "error.store_corrupted"),
+    (store_errors.StoreNotFound, "error.store_not_found"),
+    (store_errors.StoreExists, "error.store_exists"),
+    (store_errors.StoreWriteFailed, "error.write_failed"),
+    (store_errors.StoreClosed, "error.store_closed"),
+)
+
+
+def describe_error(t: Translator, error: BaseException) -> str:
+    """A one-line message a grid worker can act on; the original English detail follows when it adds facts."""
+    for error_type, key in _STORE_KEYS:
+        if isinstance(error, error_type):
+            return t(key, detail=str(error))
+    if isinstance(error, ValidationError):
+        return t("error.invalid", detail="; ".join(field_message(t, e.field, e.message) for e in error.errors))
+    if isinstance(error, IdNumberError):
+        return t(f"idcheck.{error.reason}")
+    if isinstance(error, DomainError):
+        return t("error.domain", detail=str(error))
+    return t("error.unexpected", detail=f"{type(error).__name__}: {error}")
+
+
+def field_message(t: Translator, field: str, message: str) -> str:
+    return f"{t.label('field', field)}: {message}"

@@ -1,0 +1,141 @@
+"""The app's in-memory read model of one grid: every record's flat view, indexed the way the screens read them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from field_agent.domain.envelope import view
+
+KINDS = ("grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task")
+
+
+@dataclass
+class GridModel:
+    """Views of all live records of the store, with the indexes the screens need; updated on every save."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    residents_by_household: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    visits_by_household: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    samplings_by_resident: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    followups_by_resident: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    memo: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    """Values derived from one record (age groups, eligibility), dropped when that record changes."""
+    grid_memo: dict[Any, Any] = field(default_factory=dict)
+    """Values derived from all households (walking order, buildings), dropped when any household changes."""
+
+    @classmethod
+    def from_views(cls, views: Iterable[dict[str, Any]]) -> GridModel:
+        """A model of freshly loaded records (each id once; deleted ones skipped)."""
+        model = cls()
+        records, by_kind, index = model.records, model.by_kind, model._index
+        for record in views:
+            if record.get("_deleted"):
+                continue
+            records[record["id"]] = record
+            by_kind[record["kind"]][record["id"]] = record
+            index(record)
+        return model
+
+    def apply(self, envelope: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Take in a saved envelope (new, changed or deleted); return its view, or None when deleted."""
+        return self.apply_view(view(envelope))
+
+    def apply_view(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Take in a record's flat view; None when it is deleted."""
+        record_id = record["id"]
+        self._unindex(record_id)
+        if record.get("_deleted"):
+            return None
+        self.records[record_id] = record
+        self.by_kind[record["kind"]][record_id] = record
+        self._index(record)
+        return record
+
+    def _index(self, record: dict[str, Any]) -> None:
+        kind, record_id = record["kind"], record["id"]
+        if kind == "household":
+            self.grid_memo.clear()
+        if kind == "resident" and record.get("household"):
+            self.residents_by_household[record["household"]].add(record_id)
+        elif kind == "visit" and record.get("household"):
+            self.visits_by_household[record["household"]].add(record_id)
+        elif kind == "sampling" and record.get("resident"):
+            self.samplings_by_resident[record["resident"]].add(record_id)
+        elif kind == "followup" and record.get("resident"):
+            self.followups_by_resident[record["resident"]].add(record_id)
+
+    def across_households(self, key: Any, compute: Callable[[GridModel], Any]) -> Any:
+        """``compute(model)`` over all households, remembered until a household changes."""
+        if key not in self.grid_memo:
+            self.grid_memo[key] = compute(self)
+        return self.grid_memo[key]
+
+    def derived(self, record: dict[str, Any], key: Any, compute: Callable[[dict[str, Any]], Any]) -> Any:
+        """``compute(record)``, remembered until the record changes (``key`` names what, e.g. with the date)."""
+        cache = self.memo.setdefault(record["id"], {})
+        if key not in cache:
+            cache[key] = compute(record)
+        return cache[key]
+
+    def _unindex(self, record_id: str) -> None:
+        self.memo.pop(record_id, None)
+        old = self.records.pop(record_id, None)
+        if old is None:
+            return
+        self.by_kind[old["kind"]].pop(record_id, None)
+        if old["kind"] == "household":
+            self.grid_memo.clear()
+        for key, index in (
+            ("household", self.residents_by_household if old["kind"] == "resident" else None),
+            ("household", self.visits_by_household if old["kind"] == "visit" else None),
+            ("resident", self.samplings_by_resident if old["kind"] == "sampling" else None),
+            ("resident", self.followups_by_resident if old["kind"] == "followup" else None),
+        ):
+            if index is not None and old.get(key):
+                index[old[key]].discard(record_id)
+
+    def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.by_kind.get(kind, {})
+
+    def get(self, record_id: str | None) -> dict[str, Any] | None:
+        return self.records.get(record_id) if record_id else None
+
+    @property
+    def grid(self) -> dict[str, Any] | None:
+        grids = self.of_kind("grid")
+        return next(iter(grids.values()), None)
+
+    def residents_of(self, household_id: str) -> list[dict[str, Any]]:
+        members = (self.records[rid] for rid in self.residents_by_household.get(household_id, ()))
+        return sorted(members, key=lambda r: (r.get("name") or "", r["id"]))
+
+    def visits_of(self, household_id: str) -> list[dict[str, Any]]:
+        visits = (self.records[vid] for vid in self.visits_by_household.get(household_id, ()))
+        return sorted(visits, key=lambda v: v.get("visited_at") or "", reverse=True)
+
+    def samplings_of(self, resident_id: str) -> list[dict[str, Any]]:
+        return [self.records[sid] for sid in self.samplings_by_resident.get(resident_id, ())]
+
+    def followups_of(self, resident_id: str) -> list[dict[str, Any]]:
+        found = (self.records[fid] for fid in self.followups_by_resident.get(resident_id, ()))
+        return sorted(found, key=lambda f: f.get("date") or "")
+
+    def household_label(self, household_id: str | None) -> str:
+        """The household's address without the town and community every address of the grid repeats."""
+        household = self.get(household_id)
+        return self.short_address(household) if household is not None else ""
+
+    def short_address(self, household: dict[str, Any]) -> str:
+        address = (
+            household.get("address")
+            or " ".join(str(household.get(part) or "") for part in ("building", "unit", "room")).strip()
+        )
+        community = (self.grid or {}).get("community")
+        if community and community in address:
+            rest = address.split(community, 1)[1].strip(" ,，")
+            return rest or address
+        return address

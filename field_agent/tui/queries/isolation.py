@@ -1,0 +1,68 @@
+"""Home isolation: who is in it, which day of how many, and whether today's check was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from field_agent.domain.enums import SYMPTOMS
+from field_agent.tui.model import GridModel
+
+FEVER_AT = 37.3
+RED_FLAG_SYMPTOMS = frozenset({"fever", "shortness_of_breath"})
+"""Symptoms that send a follow-up to the grid leader even without a high temperature."""
+
+
+@dataclass(frozen=True)
+class IsolationRow:
+    resident: dict[str, Any]
+    address: str
+    day: int
+    days: int
+    checked_today: bool
+    flagged_today: bool
+    last_temperature: float | None
+
+    @property
+    def due_today(self) -> bool:
+        return 1 <= self.day <= self.days
+
+
+def isolation_rows(model: GridModel, today: date, default_days: int) -> list[IsolationRow]:
+    """Residents in home isolation, most urgent (flagged, then not yet checked) first."""
+    rows = []
+    today_text = today.isoformat()
+    for resident in model.of_kind("resident").values():
+        if resident.get("isolation_status") != "home":
+            continue
+        start = resident.get("isolation_start")
+        try:
+            day = (today - date.fromisoformat(str(start)[:10])).days + 1 if start else 1
+        except ValueError:
+            day = 1
+        followups = model.followups_of(resident["id"])
+        todays = [f for f in followups if f.get("date") == today_text]
+        last = followups[-1] if followups else None
+        rows.append(
+            IsolationRow(
+                resident=resident,
+                address=model.household_label(resident.get("household")),
+                day=day,
+                days=int(resident.get("isolation_days") or default_days),
+                checked_today=bool(todays),
+                flagged_today=any(f.get("flagged") for f in todays),
+                last_temperature=last.get("temperature") if last else None,
+            )
+        )
+    rows.sort(key=lambda r: (not r.flagged_today, r.checked_today, r.address, r.resident.get("name") or ""))
+    return rows
+
+
+def needs_flag(temperature: float | None, symptoms: list[str]) -> bool:
+    """A fever or a red-flag symptom goes to the grid leader."""
+    return (temperature is not None and temperature >= FEVER_AT) or bool(RED_FLAG_SYMPTOMS & set(symptoms))
+
+
+def known_symptoms() -> tuple[str, ...]:
+    return SYMPTOMS

@@ -1,0 +1,36 @@
+"""The current sampling round, which also bounds "checked this round" for door-to-door visits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from field_agent.tui.model import GridModel
+
+
+def current_round(model: GridModel) -> dict[str, Any] | None:
+    """The latest open sampling round, if any."""
+    open_rounds = [r for r in model.of_kind("sampling_round").values() if r.get("status") == "open"]
+    return max(open_rounds, key=lambda r: (r.get("started_at") or "", r["id"]), default=None)
+
+
+def round_start(model: GridModel, today: date) -> str:
+    """ISO date the current round began (today when no round is open)."""
+    found = current_round(model)
+    started = (found or {}).get("started_at") or today.isoformat()
+    return str(started)[:10]
+
+
+CHECKED_OUTCOMES = frozenset({"met", "vacant"})
+"""A household is checked when someone was met or it was found vacant; nobody home or refused means go back."""
+
+
+def counts_as_checked(visit: dict[str, Any]) -> bool:
+    return visit.get("outcome") in CHECKED_OUTCOMES
+
+
+def checked_since(model: GridModel, household_id: str, since: str) -> bool:
+    return any(
+        counts_as_checked(model.records[vid]) and (model.records[vid].get("visited_at") or "")[:10] >= since
+        for vid in model.visits_by_household.get(household_id, ())
+    )

@@ -1,0 +1,49 @@
+"""What every screen of an unlocked session shares: navigation bar, footer, translated keys, worker errors."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from field_agent.tui.errors import describe_error
+from field_agent.tui.i18n import Translator
+from field_agent.tui.localize import localize_bindings
+from field_agent.tui.session import Session
+from field_agent.tui.widgets.nav import NavBar
+
+
+class SessionScreen(Screen[None]):
+    """A screen shown while the store is unlocked."""
+
+    NAV: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        localize_bindings(self, self.t)
+
+    @property
+    def t(self) -> Translator:
+        return self.app.t  # type: ignore[attr-defined]
+
+    @property
+    def session(self) -> Session:
+        session: Session | None = self.app.session  # type: ignore[attr-defined]
+        if session is None:
+            raise RuntimeError("the store is locked")
+        return session
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.t, current=self.NAV)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe_error(self.t, event.worker.error), severity="error", timeout=10)

@@ -1,0 +1,159 @@
+"""Households: instant search as you type, filters, and the list that opens a household or starts a visit."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from field_agent.tui.queries.households import FILTERS, HouseholdRow, buildings, list_households
+from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.session import Session
+
+
+class HouseholdsScreen(SessionScreen):
+    """Type an address, a name, pinyin initials (``zs`` finds 张三) or a phone tail; Enter opens, v visits."""
+
+    NAV = "households"
+    BINDINGS = [
+        Binding("ctrl+f", "focus_search", "key.search"),
+        Binding("v", "visit", "key.visit"),
+        Binding("ctrl+r", "cycle_filter", "key.filter"),
+    ]
+
+    class Searched(Message):
+        def __init__(self, serial: int, rows: list[HouseholdRow], total: int, buildings: list[str]) -> None:
+            super().__init__()
+            self.serial = serial
+            self.rows = rows
+            self.total = total
+            self.buildings = buildings
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_name = "all"
+        self.building: str | None = None
+        self.serial = 0
+        self.shown_serial = -1
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder=self.t("households.search"), id="search")
+        with Horizontal(id="filters"):
+            for name in FILTERS:
+                yield Button(self.t(f"filter.{name}"), id=f"filter-{name}", compact=True)
+            yield Select[str]([], prompt=self.t("households.building"), id="building", compact=True)
+        yield Static("", id="households-count")
+        table = DataTable[str](id="households", cursor_type="row", zebra_stripes=True)
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#households", DataTable)
+        for key in ("address", "head", "residents", "flags", "last_visit"):
+            table.add_column(self.t(f"households.col.{key}"), key=key)
+        self.query_one("#filter-all", Button).add_class("-active")
+        self.query_one("#search", Input).focus()
+        self.refresh_list()
+
+    def refresh_list(self) -> None:
+        self.serial += 1
+        query = self.query_one("#search", Input).value
+        self.search(self.session, self.serial, query, self.filter_name, self.building)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search")
+    def search(self, session: Session, serial: int, query: str, filter_name: str, building: str | None) -> None:
+        matches = session.search_household_ids(query)
+        with session.reading() as model:
+            rows, total = list_households(model, session.today, matches, filter_name, building)
+            names = buildings(model)
+        self.post_message(self.Searched(serial, rows, total, names))
+
+    def on_households_screen_searched(self, message: HouseholdsScreen.Searched) -> None:
+        if message.serial < self.shown_serial:
+            return
+        self.shown_serial = message.serial
+        t = self.t
+        select = self.query_one("#building", Select)
+        options = [(name, name) for name in message.buildings]
+        if [value for _, value in options] != getattr(self, "_building_options", None):
+            self._building_options = [value for _, value in options]
+            with select.prevent(Select.Changed):
+                select.set_options(options)
+                if self.building in self._building_options:
+                    select.value = self.building
+        table = self.query_one("#households", DataTable)
+        table.clear()
+        for row in message.rows:
+            flags = []
+            if row.special:
+                flags.append(t("households.flag.special"))
+            if row.isolation:
+                flags.append(t("households.flag.isolation"))
+            if not row.checked_round:
+                flags.append(t("households.flag.unchecked"))
+            last = f"{row.last_visit} {t.label('outcome', row.last_outcome)}" if row.last_outcome else "—"
+            table.add_row(row.address, row.head, str(row.residents), " ".join(flags), last, key=row.id)
+        shown = len(message.rows)
+        self.query_one("#households-count", Static).update(t("households.count", shown=shown, total=message.total))
+
+    @on(Input.Changed, "#search")
+    def _query_changed(self) -> None:
+        self.refresh_list()
+
+    @on(Input.Submitted, "#search")
+    def _query_submitted(self) -> None:
+        table = self.query_one("#households", DataTable)
+        if table.row_count:
+            table.focus()
+
+    @on(Button.Pressed, "#filters Button")
+    def _filter_pressed(self, event: Button.Pressed) -> None:
+        self.set_filter((event.button.id or "filter-all").removeprefix("filter-"))
+
+    @on(Select.Changed, "#building")
+    def _building_changed(self, event: Select.Changed) -> None:
+        self.building = None if event.value is Select.BLANK else str(event.value)
+        self.refresh_list()
+
+    def set_filter(self, name: str) -> None:
+        self.filter_name = name
+        for other in FILTERS:
+            self.query_one(f"#filter-{other}", Button).set_class(other == name, "-active")
+        self.refresh_list()
+
+    def action_cycle_filter(self) -> None:
+        self.set_filter(FILTERS[(FILTERS.index(self.filter_name) + 1) % len(FILTERS)])
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def selected_household(self) -> str | None:
+        table = self.query_one("#households", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    @on(DataTable.RowSelected, "#households")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        from field_agent.tui.screens.household import HouseholdScreen
+
+        household_id = self.selected_household()
+        if household_id:
+            self.app.push_screen(HouseholdScreen(household_id))
+
+    def action_visit(self) -> None:
+        from field_agent.tui.screens.visit import VisitScreen
+
+        household_id = self.selected_household()
+        if household_id:
+            self.app.push_screen(VisitScreen(household_id))
+
+    def on_screen_resume(self) -> None:
+        if self.shown_serial >= 0:
+            self.refresh_list()

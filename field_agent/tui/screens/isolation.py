@@ -1,0 +1,150 @@
+"""Home isolation: day n of m for each resident, today's check, fever or red flags sent to the grid leader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, DataTable, Static
+
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
+from field_agent.tui.i18n import Translator
+from field_agent.tui.queries.isolation import IsolationRow, isolation_rows
+from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.session import Session
+from field_agent.tui.widgets.followup_form import FollowUpForm
+
+
+class IsolationScreen(SessionScreen):
+    """Enter or c records today's check of the selected resident."""
+
+    NAV = "isolation"
+    BINDINGS = [Binding("c", "check", "key.check")]
+
+    class Loaded(Message):
+        def __init__(self, rows: list[IsolationRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class FollowUpSaved(Message):
+        """Today's check was saved; ``flagged`` when it went to the grid leader."""
+
+        def __init__(self, followup: dict[str, Any], flagged: bool) -> None:
+            super().__init__()
+            self.followup = followup
+            self.flagged = flagged
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[IsolationRow] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="isolation-summary")
+        yield DataTable[str](id="isolation-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="actions"):
+            yield Button(self.t("key.check"), variant="primary", action="screen.check")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#isolation-table", DataTable)
+        for key in ("name", "address", "day", "today", "temperature"):
+            table.add_column(self.t(f"isolation.col.{key}"), key=key)
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.load(self.session)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, session: Session) -> None:
+        days = int(session.setting("isolation_days") or 14)
+        with session.reading() as model:
+            rows = isolation_rows(model, session.today, days)
+        self.post_message(self.Loaded(rows))
+
+    def on_isolation_screen_loaded(self, message: IsolationScreen.Loaded) -> None:
+        t = self.t
+        self.rows = message.rows
+        due = [row for row in self.rows if row.due_today]
+        self.query_one("#isolation-summary", Static).update(
+            t("isolation.summary", total=len(self.rows), due=len(due), checked=sum(r.checked_today for r in due))
+        )
+        table = self.query_one("#isolation-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in self.rows:
+            if row.flagged_today:
+                status = t("isolation.flagged")
+            elif row.checked_today:
+                status = t("isolation.checked")
+            elif row.due_today:
+                status = t("isolation.due")
+            else:
+                status = t("isolation.ended")
+            temperature = f"{row.last_temperature:.1f}℃" if row.last_temperature is not None else "—"
+            table.add_row(
+                row.resident.get("name") or "",
+                row.address,
+                t("isolation.day", day=row.day, days=row.days),
+                status,
+                temperature,
+                key=row.resident["id"],
+            )
+        if table.row_count:
+            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
+
+    @on(DataTable.RowSelected, "#isolation-table")
+    def action_check(self) -> None:
+        table = self.query_one("#isolation-table", DataTable)
+        if not table.row_count or table.cursor_row >= len(self.rows):
+            return
+        row = self.rows[table.cursor_row]
+        title = self.t("followup.title", name=row.resident.get("name") or "", day=row.day, days=row.days)
+
+        def answered(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.save(self.session, row.resident, values, self.t)
+
+        self.app.push_screen(FollowUpForm(title), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def save(self, session: Session, resident: dict[str, Any], values: dict[str, Any], t: Translator) -> None:
+        followup = {"resident": resident["id"], "date": session.today.isoformat(), "by": session.worker, **values}
+        writes: list[tuple[str, dict[str, Any], str | None]] = [("followup", followup, None)]
+        if values["flagged"]:
+            writes.append(("task", leader_task(session, resident, values, t), None))
+        saved = session.save_many(writes)
+        self.post_message(self.FollowUpSaved(saved[0], bool(values["flagged"])))
+
+    def on_isolation_screen_follow_up_saved(self, message: IsolationScreen.FollowUpSaved) -> None:
+        key = "followup.saved_flagged" if message.flagged else "followup.saved"
+        self.notify(self.t(key), severity="warning" if message.flagged else "information")
+        self.reload()
+
+
+def leader_task(session: Session, resident: dict[str, Any], values: dict[str, Any], t: Translator) -> dict[str, Any]:
+    """A task for the grid leader to act on a fever or red-flag symptom found at today's check."""
+    with session.reading() as model:
+        grid = model.grid or {}
+    leader = grid.get("leader") or session.worker
+    member = next((m for m in grid.get("members") or () if m.get("name") == leader), {})
+    wartime = grid.get("mode") == "wartime"
+    temperature = values.get("temperature")
+    symptoms = ", ".join(t.label("symptom", s) for s in values.get("symptoms") or ())
+    return {
+        "title": t(
+            "isolation.flag_task",
+            name=resident.get("name") or "",
+            temperature=f"{temperature:.1f}" if temperature is not None else "—",
+            symptoms=symptoms or "—",
+        ),
+        "task_kind": "other",
+        "role": None if wartime else (member.get("role") or DEFAULT_ROLE_CONFIG.role_keys[0]),
+        "group": (member.get("group") or DEFAULT_ROLE_CONFIG.leader_group) if wartime else None,
+        "assignee": leader,
+        "due": session.today.isoformat(),
+        "status": "open",
+    }

@@ -1,0 +1,107 @@
+"""The six ledgers: pick one, preview its rows (personal data masked), export to .xlsx or .csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from field_agent.ledgers.builder import Ledger, build_ledger
+from field_agent.ledgers.definitions import load_definitions
+from field_agent.ledgers.writers import write_ledger
+from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.session import Session
+
+PREVIEW_ROWS = 200
+
+
+class LedgersScreen(SessionScreen):
+    """Choose a ledger to preview it; ctrl+e exports it to the file named below."""
+
+    NAV = "ledgers"
+    BINDINGS = [Binding("ctrl+e", "export", "key.export", priority=True)]
+
+    class Built(Message):
+        def __init__(self, ledger: Ledger) -> None:
+            super().__init__()
+            self.ledger = ledger
+
+    class Exported(Message):
+        def __init__(self, path: Path, rows: int) -> None:
+            super().__init__()
+            self.path = path
+            self.rows = rows
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.definitions = load_definitions()
+
+    def compose_body(self) -> ComposeResult:
+        english = self.t.language == "en"
+        options = [(d.title_en if english else d.title_zh, name) for name, d in self.definitions.items()]
+        with Horizontal(id="ledger-bar"):
+            yield Select(options, id="ledger", allow_blank=False, value=options[0][1], compact=True)
+            yield Input(id="export-path", compact=True)
+            yield Button(self.t("key.export"), id="export", action="screen.export", compact=True)
+        yield Static("", id="ledger-status")
+        yield DataTable[str](id="ledger-table", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self._default_path()
+        self.build(self.session, str(self.query_one("#ledger", Select).value))
+
+    def _default_path(self) -> None:
+        name = self.query_one("#ledger", Select).value
+        self.query_one("#export-path", Input).value = str(
+            Path.home() / f"field-agent-{name}-{self.session.today.isoformat()}.xlsx"
+        )
+
+    @on(Select.Changed, "#ledger")
+    def _ledger_changed(self, event: Select.Changed) -> None:
+        self._default_path()
+        self.build(self.session, str(event.value))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
+    def build(self, session: Session, name: str) -> None:
+        store = session.store
+        if store is None:
+            return
+        ledger = build_ledger(name, store.records(), today=session.today, masked=True)
+        self.post_message(self.Built(ledger))
+
+    def on_ledgers_screen_built(self, message: LedgersScreen.Built) -> None:
+        ledger = message.ledger
+        english = self.t.language == "en"
+        table = self.query_one("#ledger-table", DataTable)
+        table.clear(columns=True)
+        for column in ledger.columns:
+            table.add_column(column.en if english else column.zh)
+        for row in ledger.rows[:PREVIEW_ROWS]:
+            table.add_row(*(str(cell) for cell in row))
+        self.query_one("#ledger-status", Static).update(
+            self.t("ledgers.status", rows=len(ledger.rows), shown=min(len(ledger.rows), PREVIEW_ROWS))
+        )
+
+    def action_export(self) -> None:
+        path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+        self.export(self.session, str(self.query_one("#ledger", Select).value), path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def export(self, session: Session, name: str, path: Path) -> None:
+        store = session.store
+        if store is None:
+            return
+        ledger = build_ledger(name, store.records(), today=session.today, masked=True)
+        write_ledger(ledger, path)
+        self.post_message(self.Exported(path, len(ledger.rows)))
+
+    def on_ledgers_screen_exported(self, message: LedgersScreen.Exported) -> None:
+        self.notify(self.t("ledgers.exported", rows=message.rows, path=str(message.path)))
+        self.query_one("#ledger-status", Static).update(
+            self.t("ledgers.exported", rows=message.rows, path=str(message.path))
+        )

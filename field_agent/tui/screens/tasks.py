@@ -1,0 +1,255 @@
+"""Role tasks: the six roles (or eight groups in wartime) as a board; the leader assigns and switches mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.markup import escape
+from textual.message import Message
+from textual.widgets import Button, DataTable, Static
+
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.session import Session
+from field_agent.tui.widgets.confirm import ConfirmDialog
+from field_agent.tui.widgets.prompt import FieldsDialog
+from field_agent.tui.widgets.task_form import TaskForm
+
+CONFIG = DEFAULT_ROLE_CONFIG
+
+
+@dataclass(frozen=True)
+class Board:
+    grid: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    leader: bool
+    worker: str
+
+    @property
+    def wartime(self) -> bool:
+        return self.grid.get("mode") == "wartime"
+
+
+class TasksScreen(SessionScreen):
+    """d done (with notes), g in progress; the leader: n new task, w switch normal/wartime."""
+
+    NAV = "tasks"
+    BINDINGS = [
+        Binding("d", "complete", "key.complete"),
+        Binding("g", "start", "key.start_task"),
+        Binding("n", "new_task", "key.new_task"),
+        Binding("w", "switch_mode", "key.switch_mode"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, board: Board) -> None:
+            super().__init__()
+            self.board = board
+
+    class TaskSaved(Message):
+        def __init__(self, task: dict[str, Any]) -> None:
+            super().__init__()
+            self.task = task
+
+    class ModeSwitched(Message):
+        def __init__(self, mode: str) -> None:
+            super().__init__()
+            self.mode = mode
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.board: Board | None = None
+        self.rows: list[dict[str, Any]] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="tasks-mode")
+        yield Static("", id="tasks-members")
+        yield DataTable[str](id="tasks-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="actions"):
+            yield Button(self.t("key.complete"), variant="success", action="screen.complete")
+            yield Button(self.t("key.start_task"), action="screen.start")
+            yield Button(self.t("key.new_task"), action="screen.new_task", classes="leader-only")
+            yield Button(
+                self.t("key.switch_mode"), action="screen.switch_mode", classes="leader-only", variant="warning"
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one("#tasks-table", DataTable)
+        for key in ("slot", "title", "kind", "assignee", "due", "status"):
+            table.add_column(self.t(f"tasks.col.{key}"), key=key)
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.load(self.session)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, session: Session) -> None:
+        with session.reading() as model:
+            grid = dict(model.grid or {})
+            tasks = list(model.of_kind("task").values())
+        self.post_message(self.Loaded(Board(grid, tasks, session.is_leader, session.worker)))
+
+    def slots(self, board: Board) -> tuple[Any, ...]:
+        return CONFIG.groups if board.wartime else CONFIG.roles
+
+    def on_tasks_screen_loaded(self, message: TasksScreen.Loaded) -> None:
+        t, board = self.t, message.board
+        self.board = board
+        language = t.language
+        self.query_one("#tasks-mode", Static).update(t(f"tasks.mode.{'wartime' if board.wartime else 'normal'}"))
+        self.query_one("#tasks-mode", Static).set_class(board.wartime, "-wartime")
+        slot_field = "group" if board.wartime else "role"
+        members = board.grid.get("members") or []
+        summary = []
+        for slot in self.slots(board):
+            names = [escape(m.get("name") or "") for m in members if m.get(slot_field) == slot.key]
+            summary.append(f"[b]{slot.name(language)}[/b] {'、'.join(names) or '—'}")
+        self.query_one("#tasks-members", Static).update("  ".join(summary))
+        for button in self.query(".leader-only").results(Button):
+            button.display = board.leader
+        order = {slot.key: i for i, slot in enumerate(self.slots(board))}
+        status_order = {"in_progress": 0, "open": 1, "done": 2, "cancelled": 3}
+        self.rows = sorted(
+            board.tasks,
+            key=lambda task: (
+                order.get(task.get(slot_field) or "", 99),
+                status_order.get(task.get("status"), 9),
+                task.get("due") or "",
+                task.get("title") or "",
+            ),
+        )
+        table = self.query_one("#tasks-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        previous = None
+        for task in self.rows:
+            slot_key = task.get(slot_field) or ""
+            label = next((s.name(language) for s in self.slots(board) if s.key == slot_key), slot_key or "—")
+            coverage = task.get("coverage") or []
+            title = task.get("title") or ""
+            if coverage:
+                title += " " + t("tasks.covered", buildings="、".join(coverage))
+            table.add_row(
+                label if slot_key != previous else "",
+                title,
+                t.label("task_kind", task.get("task_kind")),
+                task.get("assignee") or "—",
+                task.get("due") or "",
+                t.label("task_status", task.get("status")),
+                key=task["id"],
+            )
+            previous = slot_key
+        if table.row_count:
+            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
+
+    def current_task(self) -> dict[str, Any] | None:
+        table = self.query_one("#tasks-table", DataTable)
+        if not table.row_count or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def action_start(self) -> None:
+        task = self.current_task()
+        if task is not None and task.get("status") == "open":
+            self.write(self.session, task["id"], {"status": "in_progress"}, None)
+
+    def action_complete(self) -> None:
+        task = self.current_task()
+        if task is None or task.get("status") in ("done", "cancelled"):
+            return
+        t = self.t
+        fields = [("notes", t("field.notes"), task.get("notes") or "", False)]
+        if task.get("task_kind") == "publicity":
+            fields.append(("coverage", t("tasks.coverage_prompt"), "", False))
+        dialog = FieldsDialog(
+            t("tasks.complete_title", title=task.get("title") or ""), fields, t("key.complete"), t("key.cancel")
+        )
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            buildings = [b.strip() for b in values.get("coverage", "").replace("，", ",").split(",") if b.strip()]
+            coverage = {b: True for b in buildings} or None
+            self.write(self.session, task["id"], {"status": "done", "notes": values["notes"]}, coverage)
+
+        self.app.push_screen(dialog, answered)
+
+    def action_new_task(self) -> None:
+        board = self.board
+        if board is None:
+            return
+        if not board.leader:
+            self.notify(self.t("tasks.leader_only"), severity="warning")
+            return
+        members = [m.get("name") for m in board.grid.get("members") or [] if m.get("name")]
+
+        def answered(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.write(self.session, None, values, None)
+
+        self.app.push_screen(TaskForm(board.wartime, self.slots(board), members, self.session.today), answered)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="save")
+    def write(
+        self, session: Session, task_id: str | None, values: dict[str, Any], coverage: dict[str, bool] | None
+    ) -> None:
+        saved = session.save(
+            "task", values, record_id=task_id, set_changes={"coverage": coverage} if coverage else None
+        )
+        self.post_message(self.TaskSaved(saved))
+
+    def on_tasks_screen_task_saved(self, message: TasksScreen.TaskSaved) -> None:
+        self.notify(self.t("tasks.saved", status=self.t.label("task_status", message.task.get("status"))))
+        self.reload()
+
+    def action_switch_mode(self) -> None:
+        board, t = self.board, self.t
+        if board is None:
+            return
+        if not board.leader:
+            self.notify(t("tasks.leader_only"), severity="warning")
+            return
+        new_mode = "normal" if board.wartime else "wartime"
+        change = switch_mode(board.grid, board.tasks, new_mode, CONFIG)
+        self.app.push_screen(
+            ConfirmDialog(self.describe_switch(change), t("tasks.switch_yes"), t("key.cancel")),
+            lambda yes: self.apply_switch(self.session, change) if yes else None,
+        )
+
+    def describe_switch(self, change: ModeSwitch) -> str:
+        t, language = self.t, self.t.language
+        lines = [t(f"tasks.switch_to.{change.to_mode}")]
+        for move in change.moves:
+            lines.append(
+                f"• {escape(move['name'])}: {slot_name(move.get('from'), language)} → "
+                f"{slot_name(move.get('to'), language)}"
+            )
+        lines.append(t("tasks.switch_tasks", count=len(change.task_values)))
+        return "\n".join(lines)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def apply_switch(self, session: Session, change: ModeSwitch) -> None:
+        writes: list[tuple[str, dict[str, Any], str | None]] = [("grid", change.grid_values, change.grid_id)]
+        writes += [("task", values, task_id) for task_id, values in change.task_values.items()]
+        session.save_many(writes)
+        self.post_message(self.ModeSwitched(change.to_mode))
+
+    def on_tasks_screen_mode_switched(self, message: TasksScreen.ModeSwitched) -> None:
+        self.notify(self.t(f"tasks.switched.{message.mode}"))
+        self.reload()
+
+
+def slot_name(key: str | None, language: str) -> str:
+    """The name of a role or group key (either list), or a dash."""
+    if not key:
+        return "—"
+    for label in (*CONFIG.roles, *CONFIG.groups):
+        if label.key == key:
+            return label.name(language)
+    return key

@@ -1,0 +1,163 @@
+"""An unlocked store and its read model: the one object the screens' workers call (every call blocks)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from field_agent.store import Store
+from field_agent.sync.conflicts import list_conflicts, resolve
+from field_agent.tui.model import KINDS, GridModel
+
+MAX_SEARCH = 60
+CHINA = timezone(timedelta(hours=8))
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "language": None,
+    "auto_lock_minutes": 5,
+    "sync_window": "22:00-06:00",
+    "server_url": "",
+    "worker": "",
+    "role": "worker",
+    "isolation_days": 14,
+}
+
+
+def wall_now() -> datetime:
+    return datetime.now(CHINA).replace(microsecond=0)
+
+
+class Session:
+    """A store held open after unlock, with the grid's read model; ``close`` drops the store and its key."""
+
+    def __init__(self, store: Store, now: Callable[[], datetime] = wall_now) -> None:
+        self.store: Store | None = store
+        self.now = now
+        self.lock = threading.RLock()
+        self.model = GridModel()
+        self.load()
+
+    @classmethod
+    def unlock(cls, path: Path, passphrase: str, now: Callable[[], datetime] = wall_now) -> Session:
+        """Open an existing store (derives the key: slow on purpose)."""
+        return cls(Store.open(path, passphrase), now)
+
+    @classmethod
+    def create(
+        cls, path: Path, passphrase: str, grid: str, worker: str, now: Callable[[], datetime] = wall_now
+    ) -> Session:
+        """Create a new store for one grid and remember who works it."""
+        store = Store.create(path, passphrase, grid=grid)
+        store.meta_set("worker", worker)
+        return cls(store, now)
+
+    def load(self) -> None:
+        """Rebuild the read model from the store (after unlock and after a sync)."""
+        store = self._open_store()
+        model = GridModel.from_views(record for record in store.views(store.index.ids(None)) if record["kind"] in KINDS)
+        with self.lock:
+            self.model = model
+
+    def _open_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the store is locked")
+        return self.store
+
+    @contextmanager
+    def reading(self) -> Iterator[GridModel]:
+        """The read model, held still while a query walks it."""
+        with self.lock:
+            yield self.model
+
+    @property
+    def today(self) -> date:
+        return self.now().date()
+
+    @property
+    def grid_id(self) -> str:
+        return str(self.setting("grid") or "")
+
+    @property
+    def worker(self) -> str:
+        return str(self.setting("worker") or "")
+
+    @property
+    def is_leader(self) -> bool:
+        grid = self.model.grid
+        return self.setting("role") == "leader" or bool(grid and self.worker and grid.get("leader") == self.worker)
+
+    def setting(self, key: str) -> Any:
+        value = self._open_store().meta_get(key)
+        return DEFAULT_SETTINGS.get(key) if value is None else value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self._open_store().meta_set(key, value)
+
+    def save(
+        self,
+        kind: str,
+        values: Mapping[str, Any],
+        record_id: str | None = None,
+        set_changes: Mapping[str, Mapping[str, bool]] | None = None,
+    ) -> dict[str, Any]:
+        """Validate and durably save one record; return its view (raises ValidationError with field errors)."""
+        envelope = self._open_store().put(kind, dict(values), record_id=record_id, set_changes=set_changes)
+        with self.lock:
+            return self.model.apply(envelope) or {}
+
+    def save_many(self, writes: list[tuple[str, Mapping[str, Any], str | None]]) -> list[dict[str, Any]]:
+        """Several records saved together (one batch)."""
+        store = self._open_store()
+        envelopes = []
+        with store.batch():
+            for kind, values, record_id in writes:
+                envelopes.append(store.put(kind, dict(values), record_id=record_id))
+        with self.lock:
+            return [self.model.apply(envelope) or {} for envelope in envelopes]
+
+    def search_household_ids(self, query: str) -> list[str] | None:
+        """Household ids matching address, name, pinyin initials or phone tail (None for an empty query)."""
+        if not query.strip():
+            return None
+        found = self._open_store().search_households(query.strip(), limit=MAX_SEARCH)
+        return [item if isinstance(item, str) else item["id"] for item in found]
+
+    def warm_search(self) -> None:
+        """Build the store's search index now, so the first keystroke on the Households screen is fast."""
+        self._open_store().search_households("", limit=1)
+
+    def sync_state(self) -> dict[str, Any]:
+        store = self._open_store()
+        last = store.meta_get("last_sync")
+        return {
+            "pending": store.pending_count(),
+            "conflicts": len(store.open_conflicts()),
+            "last_sync": last.get("at") if isinstance(last, dict) else last,
+            "last_result": last if isinstance(last, dict) else None,
+        }
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Open conflicts described from this device's side (oldest first)."""
+        return list_conflicts(self._open_store())
+
+    def resolve_conflict(self, record_id: str, cid: str, choice: str, value: Any = None) -> dict[str, Any]:
+        """Close a conflict with mine, theirs or a typed value; return the record's new view."""
+        store = self._open_store()
+        resolve(store, record_id, cid, choice, value)
+        with self.lock:
+            return self.model.apply(store.get(record_id)) or {}
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        self._open_store().passwd(old, new)
+
+    def close(self) -> None:
+        """Close the store; its key and the decrypted records are dropped with it."""
+        store, self.store = self.store, None
+        with self.lock:
+            self.model = GridModel()
+        if store is not None:
+            store.close()

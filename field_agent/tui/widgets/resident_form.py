@@ -1,0 +1,187 @@
+"""Add or correct a resident inline, with the ID number checked as it is typed (derived age and sex shown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES
+from field_agent.domain.errors import ValidationError
+from field_agent.tui import people
+from field_agent.tui.errors import describe_error
+from field_agent.tui.i18n import Translator
+from field_agent.tui.localize import localize_bindings
+from field_agent.tui.session import Session
+
+TEXT_FIELDS = ("name", "id_number", "phone", "isolation_start", "isolation_days")
+
+
+class ResidentForm(ModalScreen[dict[str, Any] | None]):
+    """Dismisses with the saved resident's view, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "key.cancel"),
+        Binding("ctrl+s", "save", "key.save", priority=True),
+        Binding("ctrl+r", "reveal", "key.reveal", priority=True),
+    ]
+
+    class ResidentSaved(Message):
+        def __init__(self, resident: dict[str, Any]) -> None:
+            super().__init__()
+            self.resident = resident
+
+    class SaveFailed(Message):
+        def __init__(self, error: Exception) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, household_id: str, resident: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.household_id = household_id
+        self.resident = resident
+        localize_bindings(self, self.t)
+
+    @property
+    def t(self) -> Translator:
+        return self.app.t  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        t, r = self.t, self.resident or {}
+        with Vertical(id="resident-form", classes="dialog"):
+            yield Static(t("resident.edit_title" if self.resident else "resident.add_title"), classes="dialog-title")
+            with Grid(classes="form"):
+                yield Label(t("field.name"))
+                yield Input(r.get("name") or "", id="name", compact=True)
+                yield Label(t("field.id_number"))
+                # An existing number stays hidden until asked for (ctrl+r); a new one is seen as it is typed.
+                yield Input(
+                    r.get("id_number") or "",
+                    id="id_number",
+                    compact=True,
+                    max_length=18,
+                    password=self.resident is not None,
+                )
+                yield Label("")
+                yield Static("", id="id-check")
+                yield Label(t("field.phone"))
+                yield Input(r.get("phone") or "", id="phone", compact=True)
+                yield Label(t("field.residency"))
+                yield Select(
+                    [(t.label("residency", v), v) for v in RESIDENCY_TYPES],
+                    value=r.get("residency") or "resident",
+                    allow_blank=False,
+                    id="residency",
+                    compact=True,
+                )
+                yield Label(t("field.special_groups"))
+                with Horizontal(id="recorded-groups"):
+                    for group in RECORDED_GROUPS:
+                        yield Checkbox(
+                            t.label("group", group),
+                            group in (r.get("special_groups") or ()),
+                            id=f"group-{group}",
+                            compact=True,
+                        )
+                yield Label(t("field.isolation_status"))
+                yield Select(
+                    [(t.label("isolation", v), v) for v in ISOLATION_STATUSES],
+                    value=r.get("isolation_status") or "none",
+                    allow_blank=False,
+                    id="isolation_status",
+                    compact=True,
+                )
+                yield Label(t("field.isolation_start"))
+                yield Input(
+                    r.get("isolation_start") or "", placeholder="2026-11-30", id="isolation_start", compact=True
+                )
+                yield Label(t("field.isolation_days"))
+                yield Input(str(r.get("isolation_days") or ""), id="isolation_days", compact=True, type="integer")
+            yield Static("", id="form-errors")
+            with Horizontal(classes="actions"):
+                yield Button(t("key.save"), variant="primary", id="save")
+                yield Button(t("key.cancel"), id="cancel")
+                if self.resident is not None:
+                    yield Button(t("key.reveal"), id="reveal")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+        self.show_id_check(self.query_one("#id_number", Input).value)
+
+    @on(Input.Changed, "#id_number")
+    def _id_changed(self, event: Input.Changed) -> None:
+        self.show_id_check(event.value)
+
+    def show_id_check(self, text: str) -> None:
+        t = self.t
+        box = self.query_one("#id-check", Static)
+        if not text:
+            box.update(t("idcheck.empty"))
+            box.set_classes("")
+            return
+        check = people.check_id_number(text, self.app.now().date())  # type: ignore[attr-defined]
+        if check.valid:
+            box.update(t("idcheck.valid", sex=t.label("sex", check.sex), age=check.age, birth=check.birth_date))
+            box.set_classes("-valid")
+        else:
+            box.update(t(f"idcheck.{check.reason}"))
+            box.set_classes("-invalid")
+
+    def values(self) -> tuple[dict[str, Any], dict[str, bool]]:
+        """The form's fields as record values, and the recorded groups as set changes."""
+        values: dict[str, Any] = {"household": self.household_id}
+        for name in TEXT_FIELDS:
+            text = self.query_one(f"#{name}", Input).value.strip()
+            if name == "isolation_days":
+                values[name] = int(text) if text else None
+            else:
+                values[name] = text or None
+        for name in ("residency", "isolation_status"):
+            values[name] = self.query_one(f"#{name}", Select).value
+        if values["isolation_status"] == "home" and not values["isolation_start"]:
+            values["isolation_start"] = self.app.now().date().isoformat()  # type: ignore[attr-defined]
+        groups = {g: self.query_one(f"#group-{g}", Checkbox).value for g in RECORDED_GROUPS}
+        return values, groups
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        values, groups = self.values()
+        record_id = self.resident["id"] if self.resident else None
+        self.query_one("#save", Button).disabled = True
+        self.save(self.app.session, values, record_id, groups)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def save(self, session: Session, values: dict[str, Any], record_id: str | None, groups: dict[str, bool]) -> None:
+        try:
+            saved = session.save("resident", values, record_id=record_id, set_changes={"special_groups": groups})
+        except Exception as error:
+            self.post_message(self.SaveFailed(error))
+            return
+        self.post_message(self.ResidentSaved(saved))
+
+    def on_resident_form_resident_saved(self, message: ResidentSaved) -> None:
+        self.dismiss(message.resident)
+
+    def on_resident_form_save_failed(self, message: SaveFailed) -> None:
+        self.query_one("#save", Button).disabled = False
+        error = message.error
+        if isinstance(error, ValidationError):
+            for field_error in error.errors:
+                if field_error.field in TEXT_FIELDS:
+                    self.query_one(f"#{field_error.field}", Input).add_class("-invalid")
+        self.query_one("#form-errors", Static).update(describe_error(self.t, error))
+
+    @on(Button.Pressed, "#reveal")
+    def action_reveal(self) -> None:
+        field = self.query_one("#id_number", Input)
+        field.password = not field.password
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,102 @@
+"""The grid leader's form for a new task: title, kind, role (or group in wartime), assignee, due date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from field_agent.domain.enums import TASK_KINDS
+from field_agent.domain.roles import Label as RoleLabel
+from field_agent.tui.i18n import Translator
+from field_agent.tui.localize import localize_bindings
+
+
+class TaskForm(ModalScreen[dict[str, Any] | None]):
+    """Dismisses with the new task's values, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "key.cancel"),
+        Binding("ctrl+s", "save", "key.save", priority=True),
+    ]
+
+    def __init__(self, wartime: bool, slots: tuple[RoleLabel, ...], members: list[str], today: date) -> None:
+        super().__init__()
+        self.wartime = wartime
+        self.slots = slots
+        self.members = members
+        self.today = today
+        localize_bindings(self, self.t)
+
+    @property
+    def t(self) -> Translator:
+        return self.app.t  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        language = t.language
+        with Vertical(classes="dialog", id="task-form"):
+            yield Static(t("tasks.new_title"), classes="dialog-title")
+            with Grid(classes="form"):
+                yield Label(t("field.title"))
+                yield Input(id="title", compact=True)
+                yield Label(t("field.task_kind"))
+                yield Select(
+                    [(t.label("task_kind", k), k) for k in TASK_KINDS],
+                    value="publicity",
+                    allow_blank=False,
+                    id="task_kind",
+                    compact=True,
+                )
+                yield Label(t("field.group" if self.wartime else "field.role"))
+                yield Select(
+                    [(slot.name(language), slot.key) for slot in self.slots],
+                    value=self.slots[0].key,
+                    allow_blank=False,
+                    id="slot",
+                    compact=True,
+                )
+                yield Label(t("field.assignee"))
+                yield Select(
+                    [(name, name) for name in self.members], id="assignee", compact=True, prompt=t("tasks.nobody")
+                )
+                yield Label(t("field.due"))
+                yield Input(self.today.isoformat(), id="due", compact=True)
+            yield Static("", id="task-error")
+            with Horizontal(classes="actions"):
+                yield Button(t("key.save"), variant="primary", id="save")
+                yield Button(t("key.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        if not title:
+            self.query_one("#task-error", Static).update(self.t("dialog.required"))
+            self.query_one("#title", Input).focus()
+            return
+        assignee = self.query_one("#assignee", Select).value
+        slot = self.query_one("#slot", Select).value
+        self.dismiss(
+            {
+                "title": title,
+                "task_kind": self.query_one("#task_kind", Select).value,
+                "role": None if self.wartime else slot,
+                "group": slot if self.wartime else None,
+                "assignee": None if assignee is Select.BLANK else assignee,
+                "due": self.query_one("#due", Input).value.strip() or None,
+                "status": "open",
+            }
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

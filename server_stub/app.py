@@ -1,0 +1,243 @@
+"""The town server's HTTP API (``/v1/``): enrol, who am I, push, pull; errors always as JSON ErrorBody."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+import orjson
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from field_agent.domain.hlc import wall_ms
+from field_agent.sync.protocol import (
+    API_PREFIX,
+    DEFAULT_PULL_LIMIT,
+    MAX_PULL_LIMIT,
+    PROTOCOL_VERSION,
+    DeviceInfo,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+from server_stub import __version__
+from server_stub.config import Settings
+from server_stub.db.base import Database
+from server_stub.enrolment import authenticate, enroll
+from server_stub.errors import ServerError
+from server_stub.limits import BodyLimit, RateLimiter, check_values
+from server_stub.office import router as office_router
+from server_stub.push import push
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody, "description": "error with a stable code"} for status in statuses}
+
+
+class Health(BaseModel):
+    status: str
+    protocol: int
+    version: str
+
+
+bearer = HTTPBearer(auto_error=False, description="the device token received at enrolment")
+
+
+def current_device(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+) -> dict[str, Any]:
+    """The device of the request's bearer token (401 otherwise); notes when it was last seen."""
+    state = request.app.state
+    device = authenticate(state.db, request.headers.get("authorization"))
+    now = wall_ms()
+    if now - state.last_touched.get(device["id"], 0) >= state.settings.last_seen_every_ms:
+        state.last_touched[device["id"]] = now
+        state.db.touch_device(device["id"], now)
+    return device
+
+
+Device = Annotated[dict[str, Any], Depends(current_device)]
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody.model_validate({"error": {"code": code, "message": message}})
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
+    """The ASGI app over one database (the caller owns and closes it)."""
+    settings = settings or Settings()
+    limiter = RateLimiter(settings.enroll_attempts, settings.enroll_window_s)
+    app = FastAPI(
+        title="Field Agent town server",
+        version=__version__,
+        description="Enrolment, device-scoped push/pull with server-side merge for the grid workers' tablets.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.last_touched = {}
+    app.state.push_limiter = None  # made on first use, inside the server's event loop
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+
+    router = APIRouter(prefix=API_PREFIX)
+
+    @router.get("/health", response_model=Health, tags=["server"])
+    def health() -> Health:
+        """Whether the server is up, and which protocol it speaks."""
+        return Health(status="ok", protocol=PROTOCOL_VERSION, version=__version__)
+
+    @router.post(
+        "/enroll",
+        response_model=EnrollResponse,
+        tags=["devices"],
+        responses=_errors(400, 401, 409, 410, 413, 422, 429, 503),
+    )
+    def enroll_device(body: EnrollRequest, request: Request) -> EnrollResponse:
+        """Exchange a one-time enrolment code for this tablet's device id and token."""
+        limiter.hit(request.client.host if request.client else "unknown")
+        return enroll(db, body)
+
+    @router.get("/me", response_model=DeviceInfo, tags=["devices"], responses=_errors(401, 503))
+    def me(device: Device) -> DeviceInfo:
+        """The device this token belongs to, and the server's clock."""
+        return DeviceInfo(
+            device_id=device["id"],
+            grid=device["grid"],
+            worker=device["worker"],
+            role=device["role"],
+            server_time_ms=wall_ms(),
+        )
+
+    @router.post(
+        "/push",
+        response_model=PushResponse,
+        tags=["sync"],
+        responses=_errors(400, 401, 413, 422, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}},
+            }
+        },
+    )
+    async def push_changes(request: Request, device: Device) -> Response:
+        """Apply a batch of changes (a PushRequest); a repeated batch id is answered from the stored result."""
+        body = await request.body()
+        if app.state.push_limiter is None:
+            app.state.push_limiter = anyio.CapacityLimiter(settings.push_threads)
+        return await anyio.to_thread.run_sync(_push_body, db, device, body, settings, limiter=app.state.push_limiter)
+
+    @router.get("/pull", response_model=PullResponse, tags=["sync"], responses=_errors(401, 422, 503))
+    def pull(
+        device: Device,
+        cursor: Annotated[int, Query(ge=0, le=2**62, description="the last sequence number received")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+    ) -> Response:
+        """Records of this device's grid changed after ``cursor``, in sequence order."""
+        rows = db.pull_page(device["grid"], cursor, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = rows[-1][0] if rows else cursor
+        body = (
+            '{"records":[' + ",".join(text for _, text in rows) + f'],"next_cursor":{next_cursor},'
+            f'"more":{"true" if more else "false"}}}'
+        )
+        return Response(body.encode(), media_type="application/json")
+
+    app.include_router(router)
+    app.include_router(office_router, responses=_errors(401))
+    _document_push_body(app)
+    return app
+
+
+def _push_body(db: Database, device: dict[str, Any], body: bytes, settings: Settings) -> Response:
+    """Validate a push body straight from JSON (pydantic-core parses it), apply it, answer in JSON."""
+    try:
+        request = PushRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False, include_context=False)) from error
+    check_values(request, settings)
+    answer = push(db, device, request, settings)
+    return Response(answer.model_dump_json().encode(), media_type="application/json")
+
+
+def _document_push_body(app: FastAPI) -> None:
+    """The push route reads its body itself (for speed); publish the PushRequest schema it expects."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        schema = PushRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["PushRequest"] = schema
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServerError)
+    async def server_error(_request: Request, error: ServerError) -> JSONResponse:
+        headers = dict(error.headers)
+        if error.status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return error_response(error.status, error.code, error.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = list(error.errors())
+        raw = error.body if isinstance(error.body, bytes | str) else None
+        if raw is not None:
+            try:
+                orjson.loads(raw)
+            except orjson.JSONDecodeError as decode_error:
+                return error_response(400, "malformed_json", f"request body is not valid JSON: {decode_error}")
+            return error_response(400, "content_type", "send the body as JSON with Content-Type: application/json")
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            first = next(problem for problem in problems if problem.get("type") == "json_invalid")
+            detail = (first.get("ctx") or {}).get("error") or first.get("msg", "")
+            return error_response(400, "malformed_json", f"request body is not valid JSON: {detail}".strip())
+        parts = []
+        for problem in problems[:3]:
+            where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body") or "body"
+            parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return error_response(422, "invalid_request", "; ".join(parts) + more)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(error.status_code, "http_error")
+        return error_response(error.status_code, code, str(error.detail), getattr(error, "headers", None))
+
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(psycopg.Error)
+    async def database_down(_request: Request, error: Exception) -> JSONResponse:
+        return error_response(
+            503,
+            "database_unavailable",
+            f"the server's database is not answering ({type(error).__name__}); nothing was applied: try again",
+            {"Retry-After": "30"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _error: Exception) -> JSONResponse:
+        return error_response(500, "internal_error", "the server failed to handle this request; it was not applied")

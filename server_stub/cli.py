@@ -1,0 +1,357 @@
+"""``field-server``: run the town server and administer it (grids, roster, enrolment codes, devices, demo town)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from server_stub import __version__
+from server_stub.config import DATA_DIR_ENV, DB_ENV, DEFAULT_PORT, data_dir, data_dir_override, default_db_url
+from server_stub.errors import ServerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> NoReturn:
+    """Exit 1 with a one-line message on stderr."""
+    click.echo(f"field-server: {' '.join(str(message).split())}", err=True)
+    sys.exit(1)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+def when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def common_options(command: F) -> F:
+    """``--db URL`` and ``--json`` on every command."""
+    command = click.option(
+        "--db",
+        "db_url",
+        envvar=DB_ENV,
+        default=None,
+        help="sqlite:///path or postgresql://... (default: server.db in the data dir)",
+    )(command)
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(command)
+
+
+def server_dir() -> Path:
+    """The data directory: --data-dir, else $FIELD_SERVER_DATA_DIR, else the user data dir."""
+    chosen = click.get_current_context().find_root().obj.get("data_dir")
+    return Path(chosen) if chosen else data_dir()
+
+
+def open_db(db_url: str | None) -> Any:
+    from server_stub.db import open_database
+
+    return open_database(db_url or default_db_url(server_dir()))
+
+
+# commands owned by other modules, loaded only when used (they pull in the ledger writers)
+LAZY_COMMANDS = {"export": "server_stub.office:export_command", "office": "server_stub.office:office_group"}
+
+
+class ServerGroup(click.Group):
+    """Turns the server's own errors into one line on stderr and exit status 1; loads some commands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from field_agent.domain.errors import DomainError
+        from field_agent.ledgers.errors import LedgerError
+
+        try:
+            return super().invoke(ctx)
+        except (ServerError, DomainError, LedgerError, OSError) as error:
+            fail(str(error))
+
+
+@click.group(cls=ServerGroup)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar=DATA_DIR_ENV,
+    default=None,
+    help="Where the database, certificate and key live (default: the user data dir).",
+)
+@click.version_option(__version__, prog_name="field-server")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None) -> None:
+    """Field Agent town server: devices enrol, push and pull; the office creates grids and issues codes."""
+    ctx.ensure_object(dict)
+    ctx.obj["data_dir"] = data_dir
+    if data_dir is not None:
+        token = data_dir_override.set(data_dir)
+        ctx.call_on_close(lambda: data_dir_override.reset(token))
+
+
+@cli.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a self-signed certificate made on first run.")
+@click.option("--access-log", is_flag=True, help="Log every request (off by default).")
+@click.option(
+    "--enroll-limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Enrolment attempts allowed per client address per minute.",
+)
+@click.option(
+    "--push-threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads applying pushes (the database writes one at a time; more threads form larger commits).",
+)
+@click.option(
+    "--max-future",
+    default="7d",
+    show_default=True,
+    help="Refuse stamps further than this ahead of the server clock (e.g. 12h, 7d).",
+)
+def serve(
+    db_url: str | None,
+    as_json: bool,
+    host: str,
+    port: int,
+    tls: bool,
+    access_log: bool,
+    enroll_limit: int,
+    push_threads: int,
+    max_future: str,
+) -> None:
+    """Run the server until interrupted."""
+    import uvicorn
+
+    from server_stub.app import create_app
+    from server_stub.config import Settings
+    from server_stub.enrolment import parse_ttl
+    from server_stub.tls import ensure_certificate
+
+    settings = Settings(
+        enroll_attempts=enroll_limit, push_threads=push_threads, max_future_ms=parse_ttl(max_future, "--max-future")
+    )
+    db = open_db(db_url)
+    ssl: dict[str, str] = {}
+    info: dict[str, Any] = {"url": f"{'https' if tls else 'http'}://{host}:{port}", "db": _safe_url(db.url)}
+    if tls:
+        certificate = ensure_certificate(server_dir())
+        ssl = {"ssl_certfile": str(certificate.cert_path), "ssl_keyfile": str(certificate.key_path)}
+        info.update(fingerprint=certificate.fingerprint, certificate=str(certificate.cert_path))
+    if as_json:
+        click.echo(orjson.dumps(info, option=orjson.OPT_SORT_KEYS).decode())  # one line: scripts read it first
+    else:
+        click.echo(f"Serving {info['url']} (database {info['db']})")
+        if tls:
+            click.echo(f"Certificate SHA-256 fingerprint: {info['fingerprint']}")
+    try:
+        uvicorn.run(
+            create_app(db, settings),
+            host=host,
+            port=port,
+            access_log=access_log,
+            timeout_keep_alive=75,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+            **ssl,
+        )
+    finally:
+        db.close()
+
+
+def _safe_url(url: str) -> str:
+    from server_stub.db.postgres import _safe
+
+    return _safe(url)
+
+
+@cli.group()
+def grid() -> None:
+    """Create and list grids."""
+
+
+@grid.command("create")
+@common_options
+@click.option("--town", required=True, help="Town or street (镇街).")
+@click.option("--name", required=True, help="The grid's name.")
+@click.option("--community", default=None, help="Village or community (default: the grid's name).")
+@click.option("--leader", default=None, help="The grid leader's name.")
+def grid_create(
+    db_url: str | None, as_json: bool, town: str, name: str, community: str | None, leader: str | None
+) -> None:
+    """Create a grid; prints its id."""
+    from server_stub.records import create_grid
+
+    with open_db(db_url) as db:
+        grid_id = create_grid(db, town=town, name=name, community=community, leader=leader)
+    if as_json:
+        echo_json({"grid": grid_id, "town": town, "name": name, "community": community or name})
+    else:
+        click.echo(grid_id)
+
+
+@grid.command("list")
+@common_options
+def grid_list(db_url: str | None, as_json: bool) -> None:
+    """List grids with their record and device counts."""
+    with open_db(db_url) as db:
+        grids = db.list_grids()
+    if as_json:
+        echo_json({"grids": grids})
+        return
+    for row in grids:
+        click.echo(
+            f"{row['id']}  {row['town']} {row['community']} {row['name']}  mode={row['mode']}  "
+            f"records={row['records']} devices={row['devices']}"
+        )
+
+
+@cli.group()
+def roster() -> None:
+    """Import residents and households from a roster file."""
+
+
+@roster.command("import")
+@common_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--grid", "grid_id", required=True, help="The grid the roster belongs to.")
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even when some rows are bad.")
+def roster_import(db_url: str | None, as_json: bool, file: Path, grid_id: str, skip_invalid: bool) -> None:
+    """Import a .xlsx/.csv roster; nothing is imported when a row is bad (unless --skip-invalid)."""
+    from server_stub.roster import import_roster
+
+    with open_db(db_url) as db:
+        report = import_roster(db, file, grid_id, skip_invalid=skip_invalid)
+    if as_json:
+        echo_json(report)
+    else:
+        for error in report["errors"]:
+            click.echo(
+                f"line {error['line']}: {error['column']} {error['header']}: {error['reason']}".replace(":  :", ":"),
+                err=True,
+            )
+        click.echo(" ".join(f"{key}={value}" for key, value in report["summary"].items()))
+    if report["errors"] and not report["imported"]:
+        sys.exit(1)
+
+
+@cli.command("enroll-code")
+@common_options
+@click.option("--grid", "grid_id", required=True, help="The grid the tablet will sync.")
+@click.option("--worker", required=True, help="The worker's name.")
+@click.option("--role", type=click.Choice(["leader", "worker"]), required=True)
+@click.option("--ttl", default="24h", show_default=True, help="How long the code stays valid (30m, 24h, 7d).")
+@click.option(
+    "--tls/--no-tls",
+    "tls",
+    default=None,
+    help="Append the certificate fingerprint (default: when the server has a certificate).",
+)
+def enroll_code(
+    db_url: str | None, as_json: bool, grid_id: str, worker: str, role: str, ttl: str, tls: bool | None
+) -> None:
+    """Issue a one-time enrolment code (printed as SECRET, or SECRET:FINGERPRINT with TLS)."""
+    from server_stub.enrolment import issue_code, parse_ttl
+    from server_stub.tls import ensure_certificate, existing_certificate
+
+    certificate = (
+        ensure_certificate(server_dir()) if tls else (existing_certificate(server_dir()) if tls is None else None)
+    )
+    with open_db(db_url) as db:
+        issued = issue_code(db, grid_id, worker, role, parse_ttl(ttl))
+    code = issued["code"] + (f":{certificate.fingerprint}" if certificate else "")
+    if as_json:
+        echo_json(
+            {
+                **issued,
+                "code": code,
+                "expires": when(issued["expires_ms"]),
+                "fingerprint": certificate.fingerprint if certificate else None,
+            }
+        )
+    else:
+        click.echo(code)
+
+
+@cli.group()
+def device() -> None:
+    """List and revoke enrolled devices."""
+
+
+@device.command("list")
+@common_options
+def device_list(db_url: str | None, as_json: bool) -> None:
+    """Every enrolled device, revoked ones included."""
+    with open_db(db_url) as db:
+        devices = db.list_devices()
+    if as_json:
+        echo_json({"devices": devices})
+        return
+    for row in devices:
+        status = f"revoked {when(row['revoked'])}" if row["revoked"] else "active"
+        click.echo(
+            f"{row['id']}  grid={row['grid']}  {row['worker']} ({row['role']})  {row['name']}  "
+            f"last sync {when(row['last_sync'])}  {status}"
+        )
+
+
+@device.command("revoke")
+@common_options
+@click.argument("device_id")
+@click.option("--reason", default="revoked by the town office", show_default=True)
+def device_revoke(db_url: str | None, as_json: bool, device_id: str, reason: str) -> None:
+    """Revoke a device: its token stops working at once."""
+    from server_stub.enrolment import revoke_device
+
+    with open_db(db_url) as db:
+        revoke_device(db, device_id, reason)
+    if as_json:
+        echo_json({"device": device_id, "revoked": True, "reason": reason})
+    else:
+        click.echo(f"revoked {device_id}")
+
+
+@cli.command("seed-demo")
+@common_options
+@click.option("--grids", default=1, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--households", default=300, show_default=True, type=click.IntRange(1, 100_000), help="Households per grid."
+)
+@click.option("--seed", default=1, show_default=True, type=int)
+def seed_demo(db_url: str | None, as_json: bool, grids: int, households: int, seed: int) -> None:
+    """Fill the server with a generated demo town; prints the grid ids."""
+    from server_stub.demo import seed_demo as write_demo
+
+    with open_db(db_url) as db:
+        result = write_demo(db, grids=grids, households=households, seed=seed)
+    if as_json:
+        echo_json(result)
+    else:
+        for grid_id in result["grids"]:
+            click.echo(grid_id)
+
+
+def main() -> None:
+    cli(prog_name="field-server")

@@ -1,0 +1,52 @@
+"""Server settings and where the server keeps its files."""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS
+from field_agent.sync.protocol import MAX_STRING_LENGTH
+
+DATA_DIR_ENV = "FIELD_SERVER_DATA_DIR"
+DB_ENV = "FIELD_SERVER_DB"
+DEFAULT_PORT = 8470
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and policies of one running server (all have safe defaults)."""
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS
+    max_string_length: int = MAX_STRING_LENGTH
+    max_value_depth: int = 8
+    enroll_attempts: int = 10
+    enroll_window_s: float = 60.0
+    last_seen_every_ms: int = 60_000
+    # pushes are CPU-bound under one GIL: a few threads keep the event loop responsive and the queue fair
+    push_threads: int = 4
+
+
+# set by ``field-server --data-dir`` for the duration of one command
+data_dir_override: ContextVar[Path | None] = ContextVar("data_dir_override", default=None)
+
+
+def data_dir() -> Path:
+    """The server's data directory: --data-dir, else $FIELD_SERVER_DATA_DIR, else the platform's user data dir."""
+    chosen = data_dir_override.get()
+    if chosen is not None:
+        return chosen
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir("field-server", appauthor=False))
+
+
+def default_db_url(directory: Path | None = None) -> str:
+    """$FIELD_SERVER_DB, else a SQLite file in the data directory."""
+    return os.environ.get(DB_ENV) or f"sqlite:///{(directory or data_dir()) / 'server.db'}"

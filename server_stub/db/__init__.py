@@ -1,0 +1,21 @@
+"""Server databases: ``open_database(url)`` picks SQLite or PostgreSQL from the URL."""
+
+from __future__ import annotations
+
+from server_stub.db.base import Database, Transaction
+from server_stub.errors import DatabaseError
+
+__all__ = ["Database", "Transaction", "open_database"]
+
+
+def open_database(url: str) -> Database:
+    """Open (creating tables if needed) ``sqlite:///path`` or ``postgresql://user@host:port/db[?schema=name]``."""
+    if url.startswith("sqlite:///"):
+        from server_stub.db.sqlite import SqliteDatabase, sqlite_path_from_url
+
+        return SqliteDatabase(sqlite_path_from_url(url))
+    if url.startswith(("postgresql://", "postgres://")):
+        from server_stub.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(url)
+    raise DatabaseError(f"unsupported database URL {url.split('://')[0]!r}: use sqlite:///path or postgresql://...")

@@ -1,0 +1,109 @@
+"""The storage interface of the town server: what the HTTP layer, the admin commands and the ledgers read and write.
+
+Two implementations share it: SQLite (default, one file) and PostgreSQL (a city's server). Writes happen inside a
+``transaction(grid)``; with a grid named, the transaction holds that grid's sequence lock until it commits, so
+records of one grid get sequence numbers in commit order and a pull never skips one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+
+class Transaction(ABC):
+    """One atomic unit of work; everything written through it commits together or not at all."""
+
+    @abstractmethod
+    def get_records(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The envelopes of the given ids that exist (in any grid)."""
+
+    @abstractmethod
+    def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
+        """Store envelopes of the locked grid, each with a fresh sequence number in order; returns the last one."""
+
+    @abstractmethod
+    def get_batch(self, device_id: str, batch_id: str) -> str | None:
+        """The stored answer (JSON) to a push batch, if this device sent it before."""
+
+    @abstractmethod
+    def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None: ...
+
+    @abstractmethod
+    def get_code(self, code_hash: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def insert_code(self, code: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def use_code(self, code_hash: str, device_id: str, now_ms: int) -> bool:
+        """Mark a code used by a device; False when it was used meanwhile."""
+
+    @abstractmethod
+    def insert_device(self, device: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def active_device_with_node(self, node_id: str) -> str | None: ...
+
+    @abstractmethod
+    def revoke_device(self, device_id: str, reason: str, now_ms: int) -> bool:
+        """Revoke a device; False when there is no such device."""
+
+    @abstractmethod
+    def mark_synced(self, device_id: str, now_ms: int) -> None: ...
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+class Database(ABC):
+    """A server database: reads outside transactions see only committed data."""
+
+    url: str
+
+    @abstractmethod
+    def transaction(self, grid: str | None = None) -> AbstractContextManager[Transaction]:
+        """A write transaction; naming a grid takes that grid's sequence lock first."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def get_record(self, record_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def iter_records(self, grid: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every envelope: of one grid in sequence order, or of all grids ordered by id."""
+
+    @abstractmethod
+    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` (seq, envelope JSON) of a grid with seq > cursor, in seq order."""
+
+    @abstractmethod
+    def list_grids(self) -> list[dict[str, Any]]:
+        """Every grid: id, town, community, name, mode, leader, records, devices."""
+
+    @abstractmethod
+    def list_devices(self) -> list[dict[str, Any]]:
+        """Every device: id, grid, worker, role, name, node_id, created, last_seen, last_sync, revoked."""
+
+    @abstractmethod
+    def device_by_token_hash(self, token_hash: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def touch_device(self, device_id: str, now_ms: int) -> None:
+        """Record that a device was seen (outside any push transaction)."""
+
+    @abstractmethod
+    def count_records(self, grid: str | None = None) -> int: ...
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

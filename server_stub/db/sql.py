@@ -1,0 +1,276 @@
+"""The SQL both backends share: schema, queries and the transaction; dialects differ only in connections and locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import orjson
+
+from server_stub.db.base import Database, Transaction
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS grid_seq (grid TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, kind TEXT NOT NULL, grid TEXT NOT NULL, "
+    "seq BIGINT NOT NULL, body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS records_grid_seq ON records (grid, seq)",
+    "CREATE INDEX IF NOT EXISTS records_kind ON records (kind)",
+    "CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, grid TEXT NOT NULL, worker TEXT NOT NULL, "
+    "role TEXT NOT NULL, name TEXT NOT NULL, node_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, "
+    "created BIGINT NOT NULL, last_seen BIGINT, last_sync BIGINT, revoked BIGINT, revoked_reason TEXT)",
+    # one active device per node id: stamps name their node, so two live tablets must never share one
+    "CREATE UNIQUE INDEX IF NOT EXISTS devices_active_node ON devices (node_id) WHERE revoked IS NULL",
+    "CREATE TABLE IF NOT EXISTS enroll_codes (code_hash TEXT PRIMARY KEY, grid TEXT NOT NULL, "
+    "worker TEXT NOT NULL, role TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, "
+    "used BIGINT, device_id TEXT)",
+    "CREATE TABLE IF NOT EXISTS batches (device_id TEXT NOT NULL, batch_id TEXT NOT NULL, "
+    "response TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (device_id, batch_id))",
+)
+DEVICE_COLUMNS = (
+    "id",
+    "grid",
+    "worker",
+    "role",
+    "name",
+    "node_id",
+    "created",
+    "last_seen",
+    "last_sync",
+    "revoked",
+    "revoked_reason",
+)
+CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "used", "device_id")
+CHUNK = 500
+
+
+class RecordRaced(Exception):
+    """Another grid's transaction created the same record id at the same instant; the caller retries."""
+
+
+def dumps(envelope: dict[str, Any]) -> str:
+    return orjson.dumps(envelope).decode()
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+class SqlTransaction(Transaction):
+    """A transaction over one DB-API connection; ``q`` rewrites ``?`` placeholders for the dialect."""
+
+    def __init__(self, database: SqlDatabase, connection: Any) -> None:
+        self._db = database
+        self._conn = connection
+        self._grid: str | None = None
+        self._seq = 0
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(self._db.q(sql), params)
+
+    def lock_grid(self, grid: str) -> None:
+        self._run("INSERT INTO grid_seq (grid, seq) VALUES (?, 0) ON CONFLICT (grid) DO NOTHING", (grid,))
+        row = self._run("SELECT seq FROM grid_seq WHERE grid = ?" + self._db.lock_suffix, (grid,)).fetchone()
+        self._grid, self._seq = grid, int(row[0])
+
+    def get_records(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for (body,) in self._run(f"SELECT body FROM records WHERE id IN ({marks})", chunk).fetchall():
+                envelope = orjson.loads(body)
+                found[envelope["id"]] = envelope
+        return found
+
+    def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
+        if grid != self._grid:
+            raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
+        rows = []
+        for envelope in envelopes:
+            if envelope["grid"] != grid:
+                raise RuntimeError(f"record {envelope['id']} belongs to grid {envelope['grid']}, not {grid}")
+            self._seq += 1
+            rows.append((envelope["id"], envelope["kind"], grid, self._seq, dumps(envelope)))
+        if not rows:
+            return self._seq
+        self._db.executemany(
+            self._conn,
+            self._db.q(
+                "INSERT INTO records (id, kind, grid, seq, body) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+                "WHERE records.grid = excluded.grid AND records.kind = excluded.kind"
+            ),
+            rows,
+        )
+        ids = [row[0] for row in rows]
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            clash = self._run(f"SELECT id FROM records WHERE id IN ({marks}) AND grid <> ?", [*chunk, grid]).fetchone()
+            if clash is not None:
+                raise RecordRaced(clash[0])
+        self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
+        return self._seq
+
+    def get_batch(self, device_id: str, batch_id: str) -> str | None:
+        row = self._run(
+            "SELECT response FROM batches WHERE device_id = ? AND batch_id = ?", (device_id, batch_id)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None:
+        self._run(
+            "INSERT INTO batches (device_id, batch_id, response, created) VALUES (?, ?, ?, ?)",
+            (device_id, batch_id, response_json, now_ms),
+        )
+
+    def get_code(self, code_hash: str) -> dict[str, Any] | None:
+        row = self._run(
+            f"SELECT {', '.join(CODE_COLUMNS)} FROM enroll_codes WHERE code_hash = ?", (code_hash,)
+        ).fetchone()
+        return None if row is None else dict(zip(CODE_COLUMNS, row, strict=True))
+
+    def insert_code(self, code: dict[str, Any]) -> None:
+        columns = CODE_COLUMNS[:6]
+        self._run(
+            f"INSERT INTO enroll_codes ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [code[name] for name in columns],
+        )
+
+    def use_code(self, code_hash: str, device_id: str, now_ms: int) -> bool:
+        cursor = self._run(
+            "UPDATE enroll_codes SET used = ?, device_id = ? WHERE code_hash = ? AND used IS NULL",
+            (now_ms, device_id, code_hash),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def insert_device(self, device: dict[str, Any]) -> None:
+        columns = (*DEVICE_COLUMNS[:7], "token_hash")
+        self._run(
+            f"INSERT INTO devices ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [device[name] for name in columns],
+        )
+
+    def active_device_with_node(self, node_id: str) -> str | None:
+        row = self._run("SELECT id FROM devices WHERE node_id = ? AND revoked IS NULL", (node_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def revoke_device(self, device_id: str, reason: str, now_ms: int) -> bool:
+        row = self._run("SELECT revoked FROM devices WHERE id = ?", (device_id,)).fetchone()
+        if row is None:
+            return False
+        if row[0] is None:
+            self._run("UPDATE devices SET revoked = ?, revoked_reason = ? WHERE id = ?", (now_ms, reason, device_id))
+        return True
+
+    def mark_synced(self, device_id: str, now_ms: int) -> None:
+        self._run("UPDATE devices SET last_sync = ?, last_seen = ? WHERE id = ?", (now_ms, now_ms, device_id))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._run("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+class SqlDatabase(Database):
+    """Queries shared by both dialects; subclasses supply connections, transactions and the row-lock suffix."""
+
+    lock_suffix = ""
+
+    def q(self, sql: str) -> str:
+        return sql
+
+    def executemany(self, connection: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        connection.executemany(sql, rows)
+
+    def _reader(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _writer(self) -> AbstractContextManager[Any]:
+        """A connection inside an open write transaction; commits on success, rolls back on error."""
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self, grid: str | None = None) -> Iterator[Transaction]:
+        with self._writer() as connection:
+            tx = SqlTransaction(self, connection)
+            if grid is not None:
+                tx.lock_grid(grid)
+            yield tx
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._reader() as connection:
+            return list(connection.execute(self.q(sql), params).fetchall())
+
+    def create_schema(self) -> None:
+        with self._writer() as connection:
+            for statement in SCHEMA:
+                connection.execute(statement)
+
+    def get_record(self, record_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT body FROM records WHERE id = ?", (record_id,))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def iter_records(self, grid: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every envelope: of one grid in sequence order, or of all grids by id; read in pages of 1,000."""
+        if grid is not None:
+            seq = 0
+            while rows := self.pull_page(grid, seq, 1000):
+                yield from (orjson.loads(body) for _, body in rows)
+                seq = rows[-1][0]
+            return
+        last_id = ""
+        while rows := self._query("SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT 1000", (last_id,)):
+            yield from (orjson.loads(body) for _, body in rows)
+            last_id = str(rows[-1][0])
+
+    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
+        rows = self._query(
+            "SELECT seq, body FROM records WHERE grid = ? AND seq > ? ORDER BY seq LIMIT ?", (grid, cursor, limit)
+        )
+        return [(int(seq), str(body)) for seq, body in rows]
+
+    def count_records(self, grid: str | None = None) -> int:
+        if grid is None:
+            return int(self._query("SELECT count(*) FROM records")[0][0])
+        return int(self._query("SELECT count(*) FROM records WHERE grid = ?", (grid,))[0][0])
+
+    def list_grids(self) -> list[dict[str, Any]]:
+        records = dict(self._query("SELECT grid, count(*) FROM records GROUP BY grid"))
+        devices = dict(self._query("SELECT grid, count(*) FROM devices WHERE revoked IS NULL GROUP BY grid"))
+        grids = []
+        for (body,) in self._query("SELECT body FROM records WHERE kind = 'grid' ORDER BY id"):
+            envelope = orjson.loads(body)
+            fields = envelope["fields"]
+            grids.append(
+                {
+                    "id": envelope["id"],
+                    "town": fields.get("town"),
+                    "community": fields.get("community"),
+                    "name": fields.get("name"),
+                    "mode": fields.get("mode"),
+                    "leader": fields.get("leader"),
+                    "deleted": bool(fields.get("_deleted")),
+                    "records": int(records.get(envelope["id"], 0)),
+                    "devices": int(devices.get(envelope["id"], 0)),
+                }
+            )
+        return grids
+
+    def list_devices(self) -> list[dict[str, Any]]:
+        rows = self._query(f"SELECT {', '.join(DEVICE_COLUMNS)} FROM devices ORDER BY created, id")
+        return [dict(zip(DEVICE_COLUMNS, row, strict=True)) for row in rows]
+
+    def device_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
+        rows = self._query(f"SELECT {', '.join(DEVICE_COLUMNS)} FROM devices WHERE token_hash = ?", (token_hash,))
+        return dict(zip(DEVICE_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def touch_device(self, device_id: str, now_ms: int) -> None:
+        with self._writer() as connection:
+            connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))

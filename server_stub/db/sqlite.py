@@ -1,0 +1,174 @@
+"""SQLite backend (the default): one file in WAL mode, one writer at a time, readers in parallel."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from server_stub.db.sql import SqlDatabase
+from server_stub.errors import DatabaseError
+
+GROUP_MAX_UNITS = 64
+GROUP_MAX_AGE_S = 0.05
+
+
+class FairLock:
+    """A lock handed to waiters in arrival order, so no request starves behind luckier threads."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._queue: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        turn.wait()  # release() handed the lock over: it is ours now
+
+    def release(self) -> None:
+        with self._guard:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._held = False
+
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class _CommitGroup:
+    """Units of work sharing one transaction; ``done`` is set once it committed (or failed, see ``error``)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: sqlite3.Error | None = None
+        self.units = 0
+        self.opened = time.monotonic()
+
+
+class SqliteDatabase(SqlDatabase):
+    """A server database in one SQLite file.
+
+    Every write runs under one process-wide lock inside ``BEGIN IMMEDIATE`` (which also excludes other processes,
+    e.g. an admin command while the server runs), so sequence numbers commit in order.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self.path.touch(mode=0o600)
+            self._write_lock = FairLock()
+            self._group: _CommitGroup | None = None
+            self._writer_connection = self._connect()
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self.create_schema()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit the server acknowledged survives a power cut, not just a crash of the process.
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    @contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """A unit of work inside the current commit group; returns only once the group is durably committed.
+
+        Group commit: units that queue up while one runs share one transaction and one fsync (each unit in its
+        own savepoint, so a failing unit rolls back alone). With ``synchronous=FULL`` every acknowledged write
+        survives a power cut, without paying one fsync per request.
+        """
+        self._write_lock.acquire()
+        connection = self._writer_connection
+        try:
+            if self._group is None:
+                connection.execute("BEGIN IMMEDIATE")
+                self._group = _CommitGroup()
+            group = self._group
+            connection.execute("SAVEPOINT unit")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK TO unit")
+                connection.execute("RELEASE unit")
+                raise
+            connection.execute("RELEASE unit")
+            group.units += 1
+        finally:
+            self._commit_when_idle()
+            self._write_lock.release()
+        group.done.wait()
+        if group.error is not None:
+            raise DatabaseError(f"the server database could not commit: {group.error}") from group.error
+
+    def _commit_when_idle(self) -> None:
+        """Commit the open group unless more units are queued (within limits of size and age)."""
+        group = self._group
+        if group is None:
+            return
+        if (
+            self._write_lock.waiting()
+            and group.units < GROUP_MAX_UNITS
+            and time.monotonic() - group.opened < GROUP_MAX_AGE_S
+        ):
+            return
+        self._group = None
+        try:
+            self._writer_connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            group.error = error
+            with contextlib.suppress(sqlite3.Error):
+                self._writer_connection.execute("ROLLBACK")
+        group.done.set()
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+            with self._readers_lock:
+                self._readers.append(connection)
+        yield connection
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for connection in self._readers:
+                connection.close()
+            self._readers.clear()
+        with self._write_lock:
+            self._writer_connection.close()
+
+
+def sqlite_path_from_url(url: str) -> Path:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` to a path."""
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise DatabaseError("sqlite URL has no file path: use sqlite:///path/to/server.db")
+    return Path(os.path.expanduser(path))

@@ -1,0 +1,363 @@
+"""The town office's side of the server: the overview page and JSON, ledger exports, and the office credential.
+
+Mount ``router`` on the app (it reads ``request.app.state.db``); register ``export_command`` and ``office_group``
+on the ``field-server`` click group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import click
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from field_agent.ledgers.audit import append_audit_line, export_entry, read_audit_lines
+from field_agent.ledgers.builder import Ledger, build_ledger
+from field_agent.ledgers.definitions import load_definitions
+from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.index import CHINA
+from field_agent.ledgers.overview import grid_overview, town_totals
+from field_agent.ledgers.writers import export_format, write_ledger, xlsx_bytes
+
+TOKEN_META_KEY = "office_token_sha256"
+COOKIE = "field_office"
+AUDIT_FILE = "audit.jsonl"
+
+_templates = Environment(
+    loader=PackageLoader("server_stub", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
+)
+
+
+class OfficeError(LedgerError):
+    """An office command that cannot run as asked (unknown grid or town, no credential set)."""
+
+
+# --- the office credential ------------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_office_token(db: Any) -> str:
+    """Make a new office token, store only its hash (replacing any earlier one) and return it, to show once."""
+    token = "office_" + secrets.token_urlsafe(32)
+    with db.transaction() as tx:
+        tx.set_meta(TOKEN_META_KEY, _hash(token))
+    return token
+
+
+def office_token_set(db: Any) -> bool:
+    with db.transaction() as tx:
+        return bool(tx.get_meta(TOKEN_META_KEY))
+
+
+def check_office_token(db: Any, presented: str | None) -> bool:
+    """Whether a presented token is the office's (compared by hash, in constant time)."""
+    if not presented:
+        return False
+    with db.transaction() as tx:
+        stored = tx.get_meta(TOKEN_META_KEY)
+    return bool(stored) and hmac.compare_digest(stored, _hash(presented))
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE)
+
+
+# --- the overview ---------------------------------------------------------------------------------------------
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def town_overview(db: Any, *, town: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """Every live grid's overview (of one town, or all), with totals."""
+    day = today or china_today()
+    devices = db.list_devices()
+    every_grid = [g for g in db.list_grids() if not g.get("deleted")]
+    grids = [g for g in every_grid if town is None or g.get("town") == town]
+    rows = [grid_overview(g, db.iter_records(g["id"]), devices, day) for g in grids]
+    rows.sort(key=lambda r: (r["town"] or "", r["community"] or "", r["name"] or "", r["grid"]))
+    return {
+        "today": day.isoformat(),
+        "generated_at": dt.datetime.now(CHINA).isoformat(timespec="seconds"),
+        "town": town,
+        "towns": sorted({str(g["town"]) for g in every_grid if g.get("town")}),
+        "grids": rows,
+        "totals": town_totals(rows),
+    }
+
+
+router = APIRouter(tags=["office"])
+
+
+def _unauthorised_json(db: Any) -> JSONResponse:
+    configured = office_token_set(db)
+    message = (
+        "this needs the town office's token: send 'Authorization: Bearer <token>'"
+        if configured
+        else "no office token is set on this server: run 'field-server office token' first"
+    )
+    return JSONResponse(
+        {"error": {"code": "office_token_invalid" if configured else "office_token_unset", "message": message}},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="office"'},
+    )
+
+
+def _login_page(request: Request, *, error: str | None = None, status: int = 401) -> HTMLResponse:
+    html = _templates.get_template("office_login.html").render(
+        error=error, configured=office_token_set(request.app.state.db)
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/office/overview")
+def overview_json(request: Request, town: str | None = None) -> Response:
+    """Per grid: households checked this round, special-group coverage and left out, follow-ups today, open
+    conflicts, devices' last sync (office token required)."""
+    db = request.app.state.db
+    if not check_office_token(db, _presented_token(request)):
+        return _unauthorised_json(db)
+    return JSONResponse(town_overview(db, town=town), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/office", response_class=HTMLResponse, include_in_schema=False)
+def overview_page(request: Request, town: str | None = None) -> Response:
+    """The town office's overview page (login form until the office token is given)."""
+    db = request.app.state.db
+    if not check_office_token(db, _presented_token(request)):
+        return _login_page(request)
+    data = town_overview(db, town=town or None)
+    html = _templates.get_template("office.html").render(**data, ledgers=load_definitions())
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/office/login", include_in_schema=False)
+async def login(request: Request) -> Response:
+    """Check the token typed into the login form; on success keep it in an HttpOnly cookie."""
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    token = (form.get("token") or [""])[0].strip()
+    if not await run_in_threadpool(check_office_token, request.app.state.db, token):
+        return await run_in_threadpool(_login_page, request, error="令牌不正确 / wrong token")
+    response = RedirectResponse("/office", status_code=303)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", max_age=12 * 3600
+    )
+    return response
+
+
+@router.post("/office/logout", include_in_schema=False)
+def logout() -> Response:
+    response = RedirectResponse("/office", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/office/ledgers/{name}.xlsx", include_in_schema=False)
+def download_ledger(request: Request, name: str, grid: str | None = None, town: str | None = None) -> Response:
+    """A ledger as .xlsx, ID numbers and phones masked (full data only through the audited admin command)."""
+    db = request.app.state.db
+    if not check_office_token(db, _presented_token(request)):
+        return _unauthorised_json(db)
+    try:
+        envelopes, scope = _scope_records(db, grid=grid, town=town)
+        ledger = build_ledger(name, envelopes, today=china_today(), masked=True, scope=scope)
+    except LedgerError as error:
+        return JSONResponse({"error": {"code": "ledger_refused", "message": str(error)}}, status_code=404)
+    audit_dir = getattr(request.app.state, "audit_dir", None)
+    _audit(ledger, fmt="xlsx", actor="office-web", audit_dir=audit_dir)
+    return _xlsx_response(ledger)
+
+
+def _xlsx_response(ledger: Ledger) -> Response:
+    body = xlsx_bytes(ledger)
+    filename = f"{ledger.name}-{ledger.today.isoformat()}.xlsx"
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+# --- exports and their audit ----------------------------------------------------------------------------------
+
+
+def _scope_records(db: Any, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str]:
+    grids = [g for g in db.list_grids() if not g.get("deleted")]
+    if (grid is None) == (town is None):
+        raise OfficeError("name exactly one of --grid G or --town T")
+    if grid is not None:
+        found = [g for g in grids if g["id"] == grid]
+        if not found:
+            raise OfficeError(f"no grid {grid!r}: see 'field-server grid list'")
+        g = found[0]
+        return db.iter_records(grid), " ".join(str(p) for p in (g.get("town"), g.get("community"), g.get("name")) if p)
+    chosen = [g for g in grids if g.get("town") == town]
+    if not chosen:
+        towns = sorted({str(g.get("town")) for g in grids if g.get("town")})
+        raise OfficeError(f"no grids in town {town!r}; towns: {', '.join(towns) or 'none yet'}")
+    return itertools.chain.from_iterable(db.iter_records(g["id"]) for g in chosen), f"{town}（{len(chosen)}个网格）"
+
+
+def _audit_path(audit_dir: Path | None) -> Path:
+    from server_stub.config import data_dir
+
+    return (Path(audit_dir) if audit_dir is not None else data_dir()) / AUDIT_FILE
+
+
+def _audit(ledger: Ledger, *, fmt: str, actor: str, audit_dir: Path | None) -> None:
+    """Append one entry (no personal data) to the server's audit log, on disk before this returns."""
+    entry = export_entry(ledger, actor=actor, role="office", fmt=fmt, at=dt.datetime.now(CHINA))
+    append_audit_line(_audit_path(audit_dir), entry)
+
+
+def read_audit(audit_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The server's export audit log, oldest first."""
+    return read_audit_lines(_audit_path(audit_dir))
+
+
+def export_ledger(
+    db: Any,
+    name: str,
+    out: Path,
+    *,
+    grid: str | None = None,
+    town: str | None = None,
+    unmasked: bool = False,
+    today: dt.date | None = None,
+    audit_dir: Path | None = None,
+) -> Ledger:
+    """Write one grid's or one town's ledger to .xlsx/.csv; every export (unmasked ones above all) is audited."""
+    fmt = export_format(out)
+    envelopes, scope = _scope_records(db, grid=grid, town=town)
+    ledger = build_ledger(name, envelopes, today=today or china_today(), masked=not unmasked, scope=scope)
+    # audit first: an export that fails after this leaves a harmless entry, never an unrecorded file
+    _audit(ledger, fmt=fmt, actor=f"field-server export ({os.environ.get('USER', 'admin')})", audit_dir=audit_dir)
+    write_ledger(ledger, out)
+    return ledger
+
+
+# --- click commands for field-server ---------------------------------------------------------------------------
+
+
+def _db_options(command: Any) -> Any:
+    command = click.option(
+        "--db",
+        "db_url",
+        envvar="FIELD_SERVER_DB",
+        default=None,
+        help="sqlite:///path or postgresql://... (default: server.db in the data dir)",
+    )(command)
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(command)
+
+
+def _open_db(db_url: str | None) -> Any:
+    from server_stub.config import default_db_url
+    from server_stub.db import open_database
+
+    return open_database(db_url or default_db_url())
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@click.command("export")
+@_db_options
+@click.argument("ledger", required=False)
+@click.option("--grid", "grid_id", default=None, help="One grid's ledger.")
+@click.option("--town", default=None, help="A whole town's ledger (all its grids).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file: .xlsx or .csv.")
+@click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (recorded in the audit log).")
+@click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
+def export_command(
+    db_url: str | None,
+    as_json: bool,
+    ledger: str | None,
+    grid_id: str | None,
+    town: str | None,
+    out: Path | None,
+    unmasked: bool,
+    list_only: bool,
+) -> None:
+    """Export one of the six ledgers for a grid or a town to .xlsx or .csv."""
+    definitions = load_definitions()
+    if list_only:
+        items = [{"name": d.name, "title": d.title_zh, "title_en": d.title_en} for d in definitions.values()]
+        if as_json:
+            _echo_json(items)
+        else:
+            for item in items:
+                click.echo(f"{item['name']:<16}{item['title']}  ({item['title_en']})")
+        return
+    if not ledger or out is None:
+        raise click.UsageError(f"name a ledger and --out FILE; ledgers: {', '.join(definitions)}")
+    try:
+        with _open_db(db_url) as db:
+            built = export_ledger(db, ledger, out, grid=grid_id, town=town, unmasked=unmasked)
+    except LedgerError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        _echo_json(
+            {
+                "ledger": built.name,
+                "rows": len(built.rows),
+                "out": str(out),
+                "masked": built.masked,
+                "scope": built.scope,
+            }
+        )
+    else:
+        masking = "masked" if built.masked else "UNMASKED, audited"
+        click.echo(f"wrote {built.title} {built.scope} ({len(built.rows)} rows, {masking}) to {out}")
+
+
+@click.group("office")
+def office_group() -> None:
+    """The town office's login for the overview page."""
+
+
+@office_group.command("token")
+@_db_options
+def office_token_command(db_url: str | None, as_json: bool) -> None:
+    """Issue a new office token (shown once; the old one stops working)."""
+    with _open_db(db_url) as db:
+        token = issue_office_token(db)
+    if as_json:
+        _echo_json({"token": token})
+    else:
+        click.echo(token)
+        click.echo("Give this token to the town office; it is shown only now (the server keeps its hash).", err=True)
+
+
+@office_group.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def office_audit_command(as_json: bool) -> None:
+    """List ledger exports recorded in the audit log."""
+    entries = read_audit()
+    if as_json:
+        _echo_json({"audit": entries})
+        return
+    for e in entries:
+        flag = "UNMASKED" if e.get("unmasked") else "masked"
+        click.echo(f"{e['at']}  {e['ledger']}  {e['scope']}  {e['rows']} rows  {e['format']}  {flag}  {e['actor']}")

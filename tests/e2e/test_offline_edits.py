@@ -1,0 +1,115 @@
+"""Three tablets of one grid edit offline, then sync in every order against a real server: same end state."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from field_agent.domain.envelope import set_members
+from field_agent.store import Store
+
+from .harness import Town, enrolled, live, replica, server_state, sync
+
+ORDERS = list(itertools.permutations(range(3)))
+PHONES = ("13800138001", "13800138002", "13800138003")
+
+
+def open_conflict_ids(state: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (record_id, cid)
+        for record_id, envelope in state.items()
+        for cid, conflict in envelope["conflicts"].items()
+        if not conflict.get("resolved")
+    }
+
+
+async def three_tablets(town: Town, tmp_path: Path) -> tuple[str, list[Store], dict[str, str]]:
+    grid = town.new_grid()
+    tablets = [await enrolled(town, grid, tmp_path, name) for name in ("a", "b", "c")]
+    a = tablets[0]
+    ids = {
+        "h1": a.put("household", {"address": "3栋2单元501", "phone": "13800138000"}, set_changes={"tags": {"x": True}})[
+            "id"
+        ],
+        "h2": a.put("household", {"address": "3栋2单元502", "head": "王芳"})["id"],
+        "h3": a.put("household", {"address": "3栋2单元503", "notes": "old"})["id"],
+    }
+    for tablet in tablets:
+        await sync(tablet)
+    await sync(a)
+    return grid, tablets, ids
+
+
+def edit_offline(tablets: list[Store], ids: dict[str, str]) -> None:
+    a, b, c = tablets
+    for tablet, phone in zip(tablets, PHONES, strict=True):
+        tablet.put("household", {"phone": phone}, record_id=ids["h1"])  # same field, three values
+    a.put("household", {"notes": "钥匙在邻居家"}, record_id=ids["h2"])  # different fields of one record
+    b.put("household", {"head": "李强"}, record_id=ids["h2"])
+    a.put("household", {}, record_id=ids["h1"], set_changes={"tags": {"a": True}})  # different tags on one set
+    c.put("household", {}, record_id=ids["h1"], set_changes={"tags": {"c": True}})
+    b.put("household", {}, record_id=ids["h1"], set_changes={"tags": {"x": False}})
+    a.delete(ids["h3"])  # edit against delete
+    b.put("household", {"notes": "new tenant moved in"}, record_id=ids["h3"])
+    for tablet, name in zip(tablets, "abc", strict=True):  # new visits
+        tablet.put(
+            "visit",
+            {"household": ids["h2"], "visited_at": "2026-11-30T09:15:00+08:00", "worker": name, "outcome": "met"},
+        )
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=["".join("abc"[i] for i in order) for order in ORDERS])
+async def test_offline_edits_converge_in_every_sync_order(town: Town, tmp_path: Path, order: tuple[int, ...]) -> None:
+    grid, tablets, ids = await three_tablets(town, tmp_path)
+    edit_offline(tablets, ids)
+    phone_stamps = sorted(tablet.get(ids["h1"])["stamps"]["phone"] for tablet in tablets)
+    for _ in range(2):
+        for index in order:
+            await sync(tablets[index])
+
+    expected = server_state(town, grid)
+    for tablet in tablets:
+        assert replica(tablet) == expected
+        assert tablet.pending_count() == 0
+    h1, h2, h3 = (expected[ids[name]] for name in ("h1", "h2", "h3"))
+    assert h1["stamps"]["phone"] == phone_stamps[-1]
+    assert set_members(h1, "tags") == ["a", "c"]
+    assert (h2["fields"]["notes"], h2["fields"]["head"]) == ("钥匙在邻居家", "李强")
+    assert not live(h3) and h3["fields"]["notes"] == "new tenant moved in"
+    visits = [e for e in expected.values() if e["kind"] == "visit"]
+    assert sorted(v["fields"]["worker"] for v in visits) == ["a", "b", "c"]
+
+    conflicts = open_conflict_ids(expected)
+    losers = {(ids["h1"], f"phone@{stamp}") for stamp in phone_stamps[:2]}
+    delete = {(rid, cid) for rid, cid in conflicts if rid == ids["h3"]}
+    assert conflicts == losers | delete
+    assert len(delete) == 1 and next(iter(delete))[1].startswith("_deleted@")
+    for tablet in tablets:
+        assert len(tablet.open_conflicts()) == 3
+
+
+async def test_a_resolution_closes_the_conflict_on_every_tablet(town: Town, tmp_path: Path) -> None:
+    grid, tablets, ids = await three_tablets(town, tmp_path)
+    edit_offline(tablets, ids)
+    for _ in range(2):
+        for tablet in tablets:
+            await sync(tablet)
+    b = tablets[1]
+    for envelope, cid, conflict in b.open_conflicts():
+        if conflict["field"] == "phone":
+            b.resolve_conflict(envelope["id"], cid, choice="value", value="13900139000")
+        else:
+            b.resolve_conflict(envelope["id"], cid, choice="mine")  # b edited h3: keep the household
+    for _ in range(2):
+        for tablet in tablets:
+            await sync(tablet)
+    expected = server_state(town, grid)
+    assert not open_conflict_ids(expected)
+    assert expected[ids["h1"]]["fields"]["phone"] == "13900139000"
+    assert live(expected[ids["h3"]])
+    for tablet in tablets:
+        assert tablet.open_conflicts() == []
+        assert replica(tablet) == expected

@@ -1,0 +1,128 @@
+"""Rows of each ledger, cross-checked against the records they come from; masking; deleted records skipped."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.groups import DEFAULT_ELIGIBILITY, nobody_left_out, special_groups
+from field_agent.ledgers.builder import build_ledger
+from field_agent.ledgers.definitions import load_definitions
+
+from .town import TODAY
+
+MASKED_ID = re.compile(r"^\d{6}\*{8}[0-9X]{4}$")
+
+
+def live(envelopes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [view(e) for e in envelopes if e["kind"] == kind and not is_deleted(e)]
+
+
+def expected_counts(envelopes: list[dict[str, Any]]) -> dict[str, int]:
+    """Row counts worked out straight from the records, with the domain's own rules."""
+    residents = live(envelopes, "resident")
+    return {
+        "residents": sum(r["residency"] in ("resident", "away") for r in residents),
+        "floating": sum(r["residency"] == "floating" for r in residents),
+        "special_groups": sum(
+            r["residency"] != "away" and bool(special_groups(r, TODAY) or DEFAULT_ELIGIBILITY.is_eligible(r, TODAY))
+            for r in residents
+        ),
+        "isolation": sum(r.get("isolation_status") in ("home", "ended") for r in residents),
+        "sampling": len(live(envelopes, "sampling_round")),
+        "visits": len(live(envelopes, "visit")),
+    }
+
+
+@pytest.mark.parametrize("source", ["town", "demo"])
+def test_every_ledger_has_its_headers_and_the_rows_the_records_call_for(source: str, request) -> None:
+    envelopes = request.getfixturevalue(source)
+    expected = expected_counts(envelopes)
+    for name, definition in load_definitions().items():
+        ledger = build_ledger(name, envelopes, today=TODAY)
+        assert ledger.headers == [c.zh for c in definition.columns]
+        assert len(ledger.rows) == expected[name], name
+        assert all(len(row) == len(ledger.headers) for row in ledger.rows)
+
+
+@pytest.mark.parametrize("source", ["town", "demo"])
+def test_left_out_per_round_is_the_domains_nobody_left_out_list(source: str, request) -> None:
+    envelopes = request.getfixturevalue(source)
+    residents, samplings = live(envelopes, "resident"), live(envelopes, "sampling")
+    ledger = build_ledger("sampling", envelopes, today=TODAY)
+    rounds = {(r["grid"], r["name"], r["id"]) for r in live(envelopes, "sampling_round")}
+    rows = ledger.as_dicts()
+    assert len(rows) == len(rounds)
+    for grid, _name, round_id in rounds:
+        grid_residents = [r for r in residents if r["grid"] == grid]
+        expected = len(nobody_left_out(grid_residents, samplings, round_id, TODAY))
+        eligible = sum(DEFAULT_ELIGIBILITY.is_eligible(r, TODAY) for r in grid_residents)
+        matching = [r for r in rows if r["left_out"] == expected and r["eligible"] == eligible]
+        assert matching, (grid, round_id)
+
+
+def test_special_groups_ledger_shows_the_current_round_status(town: list[dict[str, Any]]) -> None:
+    rows = {r["name"]: r for r in build_ledger("special_groups", town, today=TODAY).as_dicts()}
+    assert rows["陈大明"]["sampling_status_zh"] == "已采样"
+    assert rows["陈大明"]["round_name"] == "第2轮"  # the open round, not the closed one
+    assert rows["李强"]["sampling_status_zh"] == "已预约"
+    assert rows["王芳"]["sampling_status_zh"] == "免检"  # eligible through home isolation
+    assert rows["陈宝宝"]["sampling_status_zh"] == "遗漏"
+    assert rows["周卧床"]["sampling_status_zh"] == "拒绝"
+    assert "赵外出" not in rows  # away: nobody at home to sample
+    assert "已删除" not in rows
+
+
+def test_isolation_ledger_follows_up_today_and_computes_the_end(town: list[dict[str, Any]]) -> None:
+    rows = build_ledger("isolation", town, today=TODAY).as_dicts()
+    assert [r["name"] for r in rows] == ["王芳", "孙结束"]  # in isolation first, then ended
+    wang = rows[0]
+    assert wang["followup_today_zh"] == "是" and wang["followup_count"] == 2 and wang["flagged_count"] == 1
+    assert wang["last_temperature"] == 37.8 and wang["last_symptoms"] == "发热、咳嗽"
+    assert wang["isolation_end"] > wang["isolation_start"]
+
+
+def test_visits_ledger_names_residents_seen_and_health_concerns(town: list[dict[str, Any]]) -> None:
+    rows = build_ledger("visits", town, today=TODAY).as_dicts()
+    assert [r["visited_at"] for r in rows] == sorted((r["visited_at"] for r in rows), reverse=True)
+    met = next(r for r in rows if r["residents_seen"])
+    assert met["residents_seen"] == "陈大明" and met["health_flags"] == "陈大明:发热" and met["follow_up_zh"] == "是"
+    assert {r["outcome_zh"] for r in rows} == {"已见面", "无人在家"}
+
+
+def test_rows_sort_by_grid_then_building_in_natural_order(town: list[dict[str, Any]]) -> None:
+    rows = build_ledger("special_groups", town, today=TODAY).as_dicts()
+    buildings = [(r["grid_name"], r["building"]) for r in rows]
+    assert buildings.index(("第一网格", "3")) < buildings.index(("第一网格", "12"))
+    assert [r["grid_name"] for r in rows] == sorted(r["grid_name"] for r in rows)
+    floating = build_ledger("floating", town, today=TODAY).as_dicts()
+    assert [r["name"] for r in floating] == ["李强", "王芳"]
+
+
+@pytest.mark.parametrize("name", ["residents", "floating", "special_groups", "isolation"])
+def test_id_numbers_and_phones_are_masked_unless_asked(name: str, demo: list[dict[str, Any]]) -> None:
+    numbers = {r["id_number"] for r in live(demo, "resident")}
+    phones = {r["phone"] for r in live(demo, "resident") if r.get("phone")}
+    masked = build_ledger(name, demo, today=TODAY)
+    cells = {str(cell) for row in masked.rows for cell in row}
+    assert not cells & numbers and not cells & phones
+    assert all(MASKED_ID.match(r["id_number"]) for r in masked.as_dicts())
+    assert all("****" in r["phone"] for r in masked.as_dicts() if r["phone"])
+    full = build_ledger(name, demo, today=TODAY, masked=False)
+    assert {r["id_number"] for r in full.as_dicts()} <= numbers
+    assert len(full.rows) == len(masked.rows)
+
+
+def test_deleted_records_never_appear(town: list[dict[str, Any]]) -> None:
+    for name in load_definitions():
+        for row in build_ledger(name, town, today=TODAY).rows:
+            assert "已删除" not in row
+
+
+def test_scope_names_the_grid_or_the_town(town: list[dict[str, Any]]) -> None:
+    one_grid = [e for e in town if e["grid"] == town[0]["grid"]]
+    assert build_ledger("residents", one_grid, today=TODAY).scope == "城关镇 东门社区 第一网格"
+    assert build_ledger("residents", town, today=TODAY).scope == "城关镇（2个网格）"

@@ -1,0 +1,272 @@
+"""The town office's overview (HTML and JSON) over the real server database, its credential, and server exports."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+
+from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.groups import DEFAULT_ELIGIBILITY, nobody_left_out
+from server_stub.db.sqlite import SqliteDatabase
+from server_stub.office import TOKEN_META_KEY, export_command, issue_office_token, office_group, router
+
+from .town import CHINA, G1, G2, TODAY, build_town
+
+SYNCED_MS = 1_764_460_800_000
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "server"
+    folder.mkdir()
+    monkeypatch.setenv("FIELD_SERVER_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def records() -> list[dict[str, Any]]:
+    envelopes = copy.deepcopy(build_town())
+    household = next(e for e in envelopes if e["kind"] == "household" and e["grid"] == G1)
+    household["conflicts"]["head@x"] = {"field": "head", "type": "value", "resolved": None}
+    household["conflicts"]["phone@y"] = {"field": "phone", "type": "value", "resolved": "000000000000001-00000-aa"}
+    return envelopes
+
+
+@pytest.fixture
+def db(data_dir: Path, records: list[dict[str, Any]]) -> SqliteDatabase:
+    database = SqliteDatabase(data_dir / "server.db")
+    for grid in (G1, G2):
+        with database.transaction(grid) as tx:
+            tx.put_records(grid, [e for e in records if e["grid"] == grid])
+    with database.transaction() as tx:
+        for number, grid in enumerate((G1, G1, G2)):
+            device = {"id": f"dev-{number}", "grid": grid, "worker": f"网格员{number}", "role": "worker",
+                      "name": f"tablet {number}", "node_id": f"{number:012x}", "created": SYNCED_MS - 10**6,
+                      "token_hash": f"hash-{number}"}  # fmt: skip
+            tx.insert_device(device)
+        tx.mark_synced("dev-0", SYNCED_MS)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+async def client(db: SqliteDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    app.state.db = db
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://office.test") as c:
+        yield c
+
+
+def expected_grid(records: list[dict[str, Any]], grid: str) -> dict[str, Any]:
+    """One grid's overview numbers, worked out from the records with the domain's rules."""
+    live = [view(e) for e in records if e["grid"] == grid and not is_deleted(e)]
+    residents = [v for v in live if v["kind"] == "resident"]
+    rounds = [v for v in live if v["kind"] == "sampling_round" and v["status"] == "open"]
+    current = max(rounds, key=lambda r: r["started_at"])
+    started = dt.datetime.fromisoformat(current["started_at"])
+    checked = {
+        v["household"]
+        for v in live
+        if v["kind"] == "visit"
+        and v["outcome"] in ("met", "vacant")
+        and dt.datetime.fromisoformat(v["visited_at"]) >= started
+    }
+    samplings = [v for v in live if v["kind"] == "sampling"]
+    isolated = {r["id"] for r in residents if r.get("isolation_status") == "home"}
+    followed = {v["resident"] for v in live if v["kind"] == "followup" and v["date"] == TODAY.isoformat()}
+    return {
+        "households": sum(v["kind"] == "household" for v in live),
+        "households_checked": len(checked),
+        "eligible": sum(DEFAULT_ELIGIBILITY.is_eligible(r, TODAY) for r in residents),
+        "left_out": len(nobody_left_out(residents, samplings, current["id"], TODAY)),
+        "in_isolation": len(isolated),
+        "followups_today": len(isolated & followed),
+        "open_conflicts": sum(
+            1 for e in records if e["grid"] == grid for c in e["conflicts"].values() if not c.get("resolved")
+        ),
+    }
+
+
+async def test_overview_json_refuses_without_the_office_token(client: httpx.AsyncClient, db: SqliteDatabase) -> None:
+    unset = await client.get("/v1/office/overview")
+    assert unset.status_code == 401 and unset.json()["error"]["code"] == "office_token_unset"
+    token = issue_office_token(db)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+        refused = await client.get("/v1/office/overview", headers=headers)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "office_token_invalid"
+        assert "grids" not in refused.json()
+    device_token = await client.get("/v1/office/overview", headers={"Authorization": "Bearer hash-0"})
+    assert device_token.status_code == 401
+
+
+async def test_overview_json_agrees_with_the_records(
+    client: httpx.AsyncClient, db: SqliteDatabase, records: list[dict[str, Any]]
+) -> None:
+    token = issue_office_token(db)
+    response = await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["today"] == TODAY.isoformat()
+    grids = {g["grid"]: g for g in data["grids"]}
+    assert set(grids) == {G1, G2}
+    for grid in (G1, G2):
+        expected = expected_grid(records, grid)
+        assert {key: grids[grid][key] for key in expected} == expected, grid
+        assert grids[grid]["sampled_or_exempt"] == expected["eligible"] - expected["left_out"]
+    assert grids[G1]["round"]["name"] == "第2轮"
+    devices = {d["id"]: d for d in grids[G1]["devices"]}
+    assert devices["dev-0"]["last_sync"] == dt.datetime.fromtimestamp(SYNCED_MS / 1000, CHINA).isoformat()
+    assert devices["dev-1"]["last_sync"] is None
+    assert [d["id"] for d in grids[G2]["devices"]] == ["dev-2"]
+    assert data["totals"]["left_out"] == sum(g["left_out"] for g in data["grids"])
+    town = await client.get("/v1/office/overview?town=没有这个镇", headers={"Authorization": f"Bearer {token}"})
+    assert town.json()["grids"] == []
+
+
+async def test_overview_page_needs_a_login_and_shows_the_same_numbers(
+    client: httpx.AsyncClient, db: SqliteDatabase
+) -> None:
+    token = issue_office_token(db)
+    page = await client.get("/office")
+    assert page.status_code == 401 and "<form" in page.text and "第一网格" not in page.text
+    wrong = await client.post("/office/login", data={"token": "office_guess"})
+    assert (
+        wrong.status_code == 401
+        and "令牌不正确" in wrong.text
+        and "field_office" not in wrong.headers.get("set-cookie", "")
+    )
+    login = await client.post("/office/login", data={"token": token})
+    assert login.status_code == 303 and "HttpOnly" in login.headers["set-cookie"]
+    page = await client.get("/office")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    overview = (await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {token}"})).json()
+    for grid in overview["grids"]:
+        row = re.search(rf'<tr data-grid="{grid["grid"]}">(.*?)</tr>', page.text, re.S)
+        assert row and grid["name"] in row.group(1)
+        assert f'data-left-out="{grid["left_out"]}"' in row.group(1)
+        assert f"{grid['households_checked']} / {grid['households']}" in row.group(1)
+        assert f"{grid['followups_today']} / {grid['in_isolation']}" in row.group(1)
+    logout = await client.post("/office/logout")
+    assert logout.status_code == 303
+    assert (await client.get("/office")).status_code == 401
+
+
+async def test_the_page_escapes_what_the_records_say(client: httpx.AsyncClient, db: SqliteDatabase) -> None:
+    evil = copy.deepcopy(next(e for e in build_town() if e["kind"] == "grid" and e["grid"] == G2))
+    evil["fields"]["name"] = "<script>alert(1)</script>"
+    with db.transaction(G2) as tx:
+        tx.put_records(G2, [evil])
+    token = issue_office_token(db)
+    page = await client.get("/office", headers={"Authorization": f"Bearer {token}"})
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+async def test_the_token_is_kept_only_as_a_hash_and_a_new_one_replaces_it(
+    client: httpx.AsyncClient, db: SqliteDatabase, data_dir: Path
+) -> None:
+    first = issue_office_token(db)
+    second = issue_office_token(db)
+    with db.transaction() as tx:
+        stored = tx.get_meta(TOKEN_META_KEY)
+    assert stored and first not in stored and second not in stored
+    for file in data_dir.iterdir():
+        assert second.encode() not in file.read_bytes()
+    assert (await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {first}"})).status_code == 401
+    assert (await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {second}"})).status_code == 200
+
+
+async def test_a_ledger_downloads_masked_and_is_audited(
+    client: httpx.AsyncClient, db: SqliteDatabase, data_dir: Path, records: list[dict[str, Any]]
+) -> None:
+    token = issue_office_token(db)
+    assert (await client.get(f"/office/ledgers/residents.xlsx?grid={G1}")).status_code == 401
+    response = await client.get(
+        f"/office/ledgers/residents.xlsx?grid={G1}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    numbers = {view(e)["id_number"] for e in records if e["kind"] == "resident"}
+    cells = {str(c) for row in sheet.iter_rows(values_only=True) for c in row if c}
+    assert not cells & numbers and sheet.max_row > 2
+    (entry,) = [json.loads(line) for line in (data_dir / "audit.jsonl").read_text("utf-8").splitlines()]
+    assert entry["ledger"] == "residents" and entry["unmasked"] is False
+    missing = await client.get("/office/ledgers/nothing.xlsx?grid=x", headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404
+
+
+def test_server_export_by_grid_and_by_town_with_audit(
+    db: SqliteDatabase, data_dir: Path, tmp_path: Path, records: list[dict[str, Any]]
+) -> None:
+    url = f"sqlite:///{data_dir / 'server.db'}"
+    runner = CliRunner()
+    one = runner.invoke(export_command, ["residents", "--grid", G1, "--out", str(tmp_path / "g1.xlsx"), "--db", url])
+    assert one.exit_code == 0, one.output
+    town = runner.invoke(
+        export_command,
+        ["special_groups", "--town", "城关镇", "--out", str(tmp_path / "t.csv"), "--db", url, "--unmasked", "--json"],
+    )
+    assert town.exit_code == 0, town.output
+    assert json.loads(town.output)["scope"] == "城关镇（2个网格）"
+    rows_g1 = openpyxl.load_workbook(tmp_path / "g1.xlsx").active.max_row - 2
+    live = [view(e) for e in records if not is_deleted(e) and e["kind"] == "resident"]
+    assert rows_g1 == sum(r["grid"] == G1 and r["residency"] in ("resident", "away") for r in live)
+    text = (tmp_path / "t.csv").read_text("utf-8-sig")
+    assert "周卧床" in text and "陈大明" in text  # both grids
+    audit = [json.loads(line) for line in (data_dir / "audit.jsonl").read_text("utf-8").splitlines()]
+    assert [(a["ledger"], a["unmasked"]) for a in audit] == [("residents", False), ("special_groups", True)]
+    numbers = {r["id_number"] for r in live}
+    assert not any(n in (data_dir / "audit.jsonl").read_text("utf-8") for n in numbers)
+    listed = runner.invoke(office_group, ["audit"])
+    assert "UNMASKED" in listed.output and "special_groups" in listed.output
+
+
+def test_server_export_refuses_unclear_scope(db: SqliteDatabase, data_dir: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{data_dir / 'server.db'}"
+    runner = CliRunner()
+    both = runner.invoke(export_command, ["visits", "--grid", G1, "--town", "城关镇", "--out", "x.csv", "--db", url])
+    assert both.exit_code == 1 and "exactly one of --grid G or --town T" in both.output
+    unknown = runner.invoke(
+        export_command, ["visits", "--town", "西湖镇", "--out", str(tmp_path / "x.csv"), "--db", url]
+    )
+    assert unknown.exit_code == 1 and "towns: 城关镇" in unknown.output
+    assert not (tmp_path / "x.csv").exists()
+    listed = runner.invoke(export_command, ["--list"])
+    assert listed.exit_code == 0 and "isolation" in listed.output
+
+
+async def test_the_token_command_issues_a_working_token(
+    db: SqliteDatabase, data_dir: Path, client: httpx.AsyncClient
+) -> None:
+    result = CliRunner().invoke(office_group, ["token", "--db", f"sqlite:///{data_dir / 'server.db'}", "--json"])
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.output)["token"]
+    response = await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+async def test_the_router_mounts_on_the_real_server_app(db: SqliteDatabase) -> None:
+    from server_stub.app import create_app
+
+    app = create_app(db)
+    # create_app mounts the office router itself; the test checks the real wiring.
+    token = issue_office_token(db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://town.test") as client:
+        assert (await client.get("/v1/office/overview")).status_code == 401
+        ok = await client.get("/v1/office/overview", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and len(ok.json()["grids"]) == 2
+        assert (await client.get("/office", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    paths = app.openapi()["paths"]
+    assert "/v1/office/overview" in paths and "/office" not in paths

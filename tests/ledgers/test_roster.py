@@ -1,0 +1,164 @@
+"""Reading rosters: header mapping, every bad row reported with line/column/reason, encodings, merged cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from field_agent.ledgers.errors import RosterFileError
+from field_agent.ledgers.roster import parse_roster
+
+from .rosters import GOOD_ROWS, HEADER, bad_rows, id_number, write_csv, write_two_level_xlsx, write_xlsx
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_xlsx])
+def test_a_good_roster_gives_every_row(writer, tmp_path: Path) -> None:
+    parsed = parse_roster(writer(tmp_path / f"good.{'csv' if writer is write_csv else 'xlsx'}", GOOD_ROWS))
+    assert parsed.errors == []
+    assert [r.line for r in parsed.rows] == [3, 4, 5, 6, 7]
+    assert parsed.header_line == 2
+    assert parsed.columns["id_number"] == "公民身份号码" and parsed.columns["head_name"] == "户主"
+    assert set(parsed.ignored_headers) == {"序号", "民族"}
+    chen, hong, wang, li, zhao = parsed.rows
+    assert chen.resident == {
+        "name": "陈大明",
+        "id_number": GOOD_ROWS[0][2],
+        "phone": "13812345678",
+        "residency": "resident",
+        "special_groups": ["chronic"],
+    }
+    assert chen.household == {"building": "3", "unit": "2", "room": "501", "address": "3栋2单元501室"}
+    assert chen.head_name == "陈大明" and hong.household_key == chen.household_key
+    assert wang.resident["phone"] == "0591-87654321" and wang.resident["residency"] == "floating"
+    assert li.household_key == wang.household_key
+    assert zhao.resident["residency"] == "away" and zhao.resident["special_groups"] == ["bedridden", "disabled"]
+    assert zhao.household["building"] == "7" and zhao.household["unit"] == "1"
+
+
+def test_every_bad_row_is_reported_with_line_column_and_reason(tmp_path: Path) -> None:
+    parsed = parse_roster(write_csv(tmp_path / "bad.csv", bad_rows()))
+    found = {(e.line, e.column, e.header): e.reason for e in parsed.errors}
+    assert "check digit" in found[(4, "C", "公民身份号码")]
+    assert "11 digits" in found[(5, "D", "联系电话")]
+    assert "required" in found[(6, "B", "姓名")]
+    assert "游客" in found[(6, "H", "人员类别")]
+    assert found[(8, "C", "公民身份号码")] == "same ID number as line 3"
+    assert len(found) == 5
+    assert [r.line for r in parsed.rows] == [3, 7]
+    assert str(parsed.errors[0]).startswith("line 4, column C (公民身份号码): ")
+
+
+def test_a_gbk_csv_is_read(tmp_path: Path) -> None:
+    parsed = parse_roster(write_csv(tmp_path / "gbk.csv", GOOD_ROWS, encoding="gbk"))
+    assert parsed.encoding == "gbk" and parsed.errors == []
+    assert [r.resident["name"] for r in parsed.rows] == [row[1] for row in GOOD_ROWS]
+
+
+def test_text_in_no_known_encoding_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes("姓名,身份证号\n".encode() + b"\x80\xff\xfe\x81\n")
+    with pytest.raises(RosterFileError, match="neither UTF-8 nor GBK"):
+        parse_roster(path)
+
+
+def test_a_two_level_header_under_merged_cells_is_read(tmp_path: Path) -> None:
+    parsed = parse_roster(write_two_level_xlsx(tmp_path / "merged.xlsx"))
+    assert parsed.errors == [] and parsed.header_line == 3
+    assert parsed.columns == {
+        "name": "姓名",
+        "id_number": "身份证号",
+        "building": "楼栋",
+        "unit": "单元",
+        "room": "房号",
+        "head_name": "户主",
+        "phone": "手机号",
+    }
+    chen, hong, wang = parsed.rows
+    assert (chen.line, hong.line, wang.line) == (4, 5, 6)
+    assert hong.household == chen.household and hong.head_name == "陈大明"  # merged down over the family
+    assert wang.household["building"] == "12"
+
+
+def test_a_header_merged_across_columns_without_sub_headers_is_refused(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号", "住址", None, None])
+    sheet.merge_cells("C1:E1")
+    sheet.append(["陈大明", GOOD_ROWS[0][2], "3", "2", "501"])
+    book.save(tmp_path / "wide.xlsx")
+    with pytest.raises(RosterFileError, match=r"merged cell over C1:E1; unmerge it"):
+        parse_roster(tmp_path / "wide.xlsx")
+
+
+def test_an_id_number_excel_stored_as_a_number_gets_a_hint(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*HEADER[1:4], "住址"])
+    sheet.append(["陈大明", int(id_number(1980, 9)[:17] + "0") * 1.0, "", "3栋2单元501室"])
+    book.save(tmp_path / "numeric.xlsx")
+    parsed = parse_roster(tmp_path / "numeric.xlsx")
+    assert len(parsed.errors) == 1 and "format the column as text" in parsed.errors[0].reason
+
+
+def test_a_full_address_is_split_into_building_unit_and_room(tmp_path: Path) -> None:
+    path = tmp_path / "address.csv"
+    path.write_text(f"姓名,身份证号,家庭住址\n陈大明,{GOOD_ROWS[0][2]},东门小区3号楼2单元501室\n", encoding="utf-8")
+    (row,) = parse_roster(path).rows
+    assert row.household == {"address": "东门小区3号楼2单元501室", "building": "3", "unit": "2", "room": "501"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("old.xls", b"\xd0\xcf\x11\xe0", "old or foreign spreadsheet format"),
+        ("roster.pdf", b"%PDF", "must be an .xlsx or .csv"),
+        ("broken.xlsx", b"not a zip", "not a readable .xlsx"),
+        ("noheader.csv", "甲,乙,丙\n1,2,3\n".encode(), "no header row with 姓名 and 身份证号"),
+        ("noaddress.csv", "姓名,身份证号,电话\n".encode(), "no address columns"),
+    ],
+)
+def test_files_that_are_not_rosters_are_refused_clearly(
+    name: str, content: bytes, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(RosterFileError, match=message):
+        parse_roster(tmp_path / name)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(RosterFileError, match="no such file"):
+        parse_roster(tmp_path / "nowhere.csv")
+
+
+def test_an_xlsx_with_xml_entities_is_refused_not_expanded(tmp_path: Path) -> None:
+    import zipfile
+
+    good = write_xlsx(tmp_path / "good.xlsx", GOOD_ROWS)
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(
+                    b"<worksheet", b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><worksheet', 1
+                )
+            target.writestr(item, data)
+    with pytest.raises(RosterFileError, match=r"not a readable \.xlsx"):
+        parse_roster(bomb)
+
+
+@pytest.mark.parametrize(
+    ("header", "chen", "hong"),
+    [("户主", "是", "否"), ("是否户主", "是", ""), ("与户主关系", "本人", "女儿"), ("户主姓名", "陈大明", "陈大明")],
+)
+def test_the_household_head_is_read_from_any_usual_column(header: str, chen: str, hong: str, tmp_path: Path) -> None:
+    path = tmp_path / "head.csv"
+    path.write_text(
+        f"姓名,身份证号,楼栋,房号,{header}\n陈大明,{GOOD_ROWS[0][2]},3,501,{chen}\n陈小红,{GOOD_ROWS[1][2]},3,501,{hong}\n",
+        encoding="utf-8",
+    )
+    rows = parse_roster(path).rows
+    assert rows[0].head_name == "陈大明"
+    assert rows[1].head_name == ("陈大明" if header == "户主姓名" else None)

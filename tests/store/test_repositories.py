@@ -1,0 +1,121 @@
+"""Typed repositories and their indexes: lookups and search stay right through edits, deletes, pulls, reopens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from field_agent.domain.envelope import local_edit
+from field_agent.domain.hlc import HybridClock
+from field_agent.store import Store
+from field_agent.store.repositories import Repositories
+from field_agent.store.search import name_keys
+
+from .conftest import PASSPHRASE, resident_values
+
+
+@pytest.fixture
+def repos(store: Store) -> Repositories:
+    return Repositories(store)
+
+
+@pytest.fixture
+def town(repos: Repositories) -> dict[str, str]:
+    h1 = repos.households.put(
+        {"address": "幸福路 12号 3栋 2单元 301", "building": "3栋", "head": "张三", "phone": "13800001234"}
+    )
+    h2 = repos.households.put({"address": "和平街 5号 10栋 101", "building": "10栋", "head": "曾小华"})
+    r1 = repos.residents.put(resident_values(h1["id"], "张三", 1, phone="13800001234", special_groups=["chronic"]))
+    r2 = repos.residents.put(resident_values(h1["id"], "李四", 2, phone="13955556789"))
+    r3 = repos.residents.put(resident_values(h2["id"], "曾小华", 3, special_groups=["bedridden", "chronic"]))
+    return {"h1": h1["id"], "h2": h2["id"], "r1": r1["id"], "r2": r2["id"], "r3": r3["id"]}
+
+
+def ids(views: list[dict]) -> set[str]:
+    return {v["id"] for v in views}
+
+
+def test_name_keys_cover_pinyin_and_surname_readings() -> None:
+    assert {"张三", "zhangsan", "zs"} <= name_keys("张三")
+    assert {"zengxiaohua", "zxh", "cengxiaohua"} <= name_keys("曾小华")
+    assert {"lvyu", "ly"} <= name_keys("吕玉")
+
+
+def test_lookups(repos: Repositories, town: dict[str, str]) -> None:
+    assert ids(repos.residents.by_household(town["h1"])) == {town["r1"], town["r2"]}
+    assert ids(repos.households.by_building("3栋")) == {town["h1"]}
+    assert repos.households.buildings() == ["10栋", "3栋"]
+    assert ids(repos.residents.by_group("chronic")) == {town["r1"], town["r3"]}
+    assert ids(repos.residents.by_group("bedridden")) == {town["r3"]}
+    assert ids(repos.residents.by_phone_tail("6789")) == {town["r2"]}
+    assert repos.residents.get(town["h1"]) is None  # a household is not a resident
+    assert repos.residents.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("zs", {"h1"}),
+        ("zhang", {"h1"}),
+        ("zhangs", {"h1"}),
+        ("张", {"h1"}),
+        ("李四", {"h1"}),
+        ("ls", {"h1"}),
+        ("zxh", {"h2"}),
+        ("5678", set()),
+        ("6789", {"h1"}),
+        ("1234", {"h1"}),
+        ("和平", {"h2"}),
+        ("10栋", {"h2"}),
+        ("301", {"h1"}),
+        ("号", {"h1", "h2"}),
+        ("zs 3栋", {"h1"}),
+        ("zs 和平", set()),
+        ("wangwu", set()),
+    ],
+)
+def test_search_households(repos: Repositories, town: dict[str, str], query: str, expected: set[str]) -> None:
+    assert ids(repos.store.search_households(query)) == {town[key] for key in expected}
+
+
+def test_indexes_follow_edits_and_deletes(repos: Repositories, town: dict[str, str]) -> None:
+    repos.store.search_households("zs")  # build the search index first, so updates must keep it current
+    repos.residents.put({"name": "王五", "household": town["h2"], "special_groups": []}, record_id=town["r1"])
+    repos.households.put({"head": "王五"}, record_id=town["h1"])
+    assert repos.store.search_households("zs") == []
+    assert ids(repos.store.search_households("ww")) == {town["h1"], town["h2"]}
+    assert ids(repos.residents.by_household(town["h2"])) == {town["r1"], town["r3"]}
+    assert ids(repos.residents.by_group("chronic")) == {town["r3"]}
+    repos.residents.delete(town["r3"])
+    assert ids(repos.residents.by_household(town["h2"])) == {town["r1"]}
+    assert repos.residents.by_group("bedridden") == []
+    assert ids(repos.store.search_households("zxh")) == {town["h2"]}  # the household head is still 曾小华
+    repos.households.delete(town["h2"])
+    assert repos.store.search_households("zxh") == []
+
+
+def test_indexes_follow_pulled_records(repos: Repositories, town: dict[str, str]) -> None:
+    repos.store.search_households("x")
+    other = HybridClock("0000000000ff")
+    pulled, _ = local_edit(
+        None, other, record_id="remote-1", kind="resident", grid="grid-1",
+        values=resident_values(town["h2"], "孙悟空", 9, phone="13700009999"),
+        set_changes={"special_groups": {"disabled": True}},
+    )  # fmt: skip
+    repos.store.apply_pulled([pulled], next_cursor=1)
+    assert ids(repos.residents.by_group("disabled")) == {"remote-1"}
+    assert ids(repos.store.search_households("swk")) == {town["h2"]}
+    assert ids(repos.store.search_households("9999")) == {town["h2"]}
+
+
+def test_indexes_rebuilt_on_open(repos: Repositories, town: dict[str, str], store_dir: Path) -> None:
+    repos.store.close()
+    with Store.open(store_dir, PASSPHRASE) as store:
+        again = Repositories(store)
+        assert ids(again.residents.by_household(town["h1"])) == {town["r1"], town["r2"]}
+        assert ids(store.search_households("zhangsan")) == {town["h1"]}
+
+
+def test_empty_query_lists_households_in_walking_order(repos: Repositories, town: dict[str, str]) -> None:
+    assert [v["id"] for v in repos.store.search_households("  ")] == [town["h1"], town["h2"]]

@@ -1,0 +1,85 @@
+"""Households: instant search (address, name, pinyin initials, phone tail), filters, detail with masked IDs."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+
+from field_agent.domain.idnumber import mask_id_number
+from field_agent.tui.screens.household import HouseholdScreen
+from field_agent.tui.screens.households import HouseholdsScreen
+
+from .conftest import household_by_head, settle, unlocked
+
+
+def listed_heads(app) -> list[str]:
+    table = app.screen.query_one("#households", DataTable)
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def search(pilot, text: str) -> None:
+    field = pilot.app.screen.query_one("#search", Input)
+    field.value = ""
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def test_search_by_pinyin_initials_name_phone_tail_and_address(app_factory, demo) -> None:
+    head = household_by_head(demo, "陈峰林")
+    app = app_factory()
+    async with app.run_test() as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, HouseholdsScreen)
+        assert len(listed_heads(app)) == len(demo["household"])
+        await search(pilot, "cfl")
+        assert listed_heads(app)[0] == "陈峰林"
+        await search(pilot, head["phone"][-4:])
+        assert "陈峰林" in listed_heads(app)
+        app.screen.query_one("#search", Input).value = "陈峰林"
+        await settle(pilot)
+        assert "陈峰林" in listed_heads(app)
+        await search(pilot, "qqqqzzzz")
+        assert listed_heads(app) == []
+        assert "0" in str(app.screen.query_one("#households-count", Static).content)
+
+
+async def test_filters_narrow_the_list(app_factory, demo) -> None:
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        everyone = len(listed_heads(app))
+        await pilot.click("#filter-isolation")
+        await settle(pilot)
+        isolating = {r["household"] for r in demo["resident"].values() if r.get("isolation_status") == "home"}
+        assert len(listed_heads(app)) == len(isolating) >= 1
+        await pilot.click("#filter-unchecked")
+        await settle(pilot)
+        visited = {
+            v["household"]
+            for v in demo["visit"].values()
+            if v["visited_at"] >= "2026-11-29" and v["outcome"] in ("met", "vacant")
+        }
+        assert len(listed_heads(app)) == everyone - len(visited)
+        await pilot.click("#filter-all")
+        await settle(pilot)
+        assert len(listed_heads(app)) == everyone
+
+
+async def test_detail_masks_id_numbers_until_revealed(app_factory, demo) -> None:
+    household = household_by_head(demo, "陈峰林")
+    resident = next(r for r in demo["resident"].values() if r["household"] == household["id"])
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await app.push_screen(HouseholdScreen(household["id"]))
+        await settle(pilot)
+        table = app.screen.query_one("#residents", DataTable)
+        shown = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert mask_id_number(resident["id_number"]) in shown
+        assert resident["id_number"] not in shown
+        await pilot.press("x")
+        shown = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert resident["id_number"] in shown

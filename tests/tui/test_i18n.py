@@ -1,0 +1,107 @@
+"""Catalogs: both languages have the same keys, every key the code asks for exists, the language is chosen right."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from string import Formatter
+
+import pytest
+
+from field_agent.domain import enums
+from field_agent.domain.roles import DEFAULT_GROUPS, DEFAULT_ROLES
+from field_agent.tui.i18n import LANGUAGES, Translator, load_catalog, resolve_language
+from field_agent.tui.widgets.nav import NAV_ITEMS
+
+TUI = Path(__file__).resolve().parents[2] / "field_agent" / "tui"
+LITERAL_KEY = re.compile(
+    r"""\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"|Binding\([^)]*?"((?:key|nav|outcome|sampling)\.[a-z_]+)"\s*[,)]"""
+)
+# Keys the code builds at run time, and the values they are built from.
+DYNAMIC = {
+    "outcome": enums.VISIT_OUTCOMES,
+    "sampling": enums.SAMPLING_STATUSES,
+    "group": (*enums.SPECIAL_GROUPS, "home_isolation"),
+    "isolation": enums.ISOLATION_STATUSES,
+    "residency": enums.RESIDENCY_TYPES,
+    "symptom": enums.SYMPTOMS,
+    "task_kind": enums.TASK_KINDS,
+    "task_status": enums.TASK_STATUSES,
+    "kind": enums.RECORD_KINDS,
+    "sex": enums.SEXES,
+    "nav": NAV_ITEMS,
+    "filter": ("all", "unchecked", "special", "isolation"),
+    "idcheck": ("length", "characters", "region", "date", "check_digit"),
+    "today.banner": enums.GRID_MODES,
+    "tasks.mode": enums.GRID_MODES,
+    "tasks.switch_to": enums.GRID_MODES,
+    "tasks.switched": enums.GRID_MODES,
+    "language": LANGUAGES,
+    "sync.error": ("offline", "auth", "not_enrolled", "server", "protocol", "certificate"),
+    "phase": ("connect", "push", "pull", "retry", "done"),
+}
+
+
+def test_both_catalogs_have_the_same_keys() -> None:
+    zh, en = load_catalog("zh_CN"), load_catalog("en")
+    assert sorted(set(zh) - set(en)) == []
+    assert sorted(set(en) - set(zh)) == []
+
+
+def test_placeholders_match_between_languages() -> None:
+    zh, en = load_catalog("zh_CN"), load_catalog("en")
+    for key in zh:
+        names_zh = {name for _, name, _, _ in Formatter().parse(zh[key]) if name}
+        names_en = {name for _, name, _, _ in Formatter().parse(en[key]) if name}
+        assert names_zh == names_en, key
+
+
+def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
+    used: set[str] = set()
+    for path in TUI.rglob("*.py"):
+        for match in LITERAL_KEY.finditer(path.read_text(encoding="utf-8")):
+            used.add(match.group(1) or match.group(2))
+    for prefix, values in DYNAMIC.items():
+        used.update(f"{prefix}.{value}" for value in values)
+    assert len(used) > 150
+    catalog = load_catalog("en")
+    assert sorted(used - set(catalog)) == []
+
+
+def test_role_and_group_names_exist_in_both_languages() -> None:
+    for label in (*DEFAULT_ROLES, *DEFAULT_GROUPS):
+        assert label.name("zh_CN") and label.name("en") and label.name("zh_CN") != label.name("en")
+
+
+@pytest.mark.parametrize(
+    ("explicit", "setting", "environ", "expected"),
+    [
+        (None, None, {}, "zh_CN"),
+        (None, None, {"LANG": "en_US.UTF-8"}, "en"),
+        (None, None, {"LANG": "zh_TW.UTF-8"}, "zh_CN"),
+        (None, "en", {"LANG": "zh_CN.UTF-8"}, "en"),
+        ("zh_CN", "en", {"LANG": "en_US.UTF-8"}, "zh_CN"),
+        (None, None, {"LANG": "fr_FR.UTF-8"}, "zh_CN"),
+        (None, None, {"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ],
+)
+def test_language_choice_order(explicit, setting, environ, expected) -> None:
+    assert resolve_language(explicit, setting, environ) == expected
+
+
+def test_a_missing_key_shows_itself() -> None:
+    assert Translator("en")("no.such.key") == "<no.such.key>"
+
+
+def test_the_cli_only_imports_textual_for_the_tui_command() -> None:
+    code = "import sys, field_agent.cli.main; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_app_does_not_import_an_http_client_itself() -> None:
+    for path in TUI.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import httpx" not in text and "server_stub" not in text, path

@@ -1,0 +1,67 @@
+"""Home isolation: day n of m, today's check saved, a fever flagged to the grid leader as a task."""
+
+from __future__ import annotations
+
+from textual.widgets import Checkbox, DataTable, Input, Static
+
+from field_agent.tui.screens.isolation import IsolationScreen
+from field_agent.tui.widgets.followup_form import FollowUpForm
+
+from .conftest import reopen_records, settle, unlocked
+
+
+async def record_check(pilot, temperature: str, symptoms: tuple[str, ...] = ()) -> FollowUpForm:
+    await pilot.press("c")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, FollowUpForm)
+    form.query_one("#temperature", Input).value = temperature
+    for symptom in symptoms:
+        form.query_one(f"#symptom-{symptom}", Checkbox).value = True
+    await pilot.pause()
+    return form
+
+
+async def test_fever_is_saved_flagged_and_sent_to_the_leader(app_factory, demo, store_path) -> None:
+    isolating = [r for r in demo["resident"].values() if r.get("isolation_status") == "home"]
+    app = app_factory(lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, IsolationScreen)
+        table = screen.query_one("#isolation-table", DataTable)
+        assert table.row_count == len(isolating)
+        assert "day 3 of 7" in [str(cell) for cell in table.get_row_at(0)]
+        form = await record_check(pilot, "38.2", ("cough",))
+        assert "grid leader" in str(form.query_one("#flag-warning", Static).content)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "flagged" in str(table.get_row_at(0)[3])
+        resident_id = screen.rows[0].resident["id"]
+        followups = await reopen_records(pilot, store_path, "followup")
+        tasks = await reopen_records(pilot, store_path, "task")
+    todays = [f for f in followups if f["resident"] == resident_id and f["date"] == "2026-11-30"]
+    assert len(todays) == 1
+    assert todays[0]["temperature"] == 38.2 and todays[0]["symptoms"] == ["cough"]
+    assert todays[0]["flagged"] is True and todays[0]["contact_made"] is True
+    flagged = [t for t in tasks if t["title"].startswith("Fever/red flag")]
+    assert len(flagged) == 1 and flagged[0]["assignee"] == "陈倩" and flagged[0]["due"] == "2026-11-30"
+
+
+async def test_normal_check_is_not_flagged(app_factory, store_path) -> None:
+    app = app_factory(lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        form = await record_check(pilot, "36.6")
+        assert str(form.query_one("#flag-warning", Static).content) == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        tasks_before = len(app.session.model.of_kind("task"))
+        followups = await reopen_records(pilot, store_path, "followup")
+    todays = [f for f in followups if f["date"] == "2026-11-30" and f["temperature"] == 36.6]
+    assert len(todays) == 1 and todays[0]["flagged"] is False
+    assert tasks_before == 12

@@ -1,0 +1,125 @@
+"""Sync from the app against the real town server (in process), readable errors, conflicts resolved in one step."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import httpx
+from textual.widgets import DataTable, Log, Static
+
+from field_agent.domain.envelope import local_edit, view
+from field_agent.domain.hlc import HybridClock
+from field_agent.store import Store
+from field_agent.sync.agent import SyncAgent
+from field_agent.sync.enroll import enroll
+from field_agent.sync.merge import apply_change
+from field_agent.tui.app import make_app
+from field_agent.tui.screens.sync import SyncScreen
+
+from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, unlocked
+
+
+async def open_sync(pilot) -> SyncScreen:
+    await pilot.press("f6")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SyncScreen)
+    return pilot.app.screen
+
+
+async def test_sync_now_pulls_the_grid_from_the_town_server(tmp_path: Path) -> None:
+    from server_stub.app import create_app
+    from server_stub.db import open_database
+    from server_stub.demo import seed_demo
+    from server_stub.enrolment import issue_code
+
+    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    grid_id = seed_demo(db, grids=1, households=12, seed=7)["grids"][0]
+    code = issue_code(db, grid_id, "陈倩", "leader", ttl_ms=3_600_000)["code"]
+    transport = httpx.ASGITransport(app=create_app(db))
+    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
+    await enroll(store, "http://town.test", code, transport=transport)
+    messages = []
+    app = make_app(
+        tmp_path / "store",
+        lang="en",
+        store=store,
+        now=frozen_now,
+        environ={},
+        agent_factory=lambda opened: SyncAgent(opened, transport=transport),
+    )
+    async with app.run_test(size=(160, 48), message_hook=messages.append) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        finished = [m for m in messages if isinstance(m, SyncScreen.SyncFinished)]
+        assert finished and finished[0].result.ok, finished[0].result.error
+        assert finished[0].result.pulled > 0
+        assert "Done" in str(screen.query_one("#sync-result", Static).content)
+        log = "\n".join(screen.query_one("#sync-log", Log).lines)
+        assert "Connect" in log and "Receive" in log
+        assert len(app.session.model.of_kind("household")) == 12
+        await app.action_lock()
+    db.close()
+    households = [r for r in _records(tmp_path / "store", "household")]
+    assert len(households) == 12
+
+
+def _records(path: Path, kind: str) -> list[dict]:
+    with Store.open(path, PASSPHRASE) as store:
+        return [view(envelope) for envelope in store.records(kind)]
+
+
+async def test_sync_without_enrolment_explains_what_to_do(app_factory) -> None:
+    app = app_factory(lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        result = str(screen.query_one("#sync-result", Static).content)
+        assert "not enrolled" in result and "enrolment code" in result
+
+
+def open_a_conflict(store_path: Path, resident_id: str) -> None:
+    """Two devices changed one phone number unseen: the server's answer carries the conflict back."""
+    with Store.open(store_path, PASSPHRASE) as store:
+        server = copy.deepcopy(store.get(resident_id))
+        server, _ = local_edit(
+            server,
+            HybridClock("bbbbbbbbbbbb"),
+            record_id=resident_id,
+            kind="resident",
+            grid=server["grid"],
+            values={"phone": "13900000002"},
+        )
+        store.put("resident", {"phone": "13800000001"}, record_id=resident_id)
+        _batch, changes = store.next_batch(1000)
+        change = next(c for c in changes if c["record"] == resident_id)
+        merged, outcome = apply_change(server, change)
+        assert outcome.status == "conflict"
+        store.apply_pulled([merged], 1)
+        assert len(store.open_conflicts()) == 1
+
+
+async def test_conflict_shown_side_by_side_and_resolved_in_one_step(app_factory, demo, store_path) -> None:
+    resident = next(r for r in demo["resident"].values() if r.get("phone"))
+    open_a_conflict(store_path, resident["id"])
+    app = app_factory(lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        assert screen.query_one("#conflicts", DataTable).row_count == 1
+        sides = str(screen.query_one("#side-winner", Static).content) + str(
+            screen.query_one("#side-loser", Static).content
+        )
+        assert "13800000001" in sides and "13900000002" in sides and "this device" in sides
+        other = next(side for side in ("winner", "loser") if screen.conflicts[0].get("mine") != side)
+        await pilot.press("1" if other == "winner" else "2")
+        await settle(pilot)
+        assert screen.query_one("#conflicts", DataTable).row_count == 0
+        residents = await reopen_records(pilot, store_path, "resident")
+    fixed = next(r for r in residents if r["id"] == resident["id"])
+    assert fixed["phone"] == "13900000002"
+    assert "_conflicts" not in fixed
