@@ -418,6 +418,52 @@ def bench_search(residents: int) -> None:
         store.close()
 
 
+def bench_sync_path(sizes: list[int], repeats: int) -> None:
+    """What the sync agent costs the store: freezing and settling push batches, applying pulled pages, reopening."""
+    print(f"\n### Sync path: batches and pages of {SYNC_PAGE}, median of {repeats} runs\n")
+    print("| records | next_batch total ms | per batch ms | ack_batch total ms | apply_pulled total ms "
+          "| per page ms | open+load ms (pulled store) |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        records = make_records(size)
+        runs: dict[str, list[float]] = {"next": [], "ack": [], "pull": [], "open": []}
+        for _ in range(repeats):
+            with workdir() as root:
+                store = Store.create(root / "tablet", PASSPHRASE, grid="bench")
+                with store.batch():
+                    for record in records:
+                        store.put("resident", record)
+                frozen = settled = 0.0
+                while True:
+                    start = time.perf_counter()
+                    batch = store.next_batch(SYNC_PAGE)
+                    frozen += time.perf_counter() - start
+                    if batch is None:
+                        break
+                    answers = [{"record": change["record"], "status": "applied"} for change in batch[1]]
+                    settled += timed(lambda s=store, b=batch, a=answers: s.ack_batch(b[0], a)) / 1000
+                envelopes = store.records("resident")
+                store.close()
+                device = Store.create(root / "device", PASSPHRASE, grid="bench")
+                pulled = 0.0
+                for first in range(0, size, SYNC_PAGE):
+                    page = envelopes[first : first + SYNC_PAGE]
+                    pulled += timed(lambda d=device, p=page, c=first + SYNC_PAGE: d.apply_pulled(p, c)) / 1000
+                device.compact()
+                device.close()
+                runs["next"].append(frozen * 1000)
+                runs["ack"].append(settled * 1000)
+                runs["pull"].append(pulled * 1000)
+                runs["open"].append(measure_open(root / "device")[1])
+        median = {name: statistics.median(values) for name, values in runs.items()}
+        pages = -(-size // SYNC_PAGE)
+        print(f"| {size:,} | {fmt_ms(median['next'])} | {fmt_ms(median['next'] / pages)} | {fmt_ms(median['ack'])} | "
+              f"{fmt_ms(median['pull'])} | {fmt_ms(median['pull'] / pages)} | {fmt_ms(median['open'])} |")  # fmt: skip
+
+
+SYNC_PAGE = 500
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated record counts (e.g. 1000,10000,50000)")
@@ -427,14 +473,23 @@ def main() -> None:
     parser.add_argument("--skip-default-above", type=int, default=10**9,
                         help="skip TinyDB's default storage above this size")  # fmt: skip
     parser.add_argument("--search", type=int, default=20_000, help="residents for the search benchmark (0: skip)")
+    parser.add_argument("--sync-path", default="10000,50000", help="record counts for the sync-path table ('': skip)")
+    parser.add_argument("--sync-repeats", type=int, default=3, help="runs per size of the sync-path table")
+    parser.add_argument("--only-sync-path", action="store_true", help="print only the sync-path table")
     args = parser.parse_args()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}")  # fmt: skip
     print("* CachingMiddleware saves are NOT durable (nothing reaches the disk until flush/close).")
     print("† Store.put: validation, HLC stamps per field, outbox entry; file size and open measured after the outbox")
     print("  was acknowledged and the log compacted (envelopes carry a stamp per field). KDF is timed apart from open.")
+    sync_sizes = [int(s) for s in args.sync_path.split(",") if s]
+    if args.only_sync_path:
+        bench_sync_path(sync_sizes, args.sync_repeats)
+        return
     for size in (int(s) for s in args.sizes.split(",") if s):
         run_size(size, args.samples, args.slow_samples, args.lookups, args.skip_default_above)
+    if sync_sizes:
+        bench_sync_path(sync_sizes, args.sync_repeats)
     if args.search:
         bench_search(args.search)
 

@@ -78,6 +78,8 @@ class DeviceIncidents:
     def _check_local(self, slot: Slot, local: dict[str, dict[str, Any]]) -> None:
         for item in self.ledger.acked_on(slot.node):
             assert item.ack is not None
+            if item.expect.startswith("refused:"):
+                continue  # once the server refuses it, the tablet rolls it back (store/rollback.py)
             env = local.get(item.ack["record"])
             lost = env is None or any(env["stamps"].get(n, "") < s for n, s in item.ack["stamps"].items())
             if lost:

@@ -14,7 +14,7 @@ from field_agent.store.keys import Header, new_header, read_header, write_header
 from field_agent.store.lock import StoreLock
 from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, Tables, encode_snapshot, replay, scan_log
 from field_agent.store.passphrase import check_passphrase
-from field_agent.store.writer import LOG_NAME, LogWriter, check_against_tail
+from field_agent.store.writer import LOG_NAME, LogWriter, check_against_tail, read_marker
 
 HEADER_NAME = "store.header"
 
@@ -78,6 +78,8 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
         header, data_key = unlocked or unlock_key(path, passphrase)
         scan = scan_log(path / LOG_NAME, header.store_id, data_key)
         if scan.damage:
+            scan.forgive_torn_tail(read_marker(path, data_key, header.store_id))
+        if scan.damage:
             raise scan.damage[0]
         warning = check_against_tail(path, scan, data_key, header.store_id)
         if not scan.frames or scan.frames[0].kind != SNAPSHOT:
@@ -99,6 +101,7 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
         )
     if warning:
         report["warning"] = warning
+        report["message"] = " ".join(filter(None, (report.get("message"), warning)))
     return Unlocked(path, header, data_key, lock, writer, tables, snapshot_bytes, report or None)
 
 

@@ -14,7 +14,7 @@ from field_agent.domain.envelope import is_deleted
 from field_agent.store.errors import StoreCorrupted
 from field_agent.store.log import replay, scan_log
 from field_agent.store.opening import create_directory, unlock_key
-from field_agent.store.writer import LOG_NAME, check_against_tail
+from field_agent.store.writer import LOG_NAME, check_against_tail, read_marker
 
 
 @dataclass
@@ -54,6 +54,7 @@ def _intact_tables(path: Path, passphrase: str) -> tuple[VerifyReport, dict[str,
     header, data_key = unlock_key(path, passphrase)
     report = VerifyReport(path)
     scan = scan_log(path / LOG_NAME, header.store_id, data_key, salvage=True)
+    scan.forgive_torn_tail(read_marker(path, data_key, header.store_id))
     report.frames = len(scan.frames)
     report.log_bytes = (path / LOG_NAME).stat().st_size
     report.torn_bytes = scan.torn_bytes

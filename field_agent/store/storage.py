@@ -32,7 +32,9 @@ class TrackingDict(MutableMapping[str, Any]):
 
     def __init__(self, live: dict[str, Any]) -> None:
         self.live = live
-        self.before: dict[str, bytes | None] = {}
+        # serialised before-images (a document handed out may be changed in place), or the document itself
+        # when it was replaced or deleted (no one changes a document that left the table: it can go back as is)
+        self.before: dict[str, Any] = {}
         self.written: set[str] = set()
         self.cleared = False
 
@@ -47,13 +49,18 @@ class TrackingDict(MutableMapping[str, Any]):
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._remember(key)
+        if key not in self.before:
+            current = self.live.get(key)
+            # a document being replaced is not changed by the replacement: keep the object, not a copy
+            self.before[key] = orjson.dumps(current) if current is value else current
         self.live[key] = value
         self.written.add(key)
 
     def __delitem__(self, key: str) -> None:
-        self._remember(key)
-        del self.live[key]
+        if key in self.before:
+            del self.live[key]
+        else:
+            self.before[key] = self.live.pop(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.live)
@@ -95,8 +102,10 @@ class TrackingDict(MutableMapping[str, Any]):
         for key, before in self.before.items():
             if before is None:
                 self.live.pop(key, None)
-            else:
+            elif before.__class__ is bytes:
                 self.live[key] = orjson.loads(before)
+            else:
+                self.live[key] = before
 
 
 class SealedStorage(Storage):
@@ -114,6 +123,7 @@ class SealedStorage(Storage):
         self.min_compact_bytes = MIN_COMPACT_BYTES
         self.compaction_error: StoreError | None = None
         self.after_commit: list[Callable[[], None]] = []
+        self.after_rollback: list[Callable[[], None]] = []
 
     def read(self) -> Tables:
         return self._tables
@@ -168,6 +178,8 @@ class SealedStorage(Storage):
         self._ops.clear()
         self._undo.clear()
         self._full_rewrite = False
+        for hook in self.after_rollback:
+            hook()
 
     def _commit(self) -> None:
         if not self._ops and not self._full_rewrite:
@@ -248,6 +260,25 @@ class DeltaTable(Table):
         def updater(table: MutableMapping[str, Any]) -> None:
             if doc_id in table:
                 del table[doc_id]
+
+        self._update_table(updater)  # type: ignore[arg-type]
+
+    def put_many(self, documents: dict[str, dict[str, Any]]) -> None:
+        """Insert or replace many documents by id: one delta, however many."""
+
+        def updater(table: MutableMapping[str, Any]) -> None:
+            for doc_id, document in documents.items():
+                table[doc_id] = document
+
+        self._update_table(updater)  # type: ignore[arg-type]
+
+    def delete_many(self, doc_ids: list[str]) -> None:
+        """Remove many documents by id (absent ones are skipped): one delta."""
+
+        def updater(table: MutableMapping[str, Any]) -> None:
+            for doc_id in doc_ids:
+                if doc_id in table:
+                    del table[doc_id]
 
         self._update_table(updater)  # type: ignore[arg-type]
 

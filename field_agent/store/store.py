@@ -7,7 +7,6 @@ frame; ``batch()`` folds many into one.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -18,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from field_agent.domain.envelope import DELETED, local_edit, set_members, view
-from field_agent.domain.hlc import HybridClock
+from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, stamp_ms, wall_ms
 from field_agent.domain.ids import new_id, new_node_id
+from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.store.conflicts import ConflictMethods
 from field_agent.store.errors import RecordNotFound, StoreClosed, StoreCorrupted, StoreError
 from field_agent.store.guard import locked
@@ -27,6 +27,7 @@ from field_agent.store.indexes import RecordIndex
 from field_agent.store.log import gc_paused
 from field_agent.store.opening import Unlocked, change_passphrase, create_directory, open_directory
 from field_agent.store.outbox import Outbox
+from field_agent.store.rollback import prior_of
 from field_agent.store.storage import SealedStorage, SealedTinyDB
 from field_agent.store.sync_state import SyncState
 
@@ -47,17 +48,20 @@ def _copy(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-def _domain_checks() -> tuple[Any, Any] | None:
-    """(normalize_values, validate_record) from the domain package, once it provides them."""
-    try:
-        module = importlib.import_module("field_agent.domain.validation")
-    except ModuleNotFoundError as error:
-        if error.name != "field_agent.domain.validation":
-            raise
-        return None
-    validate = getattr(module, "validate_record", None)
-    normalize = getattr(module, "normalize_values", lambda _kind, values: dict(values))
-    return (normalize, validate) if validate is not None else None
+def resume_clock(node_id: str, saved: str | None, now_ms: int) -> tuple[HybridClock, str | None]:
+    """The store's clock, resumed from its saved last stamp, and a note if that stamp had to be set aside.
+
+    A saved stamp further ahead of the wall clock than the server accepts (the tablet's date was wrong) would
+    make every later edit "in the future" too; the server refused each such stamp, so none of them is a stamp
+    anyone else has seen, and the clock restarts from the wall clock."""
+    if saved is not None and stamp_ms(saved) - now_ms > DEFAULT_MAX_FUTURE_MS:
+        hours = (stamp_ms(saved) - now_ms) / 3_600_000
+        note = (
+            f"the clock was {hours:.0f} h ahead (the tablet's date was wrong when it last saved); it now runs "
+            "from the tablet's current date again"
+        )
+        return HybridClock(node_id, now_ms=wall_ms), note
+    return HybridClock(node_id, last=saved), None
 
 
 class Store(SyncState, ConflictMethods):
@@ -77,10 +81,18 @@ class Store(SyncState, ConflictMethods):
         self.storage: SealedStorage = self.db.sealed
         self._records = self.db.table("records")
         self._meta = self.db.table("meta")
-        self.outbox = Outbox(self.db.table("pending"), self.db.table("inflight"), self.db.table("refused"))
+        self.outbox = Outbox(
+            self.db.table("pending"), self.db.table("inflight"), self.db.table("refused"), self._records
+        )
+        self.storage.after_rollback.append(self.outbox.invalidate)
         if not isinstance(self.meta_get("node_id"), str):
             raise StoreCorrupted(self.path / "store.log", None, "the store has no device identity (node id)")
-        self.clock = HybridClock(self.node_id, last=self.meta_get("clock"))
+        self.clock, clock_note = resume_clock(self.node_id, self.meta_get("clock"), wall_ms())
+        if clock_note:
+            report = dict(self.open_report or {})
+            report["clock"] = clock_note
+            report["message"] = " ".join(filter(None, (report.get("message"), clock_note)))
+            self.open_report = report
         self.index = RecordIndex()
         records = self._records._read_table()
         with gc_paused(freeze=len(records) >= FREEZE_AT):
@@ -139,6 +151,11 @@ class Store(SyncState, ConflictMethods):
         self._closed = True
         self.storage.close()
         self._unlocked.lock.release()
+        # Opening froze the loaded objects out of the cyclic GC's reach (log.gc_paused), this store included: break
+        # its reference cycles (commit hooks, repositories) so that refcounting frees it once it is dropped.
+        self.storage.after_commit.clear()
+        self.storage.after_rollback.clear()
+        self._repos = None
 
     def __enter__(self) -> Store:
         return self
@@ -262,13 +279,9 @@ class Store(SyncState, ConflictMethods):
         reserved = [name for name in values if name in IDENTITY_FIELDS or name.startswith("_")]
         if reserved:
             raise StoreError(f"field(s) {', '.join(sorted(reserved))} cannot be set directly")
-        values = dict(values)
-        checks = _domain_checks()
-        if checks is not None:
-            normalize, validate = checks
-            values = normalize(kind, values)
-            proposed = {**values, **{name: dict(elements) for name, elements in (set_changes or {}).items()}}
-            validate(kind, proposed, view(existing) if existing is not None else None)
+        values = normalize_values(kind, dict(values))
+        proposed = {**values, **{name: dict(elements) for name, elements in (set_changes or {}).items()}}
+        validate_record(kind, proposed, view(existing) if existing is not None else None)
         changes = {name: dict(elements) for name, elements in (set_changes or {}).items()}
         for name in SET_FIELDS.get(kind, ()):
             if name in values and isinstance(values[name], list | tuple | set):
@@ -297,7 +310,7 @@ class Store(SyncState, ConflictMethods):
             return envelope
         with self.storage.batch():
             self._records.put(record_id, envelope)
-            self.outbox.add(change)
+            self.outbox.add(change, prior_of(existing, change))
             self._save_clock()
             self._touched.add(record_id)
         return _copy(envelope)

@@ -9,6 +9,7 @@ import orjson
 
 from field_agent.domain.envelope import ENVELOPE_KEYS
 from field_agent.store.guard import locked
+from field_agent.store.rollback import advance_prior
 from field_agent.sync.merge import merge_envelopes
 
 if TYPE_CHECKING:
@@ -29,6 +30,18 @@ def envelope_stamps(envelope: Mapping[str, Any]) -> list[str]:
         if conflict.get("resolved"):
             stamps.append(conflict["resolved"])
     return stamps
+
+
+def newest_stamp(envelope: Mapping[str, Any]) -> str | None:
+    """The greatest stamp an envelope carries (its registers, set elements and conflict resolutions)."""
+    stamps = envelope["stamps"]
+    newest = max(stamps.values()) if stamps else None
+    if envelope["sets"] or envelope.get("conflicts"):
+        newest = max(envelope_stamps(envelope), default=None)
+    return newest
+
+
+_KEYS = set(ENVELOPE_KEYS)
 
 
 class SyncState:
@@ -54,7 +67,7 @@ class SyncState:
         """Settle the in-flight batch: applied/conflict leave the outbox, refused move aside (one commit)."""
         self._check_open()
         with self.storage.batch():
-            self.outbox.acknowledge(batch_id, [_plain(result) for result in results])
+            self._touched.update(self.outbox.acknowledge(batch_id, [_plain(result) for result in results]))
 
     @locked
     def refused_changes(self: Store) -> list[dict[str, Any]]:
@@ -75,28 +88,35 @@ class SyncState:
         follows carries it, and the server decides). Every stamp seen moves the clock forward.
         """
         self._check_open()
-        plain = [_plain(envelope) for envelope in envelopes]
-        newest = max((stamp for envelope in plain for stamp in envelope_stamps(envelope)), default=None)
-        changed = 0
+        # one copy of the whole page: the caller's objects are never stored (they may be reused or changed)
+        plain = orjson.loads(orjson.dumps([_plain(envelope) for envelope in envelopes]))
+        newest = max((stamp for envelope in plain if (stamp := newest_stamp(envelope))), default=None)
+        table = self._records._read_table()
+        updates: dict[str, dict[str, Any]] = {}
         with self.storage.batch():
             if newest is not None:
                 self.clock.observe(newest)
             for remote in plain:
-                remote = {key: remote.get(key, {}) for key in ENVELOPE_KEYS}
+                if remote.keys() != _KEYS:
+                    remote = {key: remote.get(key, {}) for key in ENVELOPE_KEYS}
                 record_id = remote["id"]
-                local = self._records.raw(record_id)
+                local = updates.get(record_id) or table.get(record_id)
                 if local is None:
-                    merged = orjson.loads(orjson.dumps(remote))
-                else:
-                    merged = merge_envelopes(local, remote, keep_ours=self.outbox.unsent_registers(record_id))
-                    if merged == local:
-                        continue
-                self._records.put(record_id, merged)
-                self._touched.add(record_id)
-                changed += 1
+                    updates[record_id] = remote
+                    continue
+                merged = merge_envelopes(local, remote, keep_ours=self.outbox.unsent_registers(record_id))
+                for entry_id, entry in self.outbox.unsent_entries(record_id):
+                    prior = advance_prior(entry.get("prior"), remote)
+                    if prior != entry.get("prior"):
+                        self.outbox.pending.put(entry_id, {**entry, "prior": prior})
+                if merged != local:
+                    updates[record_id] = merged
+            if updates:
+                self._records.put_many(updates)
+                self._touched.update(updates)
             self._meta.put("cursor", {"v": int(next_cursor)})
             self._save_clock()
-        return changed
+        return len(updates)
 
     @locked
     def status(self: Store) -> dict[str, Any]:
@@ -109,7 +129,7 @@ class SyncState:
             "counts": counts,
             "deleted": len(self.index.deleted),
             "pending_changes": self.pending_count(),
-            "in_flight": self.outbox.current_batch() is not None,
+            "in_flight": self.outbox.in_flight(),
             "refused_changes": len(self.outbox.refused._read_table()),
             "open_conflicts": len(self.open_conflicts()),
             "last_sync": self.meta_get("last_sync"),

@@ -49,13 +49,18 @@ def decode_tail(data: bytes, data_key: bytes, store_id: bytes) -> tuple[int, int
     return int.from_bytes(fields[8:16], "big"), int.from_bytes(fields[16:24], "big"), int.from_bytes(fields[24:], "big")
 
 
+def read_marker(directory: Path, data_key: bytes, store_id: bytes) -> tuple[int, int, int] | None:
+    """(generation, frames, length) from the commit marker, or None if it is missing or damaged."""
+    try:
+        return decode_tail((directory / TAIL_NAME).read_bytes(), data_key, store_id)
+    except FileNotFoundError:
+        return None
+
+
 def check_against_tail(directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes) -> str | None:
     """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable."""
     log_path = directory / LOG_NAME
-    try:
-        marker = decode_tail((directory / TAIL_NAME).read_bytes(), data_key, store_id)
-    except FileNotFoundError:
-        marker = None
+    marker = read_marker(directory, data_key, store_id)
     if marker is None:
         return "the commit marker (store.tail) is missing or damaged, so a cut-off log could not be ruled out"
     generation, frames, _length = marker

@@ -155,3 +155,16 @@ def test_store_commands_do_not_import_textual(initialised) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["grid"] == "grid-1"
+
+
+def test_a_clock_set_back_from_a_wrong_date_is_noted_on_stderr(initialised) -> None:
+    from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, wall_ms
+    from field_agent.store import Store
+
+    with Store.open(initialised.store, PASSPHRASE) as store:  # the tablet's date was 8 days ahead when it saved
+        store.clock = HybridClock(store.node_id, now_ms=lambda: wall_ms() + DEFAULT_MAX_FUTURE_MS + 86_400_000)
+        store.put("household", {"address": "幸福路 1 号"})
+    listed = initialised("records", "list", "--kind", "household", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert "clock was" in listed.stderr and "current date" in listed.stderr
+    assert len(json.loads(listed.stdout)) == 1

@@ -13,14 +13,12 @@ import textwrap
 from pathlib import Path
 
 import orjson
-import pytest
 
 from field_agent.store import Store
 
 from .harness import Town, enrolled, replica, server_state, sync
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a refused change stays applied locally (Outbox.acknowledge)")
 async def test_a_refused_change_does_not_leave_the_tablet_disagreeing_with_the_server(
     town: Town, tmp_path: Path
 ) -> None:
@@ -82,7 +80,6 @@ async def test_sync_on_a_full_disk_ends_with_a_one_line_error_not_a_traceback(to
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: the clock resumes from a stamp beyond the server's bound")
 async def test_a_tablet_whose_date_was_wrong_can_sync_again_once_the_date_is_fixed(town: Town, tmp_path: Path) -> None:
     """The server refuses stamps more than 7 days ahead and tells the worker to check the tablet's date. Once the
     date is fixed, new edits must be accepted; the clock must not keep stamping from the wrong date."""
@@ -107,7 +104,6 @@ async def test_a_tablet_whose_date_was_wrong_can_sync_again_once_the_date_is_fix
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: an unacknowledged last frame failing authentication fails closed")
 def test_a_last_frame_torn_after_its_first_sector_is_dropped_like_any_torn_save(tmp_path: Path) -> None:
     """Power fails while a save is being written: the first disk sector of the new frame (length, nonce, the start
     of the ciphertext) landed, the rest of the file reads as zeros. That save never returned (the commit marker does

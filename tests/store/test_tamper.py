@@ -200,3 +200,35 @@ def test_log_cut_to_its_file_header_without_marker(closed_store: list[str], stor
     _log(store_dir).write_bytes(_log(store_dir).read_bytes()[:FILE_HEADER_SIZE])
     (store_dir / "store.tail").unlink()
     _expect_corrupted(store_dir, "first frame (the snapshot) is missing")
+
+
+def _tear_after_first_sector(store_dir: Path) -> int:
+    """Append a copy of the last frame whose bytes after the first 512 are zeros; return its length."""
+    start, end = frame_offsets(_log(store_dir).read_bytes())[-1]
+    frame = _log(store_dir).read_bytes()[start:end]
+    torn = frame[:512] + bytes(len(frame) - 512)
+    with _log(store_dir).open("ab") as log:
+        log.write(torn)
+    return len(torn)
+
+
+def test_a_save_torn_after_its_first_sector_is_dropped_when_the_marker_does_not_count_it(
+    store: Store, store_dir: Path
+) -> None:
+    kept = store.put("household", {"address": "幸福路 1 号", "notes": "门口有台阶，" * 100})["id"]
+    store.close()
+    torn = _tear_after_first_sector(store_dir)
+    assert not verify(store_dir, PASSPHRASE).problems  # verify agrees: an unfinished save, not damage
+    with Store.open(store_dir, PASSPHRASE) as reopened:
+        assert reopened.open_report["torn_bytes"] == torn and "dropped" in reopened.open_report["message"]
+        assert [r["id"] for r in reopened.records("household")] == [kept]
+
+
+def test_a_counted_last_frame_that_fails_authentication_still_fails_closed(store: Store, store_dir: Path) -> None:
+    store.put("household", {"address": "幸福路 1 号", "notes": "门口有台阶，" * 100})
+    store.close()
+    start, end = frame_offsets(_log(store_dir).read_bytes())[-1]
+    data = bytearray(_log(store_dir).read_bytes())
+    data[start + 512 : end] = bytes(end - start - 512)  # the marker counts this frame: its save had returned
+    _log(store_dir).write_bytes(bytes(data))
+    _expect_corrupted(store_dir, "fails authentication", f"store.log at byte {start}")
