@@ -7,8 +7,10 @@ Measured in the real app (headless, ``App.run_test``) on a real encrypted store:
 
 * passphrase entered -> Today interactive: from Enter on the unlock screen to the Today screen's numbers shown,
   minus the key derivation (Argon2id, timed on its own). Target <= 1 s.
-* keystroke -> results in household search: from a character typed in the search box to the list redrawn with
-  the matches (search in the store's index, filters, rows). Target <= 50 ms.
+* keystroke -> results in household search: from a character typed in the search box to the refresh that draws
+  the list with its matches (search in the store's index, filters, rows, table), one keystroke after the other
+  has been drawn. Also: a query typed in one burst, from its last keystroke (earlier results are skipped, never
+  drawn late). Target <= 50 ms.
 """
 
 from __future__ import annotations
@@ -30,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from field_agent.domain.demo import generate_demo
 from field_agent.store import Store
-from field_agent.store.keys import derive_key, read_header
-from field_agent.store.opening import HEADER_NAME
+from field_agent.store import keys as keys_module
 from field_agent.tui.app import make_app
-from field_agent.tui.screens import today as today_module
+from field_agent.tui.screens import households as households_module
 from field_agent.tui.screens.households import HouseholdsScreen
 from field_agent.tui.screens.today import TodayScreen
 from field_agent.tui.session import Session
@@ -42,6 +43,7 @@ PASSPHRASE = "benchmark passphrase of decent length"
 TODAY = date(2026, 11, 30)
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 QUERIES = ("c", "cf", "cfl", "陈", "陈峰", "1号楼", "7681", "zs")
+ROUNDS = 5
 
 
 def build_store(path: Path, households: int) -> dict[str, int]:
@@ -62,13 +64,6 @@ def build_store(path: Path, households: int) -> dict[str, int]:
     return counts
 
 
-def kdf_seconds(path: Path) -> float:
-    header = read_header(path / HEADER_NAME)
-    started = time.perf_counter()
-    derive_key(PASSPHRASE, header.kdf)
-    return time.perf_counter() - started
-
-
 def timed(owner: Any, name: str, spent: dict[str, float]) -> Any:
     """Wrap ``owner.name`` to add its run time to ``spent[name]``; returns the original to restore."""
     original = getattr(owner, name)
@@ -84,12 +79,15 @@ def timed(owner: Any, name: str, spent: dict[str, float]) -> Any:
     return original
 
 
-async def measure(path: Path) -> dict[str, Any]:
+async def measure(path: Path, search_too: bool) -> dict[str, Any]:
     spent: dict[str, float] = {}
     originals = [
+        (keys_module, "derive_key", timed(keys_module, "derive_key", spent)),
         (Store, "open", timed(Store, "open", spent)),
-        (Session, "load", timed(Session, "load", spent)),
-        (today_module, "today_summary", timed(today_module, "today_summary", spent)),
+        (Session, "today_numbers", timed(Session, "today_numbers", spent)),
+        (Session, "prepare", timed(Session, "prepare", spent)),
+        (Session, "search_household_ids", timed(Session, "search_household_ids", spent)),
+        (households_module, "list_households", timed(households_module, "list_households", spent)),
     ]
     app = make_app(path, lang="zh_CN", now=lambda: NOW, environ={})
     today_shown = asyncio.Event()
@@ -99,51 +97,83 @@ async def measure(path: Path) -> dict[str, Any]:
 
     def today_loaded(screen: TodayScreen, message: TodayScreen.Loaded) -> None:
         original_today(screen, message)
-        today_shown.set()
+
+        def drawn() -> None:  # the refresh with the numbers is done; stamp it here, not when this task wakes
+            result.setdefault("today_drawn_at", time.perf_counter())
+            today_shown.set()
+
+        screen.call_after_refresh(drawn)
 
     def search_done(screen: HouseholdsScreen, message: HouseholdsScreen.Searched) -> None:
+        started = time.perf_counter()
         original_search(screen, message)
-        searched.set()
+        spent["show_rows"] = spent.get("show_rows", 0.0) + time.perf_counter() - started
+        if message.serial == screen.serial:  # the results of the last keystroke
+
+            def drawn() -> None:
+                result["search_drawn_at"] = time.perf_counter()
+                searched.set()
+
+            screen.call_after_refresh(drawn)
 
     TodayScreen.on_today_screen_loaded = today_loaded  # type: ignore[method-assign]
     HouseholdsScreen.on_households_screen_searched = search_done  # type: ignore[method-assign]
     result: dict[str, Any] = {}
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        app.screen.query_one("#passphrase").value = PASSPHRASE  # type: ignore[attr-defined]
-        started = time.perf_counter()
-        await pilot.press("enter")
-        await asyncio.wait_for(today_shown.wait(), 120)
-        await asyncio.sleep(0)  # let the frame with the numbers render
-        result["unlock_to_today"] = time.perf_counter() - started
-        result["spent"] = dict(spent)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#passphrase").value = PASSPHRASE  # type: ignore[attr-defined]
+            started = time.perf_counter()
+            await pilot.press("enter")
+            await asyncio.wait_for(today_shown.wait(), 120)
+            result["unlock_to_today"] = result["today_drawn_at"] - started
+            await app.workers.wait_for_complete()  # the read model and search index, built behind Today
+            result["unlock_to_ready"] = time.perf_counter() - started
+            result["spent"] = dict(spent)
+            spent.clear()
+            result["households"] = len(app.session.model.of_kind("household"))  # type: ignore[union-attr]
+            result["residents"] = len(app.session.model.of_kind("resident"))  # type: ignore[union-attr]
+            if not search_too:
+                await app.action_lock()
+                return result
+            await app.goto("households")
+            await asyncio.wait_for(searched.wait(), 60)
+            timings: dict[str, list[float]] = {}
+            bursts: list[float] = []
+            search = app.screen.query_one("#search")
+
+            async def show(text: str) -> float:
+                """Put ``text`` in the search box; seconds until the list with its results is drawn."""
+                if search.value == text:  # type: ignore[attr-defined]
+                    return 0.0
+                searched.clear()
+                started = time.perf_counter()
+                search.value = text  # type: ignore[attr-defined]
+                await asyncio.wait_for(searched.wait(), 60)
+                return float(result["search_drawn_at"] - started)
+
+            spent.clear()
+            for _ in range(ROUNDS):
+                for query in QUERIES:
+                    await show("")
+                    for end in range(1, len(query) + 1):
+                        await pilot.pause()  # one keystroke after the other, as typed (the last one drawn)
+                        timings.setdefault(query, []).append(await show(query[:end]))
+                    # The same query typed in one burst, no pause: time from its last keystroke.
+                    await show("")
+                    await pilot.pause()
+                    for end in range(1, len(query)):
+                        search.value = query[:end]  # type: ignore[attr-defined]
+                    bursts.append(await show(query))
+            result["bursts"] = bursts
+            result["search"] = timings
+            result["search_spent"] = dict(spent)
+            await app.action_lock()
+    finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
-        await app.workers.wait_for_complete()  # the search index is built in the background after Today
-        result["households"] = len(app.session.model.of_kind("household"))  # type: ignore[union-attr]
-        result["residents"] = len(app.session.model.of_kind("resident"))  # type: ignore[union-attr]
-        await app.goto("households")
-        await asyncio.wait_for(searched.wait(), 60)
-        timings: dict[str, list[float]] = {}
-        search = app.screen.query_one("#search")
-        for _ in range(5):
-            for query in QUERIES:
-                if search.value:  # type: ignore[attr-defined]
-                    searched.clear()
-                    search.value = ""  # type: ignore[attr-defined]
-                    await asyncio.wait_for(searched.wait(), 60)
-                typed = ""
-                for char in query:
-                    typed += char
-                    searched.clear()
-                    started = time.perf_counter()
-                    search.value = typed  # type: ignore[attr-defined]
-                    await asyncio.wait_for(searched.wait(), 60)
-                    timings.setdefault(query, []).append(time.perf_counter() - started)
-        result["search"] = timings
-        await app.action_lock()
-    TodayScreen.on_today_screen_loaded = original_today  # type: ignore[method-assign]
-    HouseholdsScreen.on_households_screen_searched = original_search  # type: ignore[method-assign]
+        TodayScreen.on_today_screen_loaded = original_today  # type: ignore[method-assign]
+        HouseholdsScreen.on_households_screen_searched = original_search  # type: ignore[method-assign]
     return result
 
 
@@ -151,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=9800, help="households in the grid (default ~50k records)")
     parser.add_argument("--store", type=Path, default=None, help="reuse (or keep) the store in this directory")
+    parser.add_argument("--unlocks", type=int, default=3, help="unlocks to time (the last one also times search)")
     args = parser.parse_args()
     directory = args.store or Path(tempfile.mkdtemp(prefix="field-agent-bench-")) / "store"
     if not directory.exists():
@@ -160,32 +191,55 @@ def main() -> None:
             f"built {sum(counts.values()):,} records in {time.perf_counter() - started:.1f} s: "
             + ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items()))
         )
-    kdf = kdf_seconds(directory)
-    result = asyncio.run(measure(directory))
-    interactive = result["unlock_to_today"] - kdf
+    runs = [asyncio.run(measure(directory, search_too=n == args.unlocks - 1)) for n in range(args.unlocks)]
+    for run in runs:
+        run["interactive"] = run["unlock_to_today"] - run["spent"]["derive_key"]
+    result = runs[-1]
+    median_run = sorted(runs, key=lambda run: run["interactive"])[len(runs) // 2]
+    best = min(run["interactive"] for run in runs)
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{result['households']:,} households, {result['residents']:,} residents"
+        f"{result['households']:,} households, {result['residents']:,} residents; {len(runs)} unlocks, "
+        "the median one shown (best in brackets)"
     )
     print("\n| measure | result | target |")
     print("|---|---:|---:|")
+    spent = median_run["spent"]
+    kdf = spent["derive_key"]
     print(f"| key derivation (Argon2id, excluded below) | {kdf * 1000:.0f} ms | — |")
-    print(f"| passphrase entered -> Today interactive, excluding KDF | {interactive * 1000:.0f} ms | <= 1000 ms |")
-    spent = result["spent"]
+    print(
+        f"| passphrase entered -> Today interactive, excluding KDF | {median_run['interactive'] * 1000:.0f} ms "
+        f"({best * 1000:.0f}) | <= 1000 ms |"
+    )
     print(f"| … of which: store open, excluding KDF (log replay) | {(spent['open'] - kdf) * 1000:.0f} ms | |")
-    print(f"| … of which: read model of the grid | {spent['load'] * 1000:.0f} ms | |")
-    print(f"| … of which: Today's numbers | {spent['today_summary'] * 1000:.0f} ms | |")
-    rest = interactive - (spent["open"] - kdf) - spent["load"] - spent["today_summary"]
+    print(f"| … of which: Today's numbers (from the store's indexes) | {spent['today_numbers'] * 1000:.0f} ms | |")
+    rest = median_run["interactive"] - (spent["open"] - kdf) - spent["today_numbers"]
     print(f"| … of which: screens, messages, drawing | {rest * 1000:.0f} ms | |")
+    ready = median_run["unlock_to_ready"] - kdf
+    print(f"| passphrase entered -> read model and search index ready (behind Today) | {ready * 1000:.0f} ms | |")
     every = [t for times in result["search"].values() for t in times]
     print(
         f"| search keystroke -> results, median of {len(every)} | {statistics.median(every) * 1000:.1f} ms | <= 50 ms |"
     )
     print(f"| search keystroke -> results, 95th percentile | {percentile(every, 95) * 1000:.1f} ms | <= 50 ms |")
+    bursts = result["bursts"]
+    print(
+        f"| query typed in one burst: last keystroke -> results, median / max of {len(bursts)} "
+        f"| {statistics.median(bursts) * 1000:.1f} / {max(bursts) * 1000:.1f} ms | |"
+    )
+    parts = result["search_spent"]
+    searches = len(every) + len(result["bursts"]) * 3  # each keystroke, each burst, and clearing the box twice
+    for key, label in (
+        ("search_household_ids", "store search"),
+        ("list_households", "rows and filters"),
+        ("show_rows", "table refresh (UI thread)"),
+    ):
+        print(f"| … per search: {label} | {parts.get(key, 0.0) / searches * 1000:.1f} ms | |")
     print("\n| query | keystrokes | median ms | max ms |")
     print("|---|---:|---:|---:|")
     for query, times in result["search"].items():
         print(f"| {query} | {len(query)} | {statistics.median(times) * 1000:.1f} | {max(times) * 1000:.1f} |")
+    print(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def percentile(values: list[float], pct: int) -> float:

@@ -15,6 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from field_agent.tui.enrolment import EnrollFunction
 from field_agent.tui.i18n import Translator, resolve_language
 from field_agent.tui.localize import localize_bindings
 from field_agent.tui.screens import main_screen
@@ -61,6 +62,7 @@ class FieldAgentApp(App[None]):
         environ: Mapping[str, str] | None = None,
         idle_clock: Callable[[], float] = time.monotonic,
         agent_factory: Callable[[Any], Any] | None = None,
+        enroll_with: EnrollFunction | None = None,
     ) -> None:
         self.store_path = Path(store_path)
         self.explicit_language = lang
@@ -73,7 +75,8 @@ class FieldAgentApp(App[None]):
         self.last_input = idle_clock()
         self._given_store = store
         self.agent_factory = agent_factory
-        self._search_warmed = True
+        self.enroll_with = enroll_with
+        self._prepared = True
         self._switch_interval = sys.getswitchinterval()
         super().__init__()
         localize_bindings(self, self.t)
@@ -95,7 +98,9 @@ class FieldAgentApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def open_given_store(self, store: object) -> None:
-        self.post_message(UnlockScreen.Unlocked(Session(store, self.now)))  # type: ignore[arg-type]
+        session = Session(store, self.now)  # type: ignore[arg-type]
+        session.prefetch_today()
+        self.post_message(UnlockScreen.Unlocked(session))
 
     async def on_unlock_screen_unlocked(self, message: UnlockScreen.Unlocked) -> None:
         session = message.session
@@ -104,18 +109,24 @@ class FieldAgentApp(App[None]):
         self.auto_lock_seconds = float(session.setting("auto_lock_minutes") or 5) * 60
         self.last_input = self.idle_clock()
         self.set_language(resolve_language(self.explicit_language, setting_language, self.environ))
-        self._search_warmed = False
+        self._prepared = False
         await self.goto("today")
 
     def on_today_screen_loaded(self) -> None:
-        """Once Today shows its numbers, build the search index in the background (not before: they'd compete)."""
-        if self.session is not None and not self._search_warmed:
-            self._search_warmed = True
-            self.warm_search(self.session)
+        """Once Today shows its numbers, build the search index and the read model in the background (not before:
+        they would compete with Today for the one interpreter)."""
+        if self.session is not None and not self._prepared:
+            self._prepared = True
+            # After Today's numbers are drawn: the index build holds the interpreter for long stretches.
+            self.screen.call_after_refresh(self._start_preparing)
+
+    def _start_preparing(self) -> None:
+        if self.session is not None:
+            self.prepare_session(self.session)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="warm")
-    def warm_search(self, session: Session) -> None:
-        session.warm_search()
+    def prepare_session(self, session: Session) -> None:
+        session.prepare()
 
     async def action_lock(self) -> None:
         """Drop the store and its key, and show the unlock screen."""
@@ -203,11 +214,13 @@ def make_app(
     environ: Mapping[str, str] | None = None,
     idle_clock: Callable[[], float] = time.monotonic,
     agent_factory: Callable[[Any], Any] | None = None,
+    enroll_with: EnrollFunction | None = None,
 ) -> FieldAgentApp:
     """The one way the CLI and the tests build the app.
 
     ``store`` is an already open store (no unlock screen); ``agent_factory`` builds the sync agent for a store
-    (tests give one with an in-process transport); ``now`` and ``idle_clock`` let tests freeze time.
+    (tests give one with an in-process transport), ``enroll_with`` enrols a new store on first run (likewise);
+    ``now`` and ``idle_clock`` let tests freeze time.
     """
     return FieldAgentApp(
         store_path,
@@ -217,4 +230,5 @@ def make_app(
         environ=environ,
         idle_clock=idle_clock,
         agent_factory=agent_factory,
+        enroll_with=enroll_with,
     )

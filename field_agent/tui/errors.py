@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from field_agent.domain.errors import DomainError, IdNumberError, ValidationError
 from field_agent.store import errors as store_errors
+from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
 from field_agent.tui.i18n import Translator
 
 _STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
@@ -23,6 +24,8 @@ def describe_error(t: Translator, error: BaseException) -> str:
     for error_type, key in _STORE_KEYS:
         if isinstance(error, error_type):
             return t(key, detail=str(error))
+    if isinstance(error, SyncError):
+        return _sync_error(t, error)
     if isinstance(error, ValidationError):
         return t("error.invalid", detail="; ".join(field_message(t, e.field, e.message) for e in error.errors))
     if isinstance(error, IdNumberError):
@@ -30,6 +33,20 @@ def describe_error(t: Translator, error: BaseException) -> str:
     if isinstance(error, DomainError):
         return t("error.domain", detail=str(error))
     return t("error.unexpected", detail=f"{type(error).__name__}: {error}")
+
+
+def _sync_error(t: Translator, error: SyncError) -> str:
+    """Enrolment and sync failures: wrong code, offline, certificate mismatch, each with what to do."""
+    detail = str(error)
+    if error.code and t.has(f"enrol.error.{error.code}"):
+        return t(f"enrol.error.{error.code}")
+    if isinstance(error, CertificateMismatch):
+        return t("enrol.error.certificate", detail=detail)
+    if isinstance(error, Offline):
+        return t("enrol.error.offline", detail=detail)
+    if isinstance(error, EnrollError):
+        return t("enrol.error.refused" if error.code else "enrol.error.invalid", detail=detail)
+    return t("enrol.error.sync", detail=detail)
 
 
 def field_message(t: Translator, field: str, message: str) -> str:

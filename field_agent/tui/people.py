@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from field_agent.domain import groups
-from field_agent.domain.enums import SPECIAL_GROUPS
+from field_agent.domain.enums import RECORDED_GROUPS, SPECIAL_GROUPS
 from field_agent.domain.errors import IdNumberError
 from field_agent.domain.idnumber import mask_id_number, parse_id_number
 
@@ -61,7 +62,7 @@ _RULE = groups.DEFAULT_ELIGIBILITY
 _AGE_GROUPS = {"very_old", "infant", "elderly"} & set(_RULE.groups)
 
 
-def _might_be_eligible(resident: dict[str, Any], today: date) -> bool:
+def _might_be_eligible(resident: Mapping[str, Any], today: date) -> bool:
     """A cheap, conservative pre-check: False only when the rule certainly says no (most residents).
 
     Parsing and checksumming every ID number of a big grid is the slow part of the coverage count; an age
@@ -83,3 +84,30 @@ def _might_be_eligible(resident: dict[str, Any], today: date) -> bool:
     old = bool({"elderly", "very_old"} & _AGE_GROUPS) and years >= oldest_limit
     young = "infant" in _AGE_GROUPS and years <= groups.INFANT_UNDER
     return old or young
+
+
+def eligible_from_fields(fields: Mapping[str, Any], sets: Mapping[str, Any], today: date) -> bool:
+    """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling, parsing the ID
+    number only when the answer hangs on an age near a limit; the verdict of ``sampling_reasons`` (tests hold them
+    together). Runs for every resident when Today is shown, so the common "no" comes first and cheap."""
+    if fields.get("residency") in _RULE.excluded_residency or fields.get("_deleted"):
+        return False
+    if _RULE.home_isolation and fields.get("isolation_status") == "home":
+        return True
+    recorded = sets.get("special_groups")
+    if recorded and any(present for group, (_, present) in recorded.items() if group in _RECORDED_ELIGIBLE):
+        return True
+    if not _AGE_GROUPS:
+        return False
+    number = fields.get("id_number")
+    if number.__class__ is not str:
+        return False
+    if len(number) == 18 and number[6:10].isdigit():
+        years = today.year - int(number[6:10])  # the age this year, or one more than it
+        if _YOUNGEST_OLD_LIMIT > years > groups.INFANT_UNDER:
+            return False
+    return not _AGE_GROUPS.isdisjoint(groups.derived_groups(groups.resident_age(fields, today)))
+
+
+_RECORDED_ELIGIBLE = frozenset(RECORDED_GROUPS) & _RULE.groups
+_YOUNGEST_OLD_LIMIT = groups.ELDERLY_AGE if "elderly" in _AGE_GROUPS else groups.VERY_OLD_AGE

@@ -9,9 +9,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from field_agent.domain.envelope import is_deleted, view
 from field_agent.store import Store
+from field_agent.store.log import gc_paused
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.tui.model import KINDS, GridModel
+from field_agent.tui.queries.today import TodaySummary, today_summary
+from field_agent.tui.reader import StoreReader
 
 MAX_SEARCH = 60
 CHINA = timezone(timedelta(hours=8))
@@ -36,10 +40,11 @@ class Session:
 
     def __init__(self, store: Store, now: Callable[[], datetime] = wall_now) -> None:
         self.store: Store | None = store
+        self.reader = StoreReader(store)
         self.now = now
         self.lock = threading.RLock()
-        self.model = GridModel()
-        self.load()
+        self._model: GridModel | None = None
+        self._prefetched_today: TodaySummary | None = None
 
     @classmethod
     def unlock(cls, path: Path, passphrase: str, now: Callable[[], datetime] = wall_now) -> Session:
@@ -55,12 +60,59 @@ class Session:
         store.meta_set("worker", worker)
         return cls(store, now)
 
+    @property
+    def model(self) -> GridModel:
+        """The grid's read model, built on first use (blocks: call it from a worker)."""
+        model = self._model
+        if model is None:
+            with self.lock:
+                if self._model is None:
+                    self._model = self._build_model()
+                model = self._model
+        return model
+
+    @property
+    def model_ready(self) -> bool:
+        return self._model is not None
+
     def load(self) -> None:
-        """Rebuild the read model from the store (after unlock and after a sync)."""
-        store = self._open_store()
-        model = GridModel.from_views(record for record in store.views(store.index.ids(None)) if record["kind"] in KINDS)
+        """Rebuild the read model from the store if it was built (after a sync); otherwise it is built on first use."""
         with self.lock:
-            self.model = model
+            if self._model is not None:
+                self._model = self._build_model()
+
+    def _build_model(self) -> GridModel:
+        # Runs under self.lock, so a save that lands meanwhile is applied to this model once it is in place.
+        # Frozen like the store's own tables: later full collections would otherwise rescan every view (measured:
+        # 170 ms pauses, the slowest search keystrokes); the views hold no reference cycles.
+        store = self._open_store()
+        with gc_paused(freeze=True):
+            records = store.views(store.index.ids(None))
+            return GridModel.from_views(record for record in records if record["kind"] in KINDS)
+
+    def today_numbers(self) -> TodaySummary:
+        """Today's numbers, from the store's indexes (no read model needed); the ones made while unlocking, once."""
+        prefetched, self._prefetched_today = self._prefetched_today, None
+        if prefetched is not None:
+            return prefetched
+        return today_summary(
+            self.reader,
+            self.today,
+            self.now(),
+            self.worker,
+            self.sync_state(),
+            isolation_days=int(self.setting("isolation_days") or 14),
+        )
+
+    def prefetch_today(self) -> None:
+        """Work out Today's numbers now, in the unlock worker, while the UI thread has nothing else to do."""
+        self._prefetched_today = self.today_numbers()
+
+    def prepare(self) -> None:
+        """Build the search index and the read model now, e.g. in a worker once Today is on screen."""
+        with gc_paused(freeze=True):
+            self.warm_search()
+        _ = self.model
 
     def _open_store(self) -> Store:
         if self.store is None:
@@ -70,8 +122,9 @@ class Session:
     @contextmanager
     def reading(self) -> Iterator[GridModel]:
         """The read model, held still while a query walks it."""
+        model = self.model
         with self.lock:
-            yield self.model
+            yield self._model or model
 
     @property
     def today(self) -> date:
@@ -87,7 +140,7 @@ class Session:
 
     @property
     def is_leader(self) -> bool:
-        grid = self.model.grid
+        grid = self.reader.grid()
         return self.setting("role") == "leader" or bool(grid and self.worker and grid.get("leader") == self.worker)
 
     def setting(self, key: str) -> Any:
@@ -106,8 +159,7 @@ class Session:
     ) -> dict[str, Any]:
         """Validate and durably save one record; return its view (raises ValidationError with field errors)."""
         envelope = self._open_store().put(kind, dict(values), record_id=record_id, set_changes=set_changes)
-        with self.lock:
-            return self.model.apply(envelope) or {}
+        return self._applied(envelope)
 
     def save_many(self, writes: list[tuple[str, Mapping[str, Any], str | None]]) -> list[dict[str, Any]]:
         """Several records saved together (one batch)."""
@@ -116,8 +168,16 @@ class Session:
         with store.batch():
             for kind, values, record_id in writes:
                 envelopes.append(store.put(kind, dict(values), record_id=record_id))
+        return [self._applied(envelope) for envelope in envelopes]
+
+    def _applied(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
+        """A saved record's view, taken into the read model when there is one (else it is built with it later)."""
+        if not envelope:
+            return {}
         with self.lock:
-            return [self.model.apply(envelope) or {} for envelope in envelopes]
+            if self._model is not None:
+                return self._model.apply(envelope) or {}
+        return {} if is_deleted(envelope) else view(envelope)
 
     def search_household_ids(self, query: str) -> list[str] | None:
         """Household ids matching address, name, pinyin initials or phone tail (None for an empty query)."""
@@ -128,7 +188,7 @@ class Session:
 
     def warm_search(self) -> None:
         """Build the store's search index now, so the first keystroke on the Households screen is fast."""
-        self._open_store().search_households("", limit=1)
+        self._open_store().warm_search()
 
     def sync_state(self) -> dict[str, Any]:
         store = self._open_store()
@@ -148,8 +208,7 @@ class Session:
         """Close a conflict with mine, theirs or a typed value; return the record's new view."""
         store = self._open_store()
         resolve(store, record_id, cid, choice, value)
-        with self.lock:
-            return self.model.apply(store.get(record_id)) or {}
+        return self._applied(store.get(record_id) or {})
 
     def change_passphrase(self, old: str, new: str) -> None:
         self._open_store().passwd(old, new)
@@ -158,6 +217,6 @@ class Session:
         """Close the store; its key and the decrypted records are dropped with it."""
         store, self.store = self.store, None
         with self.lock:
-            self.model = GridModel()
+            self._model = None
         if store is not None:
             store.close()

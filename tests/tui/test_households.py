@@ -83,3 +83,35 @@ async def test_detail_masks_id_numbers_until_revealed(app_factory, demo) -> None
         await pilot.press("x")
         shown = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
         assert resident["id_number"] in shown
+
+
+async def test_names_are_shown_as_typed_never_as_markup(app_factory, demo) -> None:
+    household = household_by_head(demo, "陈峰林")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        app.session.save("household", {"head": "[b]陈峰林[/b]"}, record_id=household["id"])
+        await pilot.press("f2")
+        await settle(pilot)
+        await search(pilot, "cfl")
+        table = app.screen.query_one("#households", DataTable)
+        drawn = [table.render_line(y).text for y in range(table.size.height)]
+        assert any("[b]陈峰林[/b]" in line for line in drawn), drawn[:3]
+
+
+async def test_typing_fast_shows_the_last_keystrokes_results(app_factory) -> None:
+    messages: list = []
+    app = app_factory()
+    async with app.run_test(size=(160, 48), message_hook=messages.append) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        screen = app.screen
+        field = screen.query_one("#search", Input)
+        for text in ("c", "cf", "cfl"):  # faster than any search can answer
+            field.value = text
+        await settle(pilot)
+        assert listed_heads(app)[0] == "陈峰林"
+        searched = [m for m in messages if isinstance(m, HouseholdsScreen.Searched)]
+        assert searched[-1].serial == screen.serial
+        assert screen.shown_rows == searched[-1].rows

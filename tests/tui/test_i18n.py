@@ -41,6 +41,7 @@ DYNAMIC = {
     "language": LANGUAGES,
     "sync.error": ("offline", "auth", "not_enrolled", "server", "protocol", "certificate"),
     "phase": ("connect", "push", "pull", "retry", "done"),
+    "enrol.error": ("code_invalid", "code_used", "code_expired"),
 }
 
 
@@ -105,3 +106,34 @@ def test_the_app_does_not_import_an_http_client_itself() -> None:
     for path in TUI.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "import httpx" not in text and "server_stub" not in text, path
+
+
+def _every_reason_and_group_the_domain_produces() -> set[str]:
+    """Run the domain's own rules over residents covering every age limit, recorded group and status."""
+    from datetime import date, timedelta
+
+    from field_agent.domain.groups import DEFAULT_ELIGIBILITY, EligibilityRule, special_groups
+    from field_agent.domain.idnumber import make_id_number
+
+    today = date(2026, 11, 30)
+    every_group = EligibilityRule(groups=frozenset(enums.SPECIAL_GROUPS))
+    produced: set[str] = set()
+    for years in (0, 2, 30, 60, 79, 80, 95):
+        number = make_id_number("350181", today - timedelta(days=years * 366 + 1), 3, "male")
+        for recorded in ([], *([group] for group in enums.RECORDED_GROUPS)):
+            for isolation in enums.ISOLATION_STATUSES:
+                resident = {"id_number": number, "special_groups": recorded, "isolation_status": isolation}
+                produced |= special_groups(resident, today)
+                for rule in (DEFAULT_ELIGIBILITY, every_group):
+                    produced.update(rule.reasons(resident, today))
+    return produced
+
+
+def test_every_eligibility_reason_and_group_has_a_label_in_both_catalogs() -> None:
+    produced = _every_reason_and_group_the_domain_produces()
+    assert {"home_isolation", "very_old", "infant", "elderly", *enums.RECORDED_GROUPS} <= produced
+    for language in LANGUAGES:
+        t = Translator(language)
+        missing = sorted(key for key in produced if not t.has(f"group.{key}"))
+        assert missing == [], (language, missing)
+        assert all(t.label("group", key) != key for key in produced)

@@ -47,3 +47,10 @@ def test_main_screen(snap_compare, store_path, demo, screen: str, size: str, lan
         if app.session is not None:
             app.session.close()
         store.close()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_first_run_screen(snap_compare, tmp_path, size: str, lang: str) -> None:
+    app = make_app(tmp_path / "new-store", lang=lang, now=frozen_now, environ={})
+    assert snap_compare(app, terminal_size=SIZES[size])

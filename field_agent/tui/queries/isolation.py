@@ -36,11 +36,7 @@ def isolation_rows(model: GridModel, today: date, default_days: int) -> list[Iso
     for resident in model.of_kind("resident").values():
         if resident.get("isolation_status") != "home":
             continue
-        start = resident.get("isolation_start")
-        try:
-            day = (today - date.fromisoformat(str(start)[:10])).days + 1 if start else 1
-        except ValueError:
-            day = 1
+        day = isolation_day(resident.get("isolation_start"), today)
         followups = model.followups_of(resident["id"])
         todays = [f for f in followups if f.get("date") == today_text]
         last = followups[-1] if followups else None
@@ -57,6 +53,16 @@ def isolation_rows(model: GridModel, today: date, default_days: int) -> list[Iso
         )
     rows.sort(key=lambda r: (not r.flagged_today, r.checked_today, r.address, r.resident.get("name") or ""))
     return rows
+
+
+def isolation_day(start: Any, today: date) -> int:
+    """Which day of isolation ``today`` is (day 1 when the start is unknown)."""
+    if not start:
+        return 1
+    try:
+        return (today - date.fromisoformat(str(start)[:10])).days + 1
+    except ValueError:
+        return 1
 
 
 def needs_flag(temperature: float | None, symptoms: list[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -10,15 +11,22 @@ from field_agent.tui.model import GridModel
 
 def current_round(model: GridModel) -> dict[str, Any] | None:
     """The latest open sampling round, if any."""
-    open_rounds = [r for r in model.of_kind("sampling_round").values() if r.get("status") == "open"]
+    return latest_open_round(model.of_kind("sampling_round").values())
+
+
+def latest_open_round(rounds: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    open_rounds = [r for r in rounds if r.get("status") == "open"]
     return max(open_rounds, key=lambda r: (r.get("started_at") or "", r["id"]), default=None)
+
+
+def started_on(round_: dict[str, Any] | None, today: date) -> str:
+    """ISO date a round began (today when there is none)."""
+    return str((round_ or {}).get("started_at") or today.isoformat())[:10]
 
 
 def round_start(model: GridModel, today: date) -> str:
     """ISO date the current round began (today when no round is open)."""
-    found = current_round(model)
-    started = (found or {}).get("started_at") or today.isoformat()
-    return str(started)[:10]
+    return started_on(current_round(model), today)
 
 
 CHECKED_OUTCOMES = frozenset({"met", "vacant"})

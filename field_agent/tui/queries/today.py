@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from field_agent.tui.model import GridModel
-from field_agent.tui.queries.isolation import isolation_rows
-from field_agent.tui.queries.rounds import counts_as_checked, round_start
-from field_agent.tui.queries.sampling import coverage_counts
+from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
+from field_agent.tui import people
+from field_agent.tui.queries.isolation import isolation_day
+from field_agent.tui.queries.rounds import CHECKED_OUTCOMES, latest_open_round, started_on
+from field_agent.tui.reader import StoreReader
 
 STALE_AFTER_HOURS = 24
 
@@ -40,55 +42,93 @@ class TodaySummary:
 
 
 def today_summary(
-    model: GridModel, today: date, now: datetime, worker: str, sync_state: dict[str, Any]
+    reader: StoreReader,
+    today: date,
+    now: datetime,
+    worker: str,
+    sync_state: dict[str, Any],
+    isolation_days: int = 14,
 ) -> TodaySummary:
+    """Today's numbers read from the store's indexes: no read model needed, so Today shows right after unlock."""
     today_text = today.isoformat()
-    since = round_start(model, today)
+    households = reader.live_ids("household")
+    round_ = latest_open_round(reader.views(reader.live_ids("sampling_round")))
+    since = started_on(round_, today)
     visited_today: set[str] = set()
     visited_round: set[str] = set()
-    for visit in model.of_kind("visit").values():
-        if not counts_as_checked(visit):
+    for _id, fields, _sets in reader.fields(reader.live_ids("visit")):
+        if fields.get("outcome") not in CHECKED_OUTCOMES:
             continue
-        day = (visit.get("visited_at") or "")[:10]
+        day = (fields.get("visited_at") or "")[:10]
         if day == today_text:
-            visited_today.add(visit.get("household"))
+            visited_today.add(fields.get("household"))
         if day >= since:
-            visited_round.add(visit.get("household"))
-    households = model.of_kind("household")
-    round_, eligible_count, done_count = coverage_counts(model, today)
-    isolation = isolation_rows(model, today, default_days=14)
-    due = [row for row in isolation if row.due_today]
+            visited_round.add(fields.get("household"))
+    done_residents = _done_in_round(reader, round_["id"] if round_ else None)
+    eligible_count = done_count = 0
+    isolated: list[tuple[str, Mapping[str, Any]]] = []
+    stored, is_eligible = reader.stored(), people.eligible_from_fields
+    for resident_id in reader.live_ids("resident"):  # ~30,000 in a big grid: kept tight on purpose
+        envelope = stored.get(resident_id)
+        if envelope is None:
+            continue
+        fields = envelope["fields"]
+        if fields.get("isolation_status") == "home":
+            isolated.append((resident_id, fields))
+        if is_eligible(fields, envelope["sets"], today):
+            eligible_count += 1
+            done_count += resident_id in done_residents
+    due = checked = flagged = 0
+    for resident_id, fields in isolated:
+        day = isolation_day(fields.get("isolation_start"), today)
+        if not 1 <= day <= int(fields.get("isolation_days") or isolation_days):
+            continue
+        due += 1
+        todays = [f for _, f, _ in reader.fields(reader.referencing("followup", "resident", resident_id))]
+        todays = [f for f in todays if f.get("date") == today_text]
+        checked += bool(todays)
+        flagged += any(f.get("flagged") for f in todays)
     my_tasks = sorted(
         (
             task
-            for task in model.of_kind("task").values()
-            if task.get("assignee") == worker
-            and task.get("status") in ("open", "in_progress")
-            and (task.get("due") or today_text) <= today_text
+            for task in reader.views(reader.referencing("task", "assignee", worker) if worker else set())
+            if task.get("status") in OPEN_TASK_STATUSES and (task.get("due") or today_text) <= today_text
         ),
         key=lambda t: (t.get("due") or "", t.get("title") or ""),
     )
     last_sync = sync_state.get("last_sync")
-    grid = model.grid or {}
+    grid = reader.grid() or {}
     return TodaySummary(
         grid_name=str(grid.get("name") or ""),
         worker=worker,
         mode=str(grid.get("mode") or "normal"),
         households_total=len(households),
-        checked_today=len(visited_today & households.keys()),
-        checked_round=len(visited_round & households.keys()),
+        checked_today=len(visited_today & households),
+        checked_round=len(visited_round & households),
         round_name=round_.get("name") if round_ else None,
         sampling_done=done_count,
         sampling_eligible=eligible_count,
-        isolation_due=len(due),
-        isolation_checked=sum(1 for row in due if row.checked_today),
+        isolation_due=due,
+        isolation_checked=checked,
         my_tasks=my_tasks,
         pending=int(sync_state.get("pending") or 0),
         conflicts=int(sync_state.get("conflicts") or 0),
         last_sync=last_sync,
         stale=is_stale(last_sync, now),
-        flagged_today=sum(1 for row in due if row.flagged_today),
+        flagged_today=flagged,
     )
+
+
+def _done_in_round(reader: StoreReader, round_id: str | None) -> set[str]:
+    """Residents whose latest entry in the round is sampled or exempt."""
+    if round_id is None:
+        return set()
+    latest: dict[str, tuple[str, Any]] = {}
+    for sampling_id, fields, _sets in reader.fields(reader.referencing("sampling", "round", round_id)):
+        resident = fields.get("resident")
+        if resident not in latest or sampling_id > latest[resident][0]:
+            latest[resident] = (sampling_id, fields.get("status"))
+    return {resident for resident, (_, status) in latest.items() if status in SAMPLING_DONE_STATUSES}
 
 
 def is_stale(last_sync: str | None, now: datetime) -> bool:

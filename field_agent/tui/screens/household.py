@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -115,7 +116,7 @@ class HouseholdScreen(SessionScreen):
             groups = " ".join(t.label("group", g) for g in people.special_groups(resident, today))
             isolation = t.label("isolation", resident.get("isolation_status") or "none")
             table.add_row(
-                resident.get("name") or "",
+                Text(resident.get("name") or ""),
                 sex_age,
                 people.shown_id(resident.get("id_number"), self.revealed),
                 groups,

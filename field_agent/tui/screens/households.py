@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,6 +39,7 @@ class HouseholdsScreen(SessionScreen):
         self.building: str | None = None
         self.serial = 0
         self.shown_serial = -1
+        self.shown_rows: list[HouseholdRow] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=self.t("households.search"), id="search")
@@ -71,8 +73,8 @@ class HouseholdsScreen(SessionScreen):
         self.post_message(self.Searched(serial, rows, total, names))
 
     def on_households_screen_searched(self, message: HouseholdsScreen.Searched) -> None:
-        if message.serial < self.shown_serial:
-            return
+        if message.serial != self.serial:
+            return  # a newer keystroke's search is on its way: drawing this one would only delay it
         self.shown_serial = message.serial
         t = self.t
         select = self.query_one("#building", Select)
@@ -83,20 +85,29 @@ class HouseholdsScreen(SessionScreen):
                 select.set_options(options)
                 if self.building in self._building_options:
                     select.value = self.building
-        table = self.query_one("#households", DataTable)
-        table.clear()
-        for row in message.rows:
-            flags = []
-            if row.special:
-                flags.append(t("households.flag.special"))
-            if row.isolation:
-                flags.append(t("households.flag.isolation"))
-            if not row.checked_round:
-                flags.append(t("households.flag.unchecked"))
-            last = f"{row.last_visit} {t.label('outcome', row.last_outcome)}" if row.last_outcome else "—"
-            table.add_row(row.address, row.head, str(row.residents), " ".join(flags), last, key=row.id)
+        if message.rows != self.shown_rows:
+            # Only when the rows changed (typing "1号" -> "1号楼" often keeps them): a rebuild is the costly part.
+            self.shown_rows = message.rows
+            table = self.query_one("#households", DataTable)
+            table.clear()
+            for row in message.rows:
+                table.add_row(*self.cells(row), key=row.id)
         shown = len(message.rows)
-        self.query_one("#households-count", Static).update(t("households.count", shown=shown, total=message.total))
+        count = self.query_one("#households-count", Static)
+        count.update(t("households.count", shown=shown, total=message.total), layout=False)  # one line, fixed
+
+    def cells(self, row: HouseholdRow) -> list[Text]:
+        """One table row; ``Text`` cells, so an address or name is shown as typed and never parsed as markup."""
+        t = self.t
+        flags = []
+        if row.special:
+            flags.append(t("households.flag.special"))
+        if row.isolation:
+            flags.append(t("households.flag.isolation"))
+        if not row.checked_round:
+            flags.append(t("households.flag.unchecked"))
+        last = f"{row.last_visit} {t.label('outcome', row.last_outcome)}" if row.last_outcome else "—"
+        return [Text(row.address), Text(row.head), Text(str(row.residents)), Text(" ".join(flags)), Text(last)]
 
     @on(Input.Changed, "#search")
     def _query_changed(self) -> None:

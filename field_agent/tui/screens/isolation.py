@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -86,8 +87,8 @@ class IsolationScreen(SessionScreen):
                 status = t("isolation.ended")
             temperature = f"{row.last_temperature:.1f}℃" if row.last_temperature is not None else "—"
             table.add_row(
-                row.resident.get("name") or "",
-                row.address,
+                Text(row.resident.get("name") or ""),
+                Text(row.address),
                 t("isolation.day", day=row.day, days=row.days),
                 status,
                 temperature,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -82,7 +83,7 @@ class LedgersScreen(SessionScreen):
         for column in ledger.columns:
             table.add_column(column.en if english else column.zh)
         for row in ledger.rows[:PREVIEW_ROWS]:
-            table.add_row(*(str(cell) for cell in row))
+            table.add_row(*(Text(str(cell)) for cell in row))
         self.query_one("#ledger-status", Static).update(
             self.t("ledgers.status", rows=len(ledger.rows), shown=min(len(ledger.rows), PREVIEW_ROWS))
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -126,9 +127,9 @@ class SamplingScreen(SessionScreen):
             sampling = row.sampling or {}
             schedule = " ".join(filter(None, [short_time(sampling.get("scheduled_at")), sampling.get("team")]))
             table.add_row(
-                row.building if row.building != previous_building else "",
-                row.resident.get("name") or "",
-                row.address,
+                Text(row.building if row.building != previous_building else ""),
+                Text(row.resident.get("name") or ""),
+                Text(row.address),
                 " ".join(t.label("group", g) for g in row.groups),
                 t.label("sampling", row.status) if row.status else t("sampling.none"),
                 schedule,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -137,9 +138,9 @@ class TasksScreen(SessionScreen):
                 title += " " + t("tasks.covered", buildings="、".join(coverage))
             table.add_row(
                 label if slot_key != previous else "",
-                title,
+                Text(title),
                 t.label("task_kind", task.get("task_kind")),
-                task.get("assignee") or "—",
+                Text(task.get("assignee") or "—"),
                 task.get("due") or "",
                 t.label("task_status", task.get("status")),
                 key=task["id"],

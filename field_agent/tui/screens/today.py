@@ -10,7 +10,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
 
-from field_agent.tui.queries.today import TodaySummary, today_summary
+from field_agent.tui.queries.today import TodaySummary
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
@@ -58,9 +58,7 @@ class TodayScreen(SessionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, session: Session) -> None:
-        sync_state = session.sync_state()
-        with session.reading() as model:
-            summary = today_summary(model, session.today, session.now(), session.worker, sync_state)
+        summary = session.today_numbers()
         self.post_message(self.Loaded(summary))
 
     def on_today_screen_loaded(self, message: TodayScreen.Loaded) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -123,11 +124,11 @@ class VisitScreen(SessionScreen):
             age, sex = people.age_and_sex(resident, today)
             table.add_row(
                 "✔" if answer["present"] else "·",
-                resident.get("name") or "",
+                Text(resident.get("name") or ""),
                 f"{t.label('sex', sex)} {age}" if age is not None else "?",
                 t("visit.yes") if answer["fever"] else "",
                 t("visit.yes") if answer["cough"] else "",
-                answer["other"],
+                Text(answer["other"]),
                 key=resident["id"],
             )
         if table.row_count:
