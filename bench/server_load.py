@@ -1,8 +1,9 @@
 """Load on the town server: N simulated tablets push 500 changes each in batches, then pull their grid.
 
 The server runs as ``field-server serve`` (uvicorn, its own process) on 127.0.0.1; the tablets are asyncio tasks
-over httpx in this process. Prints changes/s, request latency p50/p99, errors, and a final count that proves no
-change was lost or duplicated (server database and every tablet's pull). Usage:
+over httpx in this process. Prints changes/s, request latency p50/p99, errors, the CPU the server and the load
+generator used while pushing, and a final count that proves no change was lost or duplicated (server database and
+every tablet's pull). Usage:
 
     .venv/bin/python bench/server_load.py [--devices 50,200] [--db sqlite,postgres] [--changes 500] [--batch 100]
 """
@@ -128,6 +129,15 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; NaN where /proc is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -189,6 +199,7 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
             answer = await client.post("/v1/enroll", json={"code": tablet.code, "node_id": tablet.node})
             answer.raise_for_status()
             tablet.token = answer.json()["token"]
+        server_cpu_started = process_cpu_s(server.pid)
         started = time.perf_counter()
         cpu_started = time.process_time()
         await asyncio.gather(
@@ -196,6 +207,7 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
         )
         push_seconds = time.perf_counter() - started
         client_cpu = time.process_time() - cpu_started
+        server_cpu = process_cpu_s(server.pid) - server_cpu_started
         await asyncio.gather(*(pull_tablet(c, t, pull_latency, errors) for c, t in zip(clients, tablets, strict=True)))
         total_seconds = time.perf_counter() - started
         for client in clients:
@@ -228,6 +240,7 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
         "changes_per_s": sum(applied) / push_seconds,
         "total_s": total_seconds,
         "client_cpu_s": client_cpu,
+        "server_cpu_s": server_cpu,
         "push_p50_ms": statistics.median(push_latency) * 1000,
         "push_p99_ms": percentile(push_latency, 0.99) * 1000,
         "pull_p50_ms": statistics.median(pull_latency) * 1000,
@@ -263,6 +276,7 @@ def main() -> None:
         ("accepted", "accepted", ">9", ""),
         ("push s", "push_s", ">7", ".2f"),
         ("client cpu", "client_cpu_s", ">11", ".1f"),
+        ("server cpu", "server_cpu_s", ">11", ".1f"),
         ("changes/s", "changes_per_s", ">10", ".0f"),
         ("push p50", "push_p50_ms", ">9", ".0f"),
         ("push p99", "push_p99_ms", ">9", ".0f"),

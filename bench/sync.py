@@ -180,7 +180,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="field-sync-bench-") as directory:
         rows = asyncio.run(run(args.records, args.changed, naive, Path(directory)))
     print(f"\nSync benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, server: field-server (uvicorn, SQLite) on 127.0.0.1")  # fmt: skip
+          f"Python {platform.python_version()}, server: field-server (uvicorn, SQLite) on 127.0.0.1, "
+          f"load average {', '.join(f'{value:.1f}' for value in os.getloadavg())}")  # fmt: skip
     print(f"{'step':<46} {'records':>8} {'wall s':>8} {'records/s':>10}")
     print("-" * 75)
     for name, count, elapsed in rows:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from field_agent.domain.hlc import wall_ms
@@ -35,9 +35,10 @@ from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.enrolment import authenticate, enroll
 from server_stub.errors import ServerError
-from server_stub.limits import BodyLimit, RateLimiter, check_values
+from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
 from server_stub.push import push
+from server_stub.push_body import parse_push
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
@@ -61,11 +62,16 @@ def current_device(
     """The device of the request's bearer token (401 otherwise); notes when it was last seen."""
     state = request.app.state
     device = authenticate(state.db, request.headers.get("authorization"))
+    note_seen(state, device)
+    return device
+
+
+def note_seen(state: Any, device: dict[str, Any]) -> None:
+    """Record when a device was last seen, at most once a minute per device (it costs a write)."""
     now = wall_ms()
     if now - state.last_touched.get(device["id"], 0) >= state.settings.last_seen_every_ms:
         state.last_touched[device["id"]] = now
         state.db.touch_device(device["id"], now)
-    return device
 
 
 Device = Annotated[dict[str, Any], Depends(current_device)]
@@ -135,12 +141,17 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             }
         },
     )
-    async def push_changes(request: Request, device: Device) -> Response:
+    async def push_changes(
+        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+    ) -> Response:
         """Apply a batch of changes (a PushRequest); a repeated batch id is answered from the stored result."""
         body = await request.body()
         if app.state.push_limiter is None:
             app.state.push_limiter = anyio.CapacityLimiter(settings.push_threads)
-        return await anyio.to_thread.run_sync(_push_body, db, device, body, settings, limiter=app.state.push_limiter)
+        authorization = request.headers.get("authorization")
+        return await anyio.to_thread.run_sync(
+            _push_request, app.state, authorization, body, limiter=app.state.push_limiter
+        )
 
     @router.get("/pull", response_model=PullResponse, tags=["sync"], responses=_errors(401, 422, 503))
     def pull(
@@ -165,15 +176,20 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _push_body(db: Database, device: dict[str, Any], body: bytes, settings: Settings) -> Response:
-    """Validate a push body straight from JSON (pydantic-core parses it), apply it, answer in JSON."""
+def _push_request(state: Any, authorization: str | None, body: bytes) -> Response:
+    """Authenticate, check the body (``push_body.parse_push``), apply it, answer in JSON: all in one worker thread.
+
+    A push that commits records the device as seen (``mark_synced``) in its own transaction; only a refused
+    request costs a separate write.
+    """
+    device = authenticate(state.db, authorization)
     try:
-        request = PushRequest.model_validate_json(body)
-    except ValidationError as error:
-        raise RequestValidationError(error.errors(include_url=False, include_context=False)) from error
-    check_values(request, settings)
-    answer = push(db, device, request, settings)
-    return Response(answer.model_dump_json().encode(), media_type="application/json")
+        batch_id, changes, coerced = parse_push(body, state.settings)
+    except Exception:
+        note_seen(state, device)
+        raise
+    answer = push(state.db, device, batch_id, changes, state.settings, check_encodable=coerced)
+    return Response(answer, media_type="application/json")
 
 
 def _document_push_body(app: FastAPI) -> None:

@@ -2,6 +2,8 @@
 
 The whole batch, its records' new sequence numbers and the stored answer commit in one transaction under the
 grid's lock, so concurrent pushes to one grid are serialised and a retried batch is answered, never re-applied.
+Changes arrive as plain dicts (``server_stub.push_body``) and the answer leaves as JSON bytes: on a batch of new
+records the merge, the validation and the database are the work, not (de)serialising models.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from field_agent.domain.envelope import change_stamps, view
-from field_agent.domain.hlc import StampError, check_not_future, stamp_node, wall_ms
+import orjson
+
+from field_agent.domain.envelope import view
+from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.sync.merge import MergeRefused, apply_change
-from field_agent.sync.protocol import Change, ChangeResult, PushRequest, PushResponse
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
+from server_stub.new_record import create_from_change
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
@@ -37,90 +41,123 @@ class Refusal(Exception):
         self.code, self.reason = code, reason
 
 
-def push(db: Database, device: Mapping[str, Any], request: PushRequest, settings: Settings) -> PushResponse:
-    """Apply a device's batch (or answer a repeated one from its stored result)."""
+def push(
+    db: Database,
+    device: Mapping[str, Any],
+    batch_id: str,
+    changes: list[dict[str, Any]],
+    settings: Settings,
+    *,
+    check_encodable: bool = False,
+) -> bytes:
+    """Apply a device's batch (or answer a repeated one from its stored result); returns the answer as JSON.
+
+    ``check_encodable``: refuse, per change, values the database's JSON cannot hold (integers beyond 64 bits);
+    needed only for bodies read by pydantic, since orjson never reads such a number as an integer.
+    """
     for attempt in range(RACE_RETRIES):
         try:
-            return _push_once(db, device, request, settings)
+            return _push_once(db, device, batch_id, changes, settings, check_encodable)
         except RecordRaced:
             if attempt == RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _push_once(db: Database, device: Mapping[str, Any], request: PushRequest, settings: Settings) -> PushResponse:
+def _result(
+    record: str, status: str, code: str | None = None, reason: str | None = None, conflicts: Any = ()
+) -> dict[str, Any]:
+    """One change's result with the keys, in order, of ``protocol.ChangeResult``."""
+    return {"record": record, "status": status, "code": code, "reason": reason, "conflicts": list(conflicts)}
+
+
+def _push_once(
+    db: Database,
+    device: Mapping[str, Any],
+    batch_id: str,
+    changes: list[dict[str, Any]],
+    settings: Settings,
+    check_encodable: bool,
+) -> bytes:
     grid = device["grid"]
     with db.transaction(grid) as tx:
-        stored = tx.get_batch(device["id"], request.batch_id)
-        if stored is not None:
-            replay = PushResponse.model_validate_json(stored)
-            replay.replayed = True
-            return replay
+        stored = tx.get_batch(device["id"], batch_id)
         now = wall_ms()
-        working = tx.get_records(change.record for change in request.changes)
+        if stored is not None:
+            tx.mark_synced(device["id"], now)  # the tablet has its answer now; it counts as seen and synced
+            replay = orjson.loads(stored)
+            replay["replayed"] = True
+            return orjson.dumps(replay)
+        working = tx.get_records(change["record"] for change in changes)
         touched: dict[str, dict[str, Any]] = {}
         results = []
-        bodies = request.model_dump(include={"changes"})["changes"]
-        for change, body in zip(request.changes, bodies, strict=True):
+        for change in changes:
+            record_id = change["record"]
             try:
-                current = working.get(change.record)
-                check_change(device, change, body, current, settings, now)
-                merged, outcome = apply_change(current, body)
+                current = working.get(record_id)
+                check_change(device, change, current, settings, now)
+                if check_encodable:
+                    _check_encodable(change)
+                if current is None:
+                    merged, outcome = create_from_change(change)
+                else:
+                    merged, outcome = apply_change(current, change)
             except Refusal as refusal:
-                results.append(
-                    ChangeResult(record=change.record, status="refused", code=refusal.code, reason=refusal.reason)
-                )
+                results.append(_result(record_id, "refused", refusal.code, refusal.reason))
                 continue
             except MergeRefused as error:
-                results.append(
-                    ChangeResult(record=change.record, status="refused", code="record_mismatch", reason=str(error))
-                )
+                results.append(_result(record_id, "refused", "record_mismatch", str(error)))
                 continue
-            working[change.record] = merged
-            touched.pop(change.record, None)  # re-inserted so the record's sequence follows its last change
-            touched[change.record] = merged
-            results.append(ChangeResult(record=change.record, status=outcome.status, conflicts=list(outcome.conflicts)))
+            working[record_id] = merged
+            touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
+            touched[record_id] = merged
+            results.append(_result(record_id, outcome.status, conflicts=outcome.conflicts))
         tx.put_records(grid, touched.values())
-        response = PushResponse(batch_id=request.batch_id, results=results)
-        tx.save_batch(device["id"], request.batch_id, response.model_dump_json(), now)
+        answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
+        tx.save_batch(device["id"], batch_id, answer.decode(), now)
         tx.mark_synced(device["id"], now)
-    return response
+    return answer
 
 
 def check_change(
     device: Mapping[str, Any],
-    change: Change,
-    body: Mapping[str, Any],
+    change: Mapping[str, Any],
     current: Mapping[str, Any] | None,
     settings: Settings,
     now_ms: int,
 ) -> None:
     """Raise Refusal when this device may not make this change."""
-    if change.grid != device["grid"]:
-        raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {change.grid}")
-    if current is not None and (current["kind"] != change.kind or current["grid"] != change.grid):
+    record, kind, grid = change["record"], change["kind"], change["grid"]
+    if grid != device["grid"]:
+        raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {grid}")
+    if current is not None and (current["kind"] != kind or current["grid"] != grid):
         raise Refusal(
             "record_mismatch",
-            f"record {change.record} is a {current['kind']} of another grid or kind; "
-            f"the change says {change.kind} of grid {change.grid}",
+            f"record {record} is a {current['kind']} of another grid or kind; the change says {kind} of grid {grid}",
         )
-    if change.kind == "grid" and change.record != change.grid:
-        raise Refusal("grid_record_id", f"a grid record's id must be its grid ({change.grid}), not {change.record}")
-    stamps = change_stamps(body)
-    foreign = sorted({stamp_node(stamp) for stamp in stamps} - {device["node_id"]})
+    if kind == "grid" and record != grid:
+        raise Refusal("grid_record_id", f"a grid record's id must be its grid ({grid}), not {record}")
+    node = device["node_id"]
+    latest = ""
+    foreign: set[str] = set()
+    for stamp in _stamps(change):
+        if stamp[-12:] != node:  # a stamp ends with its node id (hlc.stamp_node)
+            foreign.add(stamp[-12:])
+        if stamp > latest:
+            latest = stamp
     if foreign:
         raise Refusal(
             "foreign_stamp",
-            f"the change carries stamps of node {foreign[0]}; this device may stamp only as {device['node_id']}",
+            f"the change carries stamps of node {min(foreign)}; this device may stamp only as {node}",
         )
-    latest = max(stamps, default=None)  # fixed-width stamps: the greatest string is the latest time
-    if latest is not None and int(latest[:15]) - now_ms > settings.max_future_ms:
+    # fixed-width stamps: the greatest string is the latest time
+    if latest and int(latest[:15]) - now_ms > settings.max_future_ms:
         try:
             check_not_future(latest, now_ms, settings.max_future_ms)
         except StampError as error:
             raise Refusal("stamp_in_future", str(error)) from error
-    if change.kind == "grid" and device["role"] != "leader":
-        touched = LEADER_ONLY_FIELDS & (set(change.fields) | set(change.sets))
+    if kind == "grid" and device["role"] != "leader":
+        touched = LEADER_ONLY_FIELDS & (set(change["fields"]) | set(change["sets"]))
         if touched:
             raise Refusal(
                 "leader_only",
@@ -129,15 +166,34 @@ def check_change(
     _validate(change, current)
 
 
-def _validate(change: Change, current: Mapping[str, Any] | None) -> None:
-    if validate_record is None or change.kind not in SCHEMAS:
+def _check_encodable(change: Mapping[str, Any]) -> None:
+    try:
+        orjson.dumps(change)
+    except TypeError as error:
+        raise Refusal(
+            "invalid_record", f"a value cannot be stored ({error}): whole numbers are limited to 64 bits"
+        ) from error
+
+
+def _stamps(change: Mapping[str, Any]) -> list[str]:
+    """Every stamp a change carries (``envelope.change_stamps``)."""
+    stamps = [write["stamp"] for write in change["fields"].values()]
+    for elements in change["sets"].values():
+        stamps.extend(write["stamp"] for write in elements.values())
+    stamps.extend(change["resolve"].values())
+    return stamps
+
+
+def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+    kind = change["kind"]
+    if validate_record is None or kind not in SCHEMAS:
         return
-    values: dict[str, Any] = {name: write.value for name, write in change.fields.items()}
-    for name, elements in change.sets.items():
-        values[name] = {element: write.present for element, write in elements.items()}
+    values: dict[str, Any] = {name: write["value"] for name, write in change["fields"].items()}
+    for name, elements in change["sets"].items():
+        values[name] = {element: write["present"] for element, write in elements.items()}
     if not values:
         return
     try:
-        validate_record(change.kind, values, view(current) if current is not None else None)
+        validate_record(kind, values, view(current) if current is not None else None)
     except ValidationError as error:
         raise Refusal("invalid_record", str(error)) from error

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from field_agent.store.errors import StoreError
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
@@ -33,6 +34,17 @@ OFFLINE_MESSAGE = "offline, will retry"
 
 class _Stopped(SyncError):
     kind = "stopped"
+
+
+@dataclass(frozen=True)
+class _PreparedBatch:
+    """A frozen batch, its malformed changes (kept aside, by index) and the request body of the rest."""
+
+    batch_id: str
+    changes: list[dict[str, Any]]
+    invalid: dict[int, str]
+    sendable: list[dict[str, Any]]
+    encoded: bytes
 
 
 @dataclass(frozen=True)
@@ -197,48 +209,71 @@ class SyncAgent:
         return await with_retries(call, self.retry, sleep=self._pause, on_wait=on_wait)
 
     async def _push_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
+        """Send batch after batch; a batch goes only once the previous batch's answer is durably recorded."""
         total = await asyncio.to_thread(self.store.pending_count)
         done = 0
         if total:
             await emit(SyncProgress("push", 0, total, f"sending {total} changes"))
         previous: str | None = None
-        while not self._stop_requested:
-            batch = await asyncio.to_thread(self.store.next_batch, self.batch_size)
-            if batch is None:
-                break
-            batch_id, changes = batch
-            if batch_id == previous:
-                raise ProtocolError(f"the store handed out batch {batch_id} again after it was acknowledged")
-            previous = batch_id
-            results = await self._push_batch(client, batch_id, changes, emit, done, total)
-            await asyncio.to_thread(self.store.ack_batch, batch_id, results)
-            for entry in results:
-                if entry["status"] == "refused":
-                    continue
-                result.pushed += 1
-                result.new_conflicts += len(entry.get("conflicts") or ())
-            done += len(changes)
-            total = max(total, done)
-            await emit(SyncProgress("push", done, total, f"sent {done} of {total} changes"))
+        answered: tuple[str, list[dict[str, Any]]] | None = None
+        while True:
+            # one worker-thread hop (and one durable store commit) records the last answer and freezes the next batch
+            batch = await asyncio.to_thread(self._settle_and_prepare, answered, not self._stop_requested)
+            if answered is not None:
+                for entry in answered[1]:
+                    if entry["status"] != "refused":
+                        result.pushed += 1
+                        result.new_conflicts += len(entry.get("conflicts") or ())
+                done += len(answered[1])
+                total = max(total, done)
+                answered = None
+                await emit(SyncProgress("push", done, total, f"sent {done} of {total} changes"))
+            if batch is None or self._stop_requested:
+                break  # a batch frozen just before a stop stays in flight: the next run sends it first
+            if batch.batch_id == previous:
+                raise ProtocolError(f"the store handed out batch {batch.batch_id} again after it was acknowledged")
+            previous = batch.batch_id
+            answered = (batch.batch_id, await self._push_batch(client, batch, emit, done, total))
 
-    async def _push_batch(
-        self, client: SyncClient, batch_id: str, changes: list[dict[str, Any]], emit: Any, done: int, total: int
-    ) -> list[dict[str, Any]]:
+    def _settle_and_prepare(
+        self, answered: tuple[str, list[dict[str, Any]]] | None, want_next: bool
+    ) -> _PreparedBatch | None:
+        """Record a batch's answer and freeze the next batch in one store commit; check and encode the next batch.
+
+        Both happen before anything more is sent, so the order rule holds (a batch goes only after the previous
+        answer is durable), at the cost of one fsync per batch instead of two. If the commit fails, neither
+        happened: the answered batch is still in flight and the next run resends it under the same id.
+        """
+        store = self.store
+        with store.batch():
+            if answered is not None:
+                store.ack_batch(*answered)
+            frozen = store.next_batch(self.batch_size) if want_next else None
+        if frozen is None:
+            return None
+        batch_id, changes = frozen
         invalid = invalid_changes(changes)
         sendable = [change for index, change in enumerate(changes) if index not in invalid]
+        encoded = orjson.dumps({"batch_id": batch_id, "changes": sendable}) if sendable else b""
+        return _PreparedBatch(batch_id, changes, invalid, sendable, encoded)
+
+    async def _push_batch(
+        self, client: SyncClient, batch: _PreparedBatch, emit: Any, done: int, total: int
+    ) -> list[dict[str, Any]]:
         answered: list[dict[str, Any]] = []
-        if sendable:
-            response = await self._call(lambda: client.push(batch_id, sendable), emit, done, total)
-            answered = [entry.model_dump() for entry in response.results]
+        if batch.sendable:
+            answered = await self._call(
+                lambda: client.push(batch.batch_id, batch.sendable, encoded=batch.encoded), emit, done, total
+            )
         results, server_results = [], iter(answered)
-        for index, change in enumerate(changes):
-            if index in invalid:
+        for index, change in enumerate(batch.changes):
+            if index in batch.invalid:
                 results.append(
                     {
                         "record": change.get("record", "?"),
                         "status": "refused",
                         "code": "invalid_change",
-                        "reason": invalid[index],
+                        "reason": batch.invalid[index],
                         "conflicts": [],
                     }
                 )

@@ -113,19 +113,24 @@ class SyncClient:
     async def me(self) -> DeviceInfo:
         return _model(DeviceInfo, await self._request("GET", "/me"))
 
-    async def push(self, batch_id: str, changes: list[dict[str, Any]]) -> PushResponse:
-        body = await self._request("POST", "/push", body={"batch_id": batch_id, "changes": changes})
-        response = _model(PushResponse, body)
-        if response.batch_id != batch_id:
-            raise ProtocolError(f"the server answered batch {response.batch_id} when {batch_id} was sent")
-        if len(response.results) != len(changes):
-            raise ProtocolError(
-                f"the server answered {len(response.results)} results for {len(changes)} changes in one batch"
-            )
-        for change, result in zip(changes, response.results, strict=True):
-            if result.record != change["record"]:
-                raise ProtocolError(f"the server's results are out of order (record {result.record})")
-        return response
+    async def push(
+        self, batch_id: str, changes: list[dict[str, Any]], *, encoded: bytes | None = None
+    ) -> list[dict[str, Any]]:
+        """Send one batch; return one result per change, in order, as ``ChangeResult.model_dump()`` dicts.
+
+        ``encoded`` is the request body already serialised (by a worker thread) from the same batch id and changes.
+        """
+        content = encoded if encoded is not None else orjson.dumps({"batch_id": batch_id, "changes": changes})
+        body = await self._request("POST", "/push", content=content)
+        answered, results = push_results(body)
+        if answered != batch_id:
+            raise ProtocolError(f"the server answered batch {answered} when {batch_id} was sent")
+        if len(results) != len(changes):
+            raise ProtocolError(f"the server answered {len(results)} results for {len(changes)} changes in one batch")
+        for change, result in zip(changes, results, strict=True):
+            if result["record"] != change["record"]:
+                raise ProtocolError(f"the server's results are out of order (record {result['record']})")
+        return results
 
     async def pull(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
         body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
@@ -140,8 +145,17 @@ class SyncClient:
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
         return records, next_cursor, more
 
-    async def _request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        content = orjson.dumps(body) if body is not None else None
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+    ) -> Any:
+        if body is not None:
+            content = orjson.dumps(body)
         try:
             response = await self._http.request(method, API_PREFIX + path, content=content, params=params)
         except httpx.HTTPError as error:
@@ -205,6 +219,40 @@ def _model(model: Any, body: Any) -> Any:
         raise ProtocolError(
             f"the server's answer is not a valid {model.__name__}: {error.errors()[0]['msg']}"
         ) from error
+
+
+_RESPONSE_KEYS = frozenset(("batch_id", "results", "replayed"))
+_RESULT_KEYS = frozenset(("record", "status", "code", "reason", "conflicts"))
+_STATUSES = frozenset(("applied", "conflict", "refused"))
+
+
+def push_results(body: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The batch id and results of a push answer; a plainly well-formed answer skips building pydantic models."""
+    if (
+        type(body) is dict
+        and body.keys() <= _RESPONSE_KEYS
+        and type(body.get("batch_id")) is str
+        and type(body.get("replayed", False)) is bool
+    ):
+        results = body.get("results")
+        if type(results) is list and all(_plain_result(entry) for entry in results):
+            return body["batch_id"], results
+    response = _model(PushResponse, body)
+    return response.batch_id, [entry.model_dump() for entry in response.results]
+
+
+def _plain_result(entry: Any) -> bool:
+    return (
+        type(entry) is dict
+        and entry.keys() == _RESULT_KEYS
+        and type(entry["record"]) is str
+        and type(entry["status"]) is str
+        and entry["status"] in _STATUSES
+        and (entry["code"] is None or type(entry["code"]) is str)
+        and (entry["reason"] is None or type(entry["reason"]) is str)
+        and type(entry["conflicts"]) is list
+        and all(type(cid) is str for cid in entry["conflicts"])
+    )
 
 
 def _check_envelope(record: Any) -> None:

@@ -12,10 +12,10 @@ from typing import Any
 from field_agent.domain.envelope import is_deleted, view
 from field_agent.store import Store
 from field_agent.store.log import gc_paused
+from field_agent.store.reader import StoreReader
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.tui.model import KINDS, GridModel
 from field_agent.tui.queries.today import TodaySummary, today_summary
-from field_agent.tui.reader import StoreReader
 
 MAX_SEARCH = 60
 CHINA = timezone(timedelta(hours=8))

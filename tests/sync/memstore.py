@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from field_agent.domain.envelope import DELETED, coalesce, local_edit, open_conflicts
@@ -27,6 +29,7 @@ class MemStore:
         self.inflight: tuple[str, list[dict[str, Any]]] | None = None
         self.refused: list[dict[str, Any]] = []
         self.commits = 0
+        self._batch_depth = 0
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         return copy.deepcopy(self.meta.get(key, default))
@@ -67,6 +70,29 @@ class MemStore:
 
     def records(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [copy.deepcopy(e) for e in self.envelopes.values() if kind is None or e["kind"] == kind]
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside count as one commit; if the block raises, none of them is kept (like Store.batch)."""
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        saved = copy.deepcopy((self.outbox, self.inflight, self.refused, self.meta, self.envelopes))
+        commits = self.commits
+        self._batch_depth = 1
+        try:
+            yield
+        except BaseException:
+            self.outbox, self.inflight, self.refused, self.meta, self.envelopes = saved
+            self.commits = commits
+            raise
+        finally:
+            self._batch_depth = 0
+        self.commits = commits + 1
 
     def pending_count(self) -> int:
         return len(self.outbox) + (len(self.inflight[1]) if self.inflight else 0)

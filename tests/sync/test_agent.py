@@ -166,8 +166,16 @@ async def test_stop_request_ends_the_run_between_batches(server, make_device, ma
 
     result = await agent.sync(stop_after_first_batch)
     assert result.stopped and result.pushed == 10
-    assert device.pending_count() == 20 and device.inflight is None
-    assert not [r for r in server.requests if r[1] == "/v1/pull"]
+    # the first answer is recorded; the next batch was frozen in the same commit but never sent
+    assert device.pending_count() == 20 and device.inflight is not None
+    frozen = device.inflight[0]
+    pushes = [r for r in server.requests if r[1] == "/v1/push"]
+    assert len(pushes) == 1 and not [r for r in server.requests if r[1] == "/v1/pull"]
+
+    again = await agent.sync()
+    assert again.ok and again.pushed == 20 and device.pending_count() == 0 and device.inflight is None
+    sent = [body["batch_id"] for method, path, body in server.requests if path == "/v1/push"]
+    assert len(sent) == 3 and sent[1] == frozen  # the frozen batch went first, under its own id
 
 
 async def test_store_work_never_blocks_the_event_loop(server, make_device, make_agent) -> None:
@@ -281,3 +289,43 @@ async def test_a_stop_request_cuts_a_retry_wait_short(server, make_device) -> No
     assert result.stopped and result.error is None
     assert time.perf_counter() - started < 5
     assert device.pending_count() == 1
+
+
+async def test_an_answer_and_the_next_batch_are_recorded_in_one_commit(server, make_device, make_agent) -> None:
+    device = make_device()
+    for n in range(30):
+        device.edit(values={"room": str(n)})
+    commits = device.commits
+    result = await make_agent(device, batch_size=10).sync(pull=False)
+    assert result.ok and result.pushed == 30
+    # freeze 1 | answer 1 + freeze 2 | answer 2 + freeze 3 | answer 3: four commits for three batches
+    assert device.commits - commits == 4
+
+
+async def test_a_failed_commit_keeps_the_answered_batch_in_flight(server, make_device, make_agent) -> None:
+    from field_agent.store.errors import StoreError
+
+    class FillingDisk(MemStore):
+        """The disk is full when the first answer comes: recording it (and freezing the next batch) fails."""
+
+        def ack_batch(self, batch_id: str, results: list) -> None:  # type: ignore[type-arg]
+            super().ack_batch(batch_id, results)
+            raise StoreError("no space left on device")
+
+    device = make_device()
+    store = FillingDisk(grid="g1", node_id=device.node_id)
+    store.meta = device.meta
+    for n in range(20):
+        store.edit(values={"room": str(n)})
+    agent = make_agent(store, batch_size=10)
+    failed = await agent.sync()
+    assert failed.error_kind == "store" and failed.pushed == 0
+    assert store.inflight is not None and store.pending_count() == 20  # nothing left the outbox
+    stuck = store.inflight[0]
+
+    store.ack_batch = super(FillingDisk, store).ack_batch  # type: ignore[method-assign]  # space freed
+    again = await agent.sync()
+    assert again.ok and again.pushed == 20 and store.pending_count() == 0
+    sent = [body["batch_id"] for _method, path, body in server.requests if path == "/v1/push"]
+    assert sent.count(stuck) == 2 and len(sent) == 3  # resent under the same id, answered from the stored result
+    assert len(server.batches) == 2

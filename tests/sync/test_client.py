@@ -111,3 +111,37 @@ async def test_retries_stop_at_the_budget_and_never_retry_a_final_error() -> Non
     with pytest.raises(SyncError):
         await with_retries(refused, RetryPolicy(attempts=5), sleep=sleep)
     assert len(slept) == 4
+
+
+CHANGE = {"record": "r1", "kind": "household", "grid": "g1"}
+RESULT = {"record": "r1", "status": "applied", "code": None, "reason": None, "conflicts": []}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"batch_id": "batch-0001", "results": [RESULT], "replayed": False},
+        {"batch_id": "batch-0001", "results": [{"record": "r1", "status": "applied"}]},  # defaults filled in
+    ],
+)
+async def test_a_push_answer_gives_one_plain_result_per_change(answer: dict[str, object]) -> None:
+    async with client_answering(200, answer) as client:
+        assert await client.push("batch-0001", [CHANGE]) == [RESULT]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"batch_id": "batch-0001", "results": [{**RESULT, "status": "maybe"}]},
+        {"batch_id": "batch-0001", "results": [{**RESULT, "status": ["applied"]}]},
+        {"batch_id": "batch-0001", "results": [{**RESULT, "conflicts": "c1"}]},
+        {"batch_id": "batch-0001", "results": "all fine"},
+        {"batch_id": "batch-0002", "results": [RESULT]},
+        {"batch_id": "batch-0001", "results": [RESULT, RESULT]},
+        {"batch_id": "batch-0001", "results": [{**RESULT, "record": "r2"}]},
+    ],
+)
+async def test_a_malformed_push_answer_is_a_protocol_error(answer: dict[str, object]) -> None:
+    async with client_answering(200, answer) as client:
+        with pytest.raises(ProtocolError):
+            await client.push("batch-0001", [CHANGE])

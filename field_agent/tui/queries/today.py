@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
+from field_agent.store.reader import StoreReader
 from field_agent.tui import people
 from field_agent.tui.queries.isolation import isolation_day
 from field_agent.tui.queries.rounds import CHECKED_OUTCOMES, latest_open_round, started_on
-from field_agent.tui.reader import StoreReader
 
 STALE_AFTER_HOURS = 24
 
