@@ -4,8 +4,8 @@ Run as ``python bench/soak/device.py --store DIR``. Each command line gets event
 one ``{"ev": "done", ...}`` or ``{"ev": "error", ...}`` line. Saves report ``attempt`` before and ``ack`` after the
 store call returns, so whoever kills this process knows exactly which saves a worker saw succeed.
 
-``FIELD_SOAK_CLOCK_OFFSET_MS`` shifts this tablet's clock (the store's hybrid clock reads it) to simulate a device
-whose date is set days off.
+``FIELD_SOAK_CLOCK_OFFSET_MS`` shifts this tablet's clock (the store's hybrid clock and the wall clock the store
+checks its saved stamp against on open) to simulate a device whose date is set days off.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def _install_clock_offset() -> int:
                 super().__init__(node, last, now_ms or (lambda: wall_ms() + offset))
 
         store_module.HybridClock = SkewedClock  # type: ignore[misc]
+        # the store compares its saved stamp with this on open, as it would with a tablet's wrong date
+        store_module.wall_ms = lambda: wall_ms() + offset  # type: ignore[attr-defined]
     return offset
 
 

@@ -52,6 +52,13 @@ def append_forged_frame(store_dir: Path) -> tuple[int, int]:
     return offset, len(frame)
 
 
+def marker_covers(store_dir: Path, offset: int) -> bool:
+    """Whether the commit marker (``store.tail``: magic, generation, frame count, log length, HMAC) counts the
+    byte at ``offset`` as part of a save that returned; unauthenticated, it only tells the soak what to expect."""
+    tail = (store_dir / "store.tail").read_bytes() if (store_dir / "store.tail").exists() else b""
+    return len(tail) >= 32 and int.from_bytes(tail[24:32], "big") > offset
+
+
 class SmallDisk:
     """A size-limited tmpfs for one device's store, filled up and emptied on demand."""
 

@@ -1,5 +1,6 @@
 """What happens to single tablets during a day: killed mid-save, a full disk, a torn or forged frame appended to the
-store, a save to the wrong grid. Mixed into the Soak, whose state (ledger, fault log, processes) it uses."""
+store, a save to the wrong grid, a worker's leader-only change. Mixed into the Soak, whose state (ledger, fault log,
+processes) it uses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from soak.faults import SmallDisk, append_forged_frame, append_torn_frame
+from soak.faults import SmallDisk, append_forged_frame, append_torn_frame, marker_covers
 from soak.fleet import DeviceFailed, DeviceKilled, DeviceProcess, Slot
 from soak.ledger import Item, Ledger
 from soak.schedule import Schedule
@@ -141,6 +142,33 @@ class DeviceIncidents:
         await slot.proc.call("edits", items=[{"key": key, "kind": "visit", "grid": other, "values": values}])
         self.log("wrong-grid", f"{slot.name} saved a visit to a household of the other grid", "rounds")
 
+    async def _leader_only(self, day: int) -> None:
+        """A worker's tablet changes what only the leader may (the mode, or the members' roles): the server must
+        refuse it as ``leader_only`` and the tablet must roll it back."""
+        planned = self.schedule.leader_only.get(day)
+        if planned is None or planned[0].proc is None:
+            return
+        slot, what = planned
+        server = await asyncio.to_thread(self.server.snapshot)
+        fields = server[slot.grid][slot.grid]["fields"]
+        if what == "mode":
+            values: dict[str, Any] = {"mode": "normal" if fields.get("mode") == "wartime" else "wartime"}
+            said = f"switched the grid to {values['mode']}"
+        else:
+            members = [dict(member) for member in fields.get("members") or []]
+            # two members of the same role would swap nothing
+            first, second = next((a, b) for a in members for b in members if a.get("role") != b.get("role"))
+            first["role"], second["role"] = second.get("role"), first.get("role")
+            values = {"members": members}
+            said = f"swapped the roles of {first.get('name')} and {second.get('name')}"
+        key = f"d{day}/{slot.name}/leader-only"
+        self.ledger.plan(Item(key, slot.node, day, create=False, expect="refused:leader_only"))
+        await slot.proc.call("edits", items=[{"key": key, "kind": "grid", "record": slot.grid, "values": values}])
+        ack = self.ledger.items[key].ack
+        if ack is None or not ack["stamps"]:
+            self.result.problems.append(f"day {day}: {slot.name}'s leader-only change did not change its tablet")
+        self.log("leader-only", f"{slot.name} (a worker) {said} on its tablet", "rounds")
+
     async def _evening_faults(self, day: int) -> None:
         for slot, how in self.schedule.corrupt.get(day, []):
             assert slot.proc is not None
@@ -158,14 +186,15 @@ class DeviceIncidents:
                 )
             else:
                 offset, size = append_forged_frame(slot.store_dir)
-                await self._open_forged(slot, offset, size)
+                await self._open_forged(slot, offset, size, marker_covers(slot.store_dir, offset))
             dump = await slot.proc.call("dump")  # type: ignore[union-attr]
             self._check_local(slot, {env["id"]: env for env in dump["records"]})
 
-    async def _open_forged(self, slot: Slot, offset: int, size: int) -> None:
-        """A complete frame that fails authentication, beyond the last save that returned. Either the store drops it
-        as a torn save and says so, or it refuses to open naming file and offset; then the worker salvages every
-        intact record into a new store and carries on with it. Opening silently is the one wrong answer."""
+    async def _open_forged(self, slot: Slot, offset: int, size: int, covered: bool) -> None:
+        """A complete last frame that fails authentication. Beyond what the commit marker counts (the save never
+        returned) the store must drop it as a torn save and say so; a frame the marker counts is damage: the store
+        must refuse to open naming file and offset, and the worker salvages every intact record into a new store
+        and carries on with it. Opening silently is always wrong."""
         proc = DeviceProcess(slot, self.env, self._on_event)
         slot.proc = proc
         await proc.spawn()
@@ -174,12 +203,20 @@ class DeviceIncidents:
         except DeviceFailed as error:
             if error.error != "StoreCorrupted" or "store.log" not in error.message or str(offset) not in error.message:
                 self.result.problems.append(f"day {self.day}: forged frame on {slot.name}: unexpected {error}")
+            elif not covered:
+                self.result.problems.append(
+                    f"day {self.day}: {slot.name} refused to open over a frame the commit marker does not count "
+                    f"(a save that never returned): {error.message}"
+                )
             self.log("forged-frame", f"{slot.name}: open refused ({error.message})", "evening")
         else:
             slot.node = opened["node"]
             report = opened.get("report") or {}
-            if report.get("torn_bytes") != size:
-                self.result.problems.append(f"day {self.day}: {slot.name} opened over a forged frame saying {report}")
+            if covered or report.get("torn_bytes") != size:
+                self.result.problems.append(
+                    f"day {self.day}: {slot.name} opened over a forged frame (marker counts it: {covered}) saying "
+                    f"{report}"
+                )
             self.log("forged-frame", f"{slot.name}: the forged frame was dropped as a torn save: {report}", "evening")
             return
         await proc.close()

@@ -48,6 +48,7 @@ class DayChecks:
     refused_expected: int = 0
     refused_found: int = 0
     refusal_problems: list[str] = field(default_factory=list)
+    refused_codes: dict[str, int] = field(default_factory=dict)  # refusals found on the tablets, by code
     lost_expected: int = 0
     records: int = 0
 
@@ -83,7 +84,7 @@ class Ledger:
             item.attempted.append(event["record"])
         elif event["ev"] == "ack":
             item.ack = event
-            if item.expect.startswith("refused:"):
+            if item.expect.startswith("refused:") and (event["stamps"] or event["sets"] or event["resolved"]):
                 self.expected_refusals.add((node, event["record"], item.expect.split(":", 1)[1]))
         elif event["ev"] == "fail":
             item.failures.append(f"{event['error']}: {event['message']}")
@@ -214,6 +215,7 @@ def check_day(
         (dump["node"], entry["record"], entry["code"]) for dump in dumps.values() for entry in dump["refused"]
     }
     checks.refused_expected, checks.refused_found = len(ledger.expected_refusals), len(actual_refusals)
+    checks.refused_codes = dict(sorted(Counter(code for _, _, code in actual_refusals).items()))
     for node, record_id, code in sorted(ledger.expected_refusals ^ actual_refusals):
         side = "expected but not refused" if (node, record_id, code) in ledger.expected_refusals else "unexpected"
         checks.refusal_problems.append(f"refusal {code} of {record_id} by node {node}: {side}")

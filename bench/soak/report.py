@@ -13,11 +13,13 @@ FAULT_COLUMNS = (
     ("device SIGKILL mid-save", "kill-save"),
     ("mid-sync", "kill-sync"),
     ("clock off", "clock"),
+    ("clock past bound", "clock-bound"),
     ("disk full", "disk-full"),
     ("revoke+replace", "revoke"),
     ("torn/forged frame", "frame"),
     ("wrong grid", "wrong-grid"),
     ("mode switch", "mode"),
+    ("leader-only by worker", "leader-only"),
 )
 
 
@@ -29,11 +31,13 @@ def _faults(result: SoakResult, day: int) -> dict[str, int]:
         "kill-save": 1 if log.count("kill-save", day) else 0,
         "kill-sync": 1 if log.count("kill-sync", day) else 0,
         "clock": log.count("clock", day),
+        "clock-bound": log.count("clock-bound", day),
         "disk-full": 1 if log.count("disk-full", day) else 0,
         "revoke": 1 if log.count("revoke", day) else 0,
         "frame": log.count("torn-frame", day) + (1 if log.count("forged-frame", day) else 0),
         "wrong-grid": log.count("wrong-grid", day),
         "mode": log.count("mode", day),
+        "leader-only": log.count("leader-only", day),
     }
     return counts
 

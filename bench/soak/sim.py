@@ -206,6 +206,7 @@ class Soak(DeviceIncidents):
             )
         await asyncio.gather(*(self._round(slot, rounds[slot.name], day) for slot in self.slots))
         await self._wrong_grid(day)
+        await self._leader_only(day)
         await self._evening_faults(day)
         self.say(f"day {day}: nightly sync")
         cuts_before = len(self.proxy.stats.cuts)
@@ -227,15 +228,26 @@ class Soak(DeviceIncidents):
             slot.clock_offset_ms = offset_days * DAY_MS
             assert slot.proc is not None
             await slot.proc.close()
-            await self._start_device(slot)
+            opened = await self._start_device(slot)
             probe = await slot.proc.call("clock")
             lead_h = (int(probe["stamp"][:15]) - probe["true_ms"]) / 3_600_000
             if offset_days > 0 and lead_h < offset_days * 24 - 0.1:
                 self.result.problems.append(f"day {day}: {slot.name}'s clock was not moved ({lead_h:.1f} h ahead)")
+            kind, detail = "clock", ""
+            if self.schedule.beyond_bound.get(day) is slot:
+                kind, detail = "clock-bound", "; beyond the server's 7-day bound, its edits must be refused"
+            elif self.schedule.date_fixed.get(day) is slot:
+                note = (opened.get("report") or {}).get("clock")
+                if not note or abs(lead_h) > 1:
+                    self.result.problems.append(
+                        f"day {day}: {slot.name}'s date was set right but its clock runs {lead_h:+.1f} h "
+                        f"(open said {note!r})"
+                    )
+                kind, detail = "clock-bound", f"; date set right, open said: {note}"
             self.log(
-                "clock",
+                kind,
                 f"{slot.name} restarted with its wall clock {offset_days:+d} days off; "
-                f"its stamps now run {lead_h:+.1f} h from true time",
+                f"its stamps now run {lead_h:+.1f} h from true time{detail}",
                 "morning",
             )
 
@@ -252,9 +264,10 @@ class Soak(DeviceIncidents):
 
     def _plan(self, slot: Slot, day: int, items: list[Any]) -> list[dict[str, Any]]:
         payloads = []
+        expect = "refused:stamp_in_future" if self.schedule.beyond_bound.get(day) is slot else "server"
         for number, item in enumerate(items):
             key = f"d{day}/{slot.name}/{slot.generation}/{number}"
-            self.ledger.plan(Item(key, slot.node, day, item.create, item.conflict_group))
+            self.ledger.plan(Item(key, slot.node, day, item.create, item.conflict_group, expect=expect))
             payloads.append({**item.payload, "key": key})
         return payloads
 

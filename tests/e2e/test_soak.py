@@ -23,7 +23,7 @@ from soak.server import postgres_reachable  # noqa: E402
 
 FAULT_KINDS = (
     "server-kill", "kill-save", "kill-sync", "clock", "disk-full", "revoke", "replace", "torn-frame", "forged-frame",
-    "wrong-grid", "mode",
+    "wrong-grid", "mode", "clock-bound", "leader-only",
 )  # fmt: skip
 
 
@@ -57,7 +57,14 @@ def test_short_soak_holds_every_promise_under_every_fault(tmp_path: Path) -> Non
         assert not day["missing"] and not day["duplicated"] and not day["phantom"] and not day["disagreeing"]
         assert day["devices_checked"] == 6
         assert day["conflicts_expected"] == day["conflicts_found"]
-        assert day["refused_expected"] == day["refused_found"] == 1
+        assert day["refused_expected"] == day["refused_found"] and not day["refusal_problems"]
+    # refusals stay listed on the tablet: the wrong grid from day 1, a clock past the bound on day 2 (every edit of
+    # that tablet's round), a worker's mode switch on day 3
+    assert days[0]["refused_codes"] == {"wrong_grid": 1}
+    assert days[1]["refused_codes"]["stamp_in_future"] >= 3
+    assert set(days[2]["refused_codes"]) == {"wrong_grid", "stamp_in_future", "leader_only"}
+    bound = [detail for _, _, kind, detail in report["faults"] if kind == "clock-bound"]
+    assert len(bound) == 2 and "+9 days" in bound[0] and "date set right" in bound[1], bound
     assert days[-1]["conflicts_found"] > 0
     assert sum(day["lost_expected"] for day in days) > 0
     assert "| day |" in done.stdout and "CLEAN" in done.stdout
@@ -144,3 +151,23 @@ def test_checks_catch_a_save_twice_on_the_server_and_an_unflagged_conflict() -> 
     flagged = copy.deepcopy(server)
     flagged[GRID]["r1"]["conflicts"] = {f"notes@{STAMP}": {"field": "notes", "type": "value", "resolved": None}}
     assert check_day(1, ledger, flagged, {}).clean
+
+
+def test_checks_catch_a_refusal_that_did_not_happen_and_one_nobody_expected() -> None:
+    ledger = Ledger()
+    ledger.plan(Item("k1", "aaaaaaaaaaaa", 1, create=False, expect="refused:leader_only"))
+    ledger.event(
+        "aaaaaaaaaaaa",
+        {"ev": "ack", "key": "k1", "record": GRID, "kind": "grid", "grid": GRID, "stamps": {"mode": STAMP},
+         "values": {"mode": "wartime"}, "base": {"mode": None}, "sets": {}, "resolved": {}},
+    )  # fmt: skip
+    ledger.seeded = {GRID, "r1"}
+    server = {GRID: {}}
+    unexpected = {**_dump([]), "refused": [{"record": "r1", "code": "stamp_in_future", "reason": "?"}]}
+    checks = check_day(1, ledger, server, {"d": unexpected})
+    assert checks.refused_expected == checks.refused_found == 1 and len(checks.refusal_problems) == 2
+    assert any("expected but not refused" in p for p in checks.refusal_problems)
+    assert any("unexpected" in p for p in checks.refusal_problems)
+    refused = {**_dump([]), "refused": [{"record": GRID, "code": "leader_only", "reason": "?"}]}
+    checks = check_day(1, ledger, server, {"d": refused})
+    assert checks.clean and checks.refused_codes == {"leader_only": 1}
