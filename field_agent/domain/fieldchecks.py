@@ -10,6 +10,7 @@ from typing import Any
 from field_agent.domain.errors import IdNumberError, PhoneError
 from field_agent.domain.idnumber import parse_id_number
 from field_agent.domain.phone import parse_phone
+from field_agent.domain.redact import redact
 from field_agent.domain.roles import RoleConfig
 from field_agent.domain.schema import FieldSpec
 
@@ -35,7 +36,7 @@ def check_value(spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
             if not message and not element.strip():
                 message = "an element cannot be empty"
             if message:
-                return f"element {element!r}: {message}"
+                return f"element {redact(element)}: {message}"
         return None
     return _check_scalar(spec, value, roles)
 
@@ -60,7 +61,7 @@ def _longtext(spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
 
 def _enum(spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if value not in spec.choices or not isinstance(value, str):
-        return f"must be one of {', '.join(spec.choices)}, not {value!r}"
+        return f"must be one of {', '.join(spec.choices)}, not {redact(value)}"
     return None
 
 
@@ -69,7 +70,7 @@ def _enum_list(spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
         return f"must be a list, not {type(value).__name__}"
     for element in value:
         if _enum(spec, element, roles):
-            return f"{element!r} is not one of {', '.join(spec.choices)}"
+            return f"{redact(element)} is not one of {', '.join(spec.choices)}"
     if len(set(value)) != len(value):
         return "lists the same entry twice"
     return None
@@ -77,7 +78,7 @@ def _enum_list(spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
 
 def _date(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if not isinstance(value, str) or not _DATE.match(value):
-        return f"must be a date written YYYY-MM-DD, not {value!r}"
+        return f"must be a date written YYYY-MM-DD, not {redact(value)}"
     try:
         date.fromisoformat(value)
     except ValueError:
@@ -87,7 +88,7 @@ def _date(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
 
 def _datetime(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if not isinstance(value, str) or len(value) < 16 or value[10] not in "T ":
-        return f"must be a date and time like 2026-11-30T09:15:00+08:00, not {value!r}"
+        return f"must be a date and time like 2026-11-30T09:15:00+08:00, not {redact(value)}"
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -99,13 +100,13 @@ def _datetime(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
 
 def _int(spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        return f"must be a whole number, not {value!r}"
+        return f"must be a whole number, not {redact(value)}"
     return _range(spec, value)
 
 
 def _float(spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return f"must be a number, not {value!r}"
+        return f"must be a number, not {redact(value)}"
     return _range(spec, value)
 
 
@@ -116,12 +117,12 @@ def _range(spec: FieldSpec, value: float) -> str | None:
 
 
 def _bool(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
-    return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    return None if isinstance(value, bool) else f"must be true or false, not {redact(value)}"
 
 
 def _record_id(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     if not isinstance(value, str) or not _UUID.match(value):
-        return f"must be a record id (a UUID such as 0193a1b2-...), not {value!r}"
+        return f"must be a record id (a UUID such as 0193a1b2-...), not {redact(value)}"
     return None
 
 
@@ -130,7 +131,7 @@ def _id_list(spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
         return f"must be a list of record ids, not {type(value).__name__}"
     for element in value:
         if _record_id(spec, element, roles):
-            return f"{element!r} is not a record id"
+            return f"{redact(element)} is not a record id"
     if len(set(value)) != len(value):
         return "lists the same record twice"
     return None
@@ -154,13 +155,13 @@ def _phone(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
 
 def _role(_spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
     if value not in roles.role_keys:
-        return f"must be one of the roles {', '.join(roles.role_keys)}, not {value!r}"
+        return f"must be one of the roles {', '.join(roles.role_keys)}, not {redact(value)}"
     return None
 
 
 def _group(_spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
     if value not in roles.group_keys:
-        return f"must be one of the groups {', '.join(roles.group_keys)}, not {value!r}"
+        return f"must be one of the groups {', '.join(roles.group_keys)}, not {redact(value)}"
     return None
 
 
@@ -169,7 +170,7 @@ def _health(_spec: FieldSpec, value: Any, roles: RoleConfig) -> str | None:
         return "must map each resident id to their answers"
     for resident, answers in value.items():
         if _record_id(_spec, resident, roles):
-            return f"{resident!r} is not a resident record id"
+            return f"{redact(resident)} is not a resident record id"
         if not isinstance(answers, Mapping) or set(answers) - {"fever", "cough", "other"}:
             return f"answers for {resident} may hold only fever, cough and other"
         for key in ("fever", "cough"):

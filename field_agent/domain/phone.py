@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from field_agent.domain.errors import PhoneError
+from field_agent.domain.redact import redact_text
 
 _COUNTRY_PREFIX = re.compile(r"^(\+86|0086)[\s-]*")
 _EXTENSION_MARK = re.compile(r"^(.*?)\s*(?:转|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
@@ -34,22 +35,24 @@ def parse_phone(text: str) -> Phone:
         return Phone(_mobile(stripped), "mobile")
     if not stripped.startswith("0"):
         if stripped.isdigit() and len(stripped) in (7, 8):
-            raise PhoneError(f"landline {raw} needs its area code, e.g. 0591-{stripped}")
+            raise PhoneError(f"landline {redact_text(raw)} needs its area code in front (e.g. 0591 for Fuqing)")
         _check_characters(body, raw)
-        raise PhoneError(f"phone number {raw} must be a mobile (starting 1) or a landline with area code (starting 0)")
+        raise PhoneError(
+            f"phone number {redact_text(raw)} must be a mobile (starting 1) or a landline with area code (starting 0)"
+        )
     return Phone(_landline(body, raw), "landline")
 
 
 def _check_characters(body: str, raw: str) -> None:
     bad = re.search(r"[^0-9\s-]", body)
     if bad:
-        raise PhoneError(f"phone number {raw} may hold only digits, spaces and '-'; found {bad.group()!r}")
+        raise PhoneError(f"phone number {redact_text(raw)} may hold only digits, spaces and '-'; found {bad.group()!r}")
 
 
 def _mobile(digits: str) -> str:
     if not digits.isdigit() or not digits.isascii():
         bad = re.search(r"[^0-9]", digits)
-        raise PhoneError(f"mobile number may hold only digits; found {bad.group() if bad else digits!r}")
+        raise PhoneError(f"mobile number may hold only digits; found {bad.group() if bad else '?'!r}")
     if len(digits) != 11:
         raise PhoneError(f"mobile number must have 11 digits, not {len(digits)}")
     if digits[1] not in "3456789":

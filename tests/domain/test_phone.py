@@ -46,7 +46,7 @@ def test_accepted_forms_and_their_canonical_form(text, canonical) -> None:
         ("1381234567", "mobile number must have 11 digits, not 10"),
         ("138123456789", "mobile number must have 11 digits, not 12"),
         ("12812345678", "mobile number must start with 13 to 19, not 12"),
-        ("87654321", "landline 87654321 needs its area code, e.g. 0591-87654321"),
+        ("87654321", "landline 876***21 needs its area code in front (e.g. 0591 for Fuqing)"),
         ("0123-87654321", "0123 is not a Chinese area code"),
         ("0591-123456", "must have 7 or 8 digits, not 6"),
         ("0591-012345678", "must have 7 or 8 digits, not 9"),
@@ -85,3 +85,11 @@ def test_any_text_is_parsed_or_refused_never_crashes(text) -> None:
     else:
         assert parse_phone(phone.number) == phone
     assert isinstance(mask_phone(text), str)
+
+
+@pytest.mark.parametrize("text", ["87654321", "138123456789", "1381234567x", "23812345678", "０591-87654321"])
+def test_rejections_never_quote_the_whole_number(text) -> None:
+    with pytest.raises(PhoneError) as caught:
+        parse_phone(text)
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    assert digits not in str(caught.value)
