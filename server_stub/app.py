@@ -241,6 +241,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        unreadable = _unreadable_json(error)
+        if unreadable:
+            return error_response(400, "malformed_json", f"request body is not valid JSON: {unreadable}")
         code = HTTP_CODES.get(error.status_code, "http_error")
         return error_response(error.status_code, code, str(error.detail), getattr(error, "headers", None))
 
@@ -257,3 +260,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _error: Exception) -> JSONResponse:
         return error_response(500, "internal_error", "the server failed to handle this request; it was not applied")
+
+
+def _unreadable_json(error: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not read a JSON body (its own 400 only says "error parsing the body"), or None."""
+    if error.status_code != 400:
+        return None
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(error.__cause__, RecursionError):
+        return "it is nested too deeply"
+    return None

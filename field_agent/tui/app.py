@@ -205,6 +205,22 @@ class FieldAgentApp(App[None]):
     def _action_callback(self, screen: Screen, action: str) -> Callable[[], object]:
         return lambda: self.run_worker(screen.run_action(action), group="palette")
 
+    # ----------------------------------------------------------------- crashes
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled error with a traceback that shows no local variables.
+
+        Textual's own crash report lists every frame's locals, which here hold residents' names, full ID numbers
+        and phones; the report goes to stderr, which a launcher may well write to a file.
+        """
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
+
 
 def make_app(
     store_path: Path,

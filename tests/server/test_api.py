@@ -210,3 +210,13 @@ async def test_a_database_that_stops_answering_is_503_not_500(server: Harness) -
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert response.headers["retry-after"] == "30"
+
+
+async def test_enrol_body_that_is_not_utf8_or_too_deep_names_the_problem(server: Harness) -> None:
+    client = server.client()
+    cases = ((b'{"code": "\xff\xfe"}', "not UTF-8"), (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"))
+    for body, reason in cases:
+        response = await client.post("/v1/enroll", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "malformed_json" and reason in error["message"]
