@@ -170,11 +170,11 @@ class SyncAgent:
             result.error, result.error_kind = error.message, error.kind
         except StoreError as error:
             # e.g. a full disk: nothing acknowledged is lost (the batch stays in flight); say so and stop
-            result.error, result.error_kind = f"the tablet's store could not save: {error}", "store"
+            result.error, result.error_kind = _store_failed(error), "store"
         try:
             await asyncio.to_thread(self._finish, result)
         except StoreError as error:
-            result.error = result.error or f"the tablet's store could not save: {error}"
+            result.error = result.error or _store_failed(error)
             result.error_kind = result.error_kind or "store"
         result.duration_s = time.perf_counter() - started
         await emit(SyncProgress("done", result.pushed + result.pulled, None, _summary(result)))
@@ -315,6 +315,14 @@ class SyncAgent:
         # The store moves its clock past every pulled stamp, so this device's next edit of a pulled field
         # sorts after the value it replaces even when the tablet's clock lags.
         return int(self.store.apply_pulled(records, next_cursor))
+
+
+def _store_failed(error: StoreError) -> str:
+    """The sync's own bookkeeping could not be saved; the worker's saved records are untouched."""
+    return (
+        f"sync stopped: the tablet could not record its progress ({error}). Everything saved before is safe; "
+        "free some space and sync again"
+    )
 
 
 def _summary(result: SyncResult) -> str:
