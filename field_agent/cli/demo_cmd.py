@@ -143,4 +143,4 @@ def demo_command(
             return
         from field_agent.tui.app import make_app
 
-        make_app(store_dir, lang=ctx.find_root().obj.get("lang")).run()
+        make_app(store_dir, lang=ctx.find_root().obj.get("lang"), demo_passphrase=DEMO_PASSPHRASE).run()

@@ -81,9 +81,7 @@ def _not_yet(name: str) -> click.Command:
     envvar="FIELD_AGENT_STORE",
     help="Store directory (default: the user data dir).",
 )
-@click.option(
-    "--lang", type=click.Choice(["zh_CN", "en"]), default=None, help="Language of the terminal app."
-)
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None, help="Language of the terminal app.")
 @click.version_option(package_name="field-agent")
 @click.pass_context
 def cli(ctx: click.Context, store_path: Path | None, lang: str | None) -> None:

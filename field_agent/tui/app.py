@@ -63,8 +63,10 @@ class FieldAgentApp(App[None]):
         idle_clock: Callable[[], float] = time.monotonic,
         agent_factory: Callable[[Any], Any] | None = None,
         enroll_with: EnrollFunction | None = None,
+        demo_passphrase: str | None = None,
     ) -> None:
         self.store_path = Path(store_path)
+        self.demo_passphrase = demo_passphrase
         self.explicit_language = lang
         self.environ = dict(os.environ if environ is None else environ)
         self.now = now
@@ -231,12 +233,14 @@ def make_app(
     idle_clock: Callable[[], float] = time.monotonic,
     agent_factory: Callable[[Any], Any] | None = None,
     enroll_with: EnrollFunction | None = None,
+    demo_passphrase: str | None = None,
 ) -> FieldAgentApp:
     """The one way the CLI and the tests build the app.
 
     ``store`` is an already open store (no unlock screen); ``agent_factory`` builds the sync agent for a store
     (tests give one with an in-process transport), ``enroll_with`` enrols a new store on first run (likewise);
-    ``now`` and ``idle_clock`` let tests freeze time.
+    ``now`` and ``idle_clock`` let tests freeze time; ``demo_passphrase`` is shown under the unlock prompt (only the
+    demo store, whose passphrase is public, passes one).
     """
     return FieldAgentApp(
         store_path,
@@ -247,4 +251,5 @@ def make_app(
         idle_clock=idle_clock,
         agent_factory=agent_factory,
         enroll_with=enroll_with,
+        demo_passphrase=demo_passphrase,
     )

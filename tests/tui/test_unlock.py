@@ -143,3 +143,20 @@ async def test_command_palette_reaches_every_screen_by_name(app_factory) -> None
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, SamplingScreen)
+
+
+async def test_the_demo_shows_its_public_passphrase_on_the_unlock_screen(app_factory) -> None:
+    app = app_factory(lang="en", opened=False, demo_passphrase=PASSPHRASE)
+    async with app.run_test() as pilot:
+        hint = str(app.screen.query_one("#unlock-hint", Label).content)
+        assert hint == f"Demo store passphrase: {PASSPHRASE}"
+        await type_into(pilot, "#passphrase", PASSPHRASE)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+
+
+async def test_a_real_store_shows_no_passphrase_hint(app_factory) -> None:
+    app = app_factory(opened=False)
+    async with app.run_test():
+        assert not app.screen.query("#unlock-hint")

@@ -80,6 +80,9 @@ class UnlockScreen(Screen[None]):
                 yield Label(t("unlock.first_run"), id="unlock-intro")
             else:
                 yield Label(t("unlock.prompt"), id="unlock-intro")
+                demo_passphrase = getattr(self.app, "demo_passphrase", None)
+                if demo_passphrase:
+                    yield Label(t("unlock.demo_hint", passphrase=demo_passphrase), id="unlock-hint")
             yield Input(password=True, placeholder=t("unlock.passphrase"), id="passphrase", compact=self.first_run)
             if self.first_run:
                 yield Input(password=True, placeholder=t("unlock.confirm"), id="confirm", compact=True)
