@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _raise_exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def running_server(data_dir: Path, port: int) -> Iterator[str]:
     """Start ``field-server serve`` on 127.0.0.1 and stop it on exit."""
@@ -54,9 +59,10 @@ def running_server(data_dir: Path, port: int) -> Iterator[str]:
         _server_command(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port)),
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
+    # A closed terminal (SIGHUP) or a kill (SIGTERM) must still stop the server: unwind through `finally`.
+    previous = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGHUP, signal.SIGTERM)}
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
@@ -70,6 +76,8 @@ def running_server(data_dir: Path, port: int) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         process.terminate()
         try:
             process.wait(timeout=10)
