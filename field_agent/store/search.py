@@ -2,7 +2,8 @@
 
 Built once from all records, then kept current one record at a time, so a keystroke's query costs a few bisects
 and set intersections, not a scan. Names are matched by prefix (张, 张三, zs, zhang, zhangs); phones by their last
-digits; address text by any substring (a character-bigram index narrows it first).
+digits; address text by any substring (a character-bigram index narrows it first). A broad query (one or two letters
+match most of a grid) instead walks the households in walking order and stops at the first ``limit`` that match.
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ class PrefixIndex:
         if position < len(self._pairs) and self._pairs[position] == (key, record_id):
             del self._pairs[position]
 
+    def count(self, text: str) -> int:
+        """How many keys start with ``text`` (two bisects, no walk)."""
+        low = bisect.bisect_left(self._pairs, (text, ""))
+        if ord(text[-1]) >= 0x10FFFF:
+            return len(self._pairs) - low  # pragma: no cover - no successor character; an upper bound will do
+        return bisect.bisect_left(self._pairs, (text[:-1] + chr(ord(text[-1]) + 1), "")) - low
+
     def prefix(self, text: str) -> set[str]:
         found: set[str] = set()
         position = bisect.bisect_left(self._pairs, (text, ""))
@@ -126,6 +134,11 @@ class PrefixIndex:
 class SearchIndex:
     """Name, phone and address keys of households and residents."""
 
+    broad = 2000
+    """Estimated matching keys above which a query walks households in order rather than collecting every match."""
+    broad_per_row = 16
+    """... and above which per row asked for (a long list is cheaper to collect than to walk for)."""
+
     def __init__(self) -> None:
         self.names = PrefixIndex()
         self.phones = PrefixIndex()
@@ -133,6 +146,8 @@ class SearchIndex:
         self.address_text: dict[str, str] = {}
         self.owner: dict[str, str] = {}  # record id -> the household it belongs to (a household: itself)
         self.order: dict[str, tuple[str, ...]] = {}  # live household id -> walking-order sort key
+        self.walk: list[tuple[tuple[str, ...], str]] = []  # (sort key, id) of live households, in walking order
+        self.members: dict[str, set[str]] = {}  # household id -> its record ids (itself and its residents)
         self._keys: dict[str, tuple[set[str], set[str], str]] = {}
 
     @staticmethod
@@ -149,17 +164,35 @@ class SearchIndex:
             address = " ".join(str(p) for p in parts if p not in (None, "")).lower()
         return names, phones, address
 
-    def _place(self, view: dict[str, Any]) -> None:
+    def _place(self, view: dict[str, Any], *, building: bool = False) -> None:
+        record_id = view["id"]
         if view["kind"] == "household":
-            self.owner[view["id"]] = view["id"]
-            self.order[view["id"]] = address_key(view)
+            self.owner[record_id] = record_id
+            self.order[record_id] = address_key(view)
+            if not building:
+                bisect.insort(self.walk, (self.order[record_id], record_id))
         elif isinstance(view.get("household"), str):
-            self.owner[view["id"]] = view["household"]
+            self.owner[record_id] = view["household"]
+        if record_id in self.owner:
+            self.members.setdefault(self.owner[record_id], set()).add(record_id)
+
+    def _unplace(self, record_id: str) -> None:
+        household = self.owner.pop(record_id, None)
+        if household is not None:
+            holders = self.members.get(household, set())
+            holders.discard(record_id)
+            if not holders:
+                self.members.pop(household, None)
+        key = self.order.pop(record_id, None)
+        if key is not None:
+            position = bisect.bisect_left(self.walk, (key, record_id))
+            if position < len(self.walk) and self.walk[position] == (key, record_id):
+                del self.walk[position]
 
     def build(self, views: Iterable[dict[str, Any]]) -> None:
         name_pairs, phone_pairs = [], []
         for view in views:
-            self._place(view)
+            self._place(view, building=True)
             names, phones, address = self.keys_of(view)
             self._keys[view["id"]] = (names, phones, address)
             name_pairs.extend((key, view["id"]) for key in names)
@@ -167,6 +200,7 @@ class SearchIndex:
             self._add_address(view["id"], address)
         self.names.bulk(name_pairs)
         self.phones.bulk(phone_pairs)
+        self.walk = sorted((key, household) for household, key in self.order.items())
 
     def update(self, record_id: str, view: dict[str, Any] | None) -> None:
         """Re-index one record (``None`` removes it)."""
@@ -183,8 +217,7 @@ class SearchIndex:
         if old[2] != new[2]:
             self._remove_address(record_id, old[2])
             self._add_address(record_id, new[2])
-        self.owner.pop(record_id, None)
-        self.order.pop(record_id, None)
+        self._unplace(record_id)
         if view is not None:
             self._keys[record_id] = new
             self._place(view)
@@ -223,10 +256,42 @@ class SearchIndex:
         return found
 
     def households(self, query: str, limit: int) -> list[str]:
-        """Ids of live households matching every term, first ``limit`` in walking order."""
+        """Ids of live households matching every term, first ``limit`` in walking order.
+
+        Starts from the term with the fewest matches (estimated by bisects) and checks the other terms household by
+        household; when even that term is broad, walks the households in order and stops after ``limit`` matches.
+        Same answer as ``households_by_sets``.
+        """
+        if limit <= 0:
+            return []
+        terms = list(dict.fromkeys(query.lower().split()))
+        if not terms:
+            return [household for _, household in self.walk[:limit]]
+        estimates = {term: self.estimate(term) for term in terms}
+        first = min(terms, key=estimates.__getitem__)
+        checks = [(term, _tail(term)) for term in sorted(terms, key=estimates.__getitem__)]  # narrowest first
+        if estimates[first] > max(self.broad, self.broad_per_row * limit):
+            found: list[str] = []
+            for _, household in self.walk:
+                if all(self._holds(household, term, tail) for term, tail in checks):
+                    found.append(household)
+                    if len(found) == limit:
+                        break
+            return found
+        owners = {self.owner[rid] for rid in self.match_term(first) if rid in self.owner}
+        rest = [(term, tail) for term, tail in checks if term != first]
+        live = [
+            household
+            for household in owners
+            if household in self.order and all(self._holds(household, term, tail) for term, tail in rest)
+        ]
+        return heapq.nsmallest(limit, live, key=self._walking_key)
+
+    def households_by_sets(self, query: str, limit: int) -> list[str]:
+        """The straightforward answer: every term's full match set, intersected, then the first ``limit``."""
         terms = query.lower().split()
         if not terms:
-            return heapq.nsmallest(limit, self.order, key=self.order.__getitem__)
+            return heapq.nsmallest(limit, self.order, key=self._walking_key)
         found: set[str] | None = None
         for term in terms:
             owners = {self.owner[rid] for rid in self.match_term(term) if rid in self.owner}
@@ -234,7 +299,33 @@ class SearchIndex:
             if not found:
                 return []
         live = [household for household in found or () if household in self.order]
-        return heapq.nsmallest(limit, live, key=self.order.__getitem__)
+        return heapq.nsmallest(limit, live, key=self._walking_key)
+
+    def _walking_key(self, household: str) -> tuple[tuple[str, ...], str]:
+        return self.order[household], household
+
+    def estimate(self, term: str) -> int:
+        """An upper bound on how many records ``term`` matches, from bisects and set sizes only."""
+        count = self.names.count(term)
+        tail = _tail(term)
+        if tail is not None:
+            count += self.phones.count(tail)
+        return count + min(len(self.grams.get(gram, ())) for gram in _grams(term))
+
+    def household_holds(self, household: str, term: str) -> bool:
+        """Whether the household or one of its residents matches ``term`` (as ``match_term`` would find it)."""
+        return self._holds(household, term, _tail(term))
+
+    def _holds(self, household: str, term: str, tail: str | None) -> bool:
+        for record_id in self.members.get(household, ()):
+            names, phones, _ = self._keys[record_id]
+            if any(key.startswith(term) for key in names):
+                return True
+            if tail is not None and any(key.startswith(tail) for key in phones):
+                return True
+            if term in self.address_text.get(record_id, ""):
+                return True
+        return False
 
 
 def address_key(household: dict[str, Any]) -> tuple[str, ...]:
@@ -245,6 +336,12 @@ def address_key(household: dict[str, Any]) -> tuple[str, ...]:
 def _natural(text: str) -> str:
     digits = "".join(ch for ch in text if ch.isdigit())
     return f"{int(digits):09d}{text}" if digits and len(digits) < 10 else text
+
+
+def _tail(term: str) -> str | None:
+    """A term's digits reversed, as the phone index keys them, when the term can be a phone tail (3+ digits)."""
+    digits = phone_digits(term)
+    return digits[::-1] if digits == term and len(digits) >= 3 else None
 
 
 def _grams(text: str, *, indexing: bool = False) -> set[str]:

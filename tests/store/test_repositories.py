@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
 from field_agent.store import Store
 from field_agent.store.repositories import Repositories
-from field_agent.store.search import name_keys
+from field_agent.store.search import SearchIndex, name_keys
 
 from .conftest import PASSPHRASE, resident_values
 
@@ -119,3 +122,90 @@ def test_indexes_rebuilt_on_open(repos: Repositories, town: dict[str, str], stor
 
 def test_empty_query_lists_households_in_walking_order(repos: Repositories, town: dict[str, str]) -> None:
     assert [v["id"] for v in repos.store.search_households("  ")] == [town["h1"], town["h2"]]
+
+
+Town = tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any] | None]], list[str]]
+NAME_CHARS = "张三李四曾小华王五陈峰乐"
+ADDRESS_CHARS = "幸福路和平街号栋 123"
+QUERY_CHARS = "zsclhwxf张曾陈号栋路 1234"
+
+
+@st.composite
+def towns(draw: st.DrawFn) -> Town:
+    """Households and residents (some of missing households), a run of edits, moves and deletes, and queries."""
+    households = [f"h{n}" for n in range(draw(st.integers(1, 12)))]
+    names = st.text(NAME_CHARS, min_size=1, max_size=3)
+    phones = st.one_of(st.none(), st.text("0123456789", min_size=3, max_size=6))
+
+    def household(hid: str) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries(
+            {
+                "kind": st.just("household"),
+                "id": st.just(hid),
+                "head": names,
+                "phone": phones,
+                "address": st.text(ADDRESS_CHARS, max_size=6),
+                "building": st.sampled_from(["", "1栋", "2栋", "10栋"]),
+                "room": st.sampled_from(["", "101", "2", "11"]),
+            }
+        )
+
+    def resident(rid: str) -> st.SearchStrategy[dict[str, Any]]:
+        owner = st.sampled_from([*households, "gone"])
+        return st.fixed_dictionaries(
+            {"kind": st.just("resident"), "id": st.just(rid), "name": names, "household": owner, "phone": phones}
+        )
+
+    views = [draw(household(hid)) for hid in households]
+    residents = [f"r{n}" for n in range(draw(st.integers(0, 20)))]
+    views += [draw(resident(rid)) for rid in residents]
+    record = st.sampled_from(households + residents)
+    edits = []
+    for record_id in draw(st.lists(record, max_size=8)):
+        change = household(record_id) if record_id in households else resident(record_id)
+        edits.append((record_id, draw(st.one_of(st.none(), change))))
+    pieces = [piece for view in views for piece in _pieces(view)]
+    query = st.one_of(st.text(QUERY_CHARS, min_size=1, max_size=4), st.sampled_from(pieces))
+    queries = draw(st.lists(st.lists(query, min_size=1, max_size=2).map(" ".join), min_size=1, max_size=4))
+    return views, edits, queries
+
+
+def _pieces(view: dict[str, Any]) -> list[str]:
+    """Short pieces of a record's text a worker might type: name and pinyin prefixes, address parts, phone tails."""
+    keys = set(name_keys(view.get("name") or view.get("head") or ""))
+    address = "".join(str(view.get(f) or "") for f in ("address", "building", "room")).replace(" ", "")
+    phone = view.get("phone") or ""
+    pieces = {key[:n] for key in keys for n in (1, 2)} | {address[i : i + 2] for i in range(len(address))}
+    return sorted(piece for piece in pieces | {phone[-3:], phone[-4:]} if piece.strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(town=towns(), limit=st.integers(0, 8), broad=st.sampled_from([0, 3, 10_000]))
+def test_search_fast_paths_answer_as_full_match_sets(town: Town, limit: int, broad: int) -> None:
+    """Walking the households in order (broad queries) or checking terms one household at a time gives exactly the
+    households, and their order, that intersecting every term's full match set gives."""
+    views, edits, queries = town
+    index = SearchIndex()
+    index.broad = index.broad_per_row = broad
+    index.build(views)
+    for record_id, view in edits:
+        index.update(record_id, view)
+    for query in [*queries, ""]:
+        assert index.households(query, limit) == index.households_by_sets(query, limit), query
+
+
+def test_broad_query_returns_the_first_matches_in_walking_order(repos: Repositories) -> None:
+    """One letter matching every household: the first ``limit`` in walking order (2栋 before 10栋), not any 3."""
+    made = [
+        repos.households.put(
+            {"address": f"幸福路 {b}栋 {room}", "building": f"{b}栋", "room": str(room), "head": "陈峰"}
+        )
+        for b in (10, 2, 1)
+        for room in (201, 101)
+    ]
+    index = repos.store.index.search
+    index.broad = index.broad_per_row = 0  # force the ordered walk on this small store
+    by_id = {h["id"]: (h["building"], h["room"]) for h in made}
+    found = [by_id[v["id"]] for v in repos.store.search_households("c", limit=3)]
+    assert found == [("1栋", "101"), ("1栋", "201"), ("2栋", "101")]
+    assert ids(repos.store.search_households("cf 10栋", limit=5)) == {h["id"] for h in made[:2]}
