@@ -7,13 +7,14 @@ from textual.widgets import DataTable, Input, Static
 from field_agent.domain.idnumber import mask_id_number
 from field_agent.tui.screens.household import HouseholdScreen
 from field_agent.tui.screens.households import HouseholdsScreen
+from field_agent.tui.widgets.household_list import HouseholdList
 
 from .conftest import household_by_head, settle, unlocked
 
 
 def listed_heads(app) -> list[str]:
-    table = app.screen.query_one("#households", DataTable)
-    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    found = app.screen.query_one("#households", HouseholdList)
+    return [str(cells[1]) for _, cells in found.rows]
 
 
 async def search(pilot, text: str) -> None:
@@ -94,8 +95,8 @@ async def test_names_are_shown_as_typed_never_as_markup(app_factory, demo) -> No
         await pilot.press("f2")
         await settle(pilot)
         await search(pilot, "cfl")
-        table = app.screen.query_one("#households", DataTable)
-        drawn = [table.render_line(y).text for y in range(table.size.height)]
+        found = app.screen.query_one("#households", HouseholdList)
+        drawn = [found.render_line(y).text for y in range(found.size.height)]
         assert any("[b]陈峰林[/b]" in line for line in drawn), drawn[:3]
 
 
@@ -115,3 +116,56 @@ async def test_typing_fast_shows_the_last_keystrokes_results(app_factory) -> Non
         searched = [m for m in messages if isinstance(m, HouseholdsScreen.Searched)]
         assert searched[-1].serial == screen.serial
         assert screen.shown_rows == searched[-1].rows
+
+
+async def test_keys_move_the_cursor_past_the_last_visible_row_and_enter_opens_it(app_factory) -> None:
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        visible = found.scrollable_content_region.height - 1  # below the header
+        assert found.row_count > visible
+        found.focus()
+        await pilot.press(*["down"] * visible)
+        await pilot.pause()
+        assert found.cursor == visible
+        assert found.scroll_offset.y >= 1  # scrolled, so the highlighted row is on screen
+        drawn = [found.render_line(y).text for y in range(found.size.height)]
+        assert any(str(found.rows[visible][1][1]) in line for line in drawn)
+        await pilot.press("up", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+        assert app.screen.household_id == found.rows[visible - 1][0]
+
+
+async def test_a_tap_highlights_a_row_and_a_second_tap_opens_that_household(app_factory) -> None:
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        await pilot.click("#households", offset=(3, 3))  # the header, then rows 0, 1, 2
+        await pilot.pause()
+        assert found.cursor == 2
+        assert isinstance(app.screen, HouseholdsScreen)
+        await pilot.click("#households", offset=(3, 3))
+        await settle(pilot)
+        assert isinstance(app.screen, HouseholdScreen)
+        assert app.screen.household_id == found.rows[2][0]
+
+
+async def test_a_new_search_puts_the_cursor_back_on_the_first_match(app_factory) -> None:
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        found.cursor = 5
+        await search(pilot, "cfl")
+        assert found.cursor == 0 and found.scroll_offset.y == 0
+        assert app.screen.selected_household() == found.rows[0][0]
+        assert str(found.rows[0][1][1]) == "陈峰林"

@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from field_agent.tui.queries.households import FILTERS, HouseholdRow, buildings, list_households
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
+from field_agent.tui.widgets.household_list import HouseholdList
 
 
 class HouseholdsScreen(SessionScreen):
@@ -48,13 +49,10 @@ class HouseholdsScreen(SessionScreen):
                 yield Button(self.t(f"filter.{name}"), id=f"filter-{name}", compact=True)
             yield Select[str]([], prompt=self.t("households.building"), id="building", compact=True)
         yield Static("", id="households-count")
-        table = DataTable[str](id="households", cursor_type="row", zebra_stripes=True)
-        yield table
+        columns = ("address", "head", "residents", "flags", "last_visit")
+        yield HouseholdList([self.t(f"households.col.{key}") for key in columns], id="households")
 
     def on_mount(self) -> None:
-        table = self.query_one("#households", DataTable)
-        for key in ("address", "head", "residents", "flags", "last_visit"):
-            table.add_column(self.t(f"households.col.{key}"), key=key)
         self.query_one("#filter-all", Button).add_class("-active")
         self.query_one("#search", Input).focus()
         self.refresh_list()
@@ -86,12 +84,9 @@ class HouseholdsScreen(SessionScreen):
                 if self.building in self._building_options:
                     select.value = self.building
         if message.rows != self.shown_rows:
-            # Only when the rows changed (typing "1号" -> "1号楼" often keeps them): a rebuild is the costly part.
+            # Only when the rows changed (typing "1号" -> "1号楼" often keeps them); the list redraws its visible lines.
             self.shown_rows = message.rows
-            table = self.query_one("#households", DataTable)
-            table.clear()
-            for row in message.rows:
-                table.add_row(*self.cells(row), key=row.id)
+            self.query_one("#households", HouseholdList).show([(row.id, self.cells(row)) for row in message.rows])
         shown = len(message.rows)
         count = self.query_one("#households-count", Static)
         count.update(t("households.count", shown=shown, total=message.total), layout=False)  # one line, fixed
@@ -115,9 +110,9 @@ class HouseholdsScreen(SessionScreen):
 
     @on(Input.Submitted, "#search")
     def _query_submitted(self) -> None:
-        table = self.query_one("#households", DataTable)
-        if table.row_count:
-            table.focus()
+        found = self.query_one("#households", HouseholdList)
+        if found.row_count:
+            found.focus()
 
     @on(Button.Pressed, "#filters Button")
     def _filter_pressed(self, event: Button.Pressed) -> None:
@@ -141,13 +136,9 @@ class HouseholdsScreen(SessionScreen):
         self.query_one("#search", Input).focus()
 
     def selected_household(self) -> str | None:
-        table = self.query_one("#households", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return self.query_one("#households", HouseholdList).highlighted_id
 
-    @on(DataTable.RowSelected, "#households")
+    @on(HouseholdList.Selected, "#households")
     def _row_selected(self) -> None:
         self.action_open()
 
