@@ -89,9 +89,7 @@ def local_edit(
     """
     current = copy.deepcopy(dict(envelope)) if envelope is not None else new_envelope(record_id, kind, grid)
     if current["kind"] != kind or current["grid"] != grid:
-        raise ValueError(
-            f"record {record_id} is a {current['kind']} of grid {current['grid']}, not {kind}/{grid}"
-        )
+        raise ValueError(f"record {record_id} is a {current['kind']} of grid {current['grid']}, not {kind}/{grid}")
     change: dict[str, Any] = {
         "record": record_id,
         "kind": kind,

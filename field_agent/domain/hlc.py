@@ -53,9 +53,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def check_not_future(
-    text: str, now_ms: int | None = None, max_future_ms: int = DEFAULT_MAX_FUTURE_MS
-) -> None:
+def check_not_future(text: str, now_ms: int | None = None, max_future_ms: int = DEFAULT_MAX_FUTURE_MS) -> None:
     """Refuse a stamp more than ``max_future_ms`` ahead of this machine's clock."""
     stamp = parse_stamp(text)
     now = wall_ms() if now_ms is None else now_ms

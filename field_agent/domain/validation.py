@@ -51,10 +51,14 @@ def validate_record(
     if values.get(DELETED) is True:
         _raise_if(errors, kind)
         return
-    bad_fields = {error.field for error in errors}
-    merged = merged_view(kind, {k: v for k, v in values.items() if k not in bad_fields}, existing)
-    for name, spec in schema.items():
-        if spec.required and name not in bad_fields and _is_blank(merged.get(name)):
+    if errors:
+        bad_fields = {error.field for error in errors}
+        merged = merged_view(kind, {k: v for k, v in values.items() if k not in bad_fields}, existing)
+    else:  # the common case: nothing to leave out
+        bad_fields = set()
+        merged = merged_view(kind, values, existing)
+    for name in _REQUIRED[kind]:
+        if name not in bad_fields and _is_blank(merged.get(name)):
             errors.append(FieldError(name, "is required"))
     checks = _CROSS_CHECKS.get(kind)
     if checks:
@@ -177,6 +181,11 @@ def _cross_grid(record: Mapping[str, Any]) -> list[FieldError]:
             return [FieldError("leader", f"{leader} is not one of the grid's members")]
     return []
 
+
+# each kind's required fields in schema order, so a write does not walk the whole schema to find them
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name, spec in schema.items() if spec.required) for kind, schema in SCHEMAS.items()
+}
 
 _CROSS_CHECKS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "resident": _cross_resident,
