@@ -101,7 +101,7 @@ def _push_once(
                 if current is None:
                     merged, outcome = create_from_change(change)
                 else:
-                    merged, outcome = apply_change(current, change)
+                    merged, outcome = apply_change(current, change, owned=True)  # read for this batch only
             except Refusal as refusal:
                 results.append(_result(record_id, "refused", refusal.code, refusal.reason))
                 continue

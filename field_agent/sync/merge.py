@@ -82,7 +82,7 @@ def _open_conflict(envelope: dict[str, Any], cid: str, body: dict[str, Any], out
 
 
 def apply_change(
-    envelope: Mapping[str, Any] | None, change: Mapping[str, Any]
+    envelope: Mapping[str, Any] | None, change: Mapping[str, Any], *, owned: bool = False
 ) -> tuple[dict[str, Any], ChangeOutcome]:
     """Apply a device's change to the server's copy of a record; detect true conflicts.
 
@@ -91,16 +91,18 @@ def apply_change(
     other value is kept on the record as an open conflict. Deleting a record someone edited unseen, or editing one
     someone deleted unseen, is a conflict too (the deletion register has no value conflicts of its own).
     Conflict ids derive from the change's stamps, so applying the same change twice changes nothing.
+    With ``owned=True`` the caller hands ``envelope`` over and it is updated in place instead of copied.
     """
     if envelope is None:
         current = new_envelope(change["record"], change["kind"], change["grid"])
     else:
-        current = copy.deepcopy(dict(envelope))
-        if current["kind"] != change["kind"] or current["grid"] != change["grid"]:
+        if envelope["kind"] != change["kind"] or envelope["grid"] != change["grid"]:
             raise MergeRefused(
-                f"record {change['record']} is a {current['kind']} of grid {current['grid']}; "
+                f"record {change['record']} is a {envelope['kind']} of grid {envelope['grid']}; "
                 f"the change says {change['kind']} of grid {change['grid']}"
             )
+        # The server hands over an envelope it has just read: updating it in place saves a deep copy.
+        current = envelope if owned and isinstance(envelope, dict) else copy.deepcopy(dict(envelope))
     outcome = ChangeOutcome()
     base: Mapping[str, str] = change.get("base", {})
     writes: Mapping[str, Any] = change["fields"]
@@ -187,10 +189,8 @@ def _detect_delete_conflict(
         stamps = [entry["stamp"] for entry in edited.values()] + [
             entry["stamp"] for elements in change["sets"].values() for entry in elements.values()
         ]
-        if (
-            not stamps
-            or (all(current["stamps"].get(n) == e["stamp"] for n, e in edited.items())
-            and not change["sets"])
+        if not stamps or (
+            all(current["stamps"].get(n) == e["stamp"] for n, e in edited.items()) and not change["sets"]
         ):
             return
         edit_stamp = max(stamps)

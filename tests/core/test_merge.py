@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
@@ -56,9 +57,7 @@ class Device:
                 self.clock.observe(stamp)
             keep = set(self.outbox.get(record_id, {}).get("fields", {}))
             local = self.records.get(record_id)
-            self.records[record_id] = (
-                remote if local is None else merge_envelopes(local, remote, keep_ours=keep)
-            )
+            self.records[record_id] = remote if local is None else merge_envelopes(local, remote, keep_ours=keep)
 
 
 def three_devices() -> tuple[list[Device], dict[str, dict]]:
@@ -267,3 +266,19 @@ def test_merge_envelopes_is_a_join() -> None:
     assert merge_envelopes(a, b) == merge_envelopes(b, a)
     assert merge_envelopes(merge_envelopes(a, b), c) == merge_envelopes(a, merge_envelopes(b, c))
     assert merge_envelopes(a, a) == a
+
+
+def test_an_owned_envelope_is_updated_in_place_with_the_same_result() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[1].edit("r1", values={"head": "王五", DELETED: True}, set_changes={"tags": {"x": True}})
+    expected = server["r1"]
+    handed_over = copy.deepcopy(server["r1"])
+    for change in (devices[0].outbox["r1"], devices[1].outbox["r1"]):
+        expected, first = apply_change(expected, change)
+        handed_over, second = apply_change(handed_over, change, owned=True)
+        assert handed_over == expected and first == second
+    kept = copy.deepcopy(server["r1"])
+    apply_change(server["r1"], devices[0].outbox["r1"])
+    assert server["r1"] == kept  # without owned=True the caller's envelope is never touched
