@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from field_agent.ledgers.audit import append_audit_line, export_entry, read_audit_lines
 from field_agent.ledgers.builder import Ledger, build_ledger
-from field_agent.ledgers.definitions import load_definitions
+from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.overview import grid_overview, town_totals
@@ -303,12 +303,12 @@ def export_command(
     """Export one of the six ledgers for a grid or a town to .xlsx or .csv."""
     definitions = load_definitions()
     if list_only:
-        items = [{"name": d.name, "title": d.title_zh, "title_en": d.title_en} for d in definitions.values()]
+        items = ledger_list(definitions)
         if as_json:
             _echo_json(items)
         else:
             for item in items:
-                click.echo(f"{item['name']:<16}{item['title']}  ({item['title_en']})")
+                click.echo(ledger_list_line(item))
         return
     if not ledger or out is None:
         raise click.UsageError(f"name a ledger and --out FILE; ledgers: {', '.join(definitions)}")

@@ -8,7 +8,7 @@ import click
 
 from field_agent.cli.common import echo_json, fail
 from field_agent.cli.store_cmds import open_store
-from field_agent.ledgers.definitions import load_definitions
+from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.device import export_from_store, import_into_store
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.writers import MASK_NOTE
@@ -41,12 +41,12 @@ def export_command(
     except LedgerError as error:
         fail(str(error))
     if list_only:
-        items = [{"name": d.name, "title": d.title_zh, "title_en": d.title_en} for d in known.values()]
+        items = ledger_list(known)
         if as_json:
             echo_json(items)
         else:
             for item in items:
-                click.echo(f"{item['name']:<16}{item['title']}  ({item['title_en']})")
+                click.echo(ledger_list_line(item))
         return
     if not ledger or out is None:
         fail(f"name a ledger and an output file, e.g. 'export residents --out r.xlsx'; ledgers: {', '.join(known)}")

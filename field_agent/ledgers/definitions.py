@@ -124,3 +124,12 @@ def get_definition(name: str, definitions: Mapping[str, LedgerDefinition] | None
         return known[name]
     except KeyError:
         raise UnknownLedger(f"no ledger named {name!r}; the ledgers are: {', '.join(known)}") from None
+
+
+def ledger_list(definitions: Mapping[str, LedgerDefinition]) -> list[dict[str, str]]:
+    """Each ledger's name and titles, as ``export --list`` prints them (on the device and on the server)."""
+    return [{"name": d.name, "title": d.title_zh, "title_en": d.title_en} for d in definitions.values()]
+
+
+def ledger_list_line(item: Mapping[str, str]) -> str:
+    return f"{item['name']:<16}{item['title']}  ({item['title_en']})"
