@@ -5,7 +5,8 @@ over httpx in this process. Prints changes/s, request latency p50/p99, errors, t
 generator used while pushing, and a final count that proves no change was lost or duplicated (server database and
 every tablet's pull). Usage:
 
-    .venv/bin/python bench/server_load.py [--devices 50,200] [--db sqlite,postgres] [--changes 500] [--batch 100]
+    .venv/bin/python bench/server_load.py [--devices 50,200] [--db sqlite,postgres] [--workers 1,2]
+        [--changes 500] [--batch 100] [--page 500] [--client httpx|aiohttp]
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from typing import Any
 
 import httpx
 import orjson
+
+try:  # the lighter load generator (bench extra); httpx is what the tablets use
+    import aiohttp
+except ImportError:  # pragma: no cover
+    aiohttp = None
 
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
@@ -53,6 +59,57 @@ class Tablet:
     pulled: list[str] = field(default_factory=list)
 
 
+class Connection:
+    """One tablet's keep-alive connection to the server: httpx (as the sync agent) or aiohttp (a lighter load
+    generator, so that on a 2-core machine the simulated tablets leave more of the CPU to the server)."""
+
+    def __init__(self, base: str, kind: str) -> None:
+        self.kind = kind
+        if kind == "httpx":
+            self._httpx = httpx.AsyncClient(base_url=base, timeout=120)
+        elif aiohttp is None:
+            raise SystemExit("--client aiohttp needs the bench extra: pip install -e '.[bench]'")
+        else:
+            self._aiohttp = aiohttp.ClientSession(
+                base_url=base,
+                connector=aiohttp.TCPConnector(limit=1),
+                timeout=aiohttp.ClientTimeout(total=120),
+            )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> tuple[int, bytes]:
+        """(status, body); raises ConnectionError when the connection failed."""
+        if self.kind == "httpx":
+            try:
+                response = await self._httpx.request(
+                    method, path, content=body, params=params, headers=headers, json=json
+                )
+            except httpx.TransportError as error:
+                raise ConnectionError(repr(error)) from error
+            return response.status_code, response.content
+        try:
+            async with self._aiohttp.request(
+                method, path, data=body, params=params, headers=headers, json=json
+            ) as response:
+                return response.status, await response.read()
+        except aiohttp.ClientError as error:
+            raise ConnectionError(repr(error)) from error
+
+    async def aclose(self) -> None:
+        if self.kind == "httpx":
+            await self._httpx.aclose()
+        else:
+            await self._aiohttp.close()
+
+
 def prepare_changes(tablet: Tablet, changes: int, batch: int) -> None:
     """The tablet's whole working day, made before the clock starts: mostly new households, some edits."""
     clock = HybridClock(tablet.node)
@@ -76,7 +133,7 @@ def prepare_changes(tablet: Tablet, changes: int, batch: int) -> None:
 
 
 async def run_tablet(
-    client: httpx.AsyncClient,
+    client: Connection,
     tablet: Tablet,
     latencies: list[float],
     errors: list[str],
@@ -89,38 +146,42 @@ async def run_tablet(
         for attempt in range(3):  # a tablet retries a cut connection with the same batch id
             started = time.perf_counter()
             try:
-                response = await client.post("/v1/push", content=body, headers=headers)
+                status, content = await client.request("POST", "/v1/push", body=body, headers=headers)
                 break
-            except httpx.TransportError as error:
+            except ConnectionError as error:
                 retried.append(repr(error))
                 if attempt == 2:
                     errors.append(f"push: {error!r}")
         else:
             continue
         latencies.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            errors.append(f"push {response.status_code}: {response.text[:200]}")
+        if status != 200:
+            errors.append(f"push {status}: {content[:200].decode(errors='replace')}")
             continue
-        results = orjson.loads(response.content)["results"]
+        results = orjson.loads(content)["results"]
         applied.append(sum(1 for r in results if r["status"] in ("applied", "conflict")))
         errors.extend(f"refused: {r['code']}" for r in results if r["status"] == "refused")
 
 
-async def pull_tablet(client: httpx.AsyncClient, tablet: Tablet, latencies: list[float], errors: list[str]) -> None:
+async def pull_tablet(
+    client: Connection, tablet: Tablet, latencies: list[float], errors: list[str], page_size: int
+) -> None:
     headers = {"Authorization": f"Bearer {tablet.token}"}
     cursor, more = 0, True
     while more:
         started = time.perf_counter()
         try:
-            response = await client.get("/v1/pull", params={"cursor": cursor, "limit": 2000}, headers=headers)
-        except httpx.HTTPError as error:
-            errors.append(f"pull: {error!r}")
+            status, content = await client.request(
+                "GET", "/v1/pull", params={"cursor": cursor, "limit": page_size}, headers=headers
+            )
+        except ConnectionError as error:
+            errors.append(f"pull: {error}")
             return
         latencies.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            errors.append(f"pull {response.status_code}")
+        if status != 200:
+            errors.append(f"pull {status}")
             return
-        page = orjson.loads(response.content)
+        page = orjson.loads(content)
         tablet.pulled.extend(record["id"] for record in page["records"] if record["kind"] == "household")
         cursor, more = page["next_cursor"], page["more"]
 
@@ -130,12 +191,25 @@ def percentile(ordered: list[float], share: float) -> float:
 
 
 def process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far; NaN where /proc is not available."""
+    """CPU seconds (user + system) a process and its child processes (server workers) have used so far; NaN where
+    /proc is not available."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree: set[int] = set()
+    grown = {pid}
+    while grown:
+        tree |= grown
+        grown = {child for child, (parent, _) in stats.items() if parent in grown} - tree
+    return sum(stats[member][1] for member in tree if member in stats) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -144,7 +218,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict[str, Any]:
+async def scenario(
+    db_name: str, devices: int, changes: int, batch: int, client_kind: str = "httpx", workers: int = 1, page: int = 500
+) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="server-load-"))
     url = (
         f"sqlite:///{workdir / 'server.db'}"
@@ -174,6 +250,8 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
             str(port),
             "--enroll-limit",
             str(devices * 2),
+            "--workers",
+            str(workers),
             *SERVE_ARGS,
         ],
         stdout=subprocess.DEVNULL,
@@ -187,18 +265,21 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
     applied: list[int] = []
     # one client (one connection) per tablet, as in the field; a shared pool of hundreds of connections would
     # spend the load generator's CPU on pool bookkeeping instead of requests
-    clients = [httpx.AsyncClient(base_url=base, timeout=120) for _ in tablets]
+    clients = [Connection(base, client_kind) for _ in tablets]
     try:
         for _ in range(300):
             try:
-                if (await clients[0].get("/v1/health")).status_code == 200:
+                if (await clients[0].request("GET", "/v1/health"))[0] == 200:
                     break
-            except httpx.TransportError:
+            except ConnectionError:
                 await asyncio.sleep(0.1)
         for client, tablet in zip(clients, tablets, strict=True):
-            answer = await client.post("/v1/enroll", json={"code": tablet.code, "node_id": tablet.node})
-            answer.raise_for_status()
-            tablet.token = answer.json()["token"]
+            status, content = await client.request(
+                "POST", "/v1/enroll", json={"code": tablet.code, "node_id": tablet.node}
+            )
+            if status != 200:
+                raise SystemExit(f"enrolment failed: {status} {content[:200]!r}")
+            tablet.token = orjson.loads(content)["token"]
         server_cpu_started = process_cpu_s(server.pid)
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -208,7 +289,9 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
         push_seconds = time.perf_counter() - started
         client_cpu = time.process_time() - cpu_started
         server_cpu = process_cpu_s(server.pid) - server_cpu_started
-        await asyncio.gather(*(pull_tablet(c, t, pull_latency, errors) for c, t in zip(clients, tablets, strict=True)))
+        await asyncio.gather(
+            *(pull_tablet(c, t, pull_latency, errors, page) for c, t in zip(clients, tablets, strict=True))
+        )
         total_seconds = time.perf_counter() - started
         for client in clients:
             await client.aclose()
@@ -233,6 +316,8 @@ async def scenario(db_name: str, devices: int, changes: int, batch: int) -> dict
     pull_latency.sort()
     return {
         "db": db_name,
+        "workers": workers,
+        "client": client_kind,
         "devices": devices,
         "changes": devices * changes,
         "accepted": sum(applied),
@@ -261,16 +346,29 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="server worker processes, e.g. 1,2 (one row each; the server's default is 1 per CPU core, at most 4)",
+    )
+    parser.add_argument("--page", type=int, default=500, help="records per pull page (the sync agent's default)")
+    parser.add_argument(
+        "--client", default="httpx", choices=("httpx", "aiohttp"), help="the simulated tablets' HTTP client"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
     for db_name in args.db.split(","):
         for devices in (int(n) for n in args.devices.split(",")):
-            rows.append(asyncio.run(scenario(db_name, devices, args.changes, args.batch)))
-            if args.json:
-                print(json.dumps(rows[-1]), flush=True)
+            for workers in (int(n) for n in args.workers.split(",")):
+                rows.append(
+                    asyncio.run(scenario(db_name, devices, args.changes, args.batch, args.client, workers, args.page))
+                )
+                if args.json:
+                    print(json.dumps(rows[-1]), flush=True)
     columns = [
         ("db", "db", "<9", ""),
+        ("workers", "workers", ">8", ""),
         ("devices", "devices", ">8", ""),
         ("changes", "changes", ">8", ""),
         ("accepted", "accepted", ">9", ""),
@@ -291,7 +389,8 @@ def main() -> None:
     ]
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
-        f"batch={args.batch} changes/device={args.changes} cpus={os.cpu_count()} load average {load} (latencies in ms)"
+        f"batch={args.batch} page={args.page} changes/device={args.changes} client={args.client} cpus={os.cpu_count()} "
+        f"load average {load} (latencies in ms)"
     )
     print("".join(f"{title:{align}}" for title, _, align, _ in columns))
     for r in rows:

@@ -85,7 +85,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     """The ASGI app over one database (the caller owns and closes it)."""
     settings = settings or Settings()
-    limiter = RateLimiter(settings.enroll_attempts, settings.enroll_window_s)
+    limiter = RateLimiter(db, settings.enroll_attempts, settings.enroll_window_s)  # in the database: all workers
     app = FastAPI(
         title="Field Agent town server",
         version=__version__,
@@ -95,6 +95,8 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     )
     app.state.db = db
     app.state.settings = settings
+    # per process, like the push thread pool: with N worker processes a device's last-seen time is written at
+    # most N times per ``last_seen_every_ms`` instead of once, which is harmless
     app.state.last_touched = {}
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

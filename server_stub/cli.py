@@ -131,6 +131,12 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     show_default=True,
     help="Refuse stamps further than this ahead of the server clock (e.g. 12h, 7d).",
 )
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 32),
+    help="Worker processes serving requests; they share the database  [default: one per CPU core, at most 4]",
+)
 def serve(
     db_url: str | None,
     as_json: bool,
@@ -141,21 +147,28 @@ def serve(
     enroll_limit: int,
     push_threads: int,
     max_future: str,
+    workers: int | None,
 ) -> None:
     """Run the server until interrupted."""
     import uvicorn
 
     from server_stub.app import create_app
-    from server_stub.config import Settings
+    from server_stub.config import Settings, default_workers
     from server_stub.enrolment import parse_ttl
     from server_stub.tls import ensure_certificate
 
     settings = Settings(
         enroll_attempts=enroll_limit, push_threads=push_threads, max_future_ms=parse_ttl(max_future, "--max-future")
     )
-    db = open_db(db_url)
+    workers = workers or default_workers()
+    url = db_url or default_db_url(server_dir())
+    db = open_db(url)  # also with --workers: creates the schema and fails early, in one line, on a bad URL
     ssl: dict[str, str] = {}
-    info: dict[str, Any] = {"url": f"{'https' if tls else 'http'}://{host}:{port}", "db": _safe_url(db.url)}
+    info: dict[str, Any] = {
+        "url": f"{'https' if tls else 'http'}://{host}:{port}",
+        "db": _safe_url(db.url),
+        "workers": workers,
+    }
     if tls:
         certificate = ensure_certificate(server_dir())
         ssl = {"ssl_certfile": str(certificate.cert_path), "ssl_keyfile": str(certificate.key_path)}
@@ -163,22 +176,45 @@ def serve(
     if as_json:
         click.echo(orjson.dumps(info, option=orjson.OPT_SORT_KEYS).decode())  # one line: scripts read it first
     else:
-        click.echo(f"Serving {info['url']} (database {info['db']})")
+        plural = "es" if workers > 1 else ""
+        click.echo(f"Serving {info['url']} (database {info['db']}, {workers} worker process{plural})")
         if tls:
             click.echo(f"Certificate SHA-256 fingerprint: {info['fingerprint']}")
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "timeout_keep_alive": 75,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 5,
+        **ssl,
+    }
+    if workers == 1:
+        try:
+            uvicorn.run(create_app(db, settings), **options)
+        finally:
+            db.close()
+        return
+    _serve_workers(db, url, settings, workers, options)
+
+
+def _serve_workers(db: Any, url: str, settings: Any, workers: int, options: dict[str, Any]) -> None:
+    """Run ``workers`` processes under uvicorn's supervisor; each opens the database itself (server_stub.workers).
+
+    The supervisor stops every worker on SIGTERM/SIGINT and replaces them one by one on SIGHUP.
+    """
+    import os
+
+    import uvicorn
+
+    from server_stub.workers import WORKER_CONFIG_ENV, worker_config
+
+    db.close()  # the parent serves nothing itself; each worker opens its own connections
+    os.environ[WORKER_CONFIG_ENV] = worker_config(url, settings)
     try:
-        uvicorn.run(
-            create_app(db, settings),
-            host=host,
-            port=port,
-            access_log=access_log,
-            timeout_keep_alive=75,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-            **ssl,
-        )
+        uvicorn.run("server_stub.workers:worker_app", factory=True, workers=workers, **options)
     finally:
-        db.close()
+        os.environ.pop(WORKER_CONFIG_ENV, None)
 
 
 def _safe_url(url: str) -> str:

@@ -15,6 +15,7 @@ from field_agent.sync.protocol import MAX_STRING_LENGTH
 DATA_DIR_ENV = "FIELD_SERVER_DATA_DIR"
 DB_ENV = "FIELD_SERVER_DB"
 DEFAULT_PORT = 8470
+MAX_DEFAULT_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,13 @@ def data_dir() -> Path:
 def default_db_url(directory: Path | None = None) -> str:
     """$FIELD_SERVER_DB, else a SQLite file in the data directory."""
     return os.environ.get(DB_ENV) or f"sqlite:///{(directory or data_dir()) / 'server.db'}"
+
+
+def default_workers() -> int:
+    """Server worker processes when ``--workers`` is not given: one per CPU this process may use, at most 4 (each
+    PostgreSQL worker keeps a pool of up to 16 connections; SQLite gains little beyond a few writers)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from field_agent.domain.hlc import wall_ms
 from field_agent.sync.protocol import PushRequest
 from server_stub.config import Settings
+from server_stub.db.base import Database
 from server_stub.errors import RateLimited, RequestInvalid
 
 
@@ -106,32 +104,20 @@ def _check(value: Any, where: str, depth: int, settings: Settings) -> None:
 
 
 class RateLimiter:
-    """At most ``attempts`` per ``window_s`` seconds per client address (a sliding window, in memory)."""
+    """At most ``attempts`` per ``window_s`` seconds per client address: a sliding window kept in the database, so
+    it holds across all worker processes of one server (and across restarts)."""
 
-    def __init__(self, attempts: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, db: Database, attempts: int, window_s: float, clock: Callable[[], int] = wall_ms) -> None:
+        self.db = db
         self.attempts = attempts
-        self.window_s = window_s
+        self.window_ms = max(1, round(window_s * 1000))
         self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def hit(self, address: str) -> None:
         """Count one attempt, or raise RateLimited with the seconds to wait."""
-        now = self._clock()
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._forget_idle(now)
-            times = self._seen.setdefault(address, deque())
-            while times and times[0] <= now - self.window_s:
-                times.popleft()
-            if len(times) >= self.attempts:
-                wait = max(1, math.ceil(times[0] + self.window_s - now))
-                raise RateLimited(
-                    f"too many enrolment attempts from this address: try again in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            times.append(now)
-
-    def _forget_idle(self, now: float) -> None:
-        for address in [a for a, t in self._seen.items() if not t or t[-1] <= now - self.window_s]:
-            del self._seen[address]
+        wait = self.db.note_enroll_attempt(address, self._clock(), self.window_ms, self.attempts)
+        if wait is not None:
+            raise RateLimited(
+                f"too many enrolment attempts from this address: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )

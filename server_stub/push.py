@@ -18,7 +18,7 @@ from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
-from server_stub.db.sql import RecordRaced
+from server_stub.db.sql import RecordRaced, dumps
 from server_stub.new_record import create_from_change
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
@@ -79,44 +79,79 @@ def _push_once(
     settings: Settings,
     check_encodable: bool,
 ) -> bytes:
+    """Plan the batch against the committed records without any lock, then commit it under the grid's lock.
+
+    Optimistic: checking, validating, merging and serialising happen before the lock is taken, so concurrent
+    pushes (other threads, other worker processes) overlap in that work. Under the lock the records' sequence
+    numbers are compared with those the plan was made from; if any record changed (or appeared) meanwhile, the
+    plan is made again from the records as they are now, still under the lock, so no concurrent write is lost.
+    """
     grid = device["grid"]
+    ids = [change["record"] for change in changes]
+    versions = db.read_versions(ids)
+    seen = {record_id: seq for record_id, (seq, _) in versions.items()}
+    now = wall_ms()
+    rows, answer = _plan(
+        device,
+        batch_id,
+        changes,
+        {rid: envelope for rid, (_, envelope) in versions.items()},
+        settings,
+        now,
+        check_encodable,
+    )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
-        now = wall_ms()
         if stored is not None:
             tx.mark_synced(device["id"], now)  # the tablet has its answer now; it counts as seen and synced
             replay = orjson.loads(stored)
             replay["replayed"] = True
             return orjson.dumps(replay)
-        working = tx.get_records(change["record"] for change in changes)
-        touched: dict[str, dict[str, Any]] = {}
-        results = []
-        for change in changes:
-            record_id = change["record"]
-            try:
-                current = working.get(record_id)
-                check_change(device, change, current, settings, now)
-                if check_encodable:
-                    _check_encodable(change)
-                if current is None:
-                    merged, outcome = create_from_change(change)
-                else:
-                    merged, outcome = apply_change(current, change, owned=True)  # read for this batch only
-            except Refusal as refusal:
-                results.append(_result(record_id, "refused", refusal.code, refusal.reason))
-                continue
-            except MergeRefused as error:
-                results.append(_result(record_id, "refused", "record_mismatch", str(error)))
-                continue
-            working[record_id] = merged
-            touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
-            touched[record_id] = merged
-            results.append(_result(record_id, outcome.status, conflicts=outcome.conflicts))
-        tx.put_records(grid, touched.values())
-        answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
+        if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
+            rows, answer = _plan(device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable)
+        tx.put_encoded(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
         tx.mark_synced(device["id"], now)
     return answer
+
+
+def _plan(
+    device: Mapping[str, Any],
+    batch_id: str,
+    changes: list[dict[str, Any]],
+    working: dict[str, dict[str, Any]],
+    settings: Settings,
+    now: int,
+    check_encodable: bool,
+) -> tuple[list[tuple[str, str, str]], bytes]:
+    """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
+    (id, kind, JSON; in the order their sequence numbers must follow) and the answer as JSON."""
+    touched: dict[str, dict[str, Any]] = {}
+    results = []
+    for change in changes:
+        record_id = change["record"]
+        try:
+            current = working.get(record_id)
+            check_change(device, change, current, settings, now)
+            if check_encodable:
+                _check_encodable(change)
+            if current is None:
+                merged, outcome = create_from_change(change)
+            else:
+                merged, outcome = apply_change(current, change, owned=True)  # read for this plan only
+        except Refusal as refusal:
+            results.append(_result(record_id, "refused", refusal.code, refusal.reason))
+            continue
+        except MergeRefused as error:
+            results.append(_result(record_id, "refused", "record_mismatch", str(error)))
+            continue
+        working[record_id] = merged
+        touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
+        touched[record_id] = merged
+        results.append(_result(record_id, outcome.status, conflicts=outcome.conflicts))
+    rows = [(record_id, envelope["kind"], dumps(envelope)) for record_id, envelope in touched.items()]
+    answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
+    return rows, answer
 
 
 def check_change(

@@ -85,10 +85,10 @@ class TownServer:
         raise RuntimeError(f"the server did not come up in {timeout:.0f} s; see {self.log_path}")
 
     def kill(self) -> bool:
-        """SIGKILL the server (no shutdown of any kind); False if it was not running."""
+        """SIGKILL the server, every worker process of it (no shutdown of any kind); False if it was not running."""
         if self.process is None or self.process.returncode is not None:
             return False
-        os.kill(self.process.pid, signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)  # its own session: the supervisor and all its workers
         self.kills += 1
         return True
 
@@ -104,7 +104,7 @@ class TownServer:
             try:
                 await asyncio.wait_for(self.process.wait(), 10)
             except TimeoutError:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 await self.process.wait()
 
     def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:

@@ -21,8 +21,16 @@ class Transaction(ABC):
         """The envelopes of the given ids that exist (in any grid)."""
 
     @abstractmethod
+    def record_seqs(self, ids: Iterable[str]) -> dict[str, int]:
+        """The sequence numbers of the given ids that exist: a record's version (every write gives a new one)."""
+
+    @abstractmethod
     def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
         """Store envelopes of the locked grid, each with a fresh sequence number in order; returns the last one."""
+
+    @abstractmethod
+    def put_encoded(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        """``put_records`` for envelopes already checked and serialised: (id, kind, envelope JSON) of the grid."""
 
     @abstractmethod
     def get_batch(self, device_id: str, batch_id: str) -> str | None:
@@ -81,6 +89,10 @@ class Database(ABC):
         """Every envelope: of one grid in sequence order, or of all grids ordered by id."""
 
     @abstractmethod
+    def read_versions(self, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """(sequence number, envelope) of the given ids that exist, as committed (no lock, no transaction)."""
+
+    @abstractmethod
     def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` (seq, envelope JSON) of a grid with seq > cursor, in seq order."""
 
@@ -107,3 +119,9 @@ class Database(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @abstractmethod
+    def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:
+        """Count one enrolment attempt from ``address`` at ``now_ms`` unless ``limit`` attempts from it fall in
+        the last ``window_ms``: None when allowed (and recorded), else the seconds to wait. Exact across threads,
+        processes and connections sharing the database."""

@@ -27,6 +27,8 @@ SCHEMA = (
     "used BIGINT, device_id TEXT)",
     "CREATE TABLE IF NOT EXISTS batches (device_id TEXT NOT NULL, batch_id TEXT NOT NULL, "
     "response TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (device_id, batch_id))",
+    "CREATE TABLE IF NOT EXISTS enroll_attempts (address TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS enroll_attempts_address ON enroll_attempts (address, at_ms)",
 )
 DEVICE_COLUMNS = (
     "id",
@@ -84,16 +86,29 @@ class SqlTransaction(Transaction):
                 found[envelope["id"]] = envelope
         return found
 
+    def record_seqs(self, ids: Iterable[str]) -> dict[str, int]:
+        seqs: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            seqs.update(self._run(f"SELECT id, seq FROM records WHERE id IN ({marks})", chunk).fetchall())
+        return seqs
+
     def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
-        if grid != self._grid:
-            raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
         rows = []
         for envelope in envelopes:
             if envelope["grid"] != grid:
                 raise RuntimeError(f"record {envelope['id']} belongs to grid {envelope['grid']}, not {grid}")
+            rows.append((envelope["id"], envelope["kind"], dumps(envelope)))
+        return self.put_encoded(grid, rows)
+
+    def put_encoded(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        if grid != self._grid:
+            raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
+        numbered = []
+        for record_id, kind, body in rows:
             self._seq += 1
-            rows.append((envelope["id"], envelope["kind"], grid, self._seq, dumps(envelope)))
-        if not rows:
+            numbered.append((record_id, kind, grid, self._seq, body))
+        if not numbered:
             return self._seq
         self._db.executemany(
             self._conn,
@@ -102,9 +117,9 @@ class SqlTransaction(Transaction):
                 "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, body = excluded.body "
                 "WHERE records.grid = excluded.grid AND records.kind = excluded.kind"
             ),
-            rows,
+            numbered,
         )
-        ids = [row[0] for row in rows]
+        ids = [row[0] for row in numbered]
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             clash = self._run(f"SELECT id FROM records WHERE id IN ({marks}) AND grid <> ?", [*chunk, grid]).fetchone()
@@ -230,6 +245,14 @@ class SqlDatabase(Database):
             yield from (orjson.loads(body) for _, body in rows)
             last_id = str(rows[-1][0])
 
+    def read_versions(self, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for record_id, seq, body in self._query(f"SELECT id, seq, body FROM records WHERE id IN ({marks})", chunk):
+                found[record_id] = (int(seq), orjson.loads(body))
+        return found
+
     def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
         rows = self._query(
             "SELECT seq, body FROM records WHERE grid = ? AND seq > ? ORDER BY seq LIMIT ?", (grid, cursor, limit)
@@ -274,3 +297,29 @@ class SqlDatabase(Database):
     def touch_device(self, device_id: str, now_ms: int) -> None:
         with self._writer() as connection:
             connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))
+
+    def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:
+        """The enrolment rate limit, shared by every worker process: a sliding window in ``enroll_attempts``.
+
+        One lock row in ``meta`` (taken like a grid's sequence lock) makes check-and-insert atomic on both
+        backends, so concurrent attempts from several processes never exceed ``limit``. Every row older than the
+        window is pruned at most once per window per process, so the table holds about one window of attempts.
+        """
+        horizon = now_ms - window_ms
+        with self.transaction() as tx:
+            assert isinstance(tx, SqlTransaction)
+            tx._run("INSERT INTO meta (key, value) VALUES ('enroll_attempts_lock', '') ON CONFLICT (key) DO NOTHING")
+            tx._run("SELECT value FROM meta WHERE key = 'enroll_attempts_lock'" + self.lock_suffix).fetchone()
+            if now_ms - getattr(self, "_enroll_pruned_ms", 0) >= window_ms:
+                tx._run("DELETE FROM enroll_attempts WHERE at_ms <= ?", (horizon,))
+                self._enroll_pruned_ms = now_ms
+            else:
+                tx._run("DELETE FROM enroll_attempts WHERE address = ? AND at_ms <= ?", (address, horizon))
+            count, oldest = tx._run(
+                "SELECT count(*), min(at_ms) FROM enroll_attempts WHERE address = ?", (address,)
+            ).fetchone()
+            if int(count) >= limit:
+                # whole seconds until the oldest attempt leaves the window; at most one window (clock set back)
+                return max(1, min(-(-window_ms // 1000), -(-(int(oldest) + window_ms - now_ms) // 1000)))
+            tx._run("INSERT INTO enroll_attempts (address, at_ms) VALUES (?, ?)", (address, now_ms))
+        return None

@@ -1,4 +1,10 @@
-"""SQLite backend (the default): one file in WAL mode, one writer at a time, readers in parallel."""
+"""SQLite backend (the default): one file in WAL mode, one writer at a time, readers in parallel.
+
+Writers queue twice: threads of one process on a ``FairLock`` (in arrival order), and processes (several server
+workers, an admin command) on an exclusive ``flock`` of a lock file beside the database, taken for the whole
+commit group. SQLite's own busy handler would also keep writers apart, but it polls with sleeps of up to 100 ms,
+so a waiting worker could sit idle long after the lock was free; the kernel wakes a ``flock`` waiter at once.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,11 @@ from pathlib import Path
 
 from server_stub.db.sql import SqlDatabase
 from server_stub.errors import DatabaseError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: processes are kept apart by SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
 
 GROUP_MAX_UNITS = 64
 GROUP_MAX_AGE_S = 0.05
@@ -80,6 +91,7 @@ class SqliteDatabase(SqlDatabase):
                 self.path.touch(mode=0o600)
             self._write_lock = FairLock()
             self._group: _CommitGroup | None = None
+            self._process_lock = os.open(f"{self.path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
             self._writer_connection = self._connect()
         except (OSError, sqlite3.Error) as error:
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
@@ -108,7 +120,12 @@ class SqliteDatabase(SqlDatabase):
         connection = self._writer_connection
         try:
             if self._group is None:
-                connection.execute("BEGIN IMMEDIATE")
+                self._lock_processes()
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                except BaseException:
+                    self._unlock_processes()
+                    raise
                 self._group = _CommitGroup()
             group = self._group
             connection.execute("SAVEPOINT unit")
@@ -145,7 +162,20 @@ class SqliteDatabase(SqlDatabase):
             group.error = error
             with contextlib.suppress(sqlite3.Error):
                 self._writer_connection.execute("ROLLBACK")
+        finally:
+            self._unlock_processes()
         group.done.set()
+
+    def _lock_processes(self) -> None:
+        """Wait for the other processes' writers (their whole commit group) to finish."""
+        if self._process_lock < 0:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        if fcntl is not None:
+            fcntl.flock(self._process_lock, fcntl.LOCK_EX)
+
+    def _unlock_processes(self) -> None:
+        if fcntl is not None and self._process_lock >= 0:
+            fcntl.flock(self._process_lock, fcntl.LOCK_UN)
 
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
@@ -164,6 +194,9 @@ class SqliteDatabase(SqlDatabase):
             self._readers.clear()
         with self._write_lock:
             self._writer_connection.close()
+            if self._process_lock >= 0:
+                os.close(self._process_lock)
+                self._process_lock = -1
 
 
 def sqlite_path_from_url(url: str) -> Path:
