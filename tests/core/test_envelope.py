@@ -27,9 +27,7 @@ def edit(env, clock, **kwargs):
 
 
 def test_new_record_stamps_every_field(clock: HybridClock) -> None:
-    env, change = edit(
-        None, clock, values={"building": "3", "room": "301"}, set_changes={"tags": {"elderly": True}}
-    )
+    env, change = edit(None, clock, values={"building": "3", "room": "301"}, set_changes={"tags": {"elderly": True}})
     assert set(env["stamps"]) == {"building", "room"}
     assert change["fields"]["room"] == {"value": "301", "stamp": env["stamps"]["room"]}
     assert change["base"] == {}

@@ -66,9 +66,7 @@ def test_counter_overflow_carries_into_milliseconds() -> None:
 
 @given(
     st.lists(
-        st.tuples(
-            st.integers(0, 10**14), st.integers(0, 99_999), st.sampled_from([NODE_A, NODE_B, "0123456789ab"])
-        ),
+        st.tuples(st.integers(0, 10**14), st.integers(0, 99_999), st.sampled_from([NODE_A, NODE_B, "0123456789ab"])),
         min_size=2,
         max_size=30,
     )
@@ -90,9 +88,7 @@ def test_future_stamp_is_refused_with_the_reason() -> None:
         check_not_future(too_far, now_ms=now)
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "123", "001700000000000-00000-AAAAAAAAAAAA", "1700000000000-0-aaaaaaaaaaaa"]
-)
+@pytest.mark.parametrize("bad", ["", "123", "001700000000000-00000-AAAAAAAAAAAA", "1700000000000-0-aaaaaaaaaaaa"])
 def test_malformed_stamps_are_refused(bad: str) -> None:
     with pytest.raises(StampError, match="malformed stamp"):
         parse_stamp(bad)
