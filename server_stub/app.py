@@ -99,6 +99,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     # most N times per ``last_seen_every_ms`` instead of once, which is harmless
     app.state.last_touched = {}
     app.state.push_limiter = None  # made on first use, inside the server's event loop
+    app.state.answers_forgotten_ms = 0
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
 
@@ -190,8 +191,20 @@ def _push_request(state: Any, authorization: str | None, body: bytes) -> Respons
     except Exception:
         note_seen(state, device)
         raise
+    forget_old_answers(state)
     answer = push(state.db, device, batch_id, changes, state.settings, check_encodable=coerced)
     return Response(answer, media_type="application/json")
+
+
+def forget_old_answers(state: Any) -> None:
+    """Delete stored push answers older than ``keep_answers_ms``, at most once per ``forget_answers_every_ms``
+    per worker process (so the table holds about a month of batches, not every batch ever sent)."""
+    now = wall_ms()
+    if now - state.answers_forgotten_ms < state.settings.forget_answers_every_ms:
+        return
+    state.answers_forgotten_ms = now
+    with state.db.transaction() as tx:
+        tx.forget_batches(now - state.settings.keep_answers_ms)
 
 
 def _document_push_body(app: FastAPI) -> None:

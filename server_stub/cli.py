@@ -132,6 +132,12 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     help="Refuse stamps further than this ahead of the server clock (e.g. 12h, 7d).",
 )
 @click.option(
+    "--keep-answers",
+    default="30d",
+    show_default=True,
+    help="How long a push's answer is kept for a tablet that retries the same batch (e.g. 7d, 30d).",
+)
+@click.option(
     "--workers",
     default=None,
     type=click.IntRange(1, 32),
@@ -147,6 +153,7 @@ def serve(
     enroll_limit: int,
     push_threads: int,
     max_future: str,
+    keep_answers: str,
     workers: int | None,
 ) -> None:
     """Run the server until interrupted."""
@@ -158,7 +165,10 @@ def serve(
     from server_stub.tls import ensure_certificate
 
     settings = Settings(
-        enroll_attempts=enroll_limit, push_threads=push_threads, max_future_ms=parse_ttl(max_future, "--max-future")
+        enroll_attempts=enroll_limit,
+        push_threads=push_threads,
+        max_future_ms=parse_ttl(max_future, "--max-future"),
+        keep_answers_ms=parse_ttl(keep_answers, "--keep-answers"),
     )
     workers = workers or default_workers()
     url = db_url or default_db_url(server_dir())

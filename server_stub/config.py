@@ -29,6 +29,10 @@ class Settings:
     enroll_attempts: int = 10
     enroll_window_s: float = 60.0
     last_seen_every_ms: int = 60_000
+    # a push's answer is kept so a retried batch is answered, not applied again; a tablet retries within minutes
+    # or days, never months (and re-applying a batch changes nothing: the merge is idempotent)
+    keep_answers_ms: int = 30 * 24 * 3_600_000
+    forget_answers_every_ms: int = 3_600_000
     # pushes are CPU-bound under one GIL: a few threads keep the event loop responsive and the queue fair
     push_threads: int = 4
 

@@ -40,6 +40,10 @@ class Transaction(ABC):
     def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None: ...
 
     @abstractmethod
+    def forget_batches(self, before_ms: int) -> int:
+        """Delete the stored answers of batches received before ``before_ms``; returns how many."""
+
+    @abstractmethod
     def get_code(self, code_hash: str) -> dict[str, Any] | None: ...
 
     @abstractmethod

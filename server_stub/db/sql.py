@@ -27,6 +27,7 @@ SCHEMA = (
     "used BIGINT, device_id TEXT)",
     "CREATE TABLE IF NOT EXISTS batches (device_id TEXT NOT NULL, batch_id TEXT NOT NULL, "
     "response TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (device_id, batch_id))",
+    "CREATE INDEX IF NOT EXISTS batches_created ON batches (created)",
     "CREATE TABLE IF NOT EXISTS enroll_attempts (address TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS enroll_attempts_address ON enroll_attempts (address, at_ms)",
 )
@@ -73,8 +74,11 @@ class SqlTransaction(Transaction):
         return self._conn.execute(self._db.q(sql), params)
 
     def lock_grid(self, grid: str) -> None:
-        self._run("INSERT INTO grid_seq (grid, seq) VALUES (?, 0) ON CONFLICT (grid) DO NOTHING", (grid,))
-        row = self._run("SELECT seq FROM grid_seq WHERE grid = ?" + self._db.lock_suffix, (grid,)).fetchone()
+        locking = "SELECT seq FROM grid_seq WHERE grid = ?" + self._db.lock_suffix
+        row = self._run(locking, (grid,)).fetchone()
+        if row is None:  # the grid's first write
+            self._run("INSERT INTO grid_seq (grid, seq) VALUES (?, 0) ON CONFLICT (grid) DO NOTHING", (grid,))
+            row = self._run(locking, (grid,)).fetchone()
         self._grid, self._seq = grid, int(row[0])
 
     def get_records(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -139,6 +143,9 @@ class SqlTransaction(Transaction):
             "INSERT INTO batches (device_id, batch_id, response, created) VALUES (?, ?, ?, ?)",
             (device_id, batch_id, response_json, now_ms),
         )
+
+    def forget_batches(self, before_ms: int) -> int:
+        return int(self._run("DELETE FROM batches WHERE created < ?", (before_ms,)).rowcount)
 
     def get_code(self, code_hash: str) -> dict[str, Any] | None:
         row = self._run(

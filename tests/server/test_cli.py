@@ -60,6 +60,7 @@ def test_grid_code_and_device_commands(run, tmp_path: Path) -> None:
         (("enroll-code", "--grid", "nope", "--worker", "王芳", "--role", "worker", "--ttl", "soon"), "ttl 'soon'"),
         (("grid", "list", "--db", "mysql://x"), "unsupported database URL"),
         (("serve", "--max-future", "soon"), "--max-future 'soon' is not a duration"),
+        (("serve", "--keep-answers", "forever"), "--keep-answers 'forever' is not a duration"),
         (("grid", "list", "--db", "postgresql://nobody@127.0.0.1:1/none"), "cannot use the PostgreSQL database"),
     ],
 )
