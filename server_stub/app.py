@@ -157,21 +157,15 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         )
 
     @router.get("/pull", response_model=PullResponse, tags=["sync"], responses=_errors(401, 422, 503))
-    def pull(
-        device: Device,
+    async def pull(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
         cursor: Annotated[int, Query(ge=0, le=2**62, description="the last sequence number received")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> Response:
         """Records of this device's grid changed after ``cursor``, in sequence order."""
-        rows = db.pull_page(device["grid"], cursor, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = rows[-1][0] if rows else cursor
-        body = (
-            '{"records":[' + ",".join(text for _, text in rows) + f'],"next_cursor":{next_cursor},'
-            f'"more":{"true" if more else "false"}}}'
-        )
-        return Response(body.encode(), media_type="application/json")
+        authorization = request.headers.get("authorization")
+        return await anyio.to_thread.run_sync(_pull_page, app.state, authorization, cursor, limit)
 
     app.include_router(router)
     app.include_router(office_router, responses=_errors(401))
@@ -205,6 +199,21 @@ def forget_old_answers(state: Any) -> None:
     state.answers_forgotten_ms = now
     with state.db.transaction() as tx:
         tx.forget_batches(now - state.settings.keep_answers_ms)
+
+
+def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -> Response:
+    """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored."""
+    device = authenticate(state.db, authorization)
+    note_seen(state, device)
+    rows = state.db.pull_page(device["grid"], cursor, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = rows[-1][0] if rows else cursor
+    body = (
+        '{"records":[' + ",".join(text for _, text in rows) + f'],"next_cursor":{next_cursor},'
+        f'"more":{"true" if more else "false"}}}'
+    )
+    return Response(body.encode(), media_type="application/json")
 
 
 def _document_push_body(app: FastAPI) -> None:
