@@ -29,7 +29,7 @@ from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLim
 
 __all__ = ["SyncAgent", "SyncProgress", "SyncResult", "enroll", "list_conflicts", "resolve"]
 
-OFFLINE_MESSAGE = "offline, will retry"
+OFFLINE_MESSAGE = "offline: the town server could not be reached; unsent changes are kept for the next sync"
 
 
 class _Stopped(SyncError):

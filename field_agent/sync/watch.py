@@ -138,7 +138,7 @@ class Watcher:
         return demanded
 
     async def run(self) -> int:
-        log.info("watching: window %s, every %.0f min inside it", self.config.window, self.config.interval_s / 60)
+        log.info("watching: window %s, every %s inside it", self.config.window, _every(self.config.interval_s))
         next_due: datetime | None = None
         was_inside = False
         failures = 0
@@ -215,3 +215,10 @@ def log_to_file(path: Path) -> logging.Handler:
     log.setLevel(logging.INFO)
     log.propagate = False
     return handler
+
+
+def _every(seconds: float) -> str:
+    """``90 s``, ``5 min``, ``2.5 min``: an interval as a person reads it."""
+    if seconds < 60:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min"

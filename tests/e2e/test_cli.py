@@ -91,7 +91,7 @@ def test_an_unreachable_server_exits_3_and_keeps_the_changes(town: Town, tmp_pat
         store.meta_set("server_url", "http://127.0.0.1:9")  # discard port: nothing listens
     result = run(path, "sync")
     assert result.exit_code == 3
-    assert "offline, will retry" in result.output
+    assert "the town server could not be reached" in result.output
     with Store.open(path, PASSPHRASE) as store:
         assert store.pending_count() == 1
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from field_agent.domain.envelope import is_deleted, view
 from field_agent.domain.groups import DEFAULT_ELIGIBILITY, nobody_left_out
+from server_stub.cli import cli as server_cli
 from server_stub.db.sqlite import SqliteDatabase
 from server_stub.office import TOKEN_META_KEY, export_command, issue_office_token, office_group, router
 
@@ -236,12 +237,16 @@ def test_server_export_by_grid_and_by_town_with_audit(
 def test_server_export_refuses_unclear_scope(db: SqliteDatabase, data_dir: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{data_dir / 'server.db'}"
     runner = CliRunner()
-    both = runner.invoke(export_command, ["visits", "--grid", G1, "--town", "城关镇", "--out", "x.csv", "--db", url])
-    assert both.exit_code == 1 and "exactly one of --grid G or --town T" in both.output
-    unknown = runner.invoke(
-        export_command, ["visits", "--town", "西湖镇", "--out", str(tmp_path / "x.csv"), "--db", url]
+    both = runner.invoke(
+        server_cli, ["export", "visits", "--grid", G1, "--town", "城关镇", "--out", "x.csv", "--db", url]
     )
-    assert unknown.exit_code == 1 and "towns: 城关镇" in unknown.output
+    assert both.exit_code == 1 and "exactly one of --grid G or --town T" in both.stderr
+    assert both.stderr.startswith("field-server: ") and both.stderr.count("\n") == 1
+    unknown = runner.invoke(
+        server_cli, ["export", "visits", "--town", "西湖镇", "--out", str(tmp_path / "x.csv"), "--db", url]
+    )
+    assert unknown.exit_code == 1 and "towns: 城关镇" in unknown.stderr
+    assert unknown.stderr.startswith("field-server: ") and unknown.stderr.count("\n") == 1
     assert not (tmp_path / "x.csv").exists()
     listed = runner.invoke(export_command, ["--list"])
     assert listed.exit_code == 0 and "isolation" in listed.output

@@ -44,7 +44,7 @@ async def test_offline_keeps_the_batch_in_flight_for_the_next_run(server, make_d
     record = device.edit(values={"room": "1"})
     server.faults.extend([("offline", None, None)] * 4)
     result = await make_agent(device).sync()
-    assert result.error == "offline, will retry"
+    assert result.error == "offline: the town server could not be reached; unsent changes are kept for the next sync"
     assert result.error_kind == "offline"
     assert device.pending_count() == 1
     assert record not in server.records

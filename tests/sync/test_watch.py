@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from field_agent.sync.agent import SyncResult
+from field_agent.sync.agent import OFFLINE_MESSAGE, SyncResult
 from field_agent.sync.backoff import RetryPolicy
 from field_agent.sync.watch import EXIT_FATAL, WatchConfig, Watcher, Window, config_from_store
 
@@ -129,7 +129,7 @@ async def test_outside_the_window_only_a_demand_or_the_flag_file_syncs(tmp_path:
 
 
 async def test_offline_retries_after_the_backoff_not_the_interval() -> None:
-    offline = SyncResult(error="offline, will retry", error_kind="offline")
+    offline = SyncResult(error=OFFLINE_MESSAGE, error_kind="offline")
     watcher, agent, clock = make(datetime(2026, 11, 30, 22, 0), [offline, offline, SyncResult()])
     original_idle = watcher._idle
 
@@ -199,3 +199,9 @@ async def test_the_session_opens_the_store_per_run_and_reports_a_busy_or_changed
     watcher, _, _ = make(datetime(2026, 11, 30, 22, 0), [])
     watcher.agent = StoreSession(changed, Agent)
     assert await watcher.run() == EXIT_FATAL
+
+
+def test_the_interval_is_logged_as_a_person_reads_it() -> None:
+    from field_agent.sync.watch import _every
+
+    assert [_every(s) for s in (30, 59.5, 60, 150, 300)] == ["30 s", "59.5 s", "1 min", "2.5 min", "5 min"]
