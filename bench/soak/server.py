@@ -44,7 +44,9 @@ class TownServer:
     def __init__(self, db_url: str, data_dir: Path, env: dict[str, str]) -> None:
         self.db_url = db_url
         self.data_dir = data_dir
-        self.env = {**env, "FIELD_SERVER_DATA_DIR": str(data_dir)}
+        # the server's key file, for the server and for this process's own reads of its database
+        self.key_file = data_dir / "server.key"
+        self.env = {**env, "FIELD_SERVER_DATA_DIR": str(data_dir), "FIELD_SERVER_KEY_FILE": str(self.key_file)}
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
         self.kills = 0
@@ -110,17 +112,19 @@ class TownServer:
     def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every record on the server, by grid then id, read straight from the database."""
         from server_stub.db import open_database
+        from server_stub.sealing import sealer_from_file
 
         records: dict[str, dict[str, dict[str, Any]]] = {}
-        with open_database(self.db_url) as db:
+        with open_database(self.db_url, sealer_from_file(self.key_file)) as db:
             for envelope in db.iter_records():
                 records.setdefault(envelope["grid"], {})[envelope["id"]] = envelope
         return records
 
     def drop_postgres_schema(self) -> None:
         from server_stub.db.postgres import PostgresDatabase
+        from server_stub.sealing import sealer_from_file
 
-        database = PostgresDatabase(self.db_url)
+        database = PostgresDatabase(self.db_url, sealer=sealer_from_file(self.key_file))
         try:
             database.drop_schema()
         finally:

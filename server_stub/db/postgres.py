@@ -14,6 +14,7 @@ import psycopg
 
 from server_stub.db.sql import SqlDatabase
 from server_stub.errors import DatabaseError
+from server_stub.sealing import Sealer, sealer_for
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -23,7 +24,7 @@ class PostgresDatabase(SqlDatabase):
 
     lock_suffix = " FOR UPDATE"
 
-    def __init__(self, url: str, pool_size: int = 16) -> None:
+    def __init__(self, url: str, pool_size: int = 16, sealer: Sealer | None = None) -> None:
         self.url = url
         self._conninfo, self.schema = _split_schema(url)
         self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
@@ -31,6 +32,7 @@ class PostgresDatabase(SqlDatabase):
         self._all: list[psycopg.Connection[Any]] = []
         self._all_lock = threading.Lock()
         try:
+            self.sealer = sealer or sealer_for(url)
             with self._acquire() as connection:
                 if self.schema:
                     connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 
 from server_stub.db.base import Database, Transaction
+from server_stub.errors import DatabaseError
+from server_stub.sealing import KEY_FILE_ENV, PREFIX, Sealer, SealError
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -46,6 +48,8 @@ DEVICE_COLUMNS = (
 )
 CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "used", "device_id")
 CHUNK = 500
+SEAL_CHECK_KEY = "sealing_check"
+SEAL_CHECK_ID = "__sealing_check__"
 
 
 class RecordRaced(Exception):
@@ -83,11 +87,11 @@ class SqlTransaction(Transaction):
 
     def get_records(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
+        open_body = self._db.sealer.open
         for chunk in _chunks(sorted(set(ids))):
             marks = ",".join("?" * len(chunk))
-            for (body,) in self._run(f"SELECT body FROM records WHERE id IN ({marks})", chunk).fetchall():
-                envelope = orjson.loads(body)
-                found[envelope["id"]] = envelope
+            for record_id, body in self._run(f"SELECT id, body FROM records WHERE id IN ({marks})", chunk).fetchall():
+                found[record_id] = orjson.loads(open_body(record_id, body))
         return found
 
     def record_seqs(self, ids: Iterable[str]) -> dict[str, int]:
@@ -109,9 +113,10 @@ class SqlTransaction(Transaction):
         if grid != self._grid:
             raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
         numbered = []
+        seal = self._db.sealer.seal
         for record_id, kind, body in rows:
             self._seq += 1
-            numbered.append((record_id, kind, grid, self._seq, body))
+            numbered.append((record_id, kind, grid, self._seq, seal(record_id, body)))
         if not numbered:
             return self._seq
         self._db.executemany(
@@ -131,6 +136,23 @@ class SqlTransaction(Transaction):
                 raise RecordRaced(clash[0])
         self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
         return self._seq
+
+    def seal_plaintext(self) -> int:
+        """Seal every body stored as plaintext (a database written before sealing existed); returns how many."""
+        sealed, last_id = 0, ""
+        seal = self._db.sealer.seal
+        while rows := self._run(
+            "SELECT id, body FROM records WHERE id > ? AND body NOT LIKE ? ORDER BY id LIMIT 1000",
+            (last_id, PREFIX + "%"),
+        ).fetchall():
+            self._db.executemany(
+                self._conn,
+                self._db.q("UPDATE records SET body = ? WHERE id = ?"),
+                [(seal(record_id, body), record_id) for record_id, body in rows],
+            )
+            sealed += len(rows)
+            last_id = str(rows[-1][0])
+        return sealed
 
     def get_batch(self, device_id: str, batch_id: str) -> str | None:
         row = self._run(
@@ -230,14 +252,50 @@ class SqlDatabase(Database):
         with self._reader() as connection:
             return list(connection.execute(self.q(sql), params).fetchall())
 
+    sealer: Sealer
+
     def create_schema(self) -> None:
         with self._writer() as connection:
             for statement in SCHEMA:
                 connection.execute(statement)
+        self._check_sealing()
+
+    def _check_sealing(self) -> None:
+        """Check that this server's key opens the database; seal the bodies of a database from before sealing."""
+        check = self._query("SELECT value FROM meta WHERE key = ?", (SEAL_CHECK_KEY,))
+        if not check:
+            sealed: int | None = None
+            with self.transaction() as tx:
+                assert isinstance(tx, SqlTransaction)
+                if tx.get_meta(SEAL_CHECK_KEY) is None:  # (not sealed by another process meanwhile)
+                    sealed = tx.seal_plaintext()
+                    tx.set_meta(SEAL_CHECK_KEY, self.sealer.seal(SEAL_CHECK_ID, "sealed"))
+            if sealed is not None:
+                if sealed:
+                    self._after_sealing()
+                return
+            check = self._query("SELECT value FROM meta WHERE key = ?", (SEAL_CHECK_KEY,))
+        try:
+            self.sealer.open(SEAL_CHECK_ID, str(check[0][0]))
+        except SealError:
+            where = self.url.split("?")[0]
+            if self.sealer.new_key is not None:  # made just now: the database's own key is missing
+                self.sealer.new_key.unlink(missing_ok=True)
+                raise DatabaseError(
+                    f"the key file {self.sealer.new_key} of the database {where} is missing, so its records cannot "
+                    f"be read: restore the key file from your backup (or point ${KEY_FILE_ENV} at it)"
+                ) from None
+            raise DatabaseError(
+                f"{self.sealer.source} does not open the database {where}: it was sealed with another key; use "
+                f"the key file that belongs to it (${KEY_FILE_ENV})"
+            ) from None
+
+    def _after_sealing(self) -> None:
+        """Purge the former plaintext from the storage, where the dialect can (SQLite: VACUUM)."""
 
     def get_record(self, record_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT body FROM records WHERE id = ?", (record_id,))
-        return orjson.loads(rows[0][0]) if rows else None
+        return orjson.loads(self.sealer.open(record_id, rows[0][0])) if rows else None
 
     def iter_records(self, grid: str | None = None) -> Iterator[dict[str, Any]]:
         """Every envelope: of one grid in sequence order, or of all grids by id; read in pages of 1,000."""
@@ -249,7 +307,7 @@ class SqlDatabase(Database):
             return
         last_id = ""
         while rows := self._query("SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT 1000", (last_id,)):
-            yield from (orjson.loads(body) for _, body in rows)
+            yield from (orjson.loads(self.sealer.open(record_id, body)) for record_id, body in rows)
             last_id = str(rows[-1][0])
 
     def read_versions(self, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -257,14 +315,15 @@ class SqlDatabase(Database):
         for chunk in _chunks(sorted(set(ids))):
             marks = ",".join("?" * len(chunk))
             for record_id, seq, body in self._query(f"SELECT id, seq, body FROM records WHERE id IN ({marks})", chunk):
-                found[record_id] = (int(seq), orjson.loads(body))
+                found[record_id] = (int(seq), orjson.loads(self.sealer.open(record_id, body)))
         return found
 
     def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
         rows = self._query(
-            "SELECT seq, body FROM records WHERE grid = ? AND seq > ? ORDER BY seq LIMIT ?", (grid, cursor, limit)
+            "SELECT seq, id, body FROM records WHERE grid = ? AND seq > ? ORDER BY seq LIMIT ?", (grid, cursor, limit)
         )
-        return [(int(seq), str(body)) for seq, body in rows]
+        open_body = self.sealer.open
+        return [(int(seq), open_body(record_id, body).decode()) for seq, record_id, body in rows]
 
     def count_records(self, grid: str | None = None) -> int:
         if grid is None:
@@ -275,8 +334,8 @@ class SqlDatabase(Database):
         records = dict(self._query("SELECT grid, count(*) FROM records GROUP BY grid"))
         devices = dict(self._query("SELECT grid, count(*) FROM devices WHERE revoked IS NULL GROUP BY grid"))
         grids = []
-        for (body,) in self._query("SELECT body FROM records WHERE kind = 'grid' ORDER BY id"):
-            envelope = orjson.loads(body)
+        for record_id, body in self._query("SELECT id, body FROM records WHERE kind = 'grid' ORDER BY id"):
+            envelope = orjson.loads(self.sealer.open(record_id, body))
             fields = envelope["fields"]
             grids.append(
                 {

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from server_stub.db.sql import SqlDatabase
 from server_stub.errors import DatabaseError
+from server_stub.sealing import Sealer, sealer_for
 
 try:
     import fcntl
@@ -82,9 +83,10 @@ class SqliteDatabase(SqlDatabase):
     e.g. an admin command while the server runs), so sequence numbers commit in order.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sealer: Sealer | None = None) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
+        self.sealer = sealer or sealer_for(self.url)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
@@ -98,7 +100,11 @@ class SqliteDatabase(SqlDatabase):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self.create_schema()
+        try:
+            self.create_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -176,6 +182,17 @@ class SqliteDatabase(SqlDatabase):
     def _unlock_processes(self) -> None:
         if fcntl is not None and self._process_lock >= 0:
             fcntl.flock(self._process_lock, fcntl.LOCK_UN)
+
+    def _after_sealing(self) -> None:
+        """Rewrite the file so that no page of the former plaintext bodies survives among its free pages, and empty
+        the write-ahead log, which held the old pages too."""
+        with self._write_lock:
+            self._lock_processes()
+            try:
+                self._writer_connection.execute("VACUUM")
+                self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._unlock_processes()
 
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
