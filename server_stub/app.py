@@ -209,11 +209,12 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1][0] if rows else cursor
-    body = (
-        '{"records":[' + ",".join(text for _, text in rows) + f'],"next_cursor":{next_cursor},'
-        f'"more":{"true" if more else "false"}}}'
+    body = b'{"records":[%b],"next_cursor":%d,"more":%b}' % (
+        b",".join(text for _, text in rows),
+        next_cursor,
+        b"true" if more else b"false",
     )
-    return Response(body.encode(), media_type="application/json")
+    return Response(body, media_type="application/json")
 
 
 def _document_push_body(app: FastAPI) -> None:

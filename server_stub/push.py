@@ -18,8 +18,9 @@ from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
-from server_stub.db.sql import RecordRaced, dumps
+from server_stub.db.sql import RecordRaced
 from server_stub.new_record import create_from_change
+from server_stub.sealing import Sealer
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
@@ -99,6 +100,7 @@ def _push_once(
         settings,
         now,
         check_encodable,
+        db.sealer,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -108,8 +110,10 @@ def _push_once(
             replay["replayed"] = True
             return orjson.dumps(replay)
         if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
-            rows, answer = _plan(device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable)
-        tx.put_encoded(grid, rows)
+            rows, answer = _plan(
+                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer
+            )
+        tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
         tx.mark_synced(device["id"], now)
     return answer
@@ -123,6 +127,7 @@ def _plan(
     settings: Settings,
     now: int,
     check_encodable: bool,
+    sealer: Sealer,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, JSON; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -149,7 +154,8 @@ def _plan(
         touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
         touched[record_id] = merged
         results.append(_result(record_id, outcome.status, conflicts=outcome.conflicts))
-    rows = [(record_id, envelope["kind"], dumps(envelope)) for record_id, envelope in touched.items()]
+    seal = sealer.seal  # sealed here, outside the lock, like the rest of the plan
+    rows = [(rid, envelope["kind"], seal(rid, orjson.dumps(envelope))) for rid, envelope in touched.items()]
     answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
     return rows, answer
 

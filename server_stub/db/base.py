@@ -29,8 +29,8 @@ class Transaction(ABC):
         """Store envelopes of the locked grid, each with a fresh sequence number in order; returns the last one."""
 
     @abstractmethod
-    def put_encoded(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
-        """``put_records`` for envelopes already checked and serialised: (id, kind, envelope JSON) of the grid."""
+    def put_sealed(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        """``put_records`` for envelopes already checked and sealed (``Database.sealer``): (id, kind, sealed body)."""
 
     @abstractmethod
     def get_batch(self, device_id: str, batch_id: str) -> str | None:
@@ -97,8 +97,8 @@ class Database(ABC):
         """(sequence number, envelope) of the given ids that exist, as committed (no lock, no transaction)."""
 
     @abstractmethod
-    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
-        """Up to ``limit`` (seq, envelope JSON) of a grid with seq > cursor, in seq order."""
+    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` (seq, envelope JSON as UTF-8 bytes) of a grid with seq > cursor, in seq order."""
 
     @abstractmethod
     def list_grids(self) -> list[dict[str, Any]]:

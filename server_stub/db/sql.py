@@ -106,17 +106,16 @@ class SqlTransaction(Transaction):
         for envelope in envelopes:
             if envelope["grid"] != grid:
                 raise RuntimeError(f"record {envelope['id']} belongs to grid {envelope['grid']}, not {grid}")
-            rows.append((envelope["id"], envelope["kind"], dumps(envelope)))
-        return self.put_encoded(grid, rows)
+            rows.append((envelope["id"], envelope["kind"], self._db.sealer.seal(envelope["id"], dumps(envelope))))
+        return self.put_sealed(grid, rows)
 
-    def put_encoded(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
+    def put_sealed(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
         if grid != self._grid:
             raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
         numbered = []
-        seal = self._db.sealer.seal
-        for record_id, kind, body in rows:
+        for record_id, kind, sealed in rows:
             self._seq += 1
-            numbered.append((record_id, kind, grid, self._seq, seal(record_id, body)))
+            numbered.append((record_id, kind, grid, self._seq, sealed))
         if not numbered:
             return self._seq
         self._db.executemany(
@@ -318,12 +317,12 @@ class SqlDatabase(Database):
                 found[record_id] = (int(seq), orjson.loads(self.sealer.open(record_id, body)))
         return found
 
-    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, str]]:
+    def pull_page(self, grid: str, cursor: int, limit: int) -> list[tuple[int, bytes]]:
         rows = self._query(
             "SELECT seq, id, body FROM records WHERE grid = ? AND seq > ? ORDER BY seq LIMIT ?", (grid, cursor, limit)
         )
         open_body = self.sealer.open
-        return [(int(seq), open_body(record_id, body).decode()) for seq, record_id, body in rows]
+        return [(int(seq), open_body(record_id, body)) for seq, record_id, body in rows]
 
     def count_records(self, grid: str | None = None) -> int:
         if grid is None:
