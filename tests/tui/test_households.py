@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
 from textual.widgets import DataTable, Input, Static
 
 from field_agent.domain.idnumber import mask_id_number
 from field_agent.tui.screens.household import HouseholdScreen
 from field_agent.tui.screens.households import HouseholdsScreen
-from field_agent.tui.widgets.household_list import HouseholdList
+from field_agent.tui.widgets.household_list import MAX_WIDTH, HouseholdList, widest
 
 from .conftest import household_by_head, settle, unlocked
 
@@ -169,3 +173,93 @@ async def test_a_new_search_puts_the_cursor_back_on_the_first_match(app_factory)
         assert found.cursor == 0 and found.scroll_offset.y == 0
         assert app.screen.selected_household() == found.rows[0][0]
         assert str(found.rows[0][1][1]) == "陈峰林"
+
+
+def drawn_lines(found: HouseholdList) -> list[str]:
+    """The list as it is on screen: the header, then the visible rows."""
+    return [found.render_line(y).text for y in range(min(found.size.height, found.row_count + 1))]
+
+
+def column_starts(line: str, values: list[str]) -> list[int | None]:
+    """The cell offset at which each value starts in a drawn line (CJK characters take two cells); None if empty."""
+    starts: list[int | None] = []
+    position = 0
+    for value in values:
+        if not value:
+            starts.append(None)
+            continue
+        position = line.index(value, position)
+        starts.append(cell_len(line[:position]))
+        position += len(value)
+    return starts
+
+
+@pytest.mark.parametrize("query", ["zs", "cfl", "陈峰", "3号楼2", "13"])
+async def test_columns_stay_put_while_a_search_is_typed(app_factory, query: str) -> None:
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        labels = found.labels
+        header = drawn_lines(found)[0].rstrip()  # the vertical scrollbar comes and goes with the number of rows
+        starts = column_starts(header, labels)
+        results = [listed_heads(app)]
+        for key in query:
+            await pilot.press(key)
+            await settle(pilot)
+            lines = drawn_lines(found)
+            assert lines[0].rstrip() == header, f"after {key!r}"
+            for line, (_, cells) in zip(lines[1:], found.rows, strict=False):
+                row_starts = column_starts(line, [cell.plain for cell in cells])
+                assert all(at in (None, start) for at, start in zip(row_starts, starts, strict=True)), line
+            results.append(listed_heads(app))
+        assert len({tuple(heads) for heads in results}) >= 3  # the results changed at least twice while typing
+
+
+async def test_header_and_rows_scroll_sideways_together_at_80_columns(app_factory) -> None:
+    app = app_factory(lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        assert found.virtual_size.width > found.scrollable_content_region.width  # wider than the screen
+        found.scroll_to(x=found.max_scroll_x, animate=False, immediate=True)
+        await pilot.pause()
+        header, *rows = drawn_lines(found)
+        last_label = found.labels[-1]
+        assert last_label in header  # the last column, scrolled into view
+        for line, (_, cells) in zip(rows, found.rows, strict=False):
+            (start,) = column_starts(line, [cells[-1].plain])
+            assert start == column_starts(header, [last_label])[0], line  # still under its header
+
+
+async def test_columns_follow_the_data_when_a_household_changes_and_cut_an_odd_long_value(app_factory, demo) -> None:
+    household = household_by_head(demo, "陈峰林")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        found = app.screen.query_one("#households", HouseholdList)
+        before = found.column_widths[0]
+        longer = "长" * (before // 2 + 2)  # a little wider than every address of the grid
+        app.session.save("household", {"address": longer}, record_id=household["id"])
+        app.screen.refresh_list()  # as after an edit or a sync
+        await settle(pilot)
+        assert found.column_widths[0] == cell_len(longer) > before
+        assert column_starts(drawn_lines(found)[0], found.labels)[1] == cell_len(longer) + 3
+        odd = "很长的地址" * 10
+        app.session.save("household", {"address": odd}, record_id=household["id"])
+        await search(pilot, "cfl")
+        assert found.column_widths[0] == MAX_WIDTH
+        header, first = drawn_lines(found)[:2]
+        assert odd not in first and odd[: MAX_WIDTH // 2 - 1] + "…" in first  # cut with an ellipsis
+        assert column_starts(first, [found.rows[0][1][1].plain]) == column_starts(header, [found.labels[1]])
+
+
+@given(st.lists(st.text(max_size=12), max_size=8))
+def test_widest_measures_as_cell_len_does(values: list[str]) -> None:
+    assert widest(values) == max(map(cell_len, values), default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,10 +11,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
+from field_agent.domain.enums import VISIT_OUTCOMES
+from field_agent.tui.model import GridModel
 from field_agent.tui.queries.households import FILTERS, HouseholdRow, buildings, list_households
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
-from field_agent.tui.widgets.household_list import HouseholdList
+from field_agent.tui.widgets.household_list import HouseholdList, widest
 
 
 class HouseholdsScreen(SessionScreen):
@@ -27,12 +30,15 @@ class HouseholdsScreen(SessionScreen):
     ]
 
     class Searched(Message):
-        def __init__(self, serial: int, rows: list[HouseholdRow], total: int, buildings: list[str]) -> None:
+        def __init__(
+            self, serial: int, rows: list[HouseholdRow], total: int, buildings: list[str], widths: list[int]
+        ) -> None:
             super().__init__()
             self.serial = serial
             self.rows = rows
             self.total = total
             self.buildings = buildings
+            self.widths = widths
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,6 +47,7 @@ class HouseholdsScreen(SessionScreen):
         self.serial = 0
         self.shown_serial = -1
         self.shown_rows: list[HouseholdRow] | None = None
+        self.label_widths: list[int] = []  # residents, flags, last visit: set with the labels, in compose_body
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=self.t("households.search"), id="search")
@@ -51,6 +58,10 @@ class HouseholdsScreen(SessionScreen):
         yield Static("", id="households-count")
         columns = ("address", "head", "residents", "flags", "last_visit")
         yield HouseholdList([self.t(f"households.col.{key}") for key in columns], id="households")
+        t = self.t
+        # The widest a row can show: up to 999 residents, every flag, the longest outcome (after a 10-cell date).
+        flags = cell_len(" ".join(t(f"households.flag.{name}") for name in ("special", "isolation", "unchecked")))
+        self.label_widths = [3, flags, 11 + widest(t.label("outcome", outcome) for outcome in VISIT_OUTCOMES)]
 
     def on_mount(self) -> None:
         self.query_one("#filter-all", Button).add_class("-active")
@@ -68,7 +79,13 @@ class HouseholdsScreen(SessionScreen):
         with session.reading() as model:
             rows, total = list_households(model, session.today, matches, filter_name, building)
             names = buildings(model)
-        self.post_message(self.Searched(serial, rows, total, names))
+            widths = self.column_widths(model)
+        self.post_message(self.Searched(serial, rows, total, names, widths))
+
+    def column_widths(self, model: GridModel) -> list[int]:
+        """Each column's width over every household of the grid, not the matches: columns stay put while typing."""
+        address, head = model.across_households("household list widths", _address_and_head_widths)
+        return [address, head, *self.label_widths]
 
     def on_households_screen_searched(self, message: HouseholdsScreen.Searched) -> None:
         if message.serial != self.serial:
@@ -83,10 +100,12 @@ class HouseholdsScreen(SessionScreen):
                 select.set_options(options)
                 if self.building in self._building_options:
                     select.value = self.building
+        found = self.query_one("#households", HouseholdList)
+        found.set_widths(message.widths)  # changes only with the data (a household added or edited, a sync)
         if message.rows != self.shown_rows:
             # Only when the rows changed (typing "1号" -> "1号楼" often keeps them); the list redraws its visible lines.
             self.shown_rows = message.rows
-            self.query_one("#households", HouseholdList).show([(row.id, self.cells(row)) for row in message.rows])
+            found.show([(row.id, self.cells(row)) for row in message.rows])
         shown = len(message.rows)
         count = self.query_one("#households-count", Static)
         count.update(t("households.count", shown=shown, total=message.total), layout=False)  # one line, fixed
@@ -159,3 +178,9 @@ class HouseholdsScreen(SessionScreen):
     def on_screen_resume(self) -> None:
         if self.shown_serial >= 0:
             self.refresh_list()
+
+
+def _address_and_head_widths(model: GridModel) -> tuple[int, int]:
+    """The widest address and head of household of the grid, in cells (remembered until a household changes)."""
+    households = model.of_kind("household").values()
+    return widest(model.short_address(h) for h in households), widest(h.get("head") or "" for h in households)

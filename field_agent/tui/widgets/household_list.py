@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -17,6 +17,30 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PADDING = 1  # blank cells on each side of every column, as a DataTable draws them
+MAX_WIDTH = 32
+"""No column is wider than this many cells (16 Chinese characters): one odd, long value is cut, not every row pushed."""
+
+
+def widest(values: Iterable[str]) -> int:
+    """The width in terminal cells of the widest of ``values``, measured with ``cell_len`` only where it can matter.
+
+    A cheap bound first: a character of n UTF-8 bytes takes at most 1 + (n - 1) / 2 cells (the double-width ones
+    start at U+1100, three bytes), exact for ASCII and Chinese. Then ``cell_len`` from the highest bound down, until
+    no value left can be wider (for a grid's addresses: a handful of calls instead of one per household).
+    """
+    by_bound: dict[int, list[str]] = {}
+    for value in values:
+        length = len(value)
+        by_bound.setdefault(length + (len(value.encode("utf-8", "surrogatepass")) - length) // 2, []).append(value)
+    best = 0
+    for bound in sorted(by_bound, reverse=True):
+        if bound <= best:
+            break
+        for value in by_bound[bound]:
+            best = max(best, cell_len(value))
+            if best == bound:
+                break
+    return best
 
 
 def fit(text: str, width: int) -> str:
@@ -24,13 +48,20 @@ def fit(text: str, width: int) -> str:
     length = cell_len(text)
     if length <= width:
         return text + " " * (width - length)
-    cut = Text(text)
-    cut.truncate(width, overflow="ellipsis", pad=True)
-    return cut.plain
+    if width < 1:
+        return ""
+    # The ellipsis right after the last character kept (a wide one that does not fit whole leaves a blank after it).
+    kept = set_cell_size(text, width - 1).rstrip()
+    return kept + "…" + " " * (width - 1 - cell_len(kept))
 
 
 class HouseholdList(ScrollView, can_focus=True):
-    """Households as rows of columns under a fixed header, with a row cursor; Enter or a tap on it selects."""
+    """Households as rows of columns under a fixed header, with a row cursor; Enter or a tap on it selects.
+
+    Columns are as wide as ``set_widths`` says (the widest value in the whole data set a search runs over, at least
+    the header, at most ``MAX_WIDTH``), not as the rows shown: they stay put from one keystroke's results to the next.
+    A longer value is cut with an ellipsis.
+    """
 
     COMPONENT_CLASSES = {
         "household-list--header",
@@ -108,6 +139,7 @@ class HouseholdList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.labels = list(labels)
         self.rows: list[tuple[str, list[Text]]] = []
+        self._wanted = [0] * len(self.labels)
         self._widths = [cell_len(label) for label in self.labels]
         self._header = ""
         self._lines: list[str] = []
@@ -117,19 +149,30 @@ class HouseholdList(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ data
 
+    def set_widths(self, widths: Sequence[int]) -> None:
+        """Each column's width in cells, from all the data the list may show; a change redraws, the rows stay put."""
+        wanted = list(widths)
+        if wanted == self._wanted:
+            return  # the usual case: the same data set, searched again
+        self._wanted = wanted
+        self._prepare()
+        self._resize()
+        self.refresh()
+
     def show(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
         """Swap in new rows (household id and its cells): the lines are prepared here, once, as plain text."""
         self.rows = [(key, list(cells)) for key, cells in rows]
         self._prepare()
         self.set_reactive(HouseholdList.cursor, 0)
         self._hover = None
-        size = Size(sum(self._widths) + 2 * PADDING * len(self._widths), len(self._lines) + 1)
-        if size != self.virtual_size:
-            # Not a layout of the whole screen: only the scrollbars follow (a layout if one appears or goes).
-            self.set_reactive(HouseholdList.virtual_size, size)
-            self._scroll_update(size)
+        self._resize()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    @property
+    def column_widths(self) -> list[int]:
+        """The columns' widths as drawn, in cells, without their padding."""
+        return list(self._widths)
 
     @property
     def row_count(self) -> int:
@@ -140,12 +183,19 @@ class HouseholdList(ScrollView, can_focus=True):
         """The household under the cursor, if any."""
         return self.rows[self.cursor][0] if self.rows else None
 
+    def _resize(self) -> None:
+        size = Size(sum(self._widths) + 2 * PADDING * len(self._widths), len(self._lines) + 1)
+        if size != self.virtual_size:
+            # Not a layout of the whole screen: only the scrollbars follow (a layout if one appears or goes).
+            self.set_reactive(HouseholdList.virtual_size, size)
+            self._scroll_update(size)
+
     def _prepare(self) -> None:
         plain = [[cell.plain for cell in cells] for _, cells in self.rows]
-        widths = [cell_len(label) for label in self.labels]
-        for cells in plain:
-            for column, value in enumerate(cells):
-                widths[column] = max(widths[column], cell_len(value))
+        widths = [
+            min(MAX_WIDTH, max(cell_len(label), wanted))
+            for label, wanted in zip(self.labels, self._wanted, strict=True)
+        ]
         self._widths = widths
         pad = " " * PADDING
         self._header = "".join(pad + fit(label, width) + pad for label, width in zip(self.labels, widths, strict=True))
