@@ -3,7 +3,8 @@
 The whole batch, its records' new sequence numbers and the stored answer commit in one transaction under the
 grid's lock, so concurrent pushes to one grid are serialised and a retried batch is answered, never re-applied.
 Changes arrive as plain dicts (``server_stub.push_body``) and the answer leaves as JSON bytes: on a batch of new
-records the merge, the validation and the database are the work, not (de)serialising models.
+records the merge, the validation and the database are the work, not (de)serialising models. The batch is planned
+before the lock is taken and re-planned under it only when one of its records moved (``_push_once``).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _plan(
     sealer: Sealer,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
-    (id, kind, JSON; in the order their sequence numbers must follow) and the answer as JSON."""
+    (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
     touched: dict[str, dict[str, Any]] = {}
     results = []
     for change in changes:
