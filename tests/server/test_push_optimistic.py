@@ -4,6 +4,8 @@ push wrote one of its records in between, the plan is made again under the lock,
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -13,7 +15,7 @@ from server_stub.enrolment import authenticate
 from server_stub.push import push
 from server_stub.push_body import parse_push
 
-from .harness import Harness, household
+from .harness import Harness, Tablet, household
 
 
 def push_directly(server: Harness, device: dict[str, Any], batch_id: str, change: dict[str, Any]) -> None:
@@ -21,6 +23,30 @@ def push_directly(server: Harness, device: dict[str, Any], batch_id: str, change
     body = orjson.dumps({"batch_id": batch_id, "changes": [change]})
     batch_id, changes, _ = parse_push(body, server.settings)
     push(server.db, device, batch_id, changes, server.settings)
+
+
+@contextmanager
+def another_push_after_the_read(
+    server: Harness, tablet: Tablet, batch_id: str, change: dict[str, Any]
+) -> Iterator[list[str]]:
+    """While inside, the next push's read of the records is followed at once by ``tablet`` pushing ``change``
+    (committed before that push takes its lock); the list yielded names the interleaved push once it ran."""
+    real_read = server.db.read_versions
+    device = authenticate(server.db, f"Bearer {tablet.enrolment['token']}")
+    interleaved: list[str] = []
+
+    def read_then_let_the_other_push_commit(ids: Any) -> Any:
+        stale = real_read(ids)
+        if not interleaved:  # only after the first read, not around the interleaved push's own
+            interleaved.append(batch_id)
+            push_directly(server, device, batch_id, change)
+        return stale
+
+    server.db.read_versions = read_then_let_the_other_push_commit  # type: ignore[method-assign]
+    try:
+        yield interleaved
+    finally:
+        del server.db.read_versions
 
 
 async def test_a_push_planned_from_stale_records_is_replanned_under_the_lock(any_server: Harness) -> None:
@@ -38,22 +64,8 @@ async def test_a_push_planned_from_stale_records_is_replanned_under_the_lock(any
     change_b = second.edit(record_id, values={"notes": "陈军改"}, sets={"tags": {"b": True}})
 
     # the second tablet's push reads the records, then the first tablet's push commits before it takes the lock
-    real_read = server.db.read_versions
-    device_a = authenticate(server.db, f"Bearer {first.enrolment['token']}")
-    interleaved: list[str] = []
-
-    def read_then_let_the_other_push_commit(ids: Any) -> Any:
-        stale = real_read(ids)
-        if not interleaved:  # only around the second tablet's read, not the first's own
-            interleaved.append("first tablet pushed")
-            push_directly(server, device_a, "first-tablet-0001", change_a)
-        return stale
-
-    server.db.read_versions = read_then_let_the_other_push_commit  # type: ignore[method-assign]
-    try:
+    with another_push_after_the_read(server, first, "first-tablet-0001", change_a) as interleaved:
         results_b = await second.push_ok([change_b])
-    finally:
-        del server.db.read_versions
 
     assert interleaved, "the first tablet's push did not run between the read and the commit"
     expected, _ = apply_change(copy.deepcopy(original), change_a)
@@ -76,23 +88,8 @@ async def test_a_record_made_by_another_grid_meanwhile_is_refused_not_overwritte
     tablet_b = await server.tablet(grid_b, worker="陈军")
     change_a = tablet_a.edit("shared-id-0001", values=household("1栋101"))
     change_b = tablet_b.edit("shared-id-0001", values=household("9栋909"))
-    device_a = authenticate(server.db, f"Bearer {tablet_a.enrolment['token']}")
-    real_read = server.db.read_versions
-
-    pushed: list[str] = []
-
-    def read_then_let_the_other_grid_create_it(ids: Any) -> Any:
-        stale = real_read(ids)  # the id does not exist yet
-        if not pushed:
-            pushed.append("grid A pushed")
-            push_directly(server, device_a, "grid-a-batch-0001", change_a)
-        return stale
-
-    server.db.read_versions = read_then_let_the_other_grid_create_it  # type: ignore[method-assign]
-    try:
+    with another_push_after_the_read(server, tablet_a, "grid-a-batch-0001", change_a) as pushed:
         results = await tablet_b.push_ok([change_b])
-    finally:
-        del server.db.read_versions
 
     assert pushed
     assert results[0]["status"] == "refused" and results[0]["code"] == "record_mismatch"

@@ -16,6 +16,14 @@ from field_agent.tui.widgets.household_list import MAX_WIDTH, HouseholdList, wid
 from .conftest import household_by_head, settle, unlocked
 
 
+async def open_households(pilot) -> HouseholdList:
+    """Unlock, open the households screen (F2), wait for its first results; the screen's list."""
+    await unlocked(pilot)
+    await pilot.press("f2")
+    await settle(pilot)
+    return pilot.app.screen.query_one("#households", HouseholdList)
+
+
 def listed_heads(app) -> list[str]:
     found = app.screen.query_one("#households", HouseholdList)
     return [str(cells[1]) for _, cells in found.rows]
@@ -32,9 +40,7 @@ async def test_search_by_pinyin_initials_name_phone_tail_and_address(app_factory
     head = household_by_head(demo, "陈峰林")
     app = app_factory()
     async with app.run_test() as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
+        await open_households(pilot)
         assert isinstance(app.screen, HouseholdsScreen)
         assert len(listed_heads(app)) == len(demo["household"])
         await search(pilot, "cfl")
@@ -52,9 +58,7 @@ async def test_search_by_pinyin_initials_name_phone_tail_and_address(app_factory
 async def test_filters_narrow_the_list(app_factory, demo) -> None:
     app = app_factory()
     async with app.run_test(size=(160, 48)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
+        await open_households(pilot)
         everyone = len(listed_heads(app))
         await pilot.click("#filter-isolation")
         await settle(pilot)
@@ -108,9 +112,7 @@ async def test_typing_fast_shows_the_last_keystrokes_results(app_factory) -> Non
     messages: list = []
     app = app_factory()
     async with app.run_test(size=(160, 48), message_hook=messages.append) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
+        await open_households(pilot)
         screen = app.screen
         field = screen.query_one("#search", Input)
         for text in ("c", "cf", "cfl"):  # faster than any search can answer
@@ -125,10 +127,7 @@ async def test_typing_fast_shows_the_last_keystrokes_results(app_factory) -> Non
 async def test_keys_move_the_cursor_past_the_last_visible_row_and_enter_opens_it(app_factory) -> None:
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         visible = found.scrollable_content_region.height - 1  # below the header
         assert found.row_count > visible
         found.focus()
@@ -147,10 +146,7 @@ async def test_keys_move_the_cursor_past_the_last_visible_row_and_enter_opens_it
 async def test_a_tap_highlights_a_row_and_a_second_tap_opens_that_household(app_factory) -> None:
     app = app_factory()
     async with app.run_test(size=(160, 48)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         await pilot.click("#households", offset=(3, 3))  # the header, then rows 0, 1, 2
         await pilot.pause()
         assert found.cursor == 2
@@ -164,10 +160,7 @@ async def test_a_tap_highlights_a_row_and_a_second_tap_opens_that_household(app_
 async def test_a_new_search_puts_the_cursor_back_on_the_first_match(app_factory) -> None:
     app = app_factory()
     async with app.run_test(size=(160, 48)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         found.cursor = 5
         await search(pilot, "cfl")
         assert found.cursor == 0 and found.scroll_offset.y == 0
@@ -198,10 +191,7 @@ def column_starts(line: str, values: list[str]) -> list[int | None]:
 async def test_columns_stay_put_while_a_search_is_typed(app_factory, query: str) -> None:
     app = app_factory()
     async with app.run_test(size=(160, 48)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         labels = found.labels
         header = drawn_lines(found)[0].rstrip()  # the vertical scrollbar comes and goes with the number of rows
         starts = column_starts(header, labels)
@@ -221,10 +211,7 @@ async def test_columns_stay_put_while_a_search_is_typed(app_factory, query: str)
 async def test_header_and_rows_scroll_sideways_together_at_80_columns(app_factory) -> None:
     app = app_factory(lang="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         assert found.virtual_size.width > found.scrollable_content_region.width  # wider than the screen
         found.scroll_to(x=found.max_scroll_x, animate=False, immediate=True)
         await pilot.pause()
@@ -240,10 +227,7 @@ async def test_columns_follow_the_data_when_a_household_changes_and_cut_an_odd_l
     household = household_by_head(demo, "陈峰林")
     app = app_factory()
     async with app.run_test(size=(160, 48)) as pilot:
-        await unlocked(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        found = app.screen.query_one("#households", HouseholdList)
+        found = await open_households(pilot)
         before = found.column_widths[0]
         longer = "长" * (before // 2 + 2)  # a little wider than every address of the grid
         app.session.save("household", {"address": longer}, record_id=household["id"])
