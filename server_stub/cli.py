@@ -59,7 +59,11 @@ def open_db(db_url: str | None) -> Any:
 
 
 # commands owned by other modules, loaded only when used (they pull in the ledger writers)
-LAZY_COMMANDS = {"export": "server_stub.office:export_command", "office": "server_stub.office:office_group"}
+LAZY_COMMANDS = {
+    "backup": "server_stub.backup:backup_command",
+    "export": "server_stub.office:export_command",
+    "office": "server_stub.office:office_group",
+}
 
 
 class ServerGroup(click.Group):
