@@ -1,4 +1,6 @@
-"""``field-server backup FILE``: a consistent, sealed copy of a SQLite server database, made while it serves.
+"""What keeps a town server recoverable: ``field-server backup FILE`` and ``field-server key check [KEY_FILE]``.
+
+``backup`` makes a consistent, sealed copy of a SQLite server database while it serves.
 
 The copy is checked before the command says it is done: SQLite's integrity check, and the server's key opens it
 (the sealing check value and every record). The key file is never put into the backup: a backup that travels
@@ -77,3 +79,30 @@ def _check_copy(target: Path, db: Any, url: str) -> dict[str, Any]:
         target.unlink(missing_ok=True)
         raise
     return {"records": records, "bytes": target.stat().st_size, "integrity": "ok", "db": url.split("?")[0]}
+
+
+@click.group("key")
+def key_group() -> None:
+    """The key that seals the records in the server database."""
+
+
+@key_group.command("check")
+@common_options
+@click.argument("key_file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def key_check(db_url: str | None, as_json: bool, key_file: Path | None) -> None:
+    """Check that KEY_FILE (default: the server's own key file) opens every record of the database.
+
+    Run it on the copy of the key you keep for emergencies, before you need it.
+    """
+    from server_stub.db import open_database
+    from server_stub.sealing import Sealer, load_or_create_key
+
+    url = db_url or default_db_url(server_dir())
+    path = key_file or key_path(url)
+    key, _ = load_or_create_key(path, create=False)
+    with open_database(url, Sealer(key, source=f"the key file {path}")) as db:
+        records = sum(1 for _ in db.iter_records())  # opens every record
+    if as_json:
+        echo_json({"key_file": str(path), "db": url.split("?")[0], "records": records, "opens": True})
+    else:
+        click.echo(f"{path} opens the database {url.split('?')[0]}: all {records} records checked.")

@@ -62,6 +62,7 @@ def open_db(db_url: str | None) -> Any:
 LAZY_COMMANDS = {
     "backup": "server_stub.backup:backup_command",
     "export": "server_stub.office:export_command",
+    "key": "server_stub.backup:key_group",
     "office": "server_stub.office:office_group",
 }
 

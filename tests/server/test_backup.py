@@ -105,3 +105,22 @@ def test_a_copy_the_key_does_not_open_is_removed_and_reported(tmp_path: Path, mo
     code, _, err = backup("--db", url, str(tmp_path / "copy.db"))
     assert code == 1 and "did not check out, so it was removed" in err and "unsealed" in err
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_key_check_tells_whether_a_kept_copy_of_the_key_opens_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    with open_database(url) as db:
+        create_grid(db, town="玉屏街道", name="一网格")
+    kept = tmp_path / "safe" / "server.db.key"
+    kept.parent.mkdir()
+    shutil.copy(key_path(url), kept)
+    runner = CliRunner()
+    own = runner.invoke(cli, ["key", "check", "--db", url])
+    assert own.exit_code == 0 and "all 1 records checked" in own.stdout
+    copy = runner.invoke(cli, ["key", "check", "--db", url, "--json", str(kept)])
+    assert copy.exit_code == 0 and json.loads(copy.stdout) == {
+        "key_file": str(kept), "db": url, "records": 1, "opens": True
+    }  # fmt: skip
+    kept.write_bytes(bytes(32))  # a different key
+    wrong = runner.invoke(cli, ["key", "check", "--db", url, str(kept)])
+    assert wrong.exit_code == 1 and "does not open the database" in wrong.stderr
