@@ -56,7 +56,8 @@ def running_server(data_dir: Path, port: int) -> Iterator[str]:
     """Start ``field-server serve`` on 127.0.0.1 and stop it on exit."""
     log = (data_dir / "server.log").open("ab")
     process = subprocess.Popen(
-        _server_command(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port)),
+        # one worker process: one person uses the demo, and it starts faster and lighter than one per core
+        _server_command(data_dir, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
