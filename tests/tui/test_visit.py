@@ -149,3 +149,20 @@ async def test_correcting_a_resident_keeps_the_id_number_hidden_until_asked(app_
         residents = await reopen_records(pilot, store_path, "resident")
     corrected = next(r for r in residents if r["id"] == resident["id"])
     assert corrected["phone"] == "13912345678" and corrected["id_number"] == resident["id_number"]
+
+
+async def test_the_cancel_button_closes_the_resident_form_without_saving(app_factory, demo, store_path) -> None:
+    household = household_by_head(demo, "陈峰林")
+    app = app_factory(lang="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlocked(pilot)
+        await open_visit(pilot, household["id"])
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentForm)
+        app.screen.query_one("#name", Input).value = "取消"
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert isinstance(app.screen, VisitScreen)
+        residents = await reopen_records(pilot, store_path, "resident")
+    assert not [r for r in residents if r["name"] == "取消"]

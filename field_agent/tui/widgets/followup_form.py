@@ -6,33 +6,20 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from field_agent.domain.enums import SYMPTOMS
-from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.queries.isolation import needs_flag
+from field_agent.tui.widgets.form_dialog import FormDialog
 
 
-class FollowUpForm(ModalScreen[dict[str, Any] | None]):
+class FollowUpForm(FormDialog):
     """Dismisses with the follow-up's values (``flagged`` worked out), or None when cancelled."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "key.cancel"),
-        Binding("ctrl+s", "save", "key.save", priority=True),
-    ]
 
     def __init__(self, title: str) -> None:
         super().__init__()
         self.form_title = title
-        localize_bindings(self, self.t)
-
-    @property
-    def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -89,7 +76,3 @@ class FollowUpForm(ModalScreen[dict[str, Any] | None]):
             self.query_one("#temperature", Input).focus()
             return
         self.dismiss(values)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

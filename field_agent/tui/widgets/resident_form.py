@@ -9,28 +9,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES
 from field_agent.domain.errors import ValidationError
 from field_agent.tui import people
 from field_agent.tui.errors import describe_error
-from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.session import Session
+from field_agent.tui.widgets.form_dialog import FormDialog
 
 TEXT_FIELDS = ("name", "id_number", "phone", "isolation_start", "isolation_days")
 
 
-class ResidentForm(ModalScreen[dict[str, Any] | None]):
+class ResidentForm(FormDialog):
     """Dismisses with the saved resident's view, or None when cancelled."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "key.cancel"),
-        Binding("ctrl+s", "save", "key.save", priority=True),
-        Binding("ctrl+r", "reveal", "key.reveal", priority=True),
-    ]
+    BINDINGS = [Binding("ctrl+r", "reveal", "key.reveal", priority=True)]
 
     class ResidentSaved(Message):
         def __init__(self, resident: dict[str, Any]) -> None:
@@ -46,11 +40,6 @@ class ResidentForm(ModalScreen[dict[str, Any] | None]):
         super().__init__()
         self.household_id = household_id
         self.resident = resident
-        localize_bindings(self, self.t)
-
-    @property
-    def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         t, r = self.t, self.resident or {}
@@ -181,7 +170,3 @@ class ResidentForm(ModalScreen[dict[str, Any] | None]):
     def action_reveal(self) -> None:
         field = self.query_one("#id_number", Input)
         field.password = not field.password
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from field_agent.domain.enums import TASK_KINDS
 from field_agent.domain.roles import Label as RoleLabel
-from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
+from field_agent.tui.widgets.form_dialog import FormDialog
 
 
-class TaskForm(ModalScreen[dict[str, Any] | None]):
+class TaskForm(FormDialog):
     """Dismisses with the new task's values, or None when cancelled."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "key.cancel"),
-        Binding("ctrl+s", "save", "key.save", priority=True),
-    ]
 
     def __init__(self, wartime: bool, slots: tuple[RoleLabel, ...], members: list[str], today: date) -> None:
         super().__init__()
@@ -32,11 +23,6 @@ class TaskForm(ModalScreen[dict[str, Any] | None]):
         self.slots = slots
         self.members = members
         self.today = today
-        localize_bindings(self, self.t)
-
-    @property
-    def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -96,7 +82,3 @@ class TaskForm(ModalScreen[dict[str, Any] | None]):
                 "status": "open",
             }
         )
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -1,0 +1,35 @@
+"""What the app's modal forms share: translated key hints, Escape to cancel, Ctrl+S to save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Button
+
+from field_agent.tui.i18n import Translator
+from field_agent.tui.localize import localize_bindings
+
+
+class FormDialog(ModalScreen[dict[str, Any] | None]):
+    """A modal form that dismisses with its values, or None when cancelled (Escape or its ``#cancel`` button);
+    subclasses define ``action_save``."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "key.cancel"),
+        Binding("ctrl+s", "save", "key.save", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        localize_bindings(self, self.t)
+
+    @property
+    def t(self) -> Translator:
+        return self.app.t  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
