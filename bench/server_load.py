@@ -193,46 +193,47 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
 
 
+def _processes() -> dict[int, tuple[str, int, int]] | None:
+    """Every process: pid → (name, parent pid, CPU ticks used by it and by its exited children); None without
+    /proc."""
+    found: dict[int, tuple[str, int, int]] = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = (name, int(fields[1]), sum(int(field) for field in fields[11:15]))
+    return found
+
+
 def process_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process and its child processes (server workers) have used so far; NaN where
     /proc is not available."""
-    try:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    except OSError:
+    processes = _processes()
+    if processes is None:
         return float("nan")
     tree: set[int] = set()
     grown = {pid}
     while grown:
         tree |= grown
-        grown = {child for child, (parent, _) in stats.items() if parent in grown} - tree
-    return sum(stats[member][1] for member in tree if member in stats) / os.sysconf("SC_CLK_TCK")
+        grown = {child for child, (_, parent, _) in processes.items() if parent in grown} - tree
+    return sum(processes[member][2] for member in tree if member in processes) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_s() -> float:
     """CPU seconds used so far by the local PostgreSQL server: every ``postgres`` process, plus what its exited
     children (backends of closed connections) used; NaN where /proc is not available."""
-    total = 0
-    try:
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                text = (entry / "stat").read_text()
-            except OSError:
-                continue
-            name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-            if name == "postgres":
-                total += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
-    except OSError:
+    processes = _processes()
+    if processes is None:
         return float("nan")
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(ticks for name, _, ticks in processes.values() if name == "postgres") / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

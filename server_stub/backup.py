@@ -95,12 +95,11 @@ def key_check(db_url: str | None, as_json: bool, key_file: Path | None) -> None:
     Run it on the copy of the key you keep for emergencies, before you need it.
     """
     from server_stub.db import open_database
-    from server_stub.sealing import Sealer, load_or_create_key
+    from server_stub.sealing import sealer_from_file
 
     url = db_url or default_db_url(server_dir())
     path = key_file or key_path(url)
-    key, _ = load_or_create_key(path, create=False)
-    with open_database(url, Sealer(key, source=f"the key file {path}")) as db:
+    with open_database(url, sealer_from_file(path, create=False)) as db:
         records = sum(1 for _ in db.iter_records())  # opens every record
     if as_json:
         echo_json({"key_file": str(path), "db": url.split("?")[0], "records": records, "opens": True})

@@ -120,9 +120,9 @@ def _create_key(path: Path) -> tuple[bytes, bool]:
     return key, True
 
 
-def sealer_from_file(path: Path) -> Sealer:
-    """The sealer of a given key file (made on first use)."""
-    key, created = load_or_create_key(path)
+def sealer_from_file(path: Path, create: bool = True) -> Sealer:
+    """The sealer of a given key file (made on first use unless ``create`` is False)."""
+    key, created = load_or_create_key(path, create)
     return Sealer(key, source=f"the key file {path}", new_key=path if created else None)
 
 

@@ -30,10 +30,10 @@ def worker_config(db_url: str, settings: Settings) -> str:
     return orjson.dumps({"db": db_url, "settings": dataclasses.asdict(settings), "parent": os.getpid()}).decode()
 
 
-def read_worker_config(text: str) -> tuple[str, Settings]:
-    """The database URL and settings from ``worker_config``'s JSON."""
+def read_worker_config(text: str) -> tuple[str, Settings, int]:
+    """The database URL, the settings and the supervisor's pid from ``worker_config``'s JSON."""
     data = orjson.loads(text)
-    return str(data["db"]), Settings(**data["settings"])
+    return str(data["db"]), Settings(**data["settings"]), int(data.get("parent", 0))
 
 
 def exit_with_parent(parent: int) -> None:
@@ -61,8 +61,8 @@ def worker_app() -> FastAPI:
     if not text:
         print(f"field-server: ${WORKER_CONFIG_ENV} is not set (start workers with field-server serve)", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
-    db_url, settings = read_worker_config(text)
-    exit_with_parent(int(orjson.loads(text).get("parent", 0)))
+    db_url, settings, parent = read_worker_config(text)
+    exit_with_parent(parent)
     try:
         db = open_database(db_url)
     except Exception as error:

@@ -56,10 +56,6 @@ class RecordRaced(Exception):
     """Another grid's transaction created the same record id at the same instant; the caller retries."""
 
 
-def dumps(envelope: dict[str, Any]) -> str:
-    return orjson.dumps(envelope).decode()
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -106,7 +102,9 @@ class SqlTransaction(Transaction):
         for envelope in envelopes:
             if envelope["grid"] != grid:
                 raise RuntimeError(f"record {envelope['id']} belongs to grid {envelope['grid']}, not {grid}")
-            rows.append((envelope["id"], envelope["kind"], self._db.sealer.seal(envelope["id"], dumps(envelope))))
+            rows.append(
+                (envelope["id"], envelope["kind"], self._db.sealer.seal(envelope["id"], orjson.dumps(envelope)))
+            )
         return self.put_sealed(grid, rows)
 
     def put_sealed(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
