@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
+from field_agent.domain.schema import SCHEMAS
+from field_agent.sync.protocol import RecordKind
 from server_stub.enrolment import issue_code
+from server_stub.rights import ANYONE, LEADER, NOBODY, RIGHTS
 
 from .harness import Harness, Tablet, household
 
@@ -165,3 +170,27 @@ async def test_record_mismatch_says_nothing_of_the_other_record(server: Harness)
     }
     for secret in ("task", "household", grid_b, foreign_task["record"]):
         assert secret not in answers[0]["reason"]
+
+
+def _roles(text: str) -> frozenset[str]:
+    word = text.split(":")[0].split("(")[0].strip()
+    return {"all": ANYONE, "leader": LEADER, "nobody": NOBODY}[word]
+
+
+def test_the_table_in_docs_is_the_table_the_server_enforces() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "SERVER.md").read_text(encoding="utf-8")
+    section = text.split("### Who may write what", 1)[1].split("\n- ", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| `")]
+    documented = {cells[0].strip().strip("`"): [cell.strip() for cell in cells[1:]] for cells in rows}
+    assert set(documented) == set(get_args(RecordKind))  # every kind the protocol carries
+    for kind, (create, edit, delete) in documented.items():
+        rights = RIGHTS.get(kind)
+        if rights is None:
+            assert _roles(create) == _roles(edit) == _roles(delete) == NOBODY, kind
+            continue
+        assert (_roles(create), _roles(delete)) == (rights.create, rights.delete), kind
+        for part in edit.split(";"):
+            roles, fields = _roles(part), part.split(":", 1)[1]
+            names = re.findall(r"`(\w+)`", fields) if "every field" not in fields else list(SCHEMAS[kind])
+            assert names and all(rights.writers(name) == roles for name in names), (kind, part)
+        assert set(SCHEMAS[kind]) <= set(re.findall(r"`(\w+)`", edit)) or "every field" in edit, kind
