@@ -21,7 +21,7 @@ from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
 from server_stub.new_record import create_from_change
-from server_stub.rights import RIGHTS, conflict_field
+from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
@@ -212,6 +212,8 @@ def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any
             if not rights.create:
                 raise Refusal("office_only", f"{what} record is created by the town office, not by a tablet")
             raise Refusal("leader_only", f"only the grid leader's device may create {what}")
+        return
+    if role in FREE_WRITERS[kind]:
         return
     if DELETED in change["fields"] and role not in rights.delete:
         raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")

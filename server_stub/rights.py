@@ -62,6 +62,17 @@ RIGHTS: dict[str, KindRights] = {
 }
 
 
+def _free(rights: KindRights) -> Roles:
+    free = rights.edit & rights.delete
+    for roles in rights.fields.values():
+        free &= roles
+    return free
+
+
+FREE_WRITERS: dict[str, Roles] = {kind: _free(rights) for kind, rights in RIGHTS.items()}
+"""Per kind, the roles that may write every field and delete: their edits need no field-by-field check."""
+
+
 def conflict_field(conflict_id: str, conflicts: Mapping[str, Mapping[str, object]]) -> str:
     """The field a conflict is about: from the record's conflict, else from its id (``field@stamp``)."""
     conflict = conflicts.get(conflict_id)
