@@ -31,10 +31,12 @@ from field_agent.sync.protocol import (
     PushResponse,
 )
 from server_stub import __version__
+from server_stub.access_log import AccessLog
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.enrolment import authenticate, enroll
 from server_stub.errors import ServerError
+from server_stub.headers import SecurityHeaders
 from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
 from server_stub.push import push
@@ -101,6 +103,9 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.state.answers_forgotten_ms = 0
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 answers carry the headers too
+    if settings.access_log:
+        app.add_middleware(AccessLog)
     _install_error_handlers(app)
 
     router = APIRouter(prefix=API_PREFIX)

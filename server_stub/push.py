@@ -14,25 +14,26 @@ from typing import Any
 
 import orjson
 
-from field_agent.domain.envelope import view
+from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
 from server_stub.new_record import create_from_change
+from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
-    from field_agent.domain.schema import SCHEMAS
     from field_agent.domain.validation import validate_record
 except ImportError:  # pragma: no cover - only in a tree without the domain package
     validate_record = None  # type: ignore[assignment]
-    SCHEMAS = {}
 
-LEADER_ONLY_FIELDS = frozenset({"members", "mode", "leader"})
 RACE_RETRIES = 3
+# one answer for a record id this device may not use, whether it belongs to another grid or is of another kind:
+# it names neither, so a tablet learns nothing about other grids' records
+RECORD_MISMATCH = "this record id cannot be used for this change: save the record again as a new record"
 
 
 class Refusal(Exception):
@@ -138,9 +139,9 @@ def _plan(
         record_id = change["record"]
         try:
             current = working.get(record_id)
-            check_change(device, change, current, settings, now)
-            if check_encodable:
+            if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
                 _check_encodable(change)
+            check_change(device, change, current, settings, now)
             if current is None:
                 merged, outcome = create_from_change(change)
             else:
@@ -148,8 +149,8 @@ def _plan(
         except Refusal as refusal:
             results.append(_result(record_id, "refused", refusal.code, refusal.reason))
             continue
-        except MergeRefused as error:
-            results.append(_result(record_id, "refused", "record_mismatch", str(error)))
+        except MergeRefused:
+            results.append(_result(record_id, "refused", "record_mismatch", RECORD_MISMATCH))
             continue
         working[record_id] = merged
         touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
@@ -173,10 +174,7 @@ def check_change(
     if grid != device["grid"]:
         raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {grid}")
     if current is not None and (current["kind"] != kind or current["grid"] != grid):
-        raise Refusal(
-            "record_mismatch",
-            f"record {record} is a {current['kind']} of another grid or kind; the change says {kind} of grid {grid}",
-        )
+        raise Refusal("record_mismatch", RECORD_MISMATCH)
     if kind == "grid" and record != grid:
         raise Refusal("grid_record_id", f"a grid record's id must be its grid ({grid}), not {record}")
     node = device["node_id"]
@@ -198,14 +196,36 @@ def check_change(
             check_not_future(latest, now_ms, settings.max_future_ms)
         except StampError as error:
             raise Refusal("stamp_in_future", str(error)) from error
-    if kind == "grid" and device["role"] != "leader":
-        touched = LEADER_ONLY_FIELDS & (set(change["fields"]) | set(change["sets"]))
-        if touched:
-            raise Refusal(
-                "leader_only",
-                f"only the grid leader's device may change {', '.join(sorted(touched))} of the grid",
-            )
+    check_rights(device["role"], change, current)
     _validate(change, current)
+
+
+def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+    """Raise Refusal unless a device of ``role`` may make this change (``rights.RIGHTS``, docs/SERVER.md)."""
+    kind = change["kind"]
+    rights = RIGHTS.get(kind)
+    if rights is None:
+        raise Refusal("kind_not_accepted", f"this server does not accept {kind} records from tablets")
+    what = "the grid" if kind == "grid" else f"a {kind}"
+    if current is None:
+        if role not in rights.create:
+            if not rights.create:
+                raise Refusal("office_only", f"{what} record is created by the town office, not by a tablet")
+            raise Refusal("leader_only", f"only the grid leader's device may create {what}")
+        return
+    if role in FREE_WRITERS[kind]:
+        return
+    if DELETED in change["fields"] and role not in rights.delete:
+        raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")
+    touched = {name for name in (*change["fields"], *change["sets"]) if role not in rights.writers(name)}
+    if touched:
+        raise Refusal("leader_only", f"only the grid leader's device may change {', '.join(sorted(touched))} of {what}")
+    closing = {conflict_field(cid, current.get("conflicts", {})) for cid in change["resolve"]}
+    refused = sorted(name for name in closing if role not in rights.writers(name))
+    if refused:
+        raise Refusal(
+            "leader_only", f"only the grid leader's device may resolve conflicts on {', '.join(refused)} of {what}"
+        )
 
 
 def _check_encodable(change: Mapping[str, Any]) -> None:
@@ -228,13 +248,12 @@ def _stamps(change: Mapping[str, Any]) -> list[str]:
 
 def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
     kind = change["kind"]
-    if validate_record is None or kind not in SCHEMAS:
+    if validate_record is None:
         return
     values: dict[str, Any] = {name: write["value"] for name, write in change["fields"].items()}
     for name, elements in change["sets"].items():
         values[name] = {element: write["present"] for element, write in elements.items()}
-    if not values:
-        return
+    # also a change with no values: a new record needs its required fields, whatever the change carries
     try:
         validate_record(kind, values, view(current) if current is not None else None)
     except ValidationError as error:
