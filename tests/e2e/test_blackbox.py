@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from field_agent.domain.idnumber import make_id_number
-from server_stub.db import open_database
 
 from .blackbox import LIBFAKETIME, Gate, ServerProcess, Tablet
 
@@ -40,24 +39,24 @@ def _postgres_reason() -> str | None:
 async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     directory = tmp_path / "server"
     directory.mkdir()
+    schema = f"fs_blackbox_{uuid.uuid4().hex[:12]}"
     if request.param == "sqlite":
         url = f"sqlite:///{directory / 'server.db'}"
     else:
         reason = _postgres_reason()
         if reason:
             pytest.skip(reason)
-        url = f"{PG_URL}?schema=fs_blackbox_{uuid.uuid4().hex[:12]}"
+        url = f"{PG_URL}?schema={schema}"
     process = await ServerProcess(directory, url).start()
     try:
         yield process
     finally:
         await process.stop()
         if request.param == "postgres":
-            db = open_database(url)
-            try:
-                db.drop_schema()  # type: ignore[attr-defined]
-            finally:
-                db.close()
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 async def tablets(server: ServerProcess, grid: str, root: Path, *names: str, url: str | None = None) -> list[Tablet]:
