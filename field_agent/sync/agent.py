@@ -25,11 +25,19 @@ from field_agent.sync.change_check import invalid_changes
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.sync.enroll import enroll
-from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, SyncError
+from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, ServerError, SyncError
 
 __all__ = ["SyncAgent", "SyncProgress", "SyncResult", "enroll", "list_conflicts", "resolve"]
 
 OFFLINE_MESSAGE = "offline: the town server could not be reached; unsent changes are kept for the next sync"
+
+
+def server_down_message(status: int) -> str:
+    """What a run says when the server kept answering with an error (5xx) until its retries ran out."""
+    return (
+        f"offline: the town server kept answering with an error (HTTP {status}); "
+        "unsent changes are kept for the next sync"
+    )
 
 
 class _Stopped(SyncError):
@@ -166,6 +174,11 @@ class SyncAgent:
             result.stopped = True
         except (Offline, RateLimited):
             result.error, result.error_kind = OFFLINE_MESSAGE, "offline"
+        except ServerError as error:
+            if error.retryable:  # a 5xx that outlasted this run's retries: for the worker, the server is down
+                result.error, result.error_kind = server_down_message(error.status), "offline"
+            else:
+                result.error, result.error_kind = error.message, error.kind
         except SyncError as error:
             result.error, result.error_kind = error.message, error.kind
         except StoreError as error:
