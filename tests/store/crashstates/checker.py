@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import tempfile
@@ -16,30 +17,56 @@ from .model import CrashState, Trace, crash_states, fingerprint, materialize, re
 from .recorder import tables_of
 
 STORE = "store"
+# Crash states are rebuilt and opened in memory when possible: the model, not the disk, decides what is durable,
+# and a thousand opens each ending in an fsync would otherwise wait on the shared disk.
+SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+INTACT = "opened intact"
+TORN = "opened intact, torn save dropped"
+REFUSED = "failed closed"
 
 
 @dataclass
 class Finding:
     """A crash state that breaks a promise: where it is, what was expected, what the store did."""
 
+    outcome: str
     state: str
     expected: str
     got: str
 
     def __str__(self) -> str:
-        return f"{self.state}\n  expected: {self.expected}\n  got: {self.got}"
+        return f"{self.state}\n  expected: {self.expected}\n  got: {self.outcome}: {self.got}"
+
+
+@dataclass
+class Survivor:
+    """A crash state the store opened after dropping a torn save: the start of a recovery run."""
+
+    files: dict[str, bytes | None]
+    tables: dict
+    passphrase: str
 
 
 @dataclass
 class Report:
     points: int = 0
     enumerated: int = 0  # crash states generated (sampled runs: drawn)
-    possible: int = 0  # crash states the model allows (may be far more than enumerated)
-    distinct: int = 0  # distinct directory contents, each opened once
+    possible: int = 0  # crash states the model allows at the points visited
+    distinct: int = 0  # distinct (directory contents, promises), each opened once
     outcomes: Counter = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
-
+    survivors: list[Survivor] = field(default_factory=list)
     seed: int | None = None  # set for a sampled run
+
+    @property
+    def losses(self) -> list[Finding]:
+        """Acknowledged saves gone or changed, a store that vanished, or a traceback instead of a message."""
+        return [finding for finding in self.findings if finding.outcome != REFUSED]
+
+    @property
+    def refusals(self) -> list[Finding]:
+        """States the store refused to open (with a message) although nothing acknowledged was damaged."""
+        return [finding for finding in self.findings if finding.outcome == REFUSED]
 
     def summary(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.outcomes.items()))
@@ -50,8 +77,8 @@ class Report:
         else:
             scope = f"{self.enumerated} crash states drawn (seed {self.seed}) at {self.points} crash points"
         return (
-            f"{scope}, {self.distinct} distinct, opened with the real Store ({kinds}); "
-            f"{len(self.findings)} broke a promise"
+            f"{scope}, {self.distinct} distinct, each opened with the real Store ({kinds}): "
+            f"{len(self.losses)} lost an acknowledged save, {len(self.refusals)} refused to open"
         )
 
 
@@ -69,16 +96,15 @@ def _changes(expected: dict, got: dict) -> str:
     return "; ".join(notes) or "same"
 
 
-def judge(trace: Trace, state: CrashState, workdir: Path) -> tuple[str, str | None]:
-    """Open one materialized crash state; (outcome, what broke a promise or None)."""
-    done, inflight = trace.promises(state.point)
+def judge(trace: Trace, point: int, workdir: Path) -> tuple[str, str | None, Survivor | None]:
+    """Open the crash state materialized in ``workdir``: (outcome, what broke a promise or None, survivor)."""
+    done, inflight = trace.promises(point)
     allowed = [done] + ([inflight] if inflight is not None else [])
-    passphrases = list(dict.fromkeys(ack.passphrase for ack in allowed))
     store_dir = workdir / STORE
     if done.tables is None and not (store_dir / "store.header").exists():
-        return "no store yet", None
+        return "no store yet", None, None
     error: StoreError | None = None
-    for passphrase in passphrases:
+    for passphrase in dict.fromkeys(ack.passphrase for ack in allowed):
         try:
             store = Store.open(store_dir, passphrase)
         except WrongPassphrase as wrong:
@@ -86,22 +112,22 @@ def judge(trace: Trace, state: CrashState, workdir: Path) -> tuple[str, str | No
             continue
         except StoreNotFound as missing:
             if done.tables is None:
-                return "no store yet", None
-            return "lost", f"{type(missing).__name__}: {missing}"
+                return "no store yet", None, None
+            return "lost", f"{type(missing).__name__}: {missing}", None
         except StoreError as refused:
             message = str(refused).strip()
             if not message:
-                return "refused", f"{type(refused).__name__} without a message"
-            return "failed closed", f"{type(refused).__name__}: {message}"
+                return "refused silently", f"{type(refused).__name__} without a message", None
+            return REFUSED, f"{type(refused).__name__}: {message}", None
         except Exception as crashed:  # anything but a StoreError is a traceback for the user
-            return "crashed", f"{type(crashed).__name__}: {crashed}"
+            return "crashed", f"{type(crashed).__name__}: {crashed}", None
         with store:
             got = tables_of(store)
-        candidates = [ack for ack in allowed if ack.tables is not None]
-        if any(ack.tables == got for ack in candidates):
-            return "opened intact", None
-        return "opened wrong", _changes(done.tables or {}, got)
-    return "lost", f"no acknowledged passphrase opens it ({type(error).__name__}: {error})"
+            torn = bool((store.open_report or {}).get("torn_bytes"))
+        if not any(ack.tables == got for ack in allowed if ack.tables is not None):
+            return "opened wrong", _changes(done.tables or {}, got), None
+        return (TORN, None, Survivor({}, got, passphrase)) if torn else (INTACT, None, None)
+    return "lost", f"no acknowledged passphrase opens it ({type(error).__name__}: {error})", None
 
 
 def check(
@@ -111,21 +137,19 @@ def check(
     limit_per_point: int = 1 << 12,
     samples: int | None = None,
     seed: int = 0,
-    allow_failed_closed: bool = False,
+    start: int = 0,
 ) -> Report:
-    """Every crash state of ``trace`` (at most ``limit_per_point`` per point, drawn with ``seed`` beyond that), or
-    ``samples`` states drawn at random points. A state fails if it opens without an acknowledged save, opens with
-    a state no call ever promised, or cannot be opened at all (unless ``allow_failed_closed`` and it says why)."""
+    """Every crash state of ``trace`` from operation ``start`` on (at most ``limit_per_point`` per point, drawn with
+    ``seed`` beyond that), or ``samples`` states drawn at random points."""
     rng = random.Random(seed)
     report = Report(seed=None if samples is None else seed)
-    seen: dict[bytes, tuple[str, str | None]] = {}
-    points = range(len(trace.ops) + 1)
+    seen: set[bytes] = set()
+    points = range(start, len(trace.ops) + 1)
     if samples is None:
         plan = [(point, limit_per_point) for point in points]
     else:
-        drawn = Counter(rng.choice(points) for _ in range(samples))
-        plan = sorted(drawn.items())
-    workdir = Path(tempfile.mkdtemp(prefix="crash-state-"))
+        plan = sorted(Counter(rng.choice(points) for _ in range(samples)).items())
+    workdir = Path(tempfile.mkdtemp(prefix="crash-state-", dir=SCRATCH))
     try:
         for point, limit in plan:
             states, possible = crash_states(trace, point, grain, limit, rng)
@@ -134,21 +158,28 @@ def check(
             for state in states:
                 report.enumerated += 1
                 files = replay(trace, state)
-                key = fingerprint(files) + point.to_bytes(4, "big")  # the same files may owe different promises
-                if key not in seen:
-                    for child in workdir.iterdir():
-                        shutil.rmtree(child) if child.is_dir() else child.unlink()
-                    materialize(files, workdir)
-                    seen[key] = judge(trace, state, workdir)
-                    report.distinct += 1
-                    outcome, problem = seen[key]
-                    report.outcomes[outcome] += 1
-                    if problem and not (allow_failed_closed and outcome == "failed closed"):
-                        done, inflight = trace.promises(point)
-                        expected = f"every save up to '{done.label}'" + (
-                            f" (and maybe '{inflight.label}')" if inflight else ""
-                        )
-                        report.findings.append(Finding(state.describe(trace), expected, f"{outcome}: {problem}"))
+                done, inflight = trace.promises(point)
+                key = fingerprint(files) + repr((done.position, inflight and inflight.position)).encode()
+                if key in seen:  # the same files owing the same promises
+                    continue
+                seen.add(key)
+                report.distinct += 1
+                _check_one(trace, state, files, workdir, report)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _check_one(trace: Trace, state: CrashState, files: dict, workdir: Path, report: Report) -> None:
+    for child in workdir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    materialize(files, workdir)
+    outcome, problem, survivor = judge(trace, state.point, workdir)
+    report.outcomes[outcome] += 1
+    if survivor is not None:
+        survivor.files = files
+        report.survivors.append(survivor)
+    if problem:
+        done, inflight = trace.promises(state.point)
+        expected = f"every save up to '{done.label}'" + (f" (or also '{inflight.label}')" if inflight else "")
+        report.findings.append(Finding(outcome, state.describe(trace), expected, problem))

@@ -144,6 +144,25 @@ class Recorder:
                 directory, name = self._entry(walked)
                 self._emit(Op("mkdir", self._new_inode(walked, is_dir=True), directory, name))
 
+    def adopt(self) -> int:
+        """Take the files already under the base directory as durable (a crash state to recover from): emitted as
+        created, written and fsynced. Returns the number of operations that makes, the first crash point to check."""
+        for path in sorted(self.base.rglob("*")):
+            relative = path.relative_to(self.base).as_posix()
+            if path.name in IGNORED:
+                continue
+            directory, name = self._entry(relative)
+            if path.is_dir():
+                self._emit(Op("mkdir", self._new_inode(relative, is_dir=True), directory, name))
+                continue
+            ino = self._new_inode(relative, is_dir=False)
+            self._emit(Op("link", ino, directory, name))
+            self._emit(Op("write", ino, data=path.read_bytes()))
+            self._emit(Op("fsync", ino))
+        for directory in sorted(self.trace.dirs):
+            self._emit(Op("fsync", directory))
+        return len(self.trace.ops)
+
     # -- the application's promises ----------------------------------------------------------------------------
 
     def ack(self, label: str, tables: dict | None, passphrase: str) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from field_agent.store import Store
 
-from .model import Trace
+from .checker import Survivor
+from .model import Trace, materialize
 from .recorder import Recorder, recording, tables_of
 
 OLD = "correct horse battery staple"
@@ -85,3 +86,22 @@ def long_run(base: Path, seed: int, saves: int = 60) -> Trace:
         store.close()
         recorder.ack("close", tables, passphrase)
     return recorder.trace
+
+
+def recovery_run(base: Path, survivor: Survivor) -> tuple[Trace, int]:
+    """Open a crash state that holds a torn save (the open cuts it off), save once more and close: a crash during
+    the recovery itself must lose nothing either. Returns the trace and its first crash point."""
+    base.mkdir(parents=True)
+    materialize(survivor.files, base)
+    passphrase = survivor.passphrase
+    with recording(base) as recorder:
+        start = recorder.adopt()
+        recorder.ack("the crash state", survivor.tables, passphrase)
+        with Store.open(base / "store", passphrase) as store:
+            assert store.open_report and store.open_report.get("torn_bytes")
+            recorder.ack("open (torn save cut off)", tables_of(store), passphrase)
+            store.put("household", household(99))
+            recorder.ack("save after recovery", tables_of(store), passphrase)
+            tables = tables_of(store)
+        recorder.ack("close", tables, passphrase)
+    return recorder.trace, start

@@ -10,30 +10,35 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .checker import Report, check
+from .checker import SCRATCH, Finding, Report, check
 from .model import ROOT, Op, Trace, crash_states, pieces, replay
 from .recorder import Recorder
-from .scenarios import long_run, small_run
+from .scenarios import long_run, recovery_run, small_run
 
 SEED = int(os.environ.get("FIELD_AGENT_CRASH_SEED", "20261205"))
 LONG_SAMPLES = int(os.environ.get("FIELD_AGENT_CRASH_SAMPLES", "800"))
 SECTOR = 512
 
 
-def losses(report: Report) -> list[str]:
-    """Findings where an acknowledged save is gone or wrong, or opening crashed (not a clear refusal)."""
-    return [str(finding) for finding in report.findings if not finding.got.startswith("failed closed")]
+def shown(findings: list[Finding]) -> str:
+    return "\n".join(str(finding) for finding in findings[:5])
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Trace, Report]:
-    trace = small_run(tmp_path_factory.mktemp("small"))
-    return trace, check(trace, grain=SECTOR)
+def small() -> Iterator[tuple[Trace, Report]]:
+    base = Path(tempfile.mkdtemp(prefix="crash-run-", dir=SCRATCH))
+    try:
+        trace = small_run(base)
+        yield trace, check(trace, grain=SECTOR)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_every_crash_state_of_a_small_run_keeps_every_acknowledged_save(
@@ -47,7 +52,7 @@ def test_every_crash_state_of_a_small_run_keeps_every_acknowledged_save(
     assert report.possible == report.enumerated, "the small run must be exhaustive"
     assert report.points == len(trace.ops) + 1
     assert report.outcomes["opened intact"] > 100
-    assert not losses(report), "\n".join(losses(report)[:5])
+    assert not report.losses, shown(report.losses)
 
 
 @pytest.mark.xfail(
@@ -57,21 +62,21 @@ def test_every_crash_state_of_a_small_run_keeps_every_acknowledged_save(
 )
 def test_every_crash_state_of_a_small_run_opens(small: tuple[Trace, Report]) -> None:
     _trace, report = small
-    assert not report.findings, "\n".join(str(finding) for finding in report.findings[:5])
+    assert not report.refusals, shown(report.refusals)
 
 
 def test_sampled_crash_states_of_a_long_run_keep_every_acknowledged_save(
-    tmp_path: Path, record_property: Callable[[str, object], None]
+    scratch: Path, record_property: Callable[[str, object], None]
 ) -> None:
     """60 calls (saves, batches, deletes) with automatic compactions, two passphrase changes and a reopen; crash
     states drawn with a fixed seed (FIELD_AGENT_CRASH_SEED, FIELD_AGENT_CRASH_SAMPLES to explore further)."""
-    trace = long_run(tmp_path, seed=SEED)
+    trace = long_run(scratch, seed=SEED)
     assert sum(op.kind == "rename" for op in trace.ops) >= 4  # compactions and passphrase changes did happen
     report = check(trace, grain=SECTOR, samples=LONG_SAMPLES, seed=SEED)
     record_property("crash_states", f"sampled long run: {report.summary()}")
     print(f"\ncrash states, sampled long run: {report.summary()}")
     assert report.outcomes["opened intact"] > LONG_SAMPLES // 4
-    assert not losses(report), "\n".join(losses(report)[:5])
+    assert not report.losses, shown(report.losses)
 
 
 # -- the checker can fail: broken store variants ----------------------------------------------------------------
@@ -84,18 +89,18 @@ def skipping(call: str, suffix: str) -> Callable[[Recorder], None]:
     return install
 
 
-def test_checker_finds_a_save_acknowledged_before_its_fsync(tmp_path: Path) -> None:
+def test_checker_finds_a_save_acknowledged_before_its_fsync(scratch: Path) -> None:
     """A store whose save returns without fdatasync of the log: some crash state lacks an acknowledged save."""
-    trace = small_run(tmp_path, skipping("fdatasync", "store.log"))
+    trace = small_run(scratch, skipping("fdatasync", "store.log"))
     report = check(trace, grain=0)
-    lost = [finding for finding in losses(report) if "opened wrong" in finding]
+    lost = [finding for finding in report.losses if finding.outcome == "opened wrong"]
     assert lost, report.summary()
-    assert "missing" in lost[0] and "records" in lost[0]
+    assert "records: missing" in lost[0].got
 
 
-def test_checker_finds_a_rename_before_the_fsync_of_its_data(tmp_path: Path) -> None:
+def test_checker_finds_a_rename_before_the_fsync_of_its_data(scratch: Path) -> None:
     """Compaction and header replacement renaming a temp file whose data was never fsynced."""
-    trace = small_run(tmp_path, skipping("fsync", ".tmp"))
+    trace = small_run(scratch, skipping("fsync", ".tmp"))
     report = check(trace, grain=0)
     broken = [str(finding) for finding in report.findings]
     assert any("does not start with a Field Agent log header" in finding for finding in broken), report.summary()
@@ -132,3 +137,27 @@ def test_a_rename_is_durable_only_after_its_directory_is_fsynced() -> None:
     assert {"a.tmp": bytes(512) + b"x" * 188} in outcomes(2)
     assert len(outcomes(2)) == 2 * 2**2
     assert pieces(trace.ops[1], SECTOR) == [(0, 512), (512, 700)]
+
+
+def test_a_crash_during_recovery_from_a_torn_save_loses_nothing(
+    small: tuple[Trace, Report], scratch: Path, record_property: Callable[[str, object], None]
+) -> None:
+    """Every crash state of the small run that opened by cutting off a torn save is opened again while recording
+    (the truncate and its fsync), saved to and closed; every crash state of that recovery is checked in turn."""
+    _trace, first = small
+    assert len(first.survivors) >= 5
+    total = Report()
+    for number, survivor in enumerate(first.survivors):
+        trace, start = recovery_run(scratch / str(number), survivor)
+        assert any(op.kind == "trunc" for op in trace.ops[start:])
+        report = check(trace, grain=SECTOR, start=start)
+        total.points += report.points
+        total.enumerated += report.enumerated
+        total.possible += report.possible
+        total.distinct += report.distinct
+        total.outcomes.update(report.outcomes)
+        total.findings += report.findings
+    summary = f"recovery from {len(first.survivors)} torn saves: {total.summary()}"
+    record_property("crash_states", summary)
+    print(f"\ncrash states, {summary}")
+    assert not total.losses, shown(total.losses)
