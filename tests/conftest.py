@@ -19,7 +19,7 @@ if os.environ["FIELD_SERVER_DATA_DIR"].startswith(os.path.join(tempfile.gettempd
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the crash-state counts the store's checker recorded (tests/store/crashstates), also under xdist."""
     lines = [
-        f"{report.nodeid.rsplit('::', 1)[-1]}: {value}"
+        f"{report.nodeid.rsplit('::', 1)[-1].split('@')[0]}: {value}"
         for reports in terminalreporter.stats.values()
         for report in reports
         if getattr(report, "when", None) == "call"
