@@ -10,10 +10,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from field_agent.store import Store
 from field_agent.store.errors import StoreError, StoreNotFound, WrongPassphrase
+from field_agent.store.keys import read_header
+from field_agent.store.log import replay as replay_frames
+from field_agent.store.log import scan_log
 
-from .model import CrashState, Trace, crash_states, fingerprint, materialize, replay
+from .model import Ack, CrashState, Trace, crash_states, fingerprint, materialize, replay
 from .recorder import tables_of
 
 STORE = "store"
@@ -22,7 +27,8 @@ STORE = "store"
 SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 INTACT = "opened intact"
 TORN = "opened intact, torn save dropped"
-REFUSED = "failed closed"
+REFUSED = "failed closed"  # with every acknowledged save still in intact frames (salvage gets them back)
+REFUSED_LOST = "failed closed, saves gone"
 
 
 @dataclass
@@ -65,7 +71,8 @@ class Report:
 
     @property
     def refusals(self) -> list[Finding]:
-        """States the store refused to open (with a message) although nothing acknowledged was damaged."""
+        """States the store refused to open (with a message) though their intact frames hold every acknowledged
+        save (``verify --salvage`` gets them back)."""
         return [finding for finding in self.findings if finding.outcome == REFUSED]
 
     def summary(self) -> str:
@@ -78,7 +85,8 @@ class Report:
             scope = f"{self.enumerated} crash states drawn (seed {self.seed}) at {self.points} crash points"
         return (
             f"{scope}, {self.distinct} distinct, each opened with the real Store ({kinds}): "
-            f"{len(self.losses)} lost an acknowledged save, {len(self.refusals)} refused to open"
+            f"{len(self.losses)} lost an acknowledged save, {len(self.refusals)} refused to open (all acknowledged "
+            "saves still in intact frames)"
         )
 
 
@@ -118,7 +126,8 @@ def judge(trace: Trace, point: int, workdir: Path) -> tuple[str, str | None, Sur
             message = str(refused).strip()
             if not message:
                 return "refused silently", f"{type(refused).__name__} without a message", None
-            return REFUSED, f"{type(refused).__name__}: {message}", None
+            outcome = REFUSED if salvageable(store_dir, passphrase, allowed) else REFUSED_LOST
+            return outcome, f"{type(refused).__name__}: {message}", None
         except Exception as crashed:  # anything but a StoreError is a traceback for the user
             return "crashed", f"{type(crashed).__name__}: {crashed}", None
         with store:
@@ -128,6 +137,21 @@ def judge(trace: Trace, point: int, workdir: Path) -> tuple[str, str | None, Sur
             return "opened wrong", _changes(done.tables or {}, got), None
         return (TORN, None, Survivor({}, got, passphrase)) if torn else (INTACT, None, None)
     return "lost", f"no acknowledged passphrase opens it ({type(error).__name__}: {error})", None
+
+
+def salvageable(store_dir: Path, passphrase: str, allowed: list[Ack]) -> bool:
+    """Whether the intact frames of a store that refused to open still hold an acknowledged state."""
+    try:
+        header = read_header(store_dir / "store.header")
+        data_key = header.unwrap(passphrase)
+        if data_key is None:
+            return False
+        scan = scan_log(store_dir / "store.log", header.store_id, data_key, salvage=True)
+        tables = replay_frames(scan.frames)
+    except (StoreError, OSError, ValueError):
+        return False
+    got = {name: table for name, table in orjson.loads(orjson.dumps(tables)).items() if table}
+    return any(ack.tables == got for ack in allowed if ack.tables is not None)
 
 
 def check(
