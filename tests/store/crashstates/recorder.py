@@ -19,7 +19,7 @@ import orjson
 
 from field_agent.store import fsutil, lock, writer
 
-from .model import ROOT, Ack, Op, Trace
+from .model import ROOT, Ack, CrashState, Op, Trace, replay
 
 WRITING_MODULES = (fsutil, writer, lock)
 IGNORED = {lock.LOCK_NAME}
@@ -166,7 +166,24 @@ class Recorder:
     # -- the application's promises ----------------------------------------------------------------------------
 
     def ack(self, label: str, tables: dict | None, passphrase: str) -> None:
+        """Note a call that returned. First check the recording is complete: the operations recorded so far, all
+        applied, must give exactly the files on disk (a write that bypassed the seam would make them differ)."""
+        everything = CrashState(
+            len(self.trace.ops),
+            tuple((index, 0, len(op.data)) for index, op in enumerate(self.trace.ops) if op.kind != "fsync"),
+        )
+        modelled, real = replay(self.trace, everything), self.files_on_disk()
+        if modelled != real:
+            differ = sorted(path for path in set(modelled) | set(real) if modelled.get(path) != real.get(path))
+            raise AssertionError(f"after '{label}' the recording does not match the disk: {', '.join(differ)}")
         self.trace.acks.append(Ack(len(self.trace.ops), label, tables, passphrase))
+
+    def files_on_disk(self) -> dict[str, bytes | None]:
+        return {
+            path.relative_to(self.base).as_posix(): None if path.is_dir() else path.read_bytes()
+            for path in self.base.rglob("*")
+            if path.name not in IGNORED
+        }
 
 
 class RecordingOS:

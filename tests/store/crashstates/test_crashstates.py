@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from field_agent.store import Store
+
 from .checker import SCRATCH, Finding, Report, check
 from .model import ROOT, Op, Trace, crash_states, pieces, replay
-from .recorder import Recorder
-from .scenarios import long_run, recovery_run, small_run
+from .recorder import Recorder, recording, tables_of
+from .scenarios import OLD, long_run, recovery_run, small_run
 
 SEED = int(os.environ.get("FIELD_AGENT_CRASH_SEED", "20261205"))
 LONG_SAMPLES = int(os.environ.get("FIELD_AGENT_CRASH_SAMPLES", "800"))
@@ -162,3 +164,13 @@ def test_a_crash_during_recovery_from_a_torn_save_loses_nothing(
     record_property("crash_states", summary)
     print(f"\ncrash states, {summary}")
     assert not total.losses, shown(total.losses)
+
+
+def test_a_write_that_bypasses_the_recorded_seam_is_caught(scratch: Path) -> None:
+    """The model is only as good as the recording: a file the store changed behind the recorder's back (here, a
+    plain write into the store directory) makes the next acknowledgement fail instead of silently checking less."""
+    with recording(scratch) as recorder, Store.create(scratch / "store", OLD, grid="grid-1") as store:
+        recorder.ack("create", tables_of(store), OLD)
+        (scratch / "store" / "store.tail").write_bytes(b"written around the seam")
+        with pytest.raises(AssertionError, match=r"store/store\.tail"):
+            recorder.ack("after", tables_of(store), OLD)
