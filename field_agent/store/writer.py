@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from field_agent.store.errors import StoreCorrupted, StoreWriteFailed
-from field_agent.store.fsutil import fsync_dir
+from field_agent.store.fsutil import fsync_dir, fsync_dirs_above
 from field_agent.store.log import SNAPSHOT, ScanResult, file_header, seal_frame
 
 LOG_NAME = "store.log"
@@ -95,6 +95,7 @@ class LogWriter:
         _write_new(directory / LOG_NAME, content)
         _write_new(directory / TAIL_NAME, encode_tail(data_key, store_id, 1, 1, len(content)))
         fsync_dir(directory)
+        fsync_dirs_above(directory)
 
     def truncate_torn_tail(self, end: int) -> None:
         """Cut a torn last frame off so the next frame follows the last intact one."""
