@@ -23,8 +23,8 @@ class StoreNotFound(StoreError):
 class StoreExists(StoreError):
     """A store already exists where a new one was asked for."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"a store already exists at {path}; it was left untouched")
+    def __init__(self, path: Path, what: str | None = None) -> None:
+        super().__init__(f"{what or f'a store already exists at {path}'}; it was left untouched")
         self.path = path
 
 
@@ -75,6 +75,23 @@ class StoreWriteFailed(StoreError):
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"could not save to {path}: {reason}; the change was not kept")
+        self.path = path
+
+
+class StoreCreateFailed(StoreError):
+    """A new store (``init``, or the copy ``verify --salvage`` writes) could not be written; nothing was left."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"could not create a store at {path}: {reason}; nothing was left behind")
+        self.path = path
+
+
+class PassphraseNotChanged(StoreError):
+    """The new header could not be written (disk full, I/O error); the old passphrase still opens the store."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"could not change the passphrase of the store at {path}: {reason}; the old passphrase "
+                         "still opens it")  # fmt: skip
         self.path = path
 
 

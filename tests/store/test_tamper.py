@@ -78,9 +78,14 @@ def test_flipped_byte_in_last_frame(closed_store: list[str], store_dir: Path) ->
 
 
 def test_flipped_length_field_is_not_taken_for_a_torn_tail(closed_store: list[str], store_dir: Path) -> None:
-    start, _ = frame_offsets(_log(store_dir).read_bytes())[1]
+    (start, _), (following, _) = frame_offsets(_log(store_dir).read_bytes())[1:3]
     _flip(_log(store_dir), start + 1)  # length grows past the end of the file: looks like a torn write
-    _expect_corrupted(store_dir, "missing", "store.log at byte")
+    _expect_corrupted(
+        store_dir,
+        "frame 1's length field is damaged",
+        f"frame 2 follows intact at byte {following}",
+        f"store.log at byte {start}",
+    )
 
 
 def test_truncation_at_every_frame_boundary(closed_store: list[str], store_dir: Path, tmp_path: Path) -> None:
