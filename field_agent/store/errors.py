@@ -40,12 +40,14 @@ class WrongPassphrase(StoreError):
 class StoreCorrupted(StoreError):
     """Bytes on disk fail authentication or parsing: damage or tampering. Nothing was changed."""
 
+    SALVAGE = "run 'field-agent verify --salvage OUT' to copy every intact record into a new store"
+    # salvage needs the header too: it holds the wrapped data key
+    RESTORE_HEADER = "restore store.header from a backup of this store (salvage needs it too)"
+
     def __init__(self, file: Path, offset: int | None, problem: str) -> None:
         where = f"{file} at byte {offset}" if offset is not None else str(file)
-        super().__init__(
-            f"store damaged: {problem} ({where}); nothing was changed — run 'field-agent verify --salvage OUT' "
-            "to copy every intact record into a new store"
-        )
+        hint = self.RESTORE_HEADER if Path(file).name == "store.header" else self.SALVAGE
+        super().__init__(f"store damaged: {problem} ({where}); nothing was changed — {hint}")
         self.file = file
         self.offset = offset
         self.problem = problem

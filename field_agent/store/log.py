@@ -163,12 +163,15 @@ def scan_log(
             problem = f"frame {seq} has an impossible length ({length} bytes)"
         elif end > size:
             found = finder.next_after(pos, seq)
-            if found is None:
+            if found is None and not finder.gave_up:
                 result.torn_bytes = remaining  # the file ends inside the last frame: an unfinished save
                 break
             problem = (
                 f"frame {seq}'s length field is damaged: it claims {length} bytes, past the end of the log, but "
                 f"frame {found[1]} follows intact at byte {found[0]} (this is not an unfinished save)"
+                if found is not None
+                else f"frame {seq} claims {length} bytes, past the end of the log, and intact frames after it "
+                "could not be ruled out (not treated as an unfinished save)"
             )
         else:
             frame = finder.open(pos, seq, length)
@@ -188,7 +191,8 @@ def scan_log(
         if found is None:
             break
         next_pos, next_seq = found
-        frame = finder.open(pos, seq, next_pos - pos - FRAME_PREFIX) if next_seq == seq + 1 else None
+        between = next_pos - pos - FRAME_PREFIX
+        frame = finder.open(pos, seq, between) if next_seq == seq + 1 and next_pos > pos else None
         if frame is not None:  # only its length field was damaged: the frame itself is intact
             result.frames.append(frame)
             result.recovered.append(pos)
@@ -214,6 +218,7 @@ class FrameFinder:
         self.aead = AESGCM(data_key)
         self.block = Cipher(algorithms.AES(data_key), modes.ECB()).encryptor()
         self.budget = max(RESYNC_BUDGET, 4 * len(data))  # bytes authenticated while searching
+        self.gave_up = False  # the budget ran out: a later intact frame cannot be ruled out
 
     def open(self, pos: int, seq: int, length: int) -> Frame | None:
         """The frame at ``pos`` if it authenticates as frame ``seq`` of ``length`` bytes."""
@@ -237,7 +242,7 @@ class FrameFinder:
         """(offset, number) of the first frame after the damaged one at ``damaged`` (frame ``seq``) that
         authenticates as one of the frames that can follow it; None if there is none (or the search gave up)."""
         data, size = self.data, len(self.data)
-        pos = damaged + 1
+        pos = damaged  # the damaged frame itself may be an intact later frame, moved
         while True:
             room = size - pos - FRAME_PREFIX  # the longest frame that could start here
             if room < MIN_FRAME_LENGTH + 1:
@@ -250,7 +255,10 @@ class FrameFinder:
                 # the next frame, or (if several were damaged, or one was inserted) a later or the same number
                 most = min(RESYNC_SEQS, 2 + (pos - damaged) // (FRAME_PREFIX + MIN_FRAME_LENGTH))
                 for candidate in (seq + 1, seq, *range(seq + 2, seq + most)):
+                    if pos == damaged and candidate == seq:
+                        continue  # already failed
                     if self.budget <= 0:
+                        self.gave_up = True
                         return None
                     self.budget -= length
                     if self.open(pos, candidate, length) is not None:

@@ -98,11 +98,23 @@ def _remove_directories(directories: list[Path]) -> None:
             directory.rmdir()
 
 
+def check_header_present(path: Path) -> None:
+    """StoreNotFound if there is no store; StoreCorrupted if its log is there but the header is gone."""
+    if (path / HEADER_NAME).exists():
+        return
+    if (path / LOG_NAME).exists():
+        raise StoreCorrupted(
+            path / HEADER_NAME,
+            None,
+            "the header, which holds the wrapped data key, is missing",
+        )
+    raise StoreNotFound(path)
+
+
 def unlock_key(path: Path, passphrase: str) -> tuple[Header, bytes]:
     """The header and data key; WrongPassphrase (after the back-off delay) if the passphrase does not fit."""
     header_path = path / HEADER_NAME
-    if not header_path.exists():
-        raise StoreNotFound(path)
+    check_header_present(path)
     header = read_header(header_path)
     throttle.wait_before_try(path)
     data_key = header.unwrap(passphrase)
@@ -116,8 +128,7 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
     """Lock, unlock and load a store; drop (and report) a torn last frame; fail closed on any other damage.
 
     ``unlocked`` (header, data key) skips key derivation for a store this process has just created."""
-    if not (path / HEADER_NAME).exists():
-        raise StoreNotFound(path)
+    check_header_present(path)
     try:
         return _open_directory(path, passphrase, unlocked)
     except OSError as error:
@@ -167,8 +178,7 @@ def _open_directory(path: Path, passphrase: str, unlocked: tuple[Header, bytes] 
 def change_passphrase(path: Path, old: str, new: str, profile: str | None = None, *, lock_held: bool = False) -> None:
     """Re-wrap the data key under a new passphrase: one atomic header replace, no data rewrite."""
     check_passphrase(new)
-    if not (path / HEADER_NAME).exists():
-        raise StoreNotFound(path)
+    check_header_present(path)
     try:
         lock = None if lock_held else StoreLock(path)
     except OSError as error:

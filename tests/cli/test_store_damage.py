@@ -256,8 +256,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     _mount_tmpfs(mount, "256k")
     try:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+    finally:  # lazily if a file is still open (the old code leaked the lock file's descriptor on ENOSPC)
+        if subprocess.run(["umount", str(mount)], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 def _fill(disk: Path, leave_pages: int) -> None:
