@@ -307,3 +307,17 @@ def test_salvage_onto_a_full_disk_leaves_no_half_store(saved, small_disk: Path) 
     assert result.exit_code == 1 and "nothing was left behind" in result.stderr, result.output
     assert not out.exists()
     assert sorted(path.name for path in small_disk.iterdir()) == ["filler"]
+
+
+def test_init_never_writes_over_a_log_whose_header_is_gone(saved) -> None:
+    store, _ids, _node = saved
+    (store / "store.header").unlink()
+    log = (store / "store.log").read_bytes()
+    status = fa(store, "status")
+    assert status.exit_code == 5 and "the header, which holds the wrapped data key, is missing" in status.stderr
+    assert "restore store.header from a backup" in status.stderr
+    again = fa(store, "init", "--grid", "grid-1")
+    assert (
+        again.exit_code == 1 and "a store log without its header" in again.stderr and "left untouched" in again.stderr
+    )
+    assert (store / "store.log").read_bytes() == log
