@@ -115,11 +115,6 @@ class ScanResult:
         self.torn_bytes, self.end, self.last_frame_failed = self.size - offset, offset, None
         return True
 
-    @property
-    def next_seq(self) -> int:
-        """The number the next frame appended after the intact ones would get."""
-        return self.frames[-1].seq + 1 if self.frames else 0
-
 
 def read_log(path: Path) -> bytes:
     """The whole log file; StoreCorrupted if it is missing (a store without its log cannot be opened)."""
