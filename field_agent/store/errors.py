@@ -80,20 +80,21 @@ class StoreWriteFailed(StoreError):
         self.path = path
 
 
-class StoreCreateFailed(StoreError):
+class StoreCreateFailed(StoreWriteFailed):
     """A new store (``init``, or the copy ``verify --salvage`` writes) could not be written; nothing was left."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"could not create a store at {path}: {reason}; nothing was left behind")
+        StoreError.__init__(self, f"could not create a store at {path}: {reason}; nothing was left behind")
         self.path = path
 
 
-class PassphraseNotChanged(StoreError):
+class PassphraseNotChanged(StoreWriteFailed):
     """The new header could not be written (disk full, I/O error); the old passphrase still opens the store."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"could not change the passphrase of the store at {path}: {reason}; the old passphrase "
-                         "still opens it")  # fmt: skip
+        StoreError.__init__(
+            self, f"could not change the passphrase of the store at {path}: {reason}; the old passphrase still opens it"
+        )
         self.path = path
 
 
