@@ -44,9 +44,9 @@ class StoreCorrupted(StoreError):
     # salvage needs the header too: it holds the wrapped data key
     RESTORE_HEADER = "restore store.header from a backup of this store (salvage needs it too)"
 
-    def __init__(self, file: Path, offset: int | None, problem: str) -> None:
+    def __init__(self, file: Path, offset: int | None, problem: str, hint: str | None = None) -> None:
         where = f"{file} at byte {offset}" if offset is not None else str(file)
-        hint = self.RESTORE_HEADER if Path(file).name == "store.header" else self.SALVAGE
+        hint = hint or (self.RESTORE_HEADER if Path(file).name == "store.header" else self.SALVAGE)
         super().__init__(f"store damaged: {problem} ({where}); nothing was changed — {hint}")
         self.file = file
         self.offset = offset

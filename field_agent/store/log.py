@@ -121,7 +121,13 @@ def read_log(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise StoreCorrupted(path, None, f"the log file {path.name} is missing") from None
+        raise StoreCorrupted(
+            path,
+            None,
+            f"the log file {path.name} is missing",
+            "restore it from a backup of this store, or make a new store (field-agent init), enrol it and sync to "
+            "get the grid's records back from the server",
+        ) from None
 
 
 def scan_log(
