@@ -26,6 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail_for(error: Exception) -> NoReturn:
+    if isinstance(error, OSError):  # not expected past the store's own handling; still one line, never a traceback
+        fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
     code = 1
     if isinstance(error, WrongPassphrase):
         code = 3
@@ -65,7 +67,7 @@ def init_command(ctx: click.Context, grid: str | None, kdf_profile: str | None) 
     try:
         with Store.create(path, passphrase, grid=grid, kdf_profile=kdf_profile) as store:
             node = store.node_id
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
     click.echo(f"created encrypted store at {path} (device node {node})")
 
@@ -184,7 +186,7 @@ def verify_command(ctx: click.Context, salvage_to: Path | None, as_json: bool) -
             report = salvage(path, read_passphrase(), salvage_to)
         else:
             report = verify(path, read_passphrase())
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
     if as_json:
         echo_json(report.as_dict())
@@ -196,6 +198,8 @@ def verify_command(ctx: click.Context, salvage_to: Path | None, as_json: bool) -
             click.echo(f"  {line}")
         if salvage_to is not None:
             click.echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
+            for line in report.repairs:
+                click.echo(f"  {line}")
     if not report.ok and salvage_to is None:
         sys.exit(5)
 
@@ -213,6 +217,6 @@ def passwd_command(ctx: click.Context) -> None:
         new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
     try:
         Store.change_passphrase(path, old, new)
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
     click.echo("passphrase changed")

@@ -57,10 +57,19 @@ def read_marker(directory: Path, data_key: bytes, store_id: bytes) -> tuple[int,
         return None
 
 
-def check_against_tail(directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes) -> str | None:
-    """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable."""
+_READ = object()
+
+
+def check_against_tail(
+    directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes, *, marker: object = _READ
+) -> str | None:
+    """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable.
+
+    ``marker`` is the (generation, frames, length) read before the log was (verify, without the lock); by
+    default it is read now."""
     log_path = directory / LOG_NAME
-    marker = read_marker(directory, data_key, store_id)
+    if marker is _READ:
+        marker = read_marker(directory, data_key, store_id)
     if marker is None:
         return "the commit marker (store.tail) is missing or damaged, so a cut-off log could not be ruled out"
     generation, frames, _length = marker
