@@ -161,6 +161,10 @@ def scan_log(
             if _zeros_from(data, pos):
                 result.torn_bytes = remaining  # zero-filled tail: space allocated, data never written
                 break
+            found = finder.next_after(pos, seq)
+            if found is None and not finder.gave_up:
+                # a save torn before its first sector reached the disk reads like this; the marker decides
+                result.last_frame_failed = (pos, seq)
             problem = f"frame {seq} has an impossible length ({length} bytes)"
         elif end > size:
             found = finder.next_after(pos, seq)

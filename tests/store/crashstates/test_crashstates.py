@@ -57,11 +57,6 @@ def test_every_crash_state_of_a_small_run_keeps_every_acknowledged_save(
     assert not report.losses, shown(report.losses)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a torn unacknowledged save whose first sector did not reach the disk reads as an 'impossible length' "
-    "and the store refuses to open (log.scan_log, being reworked on branch damage)",
-)
 def test_every_crash_state_of_a_small_run_opens(small: tuple[Trace, Report]) -> None:
     _trace, report = small
     assert not report.refusals, shown(report.refusals)
