@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.printable import inert_values
 from field_agent.store import Store
 from field_agent.store.log import gc_paused
 from field_agent.store.reader import StoreReader
@@ -95,7 +96,7 @@ class Session:
         prefetched, self._prefetched_today = self._prefetched_today, None
         if prefetched is not None:
             return prefetched
-        return today_summary(
+        summary = today_summary(
             self.reader,
             self.today,
             self.now(),
@@ -103,6 +104,7 @@ class Session:
             self.sync_state(),
             isolation_days=int(self.setting("isolation_days") or 14),
         )
+        return inert_values(summary)
 
     def prefetch_today(self) -> None:
         """Work out Today's numbers now, in the unlock worker, while the UI thread has nothing else to do."""
@@ -177,7 +179,7 @@ class Session:
         with self.lock:
             if self._model is not None:
                 return self._model.apply(envelope) or {}
-        return {} if is_deleted(envelope) else view(envelope)
+        return {} if is_deleted(envelope) else inert_values(view(envelope))
 
     def search_household_ids(self, query: str) -> list[str] | None:
         """Household ids matching address, name, pinyin initials or phone tail (None for an empty query)."""
@@ -193,16 +195,18 @@ class Session:
     def sync_state(self) -> dict[str, Any]:
         store = self._open_store()
         last = store.meta_get("last_sync")
-        return {
-            "pending": store.pending_count(),
-            "conflicts": len(store.open_conflicts()),
-            "last_sync": last.get("at") if isinstance(last, dict) else last,
-            "last_result": last if isinstance(last, dict) else None,
-        }
+        return inert_values(
+            {
+                "pending": store.pending_count(),
+                "conflicts": len(store.open_conflicts()),
+                "last_sync": last.get("at") if isinstance(last, dict) else last,
+                "last_result": last if isinstance(last, dict) else None,
+            }
+        )
 
     def conflicts(self) -> list[dict[str, Any]]:
         """Open conflicts described from this device's side (oldest first)."""
-        return list_conflicts(self._open_store())
+        return inert_values(list_conflicts(self._open_store()))
 
     def resolve_conflict(self, record_id: str, cid: str, choice: str, value: Any = None) -> dict[str, Any]:
         """Close a conflict with mine, theirs or a typed value; return the record's new view."""
