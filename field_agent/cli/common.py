@@ -11,6 +11,8 @@ import click
 import orjson
 import platformdirs
 
+from field_agent.domain.printable import inert, inert_line
+
 PASSPHRASE_ENV = "FIELD_AGENT_PASSPHRASE"
 
 
@@ -36,7 +38,18 @@ def echo_json(data: Any) -> None:
     click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print human-readable text: control characters (a record value's terminal escapes) shown as ``\\x1b``."""
+    click.echo(inert(message), err=err, nl=nl)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Exit with a one-line message on stderr."""
-    click.echo(f"field-agent: {message}", err=True)
+    """Exit with a one-line message on stderr (control characters and line breaks in it shown as escapes)."""
+    click.echo(f"field-agent: {inert_line(message)}", err=True)
     sys.exit(code)
+
+
+def language(ctx: click.Context) -> str:
+    """The language of messages: --lang or FIELD_AGENT_LANG, else Chinese."""
+    lang = ctx.find_root().obj.get("lang")
+    return lang if lang in ("zh_CN", "en") else "zh_CN"

@@ -20,7 +20,7 @@ from typing import Any
 from zxcvbn import zxcvbn
 
 from field_agent.store.errors import WeakPassphrase
-from field_agent.store.passphrase_words import name_dictionary, number_fragments
+from field_agent.store.passphrase_words import attack_dictionary, keyboard_walks, number_fragments
 
 MIN_LENGTH = 12
 MIN_DISTINCT = 6
@@ -139,7 +139,7 @@ def estimate_guesses(passphrase: str) -> tuple[float, list[str]]:
     """
     text = _as_pinyin(passphrase)
     fragments = number_fragments(re.sub(SEPARATORS, "", text))
-    inputs = [*fragments, *name_dictionary()]
+    inputs = [*fragments, *attack_dictionary()]
     estimates = [_estimate(variant, inputs, fragments) for variant in {text, re.sub(SEPARATORS, "", text) or text}]
     return min(estimates, key=lambda estimate: estimate[0])
 
@@ -160,9 +160,14 @@ def _part_of(match: dict[str, Any], fragments: dict[str, str]) -> str:
     if pattern == "dictionary":
         source = match.get("dictionary_name")
         if source == "user_inputs":
-            return fragments.get(match.get("matched_word", ""), "name")
+            word = match.get("matched_word", "")
+            return fragments.get(word) or ("keyboard" if word in _walks() else "name")
         return _DICTIONARY_PARTS.get(source, "words")
     return _PATTERN_PARTS.get(pattern, "")
+
+
+def _walks() -> frozenset[str]:
+    return frozenset(keyboard_walks())
 
 
 def _as_pinyin(passphrase: str) -> str:

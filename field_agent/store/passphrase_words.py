@@ -51,6 +51,28 @@ def name_syllables() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return spelled([*SURNAMES, *COMPOUND_SURNAMES]), spelled(list(GIVEN_CHARS))
 
 
+KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+@cache
+def keyboard_walks() -> tuple[str, ...]:
+    """Runs of 4 or more keys along a row, a column (``1qaz``) or a chain of columns (``1qaz2wsx``), both ways;
+    shortest first. zxcvbn's own keyboard model prices a bent walk; these straight ones are an attacker's first
+    tries, e.g. ``poiuyt`` and ``lkjhg`` glued to a year."""
+    columns = ["".join(row[i] for row in KEYBOARD_ROWS if i < len(row)) for i in range(10)]
+    lines = [*KEYBOARD_ROWS, "".join(columns[:7])]
+    runs: dict[str, None] = {}
+    for length in range(4, 11):
+        for line in lines:
+            for text in (line, line[::-1]):
+                for start in range(len(text) - length + 1):
+                    runs.setdefault(text[start : start + length])
+    for column in columns:
+        runs.setdefault(column)
+        runs.setdefault(column[::-1])
+    return tuple(runs)
+
+
 @cache
 def name_dictionary() -> tuple[str, ...]:
     """Pinyin a name is typed as, most likely first: surnames, given-name syllables, two-syllable given names and
@@ -66,6 +88,18 @@ def name_dictionary() -> tuple[str, ...]:
         for second_rank, second in enumerate(given, start=1):
             ranked.setdefault(first + second, first_rank * second_rank)
     return tuple(sorted(ranked, key=ranked.__getitem__))
+
+
+@cache
+def attack_dictionary() -> tuple[str, ...]:
+    """Names and keyboard walks in one list, interleaved by how early an attacker tries each (the n-th walk
+    about as early as the n-th name)."""
+    ranked = [(rank, word) for rank, word in enumerate(name_dictionary())]
+    ranked += [(rank, word) for rank, word in enumerate(keyboard_walks())]
+    found: dict[str, None] = {}
+    for _rank, word in sorted(ranked, key=lambda item: item[0]):
+        found.setdefault(word)
+    return tuple(found)
 
 
 def number_fragments(text: str) -> dict[str, str]:
