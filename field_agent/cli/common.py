@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,6 +15,7 @@ import platformdirs
 from field_agent.domain.printable import inert, inert_line
 
 PASSPHRASE_ENV = "FIELD_AGENT_PASSPHRASE"
+_JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def default_store_path() -> Path:
@@ -35,7 +37,10 @@ def read_passphrase(prompt: str = "Passphrase", confirm: bool = False) -> str:
 
 
 def echo_json(data: Any) -> None:
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    """JSON on stdout. JSON escapes C0 controls (ESC is written ``\\u001b``) but not DEL and the C1 range, which
+    some terminals obey (U+009B is CSI): those are escaped too; the parsed value is the same."""
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    click.echo(_JSON_UNESCAPED_CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
 
 
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
