@@ -11,6 +11,7 @@ from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
 from field_agent.domain.printable import inert_values
+from field_agent.ledgers.audit import append_store_audit, reveal_entry
 from field_agent.store import Store
 from field_agent.store.log import gc_paused
 from field_agent.store.reader import StoreReader
@@ -29,6 +30,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "worker": "",
     "role": "worker",
     "isolation_days": 14,
+    "reveal_seconds": 30,
 }
 
 
@@ -213,6 +215,24 @@ class Session:
         store = self._open_store()
         resolve(store, record_id, cid, choice, value)
         return self._applied(store.get(record_id) or {})
+
+    def audit_reveal(self, resident_id: str, household_id: str | None, fields: list[str], reason: str) -> float:
+        """Record in the device's audit list that this worker is shown a resident's full ID number (who, when,
+        which record, why; never the number); return how many seconds it stays shown. Raises when it could not
+        be recorded: then nothing is shown."""
+        seconds = float(self.setting("reveal_seconds") or DEFAULT_SETTINGS["reveal_seconds"])
+        entry = reveal_entry(
+            record=resident_id,
+            household=household_id,
+            fields=fields,
+            reason=reason,
+            seconds=seconds,
+            actor=self.worker,
+            role=str(self.setting("role") or ""),
+            at=self.now(),
+        )
+        append_store_audit(self._open_store(), entry)
+        return seconds
 
     def change_passphrase(self, old: str, new: str) -> None:
         self._open_store().passwd(old, new)
