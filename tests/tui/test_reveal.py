@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, Static
 from field_agent.domain.idnumber import mask_id_number
 from field_agent.tui.screens.household import HouseholdScreen
 from field_agent.tui.widgets.prompt import FieldsDialog
+from field_agent.tui.widgets.resident_form import ResidentForm
 
 from .conftest import household_by_head, settle, unlocked
 
@@ -36,8 +37,8 @@ async def open_household(pilot, demo) -> tuple[HouseholdScreen, dict]:
     return screen, demo["resident"][selected["id"]]
 
 
-async def reveal(pilot, reason: str) -> None:
-    await pilot.press("x")
+async def reveal(pilot, reason: str, key: str = "x") -> None:
+    await pilot.press(key)
     await settle(pilot)
     dialog = pilot.app.screen
     assert isinstance(dialog, FieldsDialog)
@@ -122,3 +123,30 @@ async def test_the_timer_masks_the_number_again(app_factory, demo) -> None:
         assert shown_ids(screen)[resident["id"]] == mask_id_number(resident["id_number"])
         assert screen.reveal_timer is None
         assert reveals(app)[0]["seconds"] == 20
+
+
+async def test_correcting_a_resident_shows_the_stored_number_only_after_the_same_question(app_factory, demo) -> None:
+    clock = [1000.0]
+    app = app_factory(idle_clock=lambda: clock[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        _screen, resident = await open_household(pilot, demo)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ResidentForm)
+        id_field = form.query_one("#id_number", Input)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, FieldsDialog) and id_field.password
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is form and id_field.password and reveals(app) == []
+        await reveal(pilot, "号码可能录错", key="ctrl+r")
+        assert app.screen is form and not id_field.password
+        [entry] = reveals(app)
+        assert entry["record"] == resident["id"] and entry["fields"] == ["id_number"]
+        assert resident["id_number"] not in json.dumps(entry, ensure_ascii=False)
+        clock[0] += 30
+        form.check_reveal()  # what its timer runs
+        await settle(pilot)
+        assert id_field.password
