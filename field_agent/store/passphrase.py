@@ -17,8 +17,6 @@ import threading
 import unicodedata
 from typing import Any
 
-from zxcvbn import zxcvbn
-
 from field_agent.store.errors import WeakPassphrase
 from field_agent.store.passphrase_words import attack_dictionary, keyboard_walks, number_fragments
 
@@ -145,6 +143,8 @@ def estimate_guesses(passphrase: str) -> tuple[float, list[str]]:
 
 
 def _estimate(text: str, inputs: list[str], fragments: dict[str, str]) -> tuple[float, list[str]]:
+    from zxcvbn import zxcvbn  # its word lists take ~0.5 s to load: only init, passwd and first run pay for them
+
     total = 0.0
     found: list[str] = []
     with _zxcvbn_lock:
