@@ -16,10 +16,10 @@ from typing import Any, NoReturn, TypeVar
 import click
 import orjson
 
-from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
+from field_agent.cli.common import echo, echo_json, fail, language, read_passphrase, store_path
 from field_agent.domain.envelope import view
 from field_agent.domain.errors import DomainError
-from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WrongPassphrase
+from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WeakPassphrase, WrongPassphrase
 
 NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +28,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _fail_for(error: Exception) -> NoReturn:
     if isinstance(error, OSError):  # not expected past the store's own handling; still one line, never a traceback
         fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
+    if isinstance(error, WeakPassphrase):
+        fail(weak_passphrase_message(error))
     code = 1
     if isinstance(error, WrongPassphrase):
         code = 3
@@ -36,6 +38,15 @@ def _fail_for(error: Exception) -> NoReturn:
     elif isinstance(error, StoreCorrupted):
         code = 5
     fail(str(error), code)
+
+
+def weak_passphrase_message(error: WeakPassphrase) -> str:
+    """Why the passphrase was refused, in the language of the command (Chinese unless --lang en)."""
+    from field_agent.tui.errors import weak_passphrase_reason  # catalogs only: no Textual
+    from field_agent.tui.i18n import Translator
+
+    t = Translator(language(click.get_current_context()))
+    return t("error.weak_passphrase", detail=weak_passphrase_reason(t, error))
 
 
 @contextmanager
@@ -48,7 +59,7 @@ def open_store(ctx: click.Context) -> Iterator[Store]:
         _fail_for(error)
     try:
         if store.open_report:
-            click.echo(f"field-agent: note: {store.open_report['message']}", err=True)
+            echo(f"field-agent: note: {store.open_report['message']}", err=True)
         yield store
     except (StoreError, DomainError) as error:
         _fail_for(error)
@@ -69,7 +80,7 @@ def init_command(ctx: click.Context, grid: str | None, kdf_profile: str | None) 
             node = store.node_id
     except (StoreError, OSError) as error:
         _fail_for(error)
-    click.echo(f"created encrypted store at {path} (device node {node})")
+    echo(f"created encrypted store at {path} (device node {node})")
 
 
 @click.group("records")
@@ -106,7 +117,7 @@ def records_put(ctx: click.Context, kind: str, json_text: str | None) -> None:
         fail('"id" must be a string')
     with open_store(ctx) as store:
         envelope = store.put(kind, data, record_id=record_id, grid=grid)
-    click.echo(envelope["id"])
+    echo(envelope["id"])
 
 
 @records_group.command("get")
@@ -125,7 +136,7 @@ def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: boo
         echo_json(data)
     else:
         for key, value in data.items():
-            click.echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
+            echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
 
 
 @records_group.command("list")
@@ -141,7 +152,7 @@ def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_de
         echo_json(views)
     else:
         for item in views:
-            click.echo(f"{item['id']}  {item['kind']}")
+            echo(f"{item['id']}  {item['kind']}")
 
 
 @records_group.command("delete")
@@ -151,7 +162,7 @@ def records_delete(ctx: click.Context, record_id: str) -> None:
     """Delete a record (it syncs as a deletion)."""
     with open_store(ctx) as store:
         store.delete(record_id)
-    click.echo(record_id)
+    echo(record_id)
 
 
 @click.command("status")
@@ -164,11 +175,11 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(status)
         return
-    click.echo(f"store: {status['path']} (grid {status['grid'] or '-'}, node {status['node_id']})")
+    echo(f"store: {status['path']} (grid {status['grid'] or '-'}, node {status['node_id']})")
     for kind, count in status["counts"].items():
-        click.echo(f"  {kind}: {count}")
-    click.echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
-    click.echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
+        echo(f"  {kind}: {count}")
+    echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
+    echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
 
 
 @click.command("verify")
@@ -192,14 +203,14 @@ def verify_command(ctx: click.Context, salvage_to: Path | None, as_json: bool) -
         echo_json(report.as_dict())
     else:
         state = "intact" if report.ok else "DAMAGED"
-        click.echo(f"{path}: {state}; {report.frames} frames, {report.records} records, "
+        echo(f"{path}: {state}; {report.frames} frames, {report.records} records, "
                    f"{report.pending_changes} unsent changes")  # fmt: skip
         for line in report.problems + report.warnings:
-            click.echo(f"  {line}")
+            echo(f"  {line}")
         if salvage_to is not None:
-            click.echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
+            echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
             for line in report.repairs:
-                click.echo(f"  {line}")
+                echo(f"  {line}")
     if not report.ok and salvage_to is None:
         sys.exit(5)
 
@@ -219,4 +230,4 @@ def passwd_command(ctx: click.Context) -> None:
         Store.change_passphrase(path, old, new)
     except (StoreError, OSError) as error:
         _fail_for(error)
-    click.echo("passphrase changed")
+    echo("passphrase changed")

@@ -16,7 +16,8 @@ import click
 import orjson
 import platformdirs
 
-from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
+from field_agent.cli.common import echo, echo_json, fail, read_passphrase, store_path
+from field_agent.domain.printable import inert_line
 
 ONE_SHOT_ATTEMPTS = 3
 EXIT_OFFLINE = 3
@@ -90,7 +91,7 @@ def enroll_command(ctx: click.Context, url: str, code: str, device_name: str | N
     if as_json:
         echo_json(answer.model_dump(exclude={"token"}))
         return
-    click.echo(
+    echo(
         f"Enrolled as {answer.worker} ({answer.role}) in grid {answer.grid_name}, {answer.town}. "
         "Run 'field-agent sync' to fetch the grid's records."
     )
@@ -118,9 +119,9 @@ class _Progress:
         if event.phase in ("connect", "push", "pull", "retry"):
             line = f"{event.phase}: {event.message}"
             if line != self.last_line and (not self.tty or event.phase != "pull"):
-                click.echo(line, err=True)
+                echo(line, err=True)
             elif self.tty and event.phase == "pull":
-                click.echo(f"\r{event.message}", err=True, nl=False)
+                click.echo(f"\r{inert_line(event.message)}", err=True, nl=False)
             self.last_line = line
 
     def _close_bar(self) -> None:
@@ -131,7 +132,7 @@ class _Progress:
     def close(self) -> None:
         self._close_bar()
         if self.tty and self.last_line.startswith("pull"):
-            click.echo("", err=True)
+            echo("", err=True)
 
 
 @click.command("sync")
@@ -172,19 +173,19 @@ def sync_command(
     if as_json:
         echo_json(result.to_json())
     elif result.error is None:
-        click.echo(
+        echo(
             f"Sent {result.pushed} changes, received {result.pulled} records in {result.duration_s:.1f} s"
             + (" (stopped early)" if result.stopped else "")
             + "."
         )
         if result.conflicts:
-            click.echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
+            echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
         if result.refused:
-            click.echo(f"{result.refused} changes were refused by the server and kept aside:")
+            echo(f"{result.refused} changes were refused by the server and kept aside:")
             for line in refused_lines(refused):
-                click.echo(f"  {line}")
+                echo(f"  {line}")
     if result.error is not None:
-        click.echo(f"field-agent: sync failed: {result.error}", err=True)
+        echo(f"field-agent: sync failed: {result.error}", err=True)
         sys.exit(_exit_code(result.error_kind))
 
 
@@ -206,7 +207,7 @@ def _watch(
     config.trigger_path = trigger or state / "sync-now"
     log_path = log_file or platformdirs.user_log_path("field-agent", appauthor=False) / "sync.log"
     handler = log_to_file(log_path)
-    click.echo(
+    echo(
         f"Watching (window {config.window}); log: {log_path}; sync now: kill -USR1 {os.getpid()} "
         f"or touch {config.trigger_path}",
         err=True,
@@ -252,20 +253,20 @@ def conflicts_list(ctx: click.Context, as_json: bool) -> None:
         echo_json(conflicts)
         return
     if not conflicts:
-        click.echo("No open conflicts.")
+        echo("No open conflicts.")
         return
     for entry in conflicts:
         field = entry["field"]
-        click.echo(f"{entry['kind']} {entry['record']}  conflict {entry['cid']}")
+        echo(f"{entry['kind']} {entry['record']}  conflict {entry['cid']}")
         if entry["type"] == "value":
             for side in ("winner", "loser"):
                 mine = " (this device)" if entry["mine"] == side else ""
                 label = "kept " if side == "winner" else "other"
                 value = _show(_mask(field, entry[side]["value"]))
-                click.echo(f"  {field}: {label} {value}  at {entry[side]['at']}{mine}")
+                echo(f"  {field}: {label} {value}  at {entry[side]['at']}{mine}")
         else:
-            click.echo(f"  deleted at {entry['deleted_at']}; edited meanwhile: {', '.join(sorted(entry['edited']))}")
-    click.echo("Resolve with: field-agent conflicts resolve RECORD CID --mine | --theirs | --value JSON")
+            echo(f"  deleted at {entry['deleted_at']}; edited meanwhile: {', '.join(sorted(entry['edited']))}")
+    echo("Resolve with: field-agent conflicts resolve RECORD CID --mine | --theirs | --value JSON")
 
 
 @conflicts_group.command("resolve")
@@ -295,4 +296,4 @@ def conflicts_resolve(ctx: click.Context, record: str, cid: str, choice: str | N
         except (StoreError, KeyError, ValueError) as error:
             message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
             fail(f"cannot resolve: {message}")
-    click.echo(f"Resolved {cid} on {record}; it closes everywhere at the next sync.")
+    echo(f"Resolved {cid} on {record}; it closes everywhere at the next sync.")

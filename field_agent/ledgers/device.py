@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from field_agent.domain.enums import RECORD_KINDS
-from field_agent.ledgers.audit import check_unmasked_allowed, export_entry
+from field_agent.ledgers.audit import append_store_audit, check_unmasked_allowed, export_entry
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import LedgerError
@@ -17,9 +17,6 @@ from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.roster import ParsedRoster, RowError, parse_roster
 from field_agent.ledgers.roster_import import ImportPlan, plan_import
 from field_agent.ledgers.writers import export_format, write_ledger
-
-AUDIT_KEY = "audit"
-AUDIT_KEEP = 1000
 
 
 class LedgerStore(Protocol):
@@ -62,10 +59,8 @@ def export_from_store(
         name, all_envelopes(store), today=today or china_today(), masked=not unmasked, definitions=definitions
     )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
-    audit = list(store.meta_get(AUDIT_KEY) or [])
-    audit.append(entry)
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
-    store.meta_set(AUDIT_KEY, audit[-AUDIT_KEEP:])
+    append_store_audit(store, entry)
     write_ledger(ledger, out)
     return ledger
 

@@ -6,6 +6,7 @@ Messages never carry record values: names, ID numbers and phones must not reach 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class StoreError(Exception):
@@ -99,11 +100,14 @@ class PassphraseNotChanged(StoreWriteFailed):
 
 
 class WeakPassphrase(StoreError):
-    """A passphrase the strength policy refuses; ``reason`` says why."""
+    """A passphrase the strength policy refuses; ``reason`` says why in English, ``code`` and ``params`` let a
+    user interface say it in the user's language (catalog key ``passphrase.<code>``)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str = "weak", params: dict[str, Any] | None = None) -> None:
         super().__init__(f"passphrase refused: {reason}")
         self.reason = reason
+        self.code = code
+        self.params = dict(params or {})
 
 
 class RecordNotFound(StoreError):
