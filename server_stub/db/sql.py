@@ -50,6 +50,7 @@ CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "us
 CHUNK = 500
 SEAL_CHECK_KEY = "sealing_check"
 SEAL_CHECK_ID = "__sealing_check__"
+ANSWERS_SEALED_KEY = "answers_sealed"
 
 
 class RecordRaced(Exception):
@@ -155,13 +156,30 @@ class SqlTransaction(Transaction):
         row = self._run(
             "SELECT response FROM batches WHERE device_id = ? AND batch_id = ?", (device_id, batch_id)
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else self._db.sealer.open_answer(device_id, batch_id, str(row[0])).decode()
 
     def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None:
+        """Store a push's answer sealed (``Sealer.seal_answer``): whatever a reason holds never lies in the clear."""
+        sealed = self._db.sealer.seal_answer(device_id, batch_id, response_json)
         self._run(
             "INSERT INTO batches (device_id, batch_id, response, created) VALUES (?, ?, ?, ?)",
-            (device_id, batch_id, response_json, now_ms),
+            (device_id, batch_id, sealed, now_ms),
         )
+
+    def seal_plaintext_answers(self) -> int:
+        """Seal every push answer stored as plaintext (a database from before answers were sealed)."""
+        sealed = 0
+        seal = self._db.sealer.seal_answer
+        while rows := self._run(
+            "SELECT device_id, batch_id, response FROM batches WHERE response NOT LIKE ? LIMIT 1000", (PREFIX + "%",)
+        ).fetchall():
+            self._db.executemany(
+                self._conn,
+                self._db.q("UPDATE batches SET response = ? WHERE device_id = ? AND batch_id = ?"),
+                [(seal(device, batch, response), device, batch) for device, batch, response in rows],
+            )
+            sealed += len(rows)
+        return sealed
 
     def forget_batches(self, before_ms: int) -> int:
         return int(self._run("DELETE FROM batches WHERE created < ?", (before_ms,)).rowcount)
@@ -239,6 +257,7 @@ class SqlDatabase(Database):
 
     @contextmanager
     def transaction(self, grid: str | None = None) -> Iterator[Transaction]:
+        self.sealer.check_key_file()  # never write under a key that is no longer the database's (KeyMismatch)
         with self._writer() as connection:
             tx = SqlTransaction(self, connection)
             if grid is not None:
@@ -258,7 +277,20 @@ class SqlDatabase(Database):
         self._check_sealing()
 
     def _check_sealing(self) -> None:
-        """Check that this server's key opens the database; seal the bodies of a database from before sealing."""
+        """Check that this server's key opens the database; seal the bodies and the stored answers of a database
+        from before sealing."""
+        self._check_key()
+        if not self._query("SELECT value FROM meta WHERE key = ?", (ANSWERS_SEALED_KEY,)):
+            sealed = 0
+            with self.transaction() as tx:
+                assert isinstance(tx, SqlTransaction)
+                if tx.get_meta(ANSWERS_SEALED_KEY) is None:  # (not sealed by another process meanwhile)
+                    sealed = tx.seal_plaintext_answers()
+                    tx.set_meta(ANSWERS_SEALED_KEY, "1")
+            if sealed:
+                self._after_sealing()
+
+    def _check_key(self) -> None:
         check = self._query("SELECT value FROM meta WHERE key = ?", (SEAL_CHECK_KEY,))
         if not check:
             sealed: int | None = None
