@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 import re
 import threading
@@ -18,7 +17,6 @@ from server_stub.errors import DatabaseError, StorageFailed
 from server_stub.sealing import Sealer, sealer_for
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-log = logging.getLogger("field_server")
 
 
 class PostgresDatabase(SqlDatabase):
@@ -88,14 +86,9 @@ class PostgresDatabase(SqlDatabase):
             self._fail(f"the PostgreSQL server of {_safe(self.url)} is out of disk space: nothing was written", error)
         except psycopg.errors.ReadOnlySqlTransaction as error:
             self._fail(f"the PostgreSQL database {_safe(self.url)} is read-only: nothing was written", error)
-        self._fault = None
-
-    _fault: str | None = None
 
     def _fail(self, message: str, error: Exception) -> None:
-        if message != self._fault:
-            self._fault = message
-            log.error("field-server: %s", message)
+        self.faults.note(message)
         raise StorageFailed(message) from error
 
     def _reader(self) -> Any:

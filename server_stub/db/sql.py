@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import cached_property
 from typing import Any
 
 import orjson
 
 from server_stub.db.base import Database, Transaction
-from server_stub.errors import DatabaseError
+from server_stub.db.faults import FaultLog
+from server_stub.errors import DatabaseError, KeyMismatch, StorageFailed
 from server_stub.sealing import KEY_FILE_ENV, PREFIX, Sealer, SealError
 
 SCHEMA = (
@@ -255,14 +258,23 @@ class SqlDatabase(Database):
         """A connection inside an open write transaction; commits on success, rolls back on error."""
         raise NotImplementedError
 
+    @cached_property
+    def faults(self) -> FaultLog:
+        return FaultLog()
+
     @contextmanager
     def transaction(self, grid: str | None = None) -> Iterator[Transaction]:
-        self.sealer.check_key_file()  # never write under a key that is no longer the database's (KeyMismatch)
+        try:
+            self.sealer.check_key_file()  # never write under a key that is no longer the database's
+        except KeyMismatch as error:
+            self.faults.note(error.message)
+            raise
         with self._writer() as connection:
             tx = SqlTransaction(self, connection)
             if grid is not None:
                 tx.lock_grid(grid)
             yield tx
+        self.faults.clear()  # a write went through: the next fault is logged again
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._reader() as connection:
@@ -390,7 +402,9 @@ class SqlDatabase(Database):
         return dict(zip(DEVICE_COLUMNS, rows[0], strict=True)) if rows else None
 
     def touch_device(self, device_id: str, now_ms: int) -> None:
-        with self._writer() as connection:
+        """Best effort: on a disk that takes no write (full, read-only) a pull still answers; the fault is logged
+        once by the writer and the next push reports it."""
+        with contextlib.suppress(StorageFailed), self._writer() as connection:
             connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))
 
     def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import sqlite3
 import threading
@@ -35,7 +34,6 @@ LOW_SPACE_BYTES = 256 * 1024
 # SQLite's result codes of a storage that will not take a write (the extended codes start with these)
 STORAGE_CODES = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
-log = logging.getLogger("field_server")
 
 
 class FairLock:
@@ -94,7 +92,6 @@ class SqliteDatabase(SqlDatabase):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.sealer = sealer or sealer_for(self.url)
-        self._fault: str | None = None  # the storage failure last logged (one log line per failure, not per request)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
@@ -105,7 +102,7 @@ class SqliteDatabase(SqlDatabase):
             self._writer_connection = self._connect()
         except OSError as error:
             if error.errno in READ_ONLY_ERRNOS or error.errno == errno.ENOSPC:
-                raise StorageFailed(self._storage_message(error)) from error
+                raise StorageFailed(self._storage_message(error, opening=True)) from error
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
@@ -169,7 +166,6 @@ class SqliteDatabase(SqlDatabase):
         if group.error is not None:
             self._raise_storage_failure(group.error)
             raise DatabaseError(f"the server database could not commit: {group.error}") from group.error
-        self._fault = None
 
     def _raise_storage_failure(self, error: BaseException) -> None:
         """Raise StorageFailed naming the cause when ``error`` is the storage refusing a write (disk full, read-only
@@ -179,16 +175,15 @@ class SqliteDatabase(SqlDatabase):
         ):
             return
         message = self._storage_message(error)
-        if message != self._fault:
-            self._fault = message
-            log.error("field-server: %s", message)
+        self.faults.note(message)
         raise StorageFailed(message) from error
 
-    def _storage_message(self, error: BaseException) -> str:
+    def _storage_message(self, error: BaseException, opening: bool = False) -> str:
         """Why the database cannot be written, found by looking at the disk: SQLite reports a file made
         immutable or a read-only mount as an I/O error, and a full disk sometimes as one too."""
         name = str(getattr(error, "sqlite_errorname", ""))
         where = self.path.parent
+        then = "the server cannot start on it" if opening else "the server goes on by itself"
         try:
             space = os.statvfs(where)
             full = space.f_bavail * space.f_frsize < LOW_SPACE_BYTES
@@ -201,12 +196,12 @@ class SqliteDatabase(SqlDatabase):
         if name.startswith("SQLITE_FULL") or (full and not read_only) or getattr(error, "errno", None) == errno.ENOSPC:
             return (
                 f"the disk holding the server database {self.path} is full: nothing was written; free space "
-                f"in {where} and the server goes on by itself"
+                f"in {where} ({then})"
             )
         if name.startswith("SQLITE_READONLY") or read_only or getattr(error, "errno", None) in READ_ONLY_ERRNOS:
             return (
                 f"the server database {self.path} is read-only (its file or its file system does not allow "
-                "writing): nothing was written; make it writable again and the server goes on by itself"
+                f"writing): nothing was written; make it writable again ({then})"
             )
         return f"the server database {self.path} could not be written ({error}): nothing was written; check the disk"
 
