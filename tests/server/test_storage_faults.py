@@ -25,6 +25,7 @@ from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
 from field_agent.domain.ids import new_id, new_node_id
 
+from .harness import Harness, household
 from .test_e2e_uvicorn import admin, free_port, wait_until_up
 
 SERVER = [sys.executable, "-c", "from server_stub.cli import main; main()"]
@@ -296,3 +297,28 @@ def test_a_key_file_replaced_under_a_running_server_stops_writes_until_it_is_bac
     assert len(log_lines_with(log, message)) == 1, log
     checked = admin(data_dir, "key", "check")  # every record opens with the one key: none sealed with another
     assert checked["opens"] is True and checked["records"] == 1 + len(tablet.acknowledged)
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_database_turned_read_only_refuses_writes_clearly(pg_url: str) -> None:
+    server = Harness(pg_url)
+    try:
+        tablet = await server.tablet(server.grid())
+        first = [tablet.edit(values=household("1栋101"))]
+        await tablet.push_ok(first)
+        for connection in server.db._all:  # type: ignore[attr-defined]  # as on a standby, or an admin's switch
+            connection.execute("SET default_transaction_read_only = on")
+        batch = [tablet.edit(values=household("2栋202"))]
+        response = await tablet.push(batch, batch_id="read-only-batch-01")
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "storage_unavailable" and "is read-only: nothing was written" in error["message"]
+        assert "Traceback" not in error["message"] and "\n" not in error["message"]
+        assert server.db.get_record(first[0]["record"])["fields"]["address"] == "1栋101"
+
+        for connection in server.db._all:  # type: ignore[attr-defined]
+            connection.execute("SET default_transaction_read_only = off")
+        await tablet.push_ok(batch, batch_id="read-only-batch-01")
+        assert server.db.get_record(batch[0]["record"])["fields"]["address"] == "2栋202"
+    finally:
+        await server.close()
