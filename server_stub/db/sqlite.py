@@ -218,16 +218,16 @@ class SqliteDatabase(SqlDatabase):
             return
         self._group = None
         try:
-            if group.error is not None:  # a unit found the transaction rolled back under it
-                raise group.error
-            self._writer_connection.execute("COMMIT")
-        except Exception as error:
+            if group.error is None:  # else a unit found the transaction rolled back under it: nothing to commit
+                self._writer_connection.execute("COMMIT")
+        except sqlite3.Error as error:
             group.error = error
-            with contextlib.suppress(sqlite3.Error):
-                self._writer_connection.execute("ROLLBACK")
         finally:
+            if group.error is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._writer_connection.execute("ROLLBACK")
             self._unlock_processes()
-        group.done.set()
+            group.done.set()
 
     def _lock_processes(self) -> None:
         """Wait for the other processes' writers (their whole commit group) to finish."""
