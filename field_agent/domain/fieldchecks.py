@@ -86,7 +86,7 @@ def _date(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> str | None:
     try:
         date.fromisoformat(value)
     except ValueError:
-        return "must be a real date (YYYY-MM-DD): this month has no such day"
+        return "is not a real date (no such month or day)"
     return None
 
 

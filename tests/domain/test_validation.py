@@ -149,7 +149,7 @@ def test_resident_cross_field_rules() -> None:
     }
     validate_record("resident", {"special_groups": {"pregnant": True}}, VALID["resident"])
     assert problems("resident", {**VALID["resident"], "isolation_start": "2026-02-30"}) == {
-        "isolation_start": "must be a real date (YYYY-MM-DD): this month has no such day"
+        "isolation_start": "is not a real date (no such month or day)"
     }
 
 
