@@ -248,3 +248,19 @@ def test_a_stored_answer_moved_to_another_batch_does_not_open(sqlite_url: str) -
     for device, batch in (("device-2", "batch-1"), ("device-1", "batch-2")):
         with pytest.raises(Exception, match="does not open"):
             sealer.open_answer(device, batch, stored)
+
+
+@pytest.mark.postgres
+def test_plaintext_answers_of_an_older_postgresql_database_are_sealed_when_it_opens(pg_url: str) -> None:
+    with open_database(pg_url) as db:
+        create_grid(db, town="玉屏街道", name="一网格")
+    answer = orjson.dumps({"batch_id": "old-1", "results": [{"reason": f"phone {PHONE} {NAME}"}]}).decode()
+    conninfo, schema = pg_url.split("?schema=")
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'INSERT INTO "{schema}".batches VALUES (%s, %s, %s, 1)', ("device-1", "old-1", answer))
+        connection.execute(f"DELETE FROM \"{schema}\".meta WHERE key = 'answers_sealed'")
+    with open_database(pg_url) as db, db.transaction() as tx:
+        assert tx.get_batch("device-1", "old-1") == answer
+    with psycopg.connect(conninfo) as connection:
+        (stored,) = connection.execute(f'SELECT response FROM "{schema}".batches').fetchone()
+    assert stored.startswith(PREFIX) and NAME not in stored and PHONE not in stored
