@@ -258,6 +258,10 @@ class SqliteDatabase(SqlDatabase):
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
+        except (OSError, sqlite3.Error) as error:
+            Path(target).unlink(missing_ok=True)
+            Path(f"{target}-journal").unlink(missing_ok=True)
+            raise StorageFailed(f"the backup {target} could not be written ({_why(error)}): it was removed") from error
         except BaseException:
             Path(target).unlink(missing_ok=True)
             raise
@@ -293,6 +297,17 @@ class SqliteDatabase(SqlDatabase):
             if self._process_lock >= 0:
                 os.close(self._process_lock)
                 self._process_lock = -1
+
+
+def _why(error: BaseException) -> str:
+    """The cause of a failed write in a few words: the disk is full, the place is read-only, or the error's text."""
+    code = getattr(error, "errno", None)
+    name = str(getattr(error, "sqlite_errorname", ""))
+    if code == errno.ENOSPC or name.startswith("SQLITE_FULL"):
+        return "the disk is full"
+    if code in READ_ONLY_ERRNOS or name.startswith("SQLITE_READONLY"):
+        return "the place is read-only"
+    return getattr(error, "strerror", None) or str(error)
 
 
 def sqlite_path_from_url(url: str) -> Path:

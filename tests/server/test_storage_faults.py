@@ -322,3 +322,13 @@ async def test_a_postgresql_database_turned_read_only_refuses_writes_clearly(pg_
         assert server.db.get_record(batch[0]["record"])["fields"]["address"] == "2栋202"
     finally:
         await server.close()
+
+
+def test_a_backup_onto_a_full_disk_fails_in_one_line_and_leaves_nothing(small_disk: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    admin(data_dir, "grid", "create", "--town", "玉屏街道", "--name", "东门一网格")
+    fill(small_disk)
+    target = small_disk / "server-backup.db"
+    assert_one_line_failure(run_admin(data_dir, "backup", str(target)), "could not be written", "disk is full")
+    assert not target.exists() and not Path(f"{target}-journal").exists()
+    assert len(admin(data_dir, "grid", "list")["grids"]) == 1  # the database itself is untouched
