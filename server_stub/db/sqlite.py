@@ -105,6 +105,8 @@ class SqliteDatabase(SqlDatabase):
                 raise StorageFailed(self._storage_message(error, opening=True)) from error
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
         except sqlite3.Error as error:
+            if str(getattr(error, "sqlite_errorname", "")).startswith(STORAGE_CODES):
+                raise StorageFailed(self._storage_message(error, opening=True)) from error
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -183,7 +185,7 @@ class SqliteDatabase(SqlDatabase):
         immutable or a read-only mount as an I/O error, and a full disk sometimes as one too."""
         name = str(getattr(error, "sqlite_errorname", ""))
         where = self.path.parent
-        then = "the server cannot start on it" if opening else "the server goes on by itself"
+        then = "the server cannot start on it" if opening else "a running server then goes on by itself"
         try:
             space = os.statvfs(where)
             full = space.f_bavail * space.f_frsize < LOW_SPACE_BYTES
