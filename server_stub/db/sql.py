@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import cached_property
 from typing import Any
 
 import orjson
 
 from server_stub.db.base import Database, Transaction
-from server_stub.errors import DatabaseError
+from server_stub.db.faults import FaultLog
+from server_stub.errors import DatabaseError, KeyMismatch, StorageFailed
 from server_stub.sealing import KEY_FILE_ENV, PREFIX, Sealer, SealError
 
 SCHEMA = (
@@ -50,6 +53,7 @@ CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "us
 CHUNK = 500
 SEAL_CHECK_KEY = "sealing_check"
 SEAL_CHECK_ID = "__sealing_check__"
+ANSWERS_SEALED_KEY = "answers_sealed"
 
 
 class RecordRaced(Exception):
@@ -155,13 +159,30 @@ class SqlTransaction(Transaction):
         row = self._run(
             "SELECT response FROM batches WHERE device_id = ? AND batch_id = ?", (device_id, batch_id)
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else self._db.sealer.open_answer(device_id, batch_id, str(row[0])).decode()
 
     def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None:
+        """Store a push's answer sealed (``Sealer.seal_answer``): whatever a reason holds never lies in the clear."""
+        sealed = self._db.sealer.seal_answer(device_id, batch_id, response_json)
         self._run(
             "INSERT INTO batches (device_id, batch_id, response, created) VALUES (?, ?, ?, ?)",
-            (device_id, batch_id, response_json, now_ms),
+            (device_id, batch_id, sealed, now_ms),
         )
+
+    def seal_plaintext_answers(self) -> int:
+        """Seal every push answer stored as plaintext (a database from before answers were sealed)."""
+        sealed = 0
+        seal = self._db.sealer.seal_answer
+        while rows := self._run(
+            "SELECT device_id, batch_id, response FROM batches WHERE response NOT LIKE ? LIMIT 1000", (PREFIX + "%",)
+        ).fetchall():
+            self._db.executemany(
+                self._conn,
+                self._db.q("UPDATE batches SET response = ? WHERE device_id = ? AND batch_id = ?"),
+                [(seal(device, batch, response), device, batch) for device, batch, response in rows],
+            )
+            sealed += len(rows)
+        return sealed
 
     def forget_batches(self, before_ms: int) -> int:
         return int(self._run("DELETE FROM batches WHERE created < ?", (before_ms,)).rowcount)
@@ -237,13 +258,23 @@ class SqlDatabase(Database):
         """A connection inside an open write transaction; commits on success, rolls back on error."""
         raise NotImplementedError
 
+    @cached_property
+    def faults(self) -> FaultLog:
+        return FaultLog()
+
     @contextmanager
     def transaction(self, grid: str | None = None) -> Iterator[Transaction]:
+        try:
+            self.sealer.check_key_file()  # never write under a key that is no longer the database's
+        except KeyMismatch as error:
+            self.faults.note(error.message)
+            raise
         with self._writer() as connection:
             tx = SqlTransaction(self, connection)
             if grid is not None:
                 tx.lock_grid(grid)
             yield tx
+        self.faults.clear()  # a write went through: the next fault is logged again
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._reader() as connection:
@@ -258,7 +289,20 @@ class SqlDatabase(Database):
         self._check_sealing()
 
     def _check_sealing(self) -> None:
-        """Check that this server's key opens the database; seal the bodies of a database from before sealing."""
+        """Check that this server's key opens the database; seal the bodies and the stored answers of a database
+        from before sealing."""
+        self._check_key()
+        if not self._query("SELECT value FROM meta WHERE key = ?", (ANSWERS_SEALED_KEY,)):
+            sealed = 0
+            with self.transaction() as tx:
+                assert isinstance(tx, SqlTransaction)
+                if tx.get_meta(ANSWERS_SEALED_KEY) is None:  # (not sealed by another process meanwhile)
+                    sealed = tx.seal_plaintext_answers()
+                    tx.set_meta(ANSWERS_SEALED_KEY, "1")
+            if sealed:
+                self._after_sealing()
+
+    def _check_key(self) -> None:
         check = self._query("SELECT value FROM meta WHERE key = ?", (SEAL_CHECK_KEY,))
         if not check:
             sealed: int | None = None
@@ -358,7 +402,9 @@ class SqlDatabase(Database):
         return dict(zip(DEVICE_COLUMNS, rows[0], strict=True)) if rows else None
 
     def touch_device(self, device_id: str, now_ms: int) -> None:
-        with self._writer() as connection:
+        """Best effort: on a disk that takes no write (full, read-only) a pull still answers; the fault is logged
+        once by the writer and the next push reports it."""
+        with contextlib.suppress(StorageFailed), self._writer() as connection:
             connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))
 
     def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:
