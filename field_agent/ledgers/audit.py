@@ -17,12 +17,12 @@ from field_agent.ledgers.errors import UnmaskedRefused
 LEADER_ROLE = "leader"
 
 
-def check_unmasked_allowed(role: str | None, unmasked: bool) -> None:
-    """Refuse full ID numbers and phones to anyone but the grid leader."""
+def check_unmasked_allowed(role: str | None, unmasked: bool, action: str = "export") -> None:
+    """Refuse full ID numbers and phones to anyone but the grid leader (``action``: what is being asked for)."""
     if unmasked and role != LEADER_ROLE:
         raise UnmaskedRefused(
-            "only the grid leader may export full ID numbers and phones (--unmasked); "
-            f"this device is enrolled as {role or 'no role'}: export without --unmasked"
+            f"only the grid leader may {action} full ID numbers and phones (--unmasked); "
+            f"this device is enrolled as {role or 'no role'}: {action} without --unmasked"
         )
 
 
@@ -36,6 +36,21 @@ def export_entry(ledger: Ledger, *, actor: str | None, role: str | None, fmt: st
         "rows": len(ledger.rows),
         "format": fmt.lstrip("."),
         "unmasked": not ledger.masked,
+        "actor": actor or "",
+        "role": role or "",
+    }
+
+
+def records_entry(*, what: str, rows: int, actor: str | None, role: str | None, at: dt.datetime) -> dict[str, Any]:
+    """What the audit log keeps about records printed in full by the command line (``what``: the command)."""
+    return {
+        "at": at.isoformat(timespec="seconds"),
+        "action": "records",
+        "ledger": "",
+        "scope": what,
+        "rows": rows,
+        "format": "json",
+        "unmasked": True,
         "actor": actor or "",
         "role": role or "",
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from field_agent.domain.enums import RECORD_KINDS
-from field_agent.ledgers.audit import check_unmasked_allowed, export_entry
+from field_agent.ledgers.audit import check_unmasked_allowed, export_entry, records_entry
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import LedgerError
@@ -62,12 +62,25 @@ def export_from_store(
         name, all_envelopes(store), today=today or china_today(), masked=not unmasked, definitions=definitions
     )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
-    audit = list(store.meta_get(AUDIT_KEY) or [])
-    audit.append(entry)
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
-    store.meta_set(AUDIT_KEY, audit[-AUDIT_KEEP:])
+    _append_audit(store, entry)
     write_ledger(ledger, out)
     return ledger
+
+
+def allow_unmasked_records(store: LedgerStore, *, what: str, rows: int) -> None:
+    """Let the command line print records with full ID numbers and phones: the grid leader only, and audited
+    (the entry is saved before anything is printed)."""
+    role = store.meta_get("role")
+    check_unmasked_allowed(role, True, action="print")
+    entry = records_entry(what=what, rows=rows, actor=store.meta_get("worker"), role=role, at=dt.datetime.now(CHINA))
+    _append_audit(store, entry)
+
+
+def _append_audit(store: LedgerStore, entry: dict[str, Any]) -> None:
+    audit = list(store.meta_get(AUDIT_KEY) or [])
+    audit.append(entry)
+    store.meta_set(AUDIT_KEY, audit[-AUDIT_KEEP:])
 
 
 @dataclass

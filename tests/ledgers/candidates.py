@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -43,8 +43,8 @@ def _matches(shown: str, digits: str) -> bool:
 
 def _candidate_dates(
     shown_date: str, today: dt.date, *, age: int | None, birth: dt.date | None, groups: set[str] | None
-) -> list[dt.date]:
-    """Birth dates consistent with the masked digits 7-14 and the row's columns."""
+) -> Iterator[dt.date]:
+    """Birth dates consistent with the masked digits 7-14 and the row's columns, youngest first."""
     if birth is not None:
         first = last = birth
     elif age is not None:
@@ -53,18 +53,16 @@ def _candidate_dates(
         last = _shift_years(today, -age) + dt.timedelta(days=3)
     else:
         first, last = EARLIEST, today
-    found = []
-    day = first
-    while day <= min(last, today):
+    day = min(last, today)
+    while day >= first:
         ok = _matches(shown_date, f"{day:%Y%m%d}")
         if ok and age is not None:
             ok = _age(day, today) == age
         if ok and groups is not None:
             ok = _age_groups(_age(day, today)) == groups
         if ok:
-            found.append(day)
-        day += dt.timedelta(days=1)
-    return found
+            yield day
+        day -= dt.timedelta(days=1)
 
 
 def _shift_years(day: dt.date, years: int) -> dt.date:
