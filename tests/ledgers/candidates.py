@@ -152,9 +152,7 @@ def groups_of(label_text: str) -> set[str]:
     return {key for key, label in AGE_GROUP_LABELS.items() if label in label_text}
 
 
-def row_id_candidates(
-    row: Mapping[str, str], today: dt.date, region: str, *, stop_at: int | None = None
-) -> int | None:
+def row_id_candidates(row: Mapping[str, str], today: dt.date, region: str, *, stop_at: int | None = None) -> int | None:
     """Candidates for the ID number in one parsed row keyed by Chinese header; None when the row shows no ID."""
     masked = row.get("公民身份号码") or ""
     if not masked:

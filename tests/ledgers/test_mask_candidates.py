@@ -15,7 +15,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Iterable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def read_csv(data: bytes) -> tuple[dt.date, list[dict[str, str]]]:
     return table_from_rows(list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _row_count(items: tuple[tuple[str, str], ...], today: dt.date) -> int | None:
     return row_id_candidates(dict(items), today, FUQING_REGION)
 
@@ -165,7 +165,9 @@ def test_records_get_and_list_print_masked_numbers(worker_store: Path, secrets: 
     assert residents and all(MASKED_ID.fullmatch(r["id_number"]) and "*" in r["id_number"] for r in residents)
     one = residents[0]["id"]
     for flags in (["--json"], ["--envelope"], []):
-        assert_text_holds(f"records get {flags}", field_agent(worker_store, "records", "get", one, *flags).stdout, secrets)
+        assert_text_holds(
+            f"records get {flags}", field_agent(worker_store, "records", "get", one, *flags).stdout, secrets
+        )
 
 
 # --- the town server -------------------------------------------------------------------------------------------
