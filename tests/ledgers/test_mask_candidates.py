@@ -170,6 +170,29 @@ def test_records_get_and_list_print_masked_numbers(worker_store: Path, secrets: 
         )
 
 
+def test_roster_import_reports_quote_no_numbers(
+    tmp_path: Path, demo_records: list[Any], envelopes: list[dict[str, Any]], secrets: dict[str, set[str]]
+) -> None:
+    """A roster of demo people with broken rows: the report names lines and reasons, never a number."""
+    people = [view(e) for e in envelopes if e["kind"] == "resident"][:12]
+    rows = [[p["name"], p["id_number"], p.get("phone") or "", "9", "1", f"{n + 1}01"] for n, p in enumerate(people)]
+    rows[1][1] = rows[1][1][:-1] + ("1" if rows[1][1][-1] != "1" else "2")  # wrong check character
+    rows[2][2] = rows[2][2][:-1] if rows[2][2] else "1381234567"  # a digit short
+    rows[3][1] = rows[0][1]  # the same ID number twice
+    roster = tmp_path / "roster.csv"
+    lines = [["姓名", "公民身份号码", "联系电话", "楼栋", "单元", "房号"], *rows]
+    roster.write_text("\n".join(",".join(line) for line in lines), "utf-8-sig")
+    mistyped = {rows[1][1], rows[2][2]}
+    store = make_store(tmp_path / "store", demo_records, role="worker")
+    for flags in (["--json"], [], ["--skip-invalid", "--json"]):
+        result = CliRunner().invoke(
+            cli, ["--store", str(store), "import", str(roster), *flags], env={"FIELD_AGENT_PASSPHRASE": PASSPHRASE}
+        )
+        report = result.stdout + result.stderr
+        assert "line 3" in report or '"line": 3' in report, report
+        assert_text_holds(f"import {flags}", report, {"all": secrets["all"] | mistyped})
+
+
 # --- the town server -------------------------------------------------------------------------------------------
 
 
