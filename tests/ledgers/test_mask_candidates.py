@@ -150,7 +150,7 @@ def test_every_ledger_the_tablet_exports_keeps_1000_candidates_per_row(
         out = tmp_path / f"{name}{suffix}"
         field_agent(worker_store, "export", name, "--out", str(out))
         today, rows = (read_xlsx if suffix == ".xlsx" else read_csv)(out.read_bytes())
-        assert today == TODAY
+        assert abs((today - TODAY).days) <= 1  # the export is dated by the clock (midnight may pass)
         fewest[name] = assert_rows_hold(f"{name}{suffix}", today, rows, secrets)
         if name == "residents":
             residents_rows = len(rows)
