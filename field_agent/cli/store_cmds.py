@@ -19,6 +19,9 @@ import orjson
 from field_agent.cli.common import echo, echo_json, fail, language, read_passphrase, store_path
 from field_agent.domain.envelope import view
 from field_agent.domain.errors import DomainError
+from field_agent.ledgers.device import allow_unmasked_records
+from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.masking import mask_record
 from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WeakPassphrase, WrongPassphrase
 
 NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
@@ -120,18 +123,26 @@ def records_put(ctx: click.Context, kind: str, json_text: str | None) -> None:
     echo(envelope["id"])
 
 
+UNMASKED_HELP = "Full ID numbers and phones (grid leader only; audited)."
+
+
 @records_group.command("get")
 @click.argument("record_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--envelope", is_flag=True, help="Print the full envelope (stamps, sets, conflicts).")
+@click.option("--unmasked", is_flag=True, help=UNMASKED_HELP)
 @click.pass_context
-def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool) -> None:
-    """Print one record (deleted records show "_deleted": true)."""
+def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool, unmasked: bool) -> None:
+    """Print one record (deleted records show "_deleted": true); ID numbers and phones masked."""
     with open_store(ctx) as store:
         record = store.get(record_id)
-    if record is None:
-        fail(f"no record with id {record_id}")
+        if record is None:
+            fail(f"no record with id {record_id}")
+        if unmasked:
+            _allow_unmasked(store, f"records get {record_id}", 1)
     data = record if envelope else view(record)
+    if not unmasked:
+        data = mask_record(data)
     if as_json or envelope:
         echo_json(data)
     else:
@@ -143,16 +154,26 @@ def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: boo
 @click.option("--kind", default=None, help="Only records of this kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--include-deleted", is_flag=True, help="Include deleted records.")
+@click.option("--unmasked", is_flag=True, help=UNMASKED_HELP)
 @click.pass_context
-def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_deleted: bool) -> None:
-    """List records as flat views."""
+def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_deleted: bool, unmasked: bool) -> None:
+    """List records as flat views; ID numbers and phones masked."""
     with open_store(ctx) as store:
         views = [view(envelope) for envelope in store.records(kind, include_deleted=include_deleted)]
+        if unmasked:
+            _allow_unmasked(store, f"records list {kind or 'all'}", len(views))
     if as_json:
-        echo_json(views)
+        echo_json(views if unmasked else mask_record(views))
     else:
         for item in views:
             echo(f"{item['id']}  {item['kind']}")
+
+
+def _allow_unmasked(store: Store, what: str, rows: int) -> None:
+    try:
+        allow_unmasked_records(store, what=what, rows=rows)
+    except LedgerError as error:
+        fail(str(error))
 
 
 @records_group.command("delete")

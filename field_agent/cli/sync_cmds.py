@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 import sys
 from collections.abc import Iterator
@@ -18,12 +17,11 @@ import platformdirs
 
 from field_agent.cli.common import echo, echo_json, fail, read_passphrase, store_path
 from field_agent.domain.printable import inert_line
+from field_agent.ledgers.masking import mask_kind, mask_numbers_in_text, mask_record, mask_value
 
 ONE_SHOT_ATTEMPTS = 3
 EXIT_OFFLINE = 3
 EXIT_REFUSED = 4
-MASKED_FIELDS = frozenset({"id_number"})
-ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 @contextmanager
@@ -46,8 +44,8 @@ def open_store(ctx: click.Context) -> Iterator[Any]:
 
 
 def mask_id_numbers(text: str) -> str:
-    """Hide the middle of anything that looks like an 18-character resident ID number."""
-    return ID_NUMBER_RE.sub(lambda m: m.group(0)[:4] + "**********" + m.group(0)[-4:], text)
+    """Mask every ID number and phone number quoted in ``text`` as every masked output does."""
+    return mask_numbers_in_text(text)
 
 
 def refused_lines(refused: list[dict[str, Any]], limit: int = 10) -> list[str]:
@@ -231,9 +229,19 @@ def conflicts_group() -> None:
 
 
 def _mask(field: str, value: Any) -> Any:
-    if field in MASKED_FIELDS and isinstance(value, str) and len(value) > 8:
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-    return value
+    """A conflicting value as masked outputs show it: ID numbers and phones through the domain's masks."""
+    kind = mask_kind(field)
+    if kind and isinstance(value, str):
+        return mask_value(value, kind)
+    return mask_record(value)
+
+
+def _masked_conflict(entry: dict[str, Any]) -> dict[str, Any]:
+    masked = dict(entry)
+    for side in ("winner", "loser"):
+        if isinstance(entry.get(side), dict) and "value" in entry[side]:
+            masked[side] = {**entry[side], "value": _mask(entry["field"], entry[side]["value"])}
+    return masked
 
 
 def _show(value: Any) -> str:
@@ -241,16 +249,24 @@ def _show(value: Any) -> str:
 
 
 @conflicts_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="JSON array of open conflicts (values unmasked).")
+@click.option("--json", "as_json", is_flag=True, help="JSON array of open conflicts (ID numbers and phones masked).")
+@click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (grid leader only; audited).")
 @click.pass_context
-def conflicts_list(ctx: click.Context, as_json: bool) -> None:
+def conflicts_list(ctx: click.Context, as_json: bool, unmasked: bool) -> None:
     """Show every open conflict on this device."""
+    from field_agent.ledgers.device import allow_unmasked_records
+    from field_agent.ledgers.errors import LedgerError
     from field_agent.sync.conflicts import list_conflicts
 
     with open_store(ctx) as store:
         conflicts = list_conflicts(store)
+        if unmasked:
+            try:
+                allow_unmasked_records(store, what="conflicts list", rows=len(conflicts))
+            except LedgerError as error:
+                fail(str(error))
     if as_json:
-        echo_json(conflicts)
+        echo_json(conflicts if unmasked else [_masked_conflict(entry) for entry in conflicts])
         return
     if not conflicts:
         echo("No open conflicts.")
@@ -262,7 +278,8 @@ def conflicts_list(ctx: click.Context, as_json: bool) -> None:
             for side in ("winner", "loser"):
                 mine = " (this device)" if entry["mine"] == side else ""
                 label = "kept " if side == "winner" else "other"
-                value = _show(_mask(field, entry[side]["value"]))
+                value = entry[side]["value"]
+                value = _show(value if unmasked else _mask(field, value))
                 echo(f"  {field}: {label} {value}  at {entry[side]['at']}{mine}")
         else:
             echo(f"  deleted at {entry['deleted_at']}; edited meanwhile: {', '.join(sorted(entry['edited']))}")

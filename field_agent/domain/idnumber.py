@@ -109,12 +109,21 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - before_birthday
 
 
+SHOWN_REGION = 6  # a masked ID number shows its region code
+SHOWN_TAIL = 2  # and its last 2 characters: the sex digit and the check character
+
+
 def mask_id_number(text: str) -> str:
-    """Show the region (first 6) and last 4 characters only, e.g. ``350181********1234``."""
+    """Show the region (first 6) and the last 2 characters only, e.g. ``350181**********3X``.
+
+    Every masked output shows this, never more: the birth date (characters 7–14) and the first two digits of the
+    order code stay hidden, so with the age and sex shown beside it a number still has thousands of candidates
+    (docs/LEDGERS.md, "Masking"). The order code's last digit (sex) and the check character are what is left.
+    """
     number = normalize_id_number(text) if isinstance(text, str) else ""
     if len(number) < 12:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return number[:SHOWN_REGION] + "*" * (len(number) - SHOWN_REGION - SHOWN_TAIL) + number[-SHOWN_TAIL:]
 
 
 def make_id_number(region: str, birth_date: date, sequence: int, sex: str) -> str:

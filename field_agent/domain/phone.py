@@ -109,13 +109,18 @@ def normalize_phone(text: str) -> str:
 
 
 def mask_phone(text: str) -> str:
-    """Hide the middle of a phone number: ``138****5678``, ``0591-****4321``."""
+    """Hide a phone number: a mobile shows its last 4 digits (``*******5678``), a landline only its area code
+    (``0591-********``), anything unreadable nothing.
+
+    A mobile's first 7 digits (network prefix and home-area block) and a landline's first digits (the local
+    exchange) follow from where the owner lives, so whoever knows the town could fill them in: shown beside the
+    last 4 they would leave a few dozen candidates (docs/LEDGERS.md, "Masking").
+    """
     try:
         phone = parse_phone(text)
     except PhoneError:
-        digits = str(text)
-        return digits[:3] + "*" * max(len(digits) - 7, 0) + digits[-4:] if len(digits) > 7 else "*" * len(digits)
+        return "*" * len(str(text))
     if phone.kind == "mobile":
-        return phone.number[:3] + "****" + phone.number[-4:]
+        return "*" * 7 + phone.number[-4:]
     area, number = phone.number.split("-")[:2]
-    return f"{area}-" + "*" * (len(number) - 4) + number[-4:]
+    return f"{area}-" + "*" * len(number)

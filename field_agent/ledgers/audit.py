@@ -26,12 +26,12 @@ class AuditedStore(Protocol):
     def meta_set(self, key: str, value: Any) -> Any: ...
 
 
-def check_unmasked_allowed(role: str | None, unmasked: bool) -> None:
-    """Refuse full ID numbers and phones to anyone but the grid leader."""
+def check_unmasked_allowed(role: str | None, unmasked: bool, action: str = "export") -> None:
+    """Refuse full ID numbers and phones to anyone but the grid leader (``action``: what is being asked for)."""
     if unmasked and role != LEADER_ROLE:
         raise UnmaskedRefused(
-            "only the grid leader may export full ID numbers and phones (--unmasked); "
-            f"this device is enrolled as {role or 'no role'}: export without --unmasked"
+            f"only the grid leader may {action} full ID numbers and phones (--unmasked); "
+            f"this device is enrolled as {role or 'no role'}: {action} without --unmasked"
         )
 
 
@@ -70,6 +70,21 @@ def reveal_entry(
         "fields": list(fields),
         "reason": reason,
         "seconds": seconds,
+        "actor": actor or "",
+        "role": role or "",
+    }
+
+
+def records_entry(*, what: str, rows: int, actor: str | None, role: str | None, at: dt.datetime) -> dict[str, Any]:
+    """What the audit log keeps about records printed in full by the command line (``what``: the command)."""
+    return {
+        "at": at.isoformat(timespec="seconds"),
+        "action": "records",
+        "ledger": "",
+        "scope": what,
+        "rows": rows,
+        "format": "json",
+        "unmasked": True,
         "actor": actor or "",
         "role": role or "",
     }

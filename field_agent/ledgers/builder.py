@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from field_agent.ledgers import facts, labels
+from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.index import RecordIndex, day_of, parse_when
 from field_agent.ledgers.roster_headers import compose_address
@@ -111,9 +111,17 @@ def _natural(text: str) -> tuple[tuple[int, float, str], ...]:
 def _cell(value: object, column: Column, masked: bool) -> Cell:
     if value is None:
         return ""
-    if column.mask and masked:
-        masker = facts.mask_id_number if column.mask == "id_number" else facts.mask_phone
-        return masker(str(value))
+    if masked:
+        kind = masking.mask_kind(column.field, column.mask)
+        if kind:
+            return masking.mask_value(str(value), kind)
+        if column.field in masking.WITHHELD:
+            return masking.WITHHELD[column.field]
+    cell = _plain_cell(value)
+    return masking.mask_numbers_in_text(cell) if masked and isinstance(cell, str) else cell
+
+
+def _plain_cell(value: object) -> Cell:
     if isinstance(value, bool):
         return labels.YES_NO[value]
     if isinstance(value, int | float | str):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from field_agent.domain.enums import RECORD_KINDS
-from field_agent.ledgers.audit import append_store_audit, check_unmasked_allowed, export_entry
+from field_agent.ledgers.audit import append_store_audit, check_unmasked_allowed, export_entry, records_entry
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import LedgerError
@@ -63,6 +63,15 @@ def export_from_store(
     append_store_audit(store, entry)
     write_ledger(ledger, out)
     return ledger
+
+
+def allow_unmasked_records(store: LedgerStore, *, what: str, rows: int) -> None:
+    """Let the command line print records with full ID numbers and phones: the grid leader only, and audited
+    (the entry is saved before anything is printed)."""
+    role = store.meta_get("role")
+    check_unmasked_allowed(role, True, action="print")
+    entry = records_entry(what=what, rows=rows, actor=store.meta_get("worker"), role=role, at=dt.datetime.now(CHINA))
+    append_store_audit(store, entry)
 
 
 @dataclass

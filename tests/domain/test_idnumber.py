@@ -131,9 +131,12 @@ def test_age_counts_completed_years(birth, day, age) -> None:
     assert age_on(birth, day) == age
 
 
-def test_masking_keeps_region_and_last_four() -> None:
-    assert mask_id_number("350181199001011234") == "350181********1234"
-    assert mask_id_number("11010519491231002x") == "110105********002X"
+def test_masking_keeps_region_and_last_two() -> None:
+    # the birth date and the first two order digits are hidden: with age and sex beside it, thousands remain
+    assert mask_id_number("350181199001011234") == "350181**********34"
+    assert mask_id_number("11010519491231002x") == "110105**********2X"
+    assert mask_id_number(" 350181199001011234 ") == "350181**********34"
+    assert mask_id_number("350181900101123") == "350181*******23"  # the old 15-digit form
     assert mask_id_number("12345") == "*****"
 
 

@@ -15,7 +15,7 @@ def test_every_mobile_starting_13_to_19_is_valid(second, rest) -> None:
     number = "1" + second + rest
     phone = parse_phone(number)
     assert (phone.number, phone.kind) == (number, "mobile")
-    assert mask_phone(number) == number[:3] + "****" + number[-4:]
+    assert mask_phone(number) == "*******" + number[-4:]
 
 
 @pytest.mark.parametrize(
@@ -72,9 +72,13 @@ def test_non_text_is_rejected() -> None:
 
 
 def test_masking_landlines_and_bad_numbers() -> None:
-    assert mask_phone("0591-87654321") == "0591-****4321"
-    assert mask_phone("0591-87654321-802") == "0591-****4321"
-    assert mask_phone("12345678901") == "123****8901"
+    # a landline's first digits name the town's exchange, so none of its digits are shown
+    assert mask_phone("0591-87654321") == "0591-********"
+    assert mask_phone("0591-87654321-802") == "0591-********"
+    assert mask_phone("010 6123456") == "010-*******"
+    # a mobile's prefix and block follow from where its owner lives: only the last four are shown
+    assert mask_phone("+86 138 1234 5678") == "*******5678"
+    assert mask_phone("12345678901") == "***********"  # not a phone number: nothing shown
     assert mask_phone("123") == "***"
 
 
