@@ -93,6 +93,8 @@ def _push_once(
     versions = db.read_versions(ids)
     seen = {record_id: seq for record_id, (seq, _) in versions.items()}
     now = wall_ms()
+    unknown = [record_id for record_id in ids if record_id not in versions]
+    erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
     rows, answer = _plan(
         device,
         batch_id,
@@ -102,6 +104,7 @@ def _push_once(
         now,
         check_encodable,
         db.sealer,
+        erased,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -111,9 +114,9 @@ def _push_once(
             replay["replayed"] = True
             return orjson.dumps(replay)
         if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
-            rows, answer = _plan(
-                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer
-            )
+            current = tx.get_records(ids)
+            erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
+            rows, answer = _plan(device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased)
         tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
         tx.mark_synced(device["id"], now)
@@ -129,6 +132,7 @@ def _plan(
     now: int,
     check_encodable: bool,
     sealer: Sealer,
+    erased: Mapping[str, int] | None = None,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -136,6 +140,9 @@ def _plan(
     results = []
     for change in changes:
         record_id = change["record"]
+        if erased and record_id in erased and record_id not in working:
+            results.append(_result(record_id, "refused", "purged", _erased_reason(erased[record_id])))
+            continue
         try:
             current = working.get(record_id)
             check_change(device, change, current, settings, now)
@@ -159,6 +166,13 @@ def _plan(
     rows = [(rid, envelope["kind"], seal(rid, orjson.dumps(envelope))) for rid, envelope in touched.items()]
     answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
     return rows, answer
+
+
+def _erased_reason(purged_ms: int) -> str:
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(purged_ms / 1000, dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    return f"this record was erased under the town's retention rule on {day} (已按规定删除); it is not kept"
 
 
 def check_change(

@@ -101,6 +101,7 @@ class Store(SyncState, ConflictMethods):
         self.storage.after_commit.append(self._reindex)
         self._closed = False
         self._repos: Repositories | None = None
+        self.compact_if_erased()  # an erasure whose compaction was cut off (field_agent/store/erasure.py)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 

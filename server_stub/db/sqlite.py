@@ -216,6 +216,18 @@ class SqliteDatabase(SqlDatabase):
             finally:
                 self._unlock_processes()
 
+    def reclaim_space(self) -> None:
+        """After an erasure: empty the write-ahead log, rewrite the file (VACUUM, so no free page keeps a deleted
+        row) and empty the log again, which VACUUM filled with the new pages."""
+        with self._write_lock:
+            self._lock_processes()
+            try:
+                self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._writer_connection.execute("VACUUM")
+                self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._unlock_processes()
+
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
         connection = getattr(self._local, "connection", None)
