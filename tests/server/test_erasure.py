@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -282,6 +283,17 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
         assert store.pending_count() == 0 and store.refused_changes() == []
     # b's unsent edit reached the server first and was refused there: the erased record did not come back
     assert server.db.get_record(ids["followup"]) is None
+    # and a full record under an erased id is refused too, with the date, never re-created
+    change = {"record": ids["sampled"], "kind": "sampling", "grid": grid, "fields": {
+        name: {"value": value, "stamp": b.clock.now()} for name, value in
+        {"round": ids["round"], "resident": ids["resident"], "household": ids["household"], "status": "missed"}.items()
+    }}  # fmt: skip
+    answer = httpx.post(
+        f"{server.url}/v1/push", json={"batch_id": "erased-id-check", "changes": [change]},
+        headers={"Authorization": f"Bearer {b.meta_get('token')}"},
+    ).json()["results"][0]  # fmt: skip
+    assert (answer["status"], answer["code"]) == ("refused", "purged") and "已按规定删除" in answer["reason"]
+    assert server.db.get_record(ids["sampled"]) is None
     a.close()
     b.close()
 
