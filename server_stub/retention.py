@@ -189,7 +189,9 @@ def _erase_grid(db: Any, plan: GridPlan, rules: Mapping[str, int | None], now_ms
                     edited.append(stripped)
                     # the stamp that cleared each field: a tablet clears its copy with that same stamp
                     cleared = {name: stripped["stamps"][name] for name in HEALTH_FIELDS if name in stripped["stamps"]}
-                    markers.append({"id": record_id, "kind": "visit", "purged_ms": now_ms, "fields": cleared})
+                    markers.append(
+                        {"id": record_id, "kind": "visit", "purged_ms": now_ms, "parent": record_id, "fields": cleared}
+                    )
                 else:
                     parent = envelope["fields"].get("round" if rule == "sampling" else "resident")
                     markers.append(

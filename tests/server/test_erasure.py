@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import orjson
 import pytest
 import uvicorn
 
+from field_agent.ledgers.device import export_from_store
 from field_agent.store import Store
 from field_agent.store.log import scan_log
 from field_agent.store.opening import open_directory
@@ -32,6 +35,7 @@ from server_stub.app import create_app
 from server_stub.config import Settings
 from server_stub.db import open_database
 from server_stub.enrolment import issue_code
+from server_stub.office import issue_office_token
 from server_stub.records import create_grid
 from server_stub.sealing import KEY_FILE_ENV, key_path
 
@@ -294,6 +298,24 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
     ).json()["results"][0]  # fmt: skip
     assert (answer["status"], answer["code"]) == ("refused", "purged") and "已按规定删除" in answer["reason"]
     assert server.db.get_record(ids["sampled"]) is None
+    # the ledgers and the office page say the data was erased by rule, not that anyone was left out
+    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    erased_label = f"已按规定删除（{today}）"
+    out = tmp_path / "rounds.csv"
+    exported = field_server(data_dir, url, "export", "sampling", "--grid", grid, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    round_row = next(iter(csv.DictReader(out.read_text("utf-8-sig").splitlines()[1:])))  # after the title line
+    assert round_row["遗漏人数"] == erased_label and round_row["覆盖率"] == erased_label
+    token = issue_office_token(server.db)
+    overview = httpx.get(f"{server.url}/v1/office/overview", headers={"Authorization": f"Bearer {token}"}).json()
+    row = overview["grids"][0]
+    assert row["sampling_erased"] == today and row["left_out"] == 0 and row["coverage"] is None
+    page = httpx.get(f"{server.url}/office", headers={"Authorization": f"Bearer {token}"}).text
+    assert erased_label in page
+    isolation = export_from_store(a, "isolation", tmp_path / "isolation.csv").as_dicts()
+    assert [r["last_followup_date"] for r in isolation] == [erased_label]
+    visits = export_from_store(b, "visits", tmp_path / "visits.csv").as_dicts()
+    assert [r["health_flags"] for r in visits] == [erased_label]
     a.close()
     b.close()
 
