@@ -459,6 +459,8 @@ def purge_command(db_url: str | None, as_json: bool, dry_run: bool) -> None:
     if held:
         listed = ", ".join(f"{kind} {count}" for kind, count in held.items())
         click.echo(f"held until their open conflicts are resolved: {listed}")
+    if report.get("space_reclaimed") is False:
+        click.echo("the database was busy: its write-ahead log still holds old pages; run purge again", err=True)
 
 
 def main() -> None:

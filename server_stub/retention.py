@@ -247,8 +247,7 @@ def purge(
     day = dt.datetime.fromtimestamp(now / 1000, CHINA).date().isoformat()
     report = {"dry_run": dry_run, "date": day, "rules": rules, "erased": erased, "held_open_conflicts": held}
     if not dry_run:
-        if any(erased.values()):
-            db.reclaim_space()
+        report["space_reclaimed"] = db.reclaim_space() if any(erased.values()) else True
         _audit(report, now, audit_dir)
     return report
 

@@ -423,8 +423,10 @@ class SqlDatabase(Database):
         )
         return [_marker(dict(zip(PURGED_COLUMNS, row, strict=True))) for row in rows]
 
-    def reclaim_space(self) -> None:
-        """After an erasure: rewrite the storage so that no page of the deleted rows survives (see the dialects)."""
+    def reclaim_space(self) -> bool:
+        """After an erasure: rewrite the storage so that no page of the deleted rows survives (see the dialects);
+        False when that could not be finished now."""
+        return True
 
     def count_records(self, grid: str | None = None) -> int:
         if grid is None:

@@ -267,7 +267,7 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
     done = field_server(data_dir, url, "purge", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["erased"] == expected and report["dry_run"] is False
+    assert report["erased"] == expected and report["dry_run"] is False and report["space_reclaimed"] is True
     audit = [json.loads(line) for line in (data_dir / "audit.jsonl").read_text("utf-8").splitlines()]
     assert [(e["action"], e["erased"], e["held_open_conflicts"]["sampling"]) for e in audit] == [("purge", expected, 1)]
     # on the server: the records are gone, the contested one held, the visit kept without its answers
