@@ -142,8 +142,8 @@ class SyncState:
         self._check_open()
         if not self.meta_get(COMPACT_KEY):
             return False
-        self._meta.delete(COMPACT_KEY)
-        self.storage.compact()
+        self.storage.compact()  # first: if it fails (full disk) the flag stays, and the next sync or open retries
+        self._meta.delete(COMPACT_KEY)  # a small frame naming the flag, no value
         return True
 
     @locked

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from field_agent.store import Store
 from field_agent.store.log import scan_log
 from field_agent.store.opening import open_directory
@@ -87,3 +89,28 @@ def test_cleared_health_answers_take_the_servers_stamp_and_drop_older_unsent_wri
     assert pending is not None
     assert all("health" not in change["fields"] for change in pending[1])
     assert NEEDS not in str(store.outbox.pending._read_table())  # not even as a prior
+
+
+def test_a_compaction_that_fails_is_retried_and_the_store_still_opens(
+    store: Store, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from field_agent.store.errors import StoreWriteFailed
+    from field_agent.store.storage import SealedStorage
+
+    record_id = followup(store)
+    store.apply_pulled([], 7, purged=[marker(record_id)])
+    store.close()
+
+    def disk_full(self: SealedStorage) -> int:
+        raise StoreWriteFailed(store_dir / "store.log", "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SealedStorage, "compact", disk_full)
+        opened = Store.open(store_dir, PASSPHRASE)  # opens although the compaction failed
+        assert opened.get(record_id) is None
+        opened.close()
+    assert frames_with(store_dir, NEEDS)  # not compacted yet, and still due
+
+    with Store.open(store_dir, PASSPHRASE) as reopened:
+        assert reopened.compact_if_erased() is False  # done on open this time
+    assert frames_with(store_dir, NEEDS) == []
