@@ -70,6 +70,10 @@ class Transaction(ABC):
         """Of the given ids, those erased whole by the retention rule: id -> when (ms) (server_stub/retention.py)."""
         raise NotImplementedError
 
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        raise NotImplementedError
+
     def erase(self, grid: str, markers: Iterable[dict[str, Any]]) -> int:
         """Delete erased records of the locked grid and number their erasure markers; returns the last seq."""
         raise NotImplementedError
@@ -138,6 +142,10 @@ class Database(ABC):
 
     def purged_markers(self, grid: str | None = None) -> list[dict[str, Any]]:
         """Every erasure marker (of one grid, or all), oldest first."""
+        raise NotImplementedError
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
         raise NotImplementedError
 
     def reclaim_space(self) -> bool:

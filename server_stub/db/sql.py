@@ -82,6 +82,19 @@ def _marker(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _cleared_among(run: Any, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        for record_id, fields in run(
+            f"SELECT id, fields FROM purged WHERE fields IS NOT NULL AND id IN ({marks}) ORDER BY seq", chunk
+        ).fetchall():
+            cleared = found.setdefault(str(record_id), {})
+            for name, stamp in orjson.loads(fields).items():
+                cleared[name] = max(cleared.get(name, ""), stamp)
+    return found
+
+
 def _purged_among(run: Any, ids: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(ids))):
@@ -169,6 +182,10 @@ class SqlTransaction(Transaction):
     def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
         """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
         return _purged_among(self._run, ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        return _cleared_among(self._run, ids)
 
     def erase(self, grid: str, markers: Iterable[Mapping[str, Any]]) -> int:
         """Delete erased records of the locked grid and number their markers (``PURGED_COLUMNS`` minus seq/grid)
@@ -412,6 +429,11 @@ class SqlDatabase(Database):
         """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
         with self._reader() as connection:
             return _purged_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        with self._reader() as connection:
+            return _cleared_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
 
     def purged_markers(self, grid: str | None = None) -> list[dict[str, Any]]:
         """Every erasure marker (of one grid, or all), oldest first: what was erased and when, never a value."""

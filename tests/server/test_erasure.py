@@ -50,7 +50,8 @@ FOLLOWUP_NEEDS = "需要降压药请联系13987654321"
 FOLLOWUP_DIGITS = "13987654321"
 HEALTH_OTHER = "咽痛伴轻微咳嗽已三天"
 UNSENT_NEEDS = "离线补录的随访需求甲乙"
-ERASED = [SAMPLING_TEAM, SAMPLING_WHEN, FOLLOWUP_NEEDS, FOLLOWUP_DIGITS, HEALTH_OTHER, UNSENT_NEEDS]
+UNSENT_HEALTH = "离线补录的健康情况丙丁"
+ERASED = [SAMPLING_TEAM, SAMPLING_WHEN, FOLLOWUP_NEEDS, FOLLOWUP_DIGITS, HEALTH_OTHER, UNSENT_NEEDS, UNSENT_HEALTH]
 KEPT_REASON = "冲突中的免检原因"
 
 
@@ -247,6 +248,9 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
     await sync(b)
     # b edits the follow-up offline and has not synced when the office purges
     b.put("followup", {"needs": UNSENT_NEEDS}, record_id=ids["followup"])
+    # and a corrects the visit's health answers offline, an edit made before the erasure it has not heard of
+    answers = {ids["resident"]: {"fever": False, "cough": True, "other": UNSENT_HEALTH}}
+    a.put("visit", {"health": answers}, record_id=ids["visit"])
 
     shown = field_server(data_dir, url, "retention", "show", "--json")
     assert shown.returncode == 0, shown.stderr
@@ -278,7 +282,8 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
 
     synced_a = await sync(a)
     synced_b = await sync(b)
-    assert synced_a.erased == 3 and synced_a.erased_unsent == 0
+    assert synced_a.erased == 3 and synced_a.erased_unsent == 0  # its health edit was sent, without the answers
+    assert server.db.get_record(ids["visit"])["conflicts"] == {}  # the stale answers did not come back as a conflict
     assert synced_b.erased == 3 and synced_b.erased_unsent == 1  # its unsent follow-up edit went with it
     for store in (a, b):
         assert store.get(ids["sampled"]) is None and store.get(ids["followup"]) is None
