@@ -210,14 +210,18 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -
     """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored."""
     device = authenticate(state.db, authorization)
     note_seen(state, device)
-    rows = state.db.pull_page(device["grid"], cursor, limit + 1)
+    rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1][0] if rows else cursor
-    body = b'{"records":[%b],"next_cursor":%d,"more":%b}' % (
-        b",".join(text for _, text in rows),
+    # erasure markers (server_stub/retention.py) ride in their own key, sent only when there are some, so a
+    # tablet that does not know them reads the page as before
+    purged = [marker for _, _, marker in rows if marker is not None]
+    body = b'{"records":[%b],"next_cursor":%d,"more":%b%b}' % (
+        b",".join(text for _, text, _ in rows if text is not None),
         next_cursor,
         b"true" if more else b"false",
+        b',"purged":' + orjson.dumps(purged) if purged else b"",
     )
     return Response(body, media_type="application/json")
 

@@ -440,5 +440,64 @@ def seed_demo(db_url: str | None, as_json: bool, grids: int, households: int, se
             click.echo(grid_id)
 
 
+@cli.group()
+def retention() -> None:
+    """How long health and isolation data is kept after its purpose ended (PIPL Art. 47)."""
+
+
+@retention.command("show")
+@common_options
+def retention_show(db_url: str | None, as_json: bool) -> None:
+    """The retention rule of each kind of data: days kept after the round, isolation or visit ended."""
+    from server_stub.retention import load_rules
+
+    with open_db(db_url) as db:
+        rules = load_rules(db)
+    if as_json:
+        echo_json({"rules": rules})
+        return
+    for kind, days in rules.items():
+        click.echo(f"{kind}: {'kept (off)' if days is None else f'{days} days'}")
+
+
+@retention.command("set")
+@common_options
+@click.argument("kind")
+@click.argument("days")
+def retention_set(db_url: str | None, as_json: bool, kind: str, days: str) -> None:
+    """Set KIND's rule (sampling, followup, visit_health) to DAYS (e.g. 30, 30d) or 'off'."""
+    from server_stub.retention import parse_days, set_rule
+
+    with open_db(db_url) as db:
+        rules = set_rule(db, kind, parse_days(days))
+    if as_json:
+        echo_json({"rules": rules})
+    else:
+        click.echo(f"{kind}: {'kept (off)' if rules[kind] is None else f'{rules[kind]} days'}")
+
+
+@cli.command("purge")
+@common_options
+@click.option("--dry-run", is_flag=True, help="Only count what the rules would erase.")
+def purge_command(db_url: str | None, as_json: bool, dry_run: bool) -> None:
+    """Erase the data whose retention ran out, everywhere (tablets erase their copies at their next sync)."""
+    from server_stub.retention import purge
+
+    with open_db(db_url) as db:
+        report = purge(db, dry_run=dry_run, audit_dir=server_dir())
+    if as_json:
+        echo_json(report)
+        return
+    verb = "would erase" if dry_run else "erased"
+    counts = ", ".join(f"{kind} {count}" for kind, count in report["erased"].items())
+    click.echo(f"{verb}: {counts}")
+    held = {kind: count for kind, count in report["held_open_conflicts"].items() if count}
+    if held:
+        listed = ", ".join(f"{kind} {count}" for kind, count in held.items())
+        click.echo(f"held until their open conflicts are resolved: {listed}")
+    if report.get("space_reclaimed") is False:
+        click.echo("the database was busy: its write-ahead log still holds old pages; run purge again", err=True)
+
+
 def main() -> None:
     cli(prog_name="field-server")

@@ -94,6 +94,9 @@ def _push_once(
     versions = db.read_versions(ids)
     seen = {record_id: seq for record_id, (seq, _) in versions.items()}
     now = wall_ms()
+    unknown = [record_id for record_id in ids if record_id not in versions]
+    erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
+    cleared = _cleared(db, changes, versions)
     rows, answer = _plan(
         device,
         batch_id,
@@ -103,6 +106,8 @@ def _push_once(
         now,
         check_encodable,
         db.sealer,
+        erased,
+        cleared,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -112,8 +117,11 @@ def _push_once(
             replay["replayed"] = True
             return orjson.dumps(replay)
         if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
+            current = tx.get_records(ids)
+            erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
+            cleared = _cleared(tx, changes, current)
             rows, answer = _plan(
-                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer
+                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared
             )
         tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
@@ -130,6 +138,8 @@ def _plan(
     now: int,
     check_encodable: bool,
     sealer: Sealer,
+    erased: Mapping[str, int] | None = None,
+    cleared: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -137,6 +147,11 @@ def _plan(
     results = []
     for change in changes:
         record_id = change["record"]
+        if erased and record_id in erased and record_id not in working:
+            results.append(_result(record_id, "refused", "purged", _erased_reason(erased[record_id])))
+            continue
+        if cleared and record_id in cleared:
+            change = _without_stale_writes(change, cleared[record_id])
         try:
             current = working.get(record_id)
             if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
@@ -160,6 +175,30 @@ def _plan(
     rows = [(rid, envelope["kind"], seal(rid, orjson.dumps(envelope))) for rid, envelope in touched.items()]
     answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
     return rows, answer
+
+
+def _cleared(db: Any, changes: list[dict[str, Any]], existing: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Fields the retention rule cleared on the pushed visits (one indexed query, only when visits are pushed)."""
+    visits = [change["record"] for change in changes if change["kind"] == "visit" and change["record"] in existing]
+    return db.cleared_among(visits) if visits else {}
+
+
+def _without_stale_writes(change: dict[str, Any], cleared: Mapping[str, str]) -> dict[str, Any]:
+    """The change without its writes to fields the retention rule cleared after them: a tablet that had not heard of
+    the erasure yet would otherwise bring the erased value back as the losing side of a conflict."""
+    stale = [name for name, write in change["fields"].items() if name in cleared and write["stamp"] <= cleared[name]]
+    if not stale:
+        return change
+    fields = {name: write for name, write in change["fields"].items() if name not in stale}
+    base = {name: stamp for name, stamp in change.get("base", {}).items() if name not in stale}
+    return {**change, "fields": fields, "base": base}
+
+
+def _erased_reason(purged_ms: int) -> str:
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(purged_ms / 1000, dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    return f"this record was erased under the town's retention rule on {day} (已按规定删除); it is not kept"
 
 
 def check_change(

@@ -42,6 +42,14 @@ def all_envelopes(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
         yield from store.records(kind)
 
 
+def _with_erasures(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
+    """The records and notes of what the retention rule erased here (``field_agent/ledgers/erasures.py``)."""
+    from field_agent.ledgers.erasures import notes_from_store
+
+    yield from all_envelopes(store)
+    yield from notes_from_store(store.meta_get("erasures"), store.meta_get("grid"))
+
+
 def export_from_store(
     store: LedgerStore,
     name: str,
@@ -56,7 +64,7 @@ def export_from_store(
     check_unmasked_allowed(role, unmasked)
     fmt = export_format(out)
     ledger = build_ledger(
-        name, all_envelopes(store), today=today or china_today(), masked=not unmasked, definitions=definitions
+        name, _with_erasures(store), today=today or china_today(), masked=not unmasked, definitions=definitions
     )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import Any
@@ -35,7 +35,14 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS batches_created ON batches (created)",
     "CREATE TABLE IF NOT EXISTS enroll_attempts (address TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS enroll_attempts_address ON enroll_attempts (address, at_ms)",
+    # erasure markers (server_stub/retention.py): which record (or which of its fields) was erased by the
+    # retention rule and when, numbered in the grid's sequence so that pulls deliver them; never any value
+    "CREATE TABLE IF NOT EXISTS purged (id TEXT NOT NULL, kind TEXT NOT NULL, grid TEXT NOT NULL, "
+    "seq BIGINT NOT NULL, purged_ms BIGINT NOT NULL, parent TEXT, fields TEXT, PRIMARY KEY (id, seq))",
+    "CREATE INDEX IF NOT EXISTS purged_grid_seq ON purged (grid, seq)",
+    "CREATE INDEX IF NOT EXISTS purged_id ON purged (id)",
 )
+PURGED_COLUMNS = ("id", "kind", "grid", "seq", "purged_ms", "parent", "fields")
 DEVICE_COLUMNS = (
     "id",
     "grid",
@@ -63,6 +70,44 @@ class RecordRaced(Exception):
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _marker(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An erasure marker as the pull sends it: id, kind, seq, purged_ms, parent, fields (None: the whole record)."""
+    fields = row.get("fields")
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "grid": row["grid"],
+        "seq": int(row["seq"]),
+        "purged_ms": int(row["purged_ms"]),
+        "parent": row.get("parent"),
+        "fields": None if fields is None else orjson.loads(fields),
+    }
+
+
+def _cleared_among(run: Any, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        for record_id, fields in run(
+            f"SELECT id, fields FROM purged WHERE fields IS NOT NULL AND id IN ({marks}) ORDER BY seq", chunk
+        ).fetchall():
+            cleared = found.setdefault(str(record_id), {})
+            for name, stamp in orjson.loads(fields).items():
+                cleared[name] = max(cleared.get(name, ""), stamp)
+    return found
+
+
+def _purged_among(run: Any, ids: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        for record_id, at in run(
+            f"SELECT id, max(purged_ms) FROM purged WHERE fields IS NULL AND id IN ({marks}) GROUP BY id", chunk
+        ).fetchall():
+            found[str(record_id)] = int(at)
+    return found
 
 
 class SqlTransaction(Transaction):
@@ -136,6 +181,42 @@ class SqlTransaction(Transaction):
             if clash is not None:
                 raise RecordRaced(clash[0])
         self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
+        return self._seq
+
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
+        return _purged_among(self._run, ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        return _cleared_among(self._run, ids)
+
+    def erase(self, grid: str, markers: Iterable[Mapping[str, Any]]) -> int:
+        """Delete erased records of the locked grid and number their markers (``PURGED_COLUMNS`` minus seq/grid)
+        in its sequence, so that every tablet pulls them; returns the last sequence number."""
+        if grid != self._grid:
+            raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
+        rows = []
+        whole = []
+        for marker in markers:
+            self._seq += 1
+            fields = marker.get("fields")
+            rows.append(
+                (marker["id"], marker["kind"], grid, self._seq, int(marker["purged_ms"]), marker.get("parent"),
+                 None if fields is None else orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode())
+            )  # fmt: skip
+            if fields is None:
+                whole.append(marker["id"])
+        for chunk in _chunks(whole):
+            marks = ",".join("?" * len(chunk))
+            self._run(f"DELETE FROM records WHERE grid = ? AND id IN ({marks})", [grid, *chunk])
+        if rows:
+            self._db.executemany(
+                self._conn,
+                self._db.q(f"INSERT INTO purged ({', '.join(PURGED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                rows,
+            )
+            self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
         return self._seq
 
     def seal_plaintext(self) -> int:
@@ -365,6 +446,53 @@ class SqlDatabase(Database):
         )
         open_body = self.sealer.open
         return [(int(seq), open_body(record_id, body)) for seq, record_id, body in rows]
+
+    def pull_page_with_purged(
+        self, grid: str, cursor: int, limit: int
+    ) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
+        """``pull_page`` with the grid's erasure markers merged in by sequence number: (seq, envelope JSON, None)
+        for a record, (seq, None, marker) for an erasure."""
+        rows = self.pull_page(grid, cursor, limit)
+        upto = rows[-1][0] if len(rows) == limit else None  # markers beyond a full page belong to a later one
+        sql = f"SELECT {', '.join(PURGED_COLUMNS)} FROM purged WHERE grid = ? AND seq > ?"
+        params: list[Any] = [grid, cursor]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            params.append(upto)
+        markers = self._query(sql + " ORDER BY seq LIMIT ?", [*params, limit])
+        if not markers:
+            return [(seq, body, None) for seq, body in rows]
+        merged: list[tuple[int, bytes | None, dict[str, Any] | None]] = [(seq, body, None) for seq, body in rows]
+        for row in markers:
+            marker = dict(zip(PURGED_COLUMNS, row, strict=True))
+            merged.append((int(marker["seq"]), None, _marker(marker)))
+        merged.sort(key=lambda item: item[0])
+        return merged[:limit]
+
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
+        with self._reader() as connection:
+            return _purged_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        with self._reader() as connection:
+            return _cleared_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
+
+    def purged_markers(self, grid: str | None = None) -> list[dict[str, Any]]:
+        """Every erasure marker (of one grid, or all), oldest first: what was erased and when, never a value."""
+        sql = f"SELECT {', '.join(PURGED_COLUMNS)} FROM purged"
+        rows = (
+            self._query(sql + " WHERE grid = ? ORDER BY seq", (grid,))
+            if grid
+            else self._query(sql + " ORDER BY grid, seq")
+        )
+        return [_marker(dict(zip(PURGED_COLUMNS, row, strict=True))) for row in rows]
+
+    def reclaim_space(self) -> bool:
+        """After an erasure: rewrite the storage so that no page of the deleted rows survives (see the dialects);
+        False when that could not be finished now."""
+        return True
 
     def count_records(self, grid: str | None = None) -> int:
         if grid is None:

@@ -279,6 +279,24 @@ class SqliteDatabase(SqlDatabase):
             finally:
                 self._unlock_processes()
 
+    def reclaim_space(self) -> bool:
+        """After an erasure: empty the write-ahead log, rewrite the file (VACUUM, so no free page keeps a deleted
+        row) and empty the log again, which VACUUM filled with the new pages. False if readers kept the log from
+        being emptied for 5 s (the next purge or checkpoint empties it)."""
+        with self._write_lock:
+            self._lock_processes()
+            try:
+                self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._writer_connection.execute("VACUUM")
+                for _attempt in range(50):  # a reader in the middle of a query keeps the WAL for a moment
+                    busy = self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if not busy:
+                        return True
+                    time.sleep(0.1)
+                return False
+            finally:
+                self._unlock_processes()
+
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
         connection = getattr(self._local, "connection", None)
