@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
+from ledgers.candidates import THRESHOLD, id_candidates, phone_candidates
 from textual.widgets import DataTable, Static
 
 from field_agent.domain.demo_data import FUQING_REGION
 from field_agent.tui.screens.household import HouseholdScreen
-from tests.ledgers.candidates import THRESHOLD, id_candidates, phone_candidates
 
 from .conftest import NOW, settle, unlocked
 
