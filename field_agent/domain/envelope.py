@@ -141,7 +141,8 @@ def coalesce(older: Mapping[str, Any], newer: Mapping[str, Any]) -> dict[str, An
     """Fold a later unsent change to the same record into an earlier one.
 
     A register's base stays the one of its first unsent edit (what the server last told this device); registers
-    only the newer change touched or saw take the newer base.
+    only the newer change touched or saw take the newer base, and what only the older change saw stays seen (a
+    deletion saw every register: an edit after it must not make the device's own delete look blind).
     """
     if older["record"] != newer["record"]:
         raise ValueError("coalesce needs two changes to one record")
@@ -149,7 +150,7 @@ def coalesce(older: Mapping[str, Any], newer: Mapping[str, Any]) -> dict[str, An
     merged["fields"].update(copy.deepcopy(newer["fields"]))
     for name, elements in newer["sets"].items():
         merged["sets"].setdefault(name, {}).update(copy.deepcopy(elements))
-    base = dict(newer.get("base", {}))
+    base = {**older.get("base", {}), **newer.get("base", {})}
     for name in older["fields"]:
         if name in older.get("base", {}):
             base[name] = older["base"][name]

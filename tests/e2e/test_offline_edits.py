@@ -113,3 +113,20 @@ async def test_a_resolution_closes_the_conflict_on_every_tablet(town: Town, tmp_
     for tablet in tablets:
         assert tablet.open_conflicts() == []
         assert replica(tablet) == expected
+
+
+async def test_a_tablet_that_deletes_then_edits_before_syncing_has_no_conflict_with_itself(
+    town: Town, tmp_path: Path
+) -> None:
+    grid = town.new_grid()
+    tablet = await enrolled(town, grid, tmp_path, "self")
+    record = tablet.put("household", {"address": "9栋1单元101", "head": "刘洋", "notes": "旧"})["id"]
+    await sync(tablet)
+    tablet.delete(record)
+    tablet.put("household", {"notes": "删除后又补了一句"}, record_id=record)  # same tablet, still unsent
+    result = await sync(tablet)
+    assert (result.new_conflicts, result.conflicts) == (0, 0)
+    state = server_state(town, grid)
+    assert state[record]["conflicts"] == {}
+    assert state[record]["fields"]["notes"] == "删除后又补了一句" and not live(state[record])
+    assert replica(tablet) == state
