@@ -53,7 +53,13 @@ def set_members(envelope: Mapping[str, Any], name: str) -> list[str]:
 
 
 def open_conflicts(envelope: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {cid: c for cid, c in envelope.get("conflicts", {}).items() if not c.get("resolved")}
+    """Conflicts awaiting a person: not resolved, and (for a value conflict) between two different values; the
+    server keeps a clash of equal values too, so that every arrival order stores the same conflicts."""
+    return {
+        cid: c
+        for cid, c in envelope.get("conflicts", {}).items()
+        if not c.get("resolved") and not (c.get("type") == "value" and c["winner"]["value"] == c["loser"]["value"])
+    }
 
 
 def view(envelope: Mapping[str, Any]) -> dict[str, Any]:
