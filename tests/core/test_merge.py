@@ -386,3 +386,23 @@ def test_delete_against_edits_is_the_same_conflict_in_every_order() -> None:
         (conflict,) = open_conflicts(server["r1"]).values()
         assert conflict["type"] == "delete" and set(conflict["edited"]) == {"notes", "phone", "room"}
     assert all(final == finals[0] for final in finals)
+
+
+def test_a_write_stamped_below_the_value_it_replaced_is_kept_as_a_conflict() -> None:
+    """A tablet whose clock went back edits a value it has seen: the server keeps both, never drops it silently."""
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].ms += 3 * DAY_MS  # three days ahead
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[0].push(server, [])
+    devices[0].pull(server)
+    devices[0].clock = HybridClock(NODES[0], now_ms=devices[0]._wall)  # an old tablet's clock restart
+    devices[0].ms -= 3 * DAY_MS
+    devices[0].edit("r1", values={"head": "王五"})
+    change = devices[0].outbox["r1"]
+    assert change["fields"]["head"]["stamp"] < change["base"]["head"] == server["r1"]["stamps"]["head"]
+    outcomes: list = []
+    devices[0].push(server, outcomes)
+    assert outcomes[0].status == "conflict"
+    (conflict,) = open_conflicts(server["r1"]).values()
+    assert (conflict["winner"]["value"], conflict["loser"]["value"]) == ("李四", "王五")
