@@ -20,6 +20,8 @@ from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
+from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
+from server_stub.households import HouseholdGuard
 from server_stub.new_record import create_from_change
 from server_stub.sealing import Sealer
 
@@ -93,6 +95,7 @@ def _push_once(
     versions = db.read_versions(ids)
     seen = {record_id: seq for record_id, (seq, _) in versions.items()}
     now = wall_ms()
+    guard = HouseholdGuard(db, grid, changes)
     rows, answer = _plan(
         device,
         batch_id,
@@ -102,6 +105,7 @@ def _push_once(
         now,
         check_encodable,
         db.sealer,
+        guard,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -112,7 +116,7 @@ def _push_once(
             return orjson.dumps(replay)
         if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
             rows, answer = _plan(
-                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer
+                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer, guard
             )
         tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
@@ -129,6 +133,7 @@ def _plan(
     now: int,
     check_encodable: bool,
     sealer: Sealer,
+    guard: HouseholdGuard,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -139,6 +144,8 @@ def _plan(
         try:
             current = working.get(record_id)
             check_change(device, change, current, settings, now)
+            if (reason := guard.refusal(change, current)) is not None:
+                raise Refusal(HOUSEHOLD_REFUSAL, reason)
             if check_encodable:
                 _check_encodable(change)
             if current is None:

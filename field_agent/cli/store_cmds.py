@@ -19,7 +19,9 @@ import orjson
 from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
 from field_agent.domain.envelope import view
 from field_agent.domain.errors import DomainError
-from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WrongPassphrase
+from field_agent.store import HouseholdNotEmpty, Store, StoreCorrupted, StoreError, StoreLocked, WrongPassphrase
+from field_agent.tui.errors import describe_error
+from field_agent.tui.i18n import Translator, resolve_language
 
 NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,7 +150,11 @@ def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_de
 def records_delete(ctx: click.Context, record_id: str) -> None:
     """Delete a record (it syncs as a deletion)."""
     with open_store(ctx) as store:
-        store.delete(record_id)
+        try:
+            store.delete(record_id)
+        except HouseholdNotEmpty as error:  # a refusal the worker acts on: in the worker's language
+            translator = Translator(resolve_language(ctx.find_root().obj.get("lang"), None))
+            fail(describe_error(translator, error))
     click.echo(record_id)
 
 

@@ -21,7 +21,7 @@ from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, stamp_ms,
 from field_agent.domain.ids import new_id, new_node_id
 from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.store.conflicts import ConflictMethods
-from field_agent.store.errors import RecordNotFound, StoreClosed, StoreCorrupted, StoreError
+from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreClosed, StoreCorrupted, StoreError
 from field_agent.store.guard import locked
 from field_agent.store.indexes import RecordIndex
 from field_agent.store.log import gc_paused
@@ -328,9 +328,21 @@ class Store(SyncState, ConflictMethods):
 
     @locked
     def delete(self, record_id: str) -> dict[str, Any]:
-        """Mark a record deleted (a tombstone that syncs); the record stays for conflict handling."""
+        """Mark a record deleted (a tombstone that syncs); the record stays for conflict handling.
+
+        A household is not deleted while residents live in it (HouseholdNotEmpty): move or delete them first."""
         self._check_open()
         existing = self._records.raw(record_id)
         if existing is None:
             raise RecordNotFound(record_id)
+        if existing["kind"] == "household" and not existing["fields"].get(DELETED):
+            residents = [
+                rid
+                for rid in self.index.referencing("resident", "household", record_id)
+                if (resident := self._records.raw(rid)) is not None
+                and not resident["fields"].get(DELETED)
+                and resident["fields"].get("household") == record_id
+            ]
+            if residents:
+                raise HouseholdNotEmpty(record_id, len(residents))
         return self._edit(existing, record_id, existing["kind"], existing["grid"], {DELETED: True})

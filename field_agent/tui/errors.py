@@ -21,6 +21,8 @@ _STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
 
 def describe_error(t: Translator, error: BaseException) -> str:
     """A one-line message a grid worker can act on; the original English detail follows when it adds facts."""
+    if isinstance(error, store_errors.HouseholdNotEmpty):
+        return t("error.household_not_empty", count=error.residents)
     for error_type, key in _STORE_KEYS:
         if isinstance(error, error_type):
             return t(key, detail=str(error))

@@ -130,3 +130,30 @@ async def test_a_tablet_that_deletes_then_edits_before_syncing_has_no_conflict_w
     assert state[record]["conflicts"] == {}
     assert state[record]["fields"]["notes"] == "删除后又补了一句" and not live(state[record])
     assert replica(tablet) == state
+
+
+async def test_the_server_refuses_deleting_a_household_another_tablet_added_a_resident_to(
+    town: Town, tmp_path: Path
+) -> None:
+    from tests.store.conftest import resident_values
+
+    grid = town.new_grid()
+    a, b = [await enrolled(town, grid, tmp_path, name) for name in ("a", "b")]
+    household = a.put("household", {"address": "6栋3单元202"})["id"]
+    await sync(a)
+    await sync(b)
+    resident = b.put("resident", resident_values(household, "陈静"))["id"]
+    await sync(b)
+    a.delete(household)  # a has not heard of the resident yet: its own check lets the deletion through
+    result = await sync(a)
+    assert result.refused == 1
+    [refused] = a.refused_changes()
+    assert refused["code"] == "household_has_residents" and "1 resident(s)" in refused["reason"]
+    assert "陈静" not in refused["reason"]
+    state = server_state(town, grid)
+    assert live(state[household]) and live(state[resident])
+    assert replica(a) == state  # rolled back on the tablet, and the resident pulled
+    b.delete(resident)
+    b.delete(household)  # the resident first, then the household: accepted
+    assert (await sync(b)).refused == 0
+    assert not live(server_state(town, grid)[household])
