@@ -166,6 +166,8 @@ def apply_change(
             winner, loser = (theirs, ours) if stamp > existing else (ours, theirs)
             if winner is theirs:
                 _take_over(current, name, existing, theirs, base.get(name), outcome)
+            elif f"{name}@{stamp}" in current["conflicts"]:
+                continue  # this write lost before: a change sent again, however late, changes nothing
             _open_conflict(
                 current,
                 f"{name}@{loser['stamp']}",

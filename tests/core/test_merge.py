@@ -406,3 +406,20 @@ def test_a_write_stamped_below_the_value_it_replaced_is_kept_as_a_conflict() -> 
     assert outcomes[0].status == "conflict"
     (conflict,) = open_conflicts(server["r1"]).values()
     assert (conflict["winner"]["value"], conflict["loser"]["value"]) == ("李四", "王五")
+
+
+def test_a_losing_change_sent_again_after_later_edits_changes_nothing() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[1].edit("r1", values={"head": "王五"})
+    late = copy.deepcopy(devices[0].outbox["r1"])
+    devices[0].push(server, [])
+    devices[1].push(server, [])
+    for device in devices:
+        device.pull(server)
+    devices[2].edit("r1", values={"head": "赵六"})  # seen the clash, did not resolve it
+    devices[2].push(server, [])
+    before = copy.deepcopy(server["r1"])
+    again, outcome = apply_change(server["r1"], late)
+    assert again == before and not outcome.changed
