@@ -55,11 +55,18 @@ def set_members(envelope: Mapping[str, Any], name: str) -> list[str]:
 def open_conflicts(envelope: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Conflicts awaiting a person: not resolved, and (for a value conflict) between two different values; the
     server keeps a clash of equal values too, so that every arrival order stores the same conflicts."""
-    return {
-        cid: c
-        for cid, c in envelope.get("conflicts", {}).items()
-        if not c.get("resolved") and not (c.get("type") == "value" and c["winner"]["value"] == c["loser"]["value"])
-    }
+    return {cid: c for cid, c in envelope.get("conflicts", {}).items() if not c.get("resolved") and not is_moot(c)}
+
+
+def is_moot(conflict: Mapping[str, Any]) -> bool:
+    """Stored like any other conflict, never shown to a person: a value conflict between two equal values, or a
+    deletion no edit was made against (kept so that an edit arriving later finds it, in any order)."""
+    if conflict.get("type") == "delete":
+        return not conflict.get("edited", True)
+    if conflict.get("type") != "value":
+        return False
+    winner, loser = conflict.get("winner"), conflict.get("loser")
+    return isinstance(winner, Mapping) and isinstance(loser, Mapping) and winner.get("value") == loser.get("value")
 
 
 def view(envelope: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from field_agent.domain.envelope import DELETED, new_envelope
+from field_agent.domain.envelope import DELETED, is_moot, new_envelope
 from field_agent.domain.hlc import stamp_node
 
 
@@ -56,11 +56,12 @@ def _join_conflict(target: dict[str, Any], other: Mapping[str, Any]) -> bool:
     (the write that keeps the conflict open); ``resolved`` is the latest resolution. Each is a maximum, so the
     result does not depend on the order in which replicas or changes meet."""
     changed = False
-    if target.get("type") == "value" and other.get("type") == "value":
+    kind = target.get("type") if target.get("type") == other.get("type") else None
+    if kind == "value" and "winner" in target and "winner" in other:
         if other["winner"]["stamp"] > target["winner"]["stamp"]:
             target["winner"] = copy.deepcopy(other["winner"])
             changed = True
-    elif target.get("type") == "delete" and other.get("type") == "delete":
+    elif kind == "delete" and "deleted" in target and "deleted" in other:
         if other["deleted"]["stamp"] > target["deleted"]["stamp"]:
             target["deleted"] = copy.deepcopy(other["deleted"])
             changed = True
@@ -112,16 +113,16 @@ def _open_conflict(envelope: dict[str, Any], cid: str, body: dict[str, Any], out
     if existing is None:
         envelope["conflicts"][cid] = {**body, "resolved": None}
         outcome.changed = True
-        if not _moot(body):
+        if not is_moot(body):
             outcome.status = "conflict"
             outcome.conflicts.append(cid)
-    elif _join_conflict(existing, body):
-        outcome.changed = True
-
-
-def _moot(conflict: Mapping[str, Any]) -> bool:
-    """A value conflict whose two sides hold equal values: kept (so every order stores the same), never shown."""
-    return conflict.get("type") == "value" and conflict["winner"]["value"] == conflict["loser"]["value"]
+    else:
+        was_moot = is_moot(existing)
+        if _join_conflict(existing, body):
+            outcome.changed = True
+            if was_moot and not is_moot(existing) and not existing.get("resolved"):
+                outcome.status = "conflict"
+                outcome.conflicts.append(cid)
 
 
 def apply_change(
@@ -214,8 +215,8 @@ def _take_over(
     for conflict in current["conflicts"].values():
         if (
             conflict.get("type") == "value"
-            and conflict["field"] == name
-            and conflict["winner"]["stamp"] == beaten
+            and conflict.get("field") == name
+            and conflict.get("winner", {}).get("stamp") == beaten
             and (seen is None or seen < conflict["loser"]["stamp"])
         ):
             conflict["winner"] = copy.deepcopy(dict(write))
@@ -240,26 +241,44 @@ def _detect_delete_conflict(
     deleting = delete_write is not None and delete_write["value"] is True
     if deleting and deleted_stamp == delete_write["stamp"]:
         return  # this deletion again
-    deleted_here = bool(current["fields"].get(DELETED))
-    edited: dict[str, Any] = {}
-    if deleted_here and base.get(DELETED) != deleted_stamp:  # this change's edits, unseen by the deletion here
-        for name, entry in writes.items():
-            if name != DELETED:
-                edited[name] = {"value": copy.deepcopy(entry["value"]), "stamp": entry["stamp"]}
-    if deleting:  # what this deletion had not seen
-        for name, stamp in current["stamps"].items():
-            if name != DELETED and base.get(name) != stamp and (name not in edited or stamp > edited[name]["stamp"]):
-                edited[name] = {"value": copy.deepcopy(current["fields"].get(name)), "stamp": stamp}
-    if edited:
-        deletion = _max_stamp(delete_write["stamp"] if deleting else None, deleted_stamp if deleted_here else None)
-        _open_delete_conflict(current, base.get(DELETED), deletion, edited, outcome)  # type: ignore[arg-type]
+    epoch = f"{DELETED}@{base.get(DELETED) or 'live'}"
+    own = {
+        name: {"value": copy.deepcopy(entry["value"]), "stamp": entry["stamp"]}
+        for name, entry in writes.items()
+        if name != DELETED
+    }
+    if own:  # this change's edits, unseen by a deletion made from the same state, or by the one in force here
+        known = current["conflicts"].get(epoch)
+        # (unless that deletion is this change's own, sent again: its own edits are its decision)
+        own_deletion = deleting and known is not None and known["deleted"]["stamp"] == delete_write["stamp"]
+        targets = {epoch} if known is not None and not own_deletion else set()
+        if current["fields"].get(DELETED) and base.get(DELETED) != deleted_stamp:
+            targets.add(_conflict_of_deletion(current, deleted_stamp) or epoch)  # type: ignore[arg-type]
+        for cid in sorted(targets):
+            deletion = current["conflicts"][cid]["deleted"]["stamp"] if cid in current["conflicts"] else deleted_stamp
+            _open_delete_conflict(current, cid, deletion, copy.deepcopy(own), outcome)  # type: ignore[arg-type]
+    if deleting:  # the deletion is kept on the record even when it saw everything: a later edit it had not seen
+        unseen = {  # (arriving after a restore) must find it, as it would have in any other order
+            name: {"value": copy.deepcopy(current["fields"].get(name)), "stamp": stamp}
+            for name, stamp in current["stamps"].items()
+            if name != DELETED and base.get(name) != stamp and own.get(name, {}).get("stamp") != stamp
+        }
+        _open_delete_conflict(current, epoch, delete_write["stamp"], unseen, outcome)
+
+
+def _conflict_of_deletion(current: Mapping[str, Any], deletion: str) -> str | None:
+    """The id of the delete conflict a deletion opened, if any."""
+    for cid, conflict in current["conflicts"].items():
+        if conflict.get("type") == "delete" and conflict.get("deleted", {}).get("stamp") == deletion:
+            return cid
+    return None
 
 
 def _open_delete_conflict(
-    current: dict[str, Any], epoch: str | None, deletion: str, edited: dict[str, Any], outcome: ChangeOutcome
+    current: dict[str, Any], cid: str, deletion: str, edited: dict[str, Any], outcome: ChangeOutcome
 ) -> None:
     body = {"field": DELETED, "type": "delete", "deleted": {"stamp": deletion}, "edited": edited, "opened": deletion}
-    _open_conflict(current, f"{DELETED}@{epoch or 'live'}", body, outcome)
+    _open_conflict(current, cid, body, outcome)
 
 
 def conflict_parties(conflict: Mapping[str, Any]) -> list[str]:
