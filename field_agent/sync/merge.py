@@ -162,8 +162,8 @@ def apply_change(
         if name != DELETED and existing is not None and not (base.get(name) == existing and stamp > existing):
             # Written without seeing the current value (or, after a clock went wrong, stamped below the very value
             # it replaced): the greater stamp still wins, the other write is kept as a conflict.
-            ours = {"value": current["fields"].get(name), "stamp": existing}
-            theirs = {"value": value, "stamp": stamp}
+            ours = {"value": copy.deepcopy(current["fields"].get(name)), "stamp": existing}
+            theirs = {"value": copy.deepcopy(value), "stamp": stamp}
             winner, loser = (theirs, ours) if stamp > existing else (ours, theirs)
             if winner is theirs:
                 _take_over(current, name, existing, theirs, base.get(name), outcome)
@@ -175,8 +175,8 @@ def apply_change(
                 {
                     "field": name,
                     "type": "value",
-                    "winner": copy.deepcopy(winner),
-                    "loser": copy.deepcopy(loser),
+                    "winner": winner,
+                    "loser": loser,
                     "opened": winner["stamp"],
                 },
                 outcome,
@@ -241,22 +241,22 @@ def _detect_delete_conflict(
     deleting = delete_write is not None and delete_write["value"] is True
     if deleting and deleted_stamp == delete_write["stamp"]:
         return  # this deletion again
+    deleted_unseen = bool(current["fields"].get(DELETED)) and base.get(DELETED) != deleted_stamp
+    if not (deleting or deleted_unseen or current["conflicts"]):
+        return  # the common case: no deletion anywhere near this change
     epoch = f"{DELETED}@{base.get(DELETED) or 'live'}"
-    own = {
-        name: {"value": copy.deepcopy(entry["value"]), "stamp": entry["stamp"]}
-        for name, entry in writes.items()
-        if name != DELETED
-    }
+    own = {name: entry for name, entry in writes.items() if name != DELETED}
     if own:  # this change's edits, unseen by a deletion made from the same state, or by the one in force here
         known = current["conflicts"].get(epoch)
         # (unless that deletion is this change's own, sent again: its own edits are its decision)
         own_deletion = deleting and known is not None and known["deleted"]["stamp"] == delete_write["stamp"]
         targets = {epoch} if known is not None and not own_deletion else set()
-        if current["fields"].get(DELETED) and base.get(DELETED) != deleted_stamp:
+        if deleted_unseen:
             targets.add(_conflict_of_deletion(current, deleted_stamp) or epoch)  # type: ignore[arg-type]
         for cid in sorted(targets):
             deletion = current["conflicts"][cid]["deleted"]["stamp"] if cid in current["conflicts"] else deleted_stamp
-            _open_delete_conflict(current, cid, deletion, copy.deepcopy(own), outcome)  # type: ignore[arg-type]
+            edited = {name: {"value": copy.deepcopy(e["value"]), "stamp": e["stamp"]} for name, e in own.items()}
+            _open_delete_conflict(current, cid, deletion, edited, outcome)  # type: ignore[arg-type]
     if deleting:  # the deletion is kept on the record even when it saw everything: a later edit it had not seen
         unseen = {  # (arriving after a restore) must find it, as it would have in any other order
             name: {"value": copy.deepcopy(current["fields"].get(name)), "stamp": stamp}
