@@ -2,7 +2,8 @@
 
 Registers: the greater stamp wins (stamps never tie: the node id is part of them). Sets: each element is its own
 register. Conflicts: opened only by the server (the single place that sees every change in one order), merged by
-union, a conflict's ``resolved`` stamp by maximum. The join is commutative, associative and idempotent.
+union, every part of one conflict by maximum, so concurrent changes give the same record in any arrival order. The
+join is commutative, associative and idempotent. The rules in words: docs/SYNC.md, "Merge rules".
 """
 
 from __future__ import annotations
