@@ -31,10 +31,12 @@ from field_agent.sync.protocol import (
     PushResponse,
 )
 from server_stub import __version__
+from server_stub.access_log import AccessLog
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.enrolment import authenticate, enroll
 from server_stub.errors import ServerError
+from server_stub.headers import SecurityHeaders
 from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
 from server_stub.push import push
@@ -101,6 +103,9 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.state.answers_forgotten_ms = 0
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 answers carry the headers too
+    if settings.access_log:
+        app.add_middleware(AccessLog)
     _install_error_handlers(app)
 
     router = APIRouter(prefix=API_PREFIX)
@@ -205,14 +210,18 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -
     """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored."""
     device = authenticate(state.db, authorization)
     note_seen(state, device)
-    rows = state.db.pull_page(device["grid"], cursor, limit + 1)
+    rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1][0] if rows else cursor
-    body = b'{"records":[%b],"next_cursor":%d,"more":%b}' % (
-        b",".join(text for _, text in rows),
+    # erasure markers (server_stub/retention.py) ride in their own key, sent only when there are some, so a
+    # tablet that does not know them reads the page as before
+    purged = [marker for _, _, marker in rows if marker is not None]
+    body = b'{"records":[%b],"next_cursor":%d,"more":%b%b}' % (
+        b",".join(text for _, text, _ in rows if text is not None),
         next_cursor,
         b"true" if more else b"false",
+        b',"purged":' + orjson.dumps(purged) if purged else b"",
     )
     return Response(body, media_type="application/json")
 

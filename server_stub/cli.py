@@ -115,7 +115,16 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a self-signed certificate made on first run.")
-@click.option("--access-log", is_flag=True, help="Log every request (off by default).")
+@click.option(
+    "--access-log", is_flag=True, help="Print one line per request on stderr: time, method, route, status (no tokens)."
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    metavar="IPS",
+    help="Comma-separated addresses of the reverse proxy whose X-Forwarded-For/-Proto headers are trusted "
+    "[default: none; the client address is the connection's]",
+)
 @click.option(
     "--enroll-limit",
     default=10,
@@ -155,6 +164,7 @@ def serve(
     port: int,
     tls: bool,
     access_log: bool,
+    forwarded_allow_ips: str | None,
     enroll_limit: int,
     push_threads: int,
     max_future: str,
@@ -174,7 +184,9 @@ def serve(
         push_threads=push_threads,
         max_future_ms=parse_ttl(max_future, "--max-future"),
         keep_answers_ms=parse_ttl(keep_answers, "--keep-answers"),
+        access_log=access_log,
     )
+    proxies = _proxy_list(forwarded_allow_ips)
     workers = workers or default_workers()
     url = db_url or default_db_url(server_dir())
     db = open_db(url)  # also with --workers: creates the schema and fails early, in one line, on a bad URL
@@ -198,7 +210,10 @@ def serve(
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "access_log": access_log,
+        "access_log": False,  # uvicorn's own lines carry query strings and addresses: server_stub/access_log.py
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise: trust only a proxy the operator names
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
         "timeout_keep_alive": 75,
         "log_level": "warning",
         "timeout_graceful_shutdown": 5,
@@ -230,6 +245,27 @@ def _serve_workers(db: Any, url: str, settings: Any, workers: int, options: dict
         uvicorn.run("server_stub.workers:worker_app", factory=True, workers=workers, **options)
     finally:
         os.environ.pop(WORKER_CONFIG_ENV, None)
+
+
+def _proxy_list(text: str | None) -> list[str]:
+    """The addresses (or networks) given to ``--forwarded-allow-ips``; a bad one is a one-line error."""
+    import ipaddress
+
+    from server_stub.errors import RequestInvalid
+
+    if text is None:
+        return []
+    proxies = [part.strip() for part in text.split(",") if part.strip()]
+    if not proxies:
+        raise RequestInvalid("--forwarded-allow-ips needs at least one proxy address")
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy)
+        except ValueError:
+            raise RequestInvalid(
+                f"--forwarded-allow-ips: {proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return proxies
 
 
 def _safe_url(url: str) -> str:
@@ -402,6 +438,65 @@ def seed_demo(db_url: str | None, as_json: bool, grids: int, households: int, se
     else:
         for grid_id in result["grids"]:
             click.echo(grid_id)
+
+
+@cli.group()
+def retention() -> None:
+    """How long health and isolation data is kept after its purpose ended (PIPL Art. 47)."""
+
+
+@retention.command("show")
+@common_options
+def retention_show(db_url: str | None, as_json: bool) -> None:
+    """The retention rule of each kind of data: days kept after the round, isolation or visit ended."""
+    from server_stub.retention import load_rules
+
+    with open_db(db_url) as db:
+        rules = load_rules(db)
+    if as_json:
+        echo_json({"rules": rules})
+        return
+    for kind, days in rules.items():
+        click.echo(f"{kind}: {'kept (off)' if days is None else f'{days} days'}")
+
+
+@retention.command("set")
+@common_options
+@click.argument("kind")
+@click.argument("days")
+def retention_set(db_url: str | None, as_json: bool, kind: str, days: str) -> None:
+    """Set KIND's rule (sampling, followup, visit_health) to DAYS (e.g. 30, 30d) or 'off'."""
+    from server_stub.retention import parse_days, set_rule
+
+    with open_db(db_url) as db:
+        rules = set_rule(db, kind, parse_days(days))
+    if as_json:
+        echo_json({"rules": rules})
+    else:
+        click.echo(f"{kind}: {'kept (off)' if rules[kind] is None else f'{rules[kind]} days'}")
+
+
+@cli.command("purge")
+@common_options
+@click.option("--dry-run", is_flag=True, help="Only count what the rules would erase.")
+def purge_command(db_url: str | None, as_json: bool, dry_run: bool) -> None:
+    """Erase the data whose retention ran out, everywhere (tablets erase their copies at their next sync)."""
+    from server_stub.retention import purge
+
+    with open_db(db_url) as db:
+        report = purge(db, dry_run=dry_run, audit_dir=server_dir())
+    if as_json:
+        echo_json(report)
+        return
+    verb = "would erase" if dry_run else "erased"
+    counts = ", ".join(f"{kind} {count}" for kind, count in report["erased"].items())
+    click.echo(f"{verb}: {counts}")
+    held = {kind: count for kind, count in report["held_open_conflicts"].items() if count}
+    if held:
+        listed = ", ".join(f"{kind} {count}" for kind, count in held.items())
+        click.echo(f"held until their open conflicts are resolved: {listed}")
+    if report.get("space_reclaimed") is False:
+        click.echo("the database was busy: its write-ahead log still holds old pages; run purge again", err=True)
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ class Settings:
     forget_answers_every_ms: int = 3_600_000
     # pushes are CPU-bound under one GIL: a few threads keep the event loop responsive and the queue fair
     push_threads: int = 4
+    # ``serve --access-log``: one line per request (server_stub/access_log.py)
+    access_log: bool = False
 
 
 # set by ``field-server --data-dir`` for the duration of one command

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServerError(Exception):
     """Base of every error the server reports; mapped to a JSON ErrorBody at the HTTP boundary."""
@@ -69,7 +71,23 @@ class RequestInvalid(ServerError):
 
 
 class DatabaseError(ServerError):
-    """The database cannot be opened or used (bad URL, unreachable server)."""
+    """The database cannot be opened or used (bad URL, unreachable server); the tablet retries after a while."""
 
     status = 503
     code = "database_unavailable"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", "60")
+
+
+class KeyMismatch(DatabaseError):
+    """The server key file no longer holds the key the database is sealed with: writes stop until it is back."""
+
+    code = "key_mismatch"
+
+
+class StorageFailed(DatabaseError):
+    """The database cannot be written (disk full, read-only file or file system, I/O error); nothing was."""
+
+    code = "storage_unavailable"

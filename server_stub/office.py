@@ -95,7 +95,7 @@ def town_overview(db: Any, *, town: str | None = None, today: dt.date | None = N
     devices = db.list_devices()
     every_grid = [g for g in db.list_grids() if not g.get("deleted")]
     grids = [g for g in every_grid if town is None or g.get("town") == town]
-    rows = [grid_overview(g, db.iter_records(g["id"]), devices, day) for g in grids]
+    rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day) for g in grids]
     rows.sort(key=lambda r: (r["town"] or "", r["community"] or "", r["name"] or "", r["grid"]))
     return {
         "today": day.isoformat(),
@@ -211,12 +211,22 @@ def _scope_records(db: Any, *, grid: str | None, town: str | None) -> tuple[Iter
         if not found:
             raise OfficeError(f"no grid {grid!r}: see 'field-server grid list'")
         g = found[0]
-        return db.iter_records(grid), " ".join(str(p) for p in (g.get("town"), g.get("community"), g.get("name")) if p)
+        return _with_erasures(db, grid), " ".join(
+            str(p) for p in (g.get("town"), g.get("community"), g.get("name")) if p
+        )
     chosen = [g for g in grids if g.get("town") == town]
     if not chosen:
         towns = sorted({str(g.get("town")) for g in grids if g.get("town")})
         raise OfficeError(f"no grids in town {town!r}; towns: {', '.join(towns) or 'none yet'}")
-    return itertools.chain.from_iterable(db.iter_records(g["id"]) for g in chosen), f"{town}（{len(chosen)}个网格）"
+    return itertools.chain.from_iterable(_with_erasures(db, g["id"]) for g in chosen), f"{town}（{len(chosen)}个网格）"
+
+
+def _with_erasures(db: Any, grid: str) -> Iterator[Mapping[str, Any]]:
+    """The grid's records and notes of what the retention rule erased (``field_agent/ledgers/erasures.py``)."""
+    from field_agent.ledgers.erasures import notes_from_markers
+
+    yield from db.iter_records(grid)
+    yield from notes_from_markers(db.purged_markers(grid))
 
 
 def _audit_path(audit_dir: Path | None) -> Path:
@@ -356,5 +366,8 @@ def office_audit_command(as_json: bool) -> None:
         _echo_json({"audit": entries})
         return
     for e in entries:
+        if e.get("action") == "purge":  # server_stub/retention.py: counts of what the retention rule erased
+            click.echo(f"{e['at']}  purge  erased {e['erased']}  held {e['held_open_conflicts']}  {e['actor']}")
+            continue
         flag = "UNMASKED" if e.get("unmasked") else "masked"
         click.echo(f"{e['at']}  {e['ledger']}  {e['scope']}  {e['rows']} rows  {e['format']}  {flag}  {e['actor']}")

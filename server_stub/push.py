@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from field_agent.domain.envelope import view
+from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
@@ -23,18 +23,19 @@ from server_stub.db.sql import RecordRaced
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
 from server_stub.new_record import create_from_change
+from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
-    from field_agent.domain.schema import SCHEMAS
     from field_agent.domain.validation import validate_record
 except ImportError:  # pragma: no cover - only in a tree without the domain package
     validate_record = None  # type: ignore[assignment]
-    SCHEMAS = {}
 
-LEADER_ONLY_FIELDS = frozenset({"members", "mode", "leader"})
 RACE_RETRIES = 3
+# one answer for a record id this device may not use, whether it belongs to another grid or is of another kind:
+# it names neither, so a tablet learns nothing about other grids' records
+RECORD_MISMATCH = "this record id cannot be used for this change: save the record again as a new record"
 
 
 class Refusal(Exception):
@@ -95,6 +96,9 @@ def _push_once(
     versions = db.read_versions(ids)
     seen = {record_id: seq for record_id, (seq, _) in versions.items()}
     now = wall_ms()
+    unknown = [record_id for record_id in ids if record_id not in versions]
+    erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
+    cleared = _cleared(db, changes, versions)
     guard = HouseholdGuard(db, grid, changes)
     rows, answer = _plan(
         device,
@@ -105,6 +109,8 @@ def _push_once(
         now,
         check_encodable,
         db.sealer,
+        erased,
+        cleared,
         guard,
     )
     with db.transaction(grid) as tx:
@@ -115,8 +121,11 @@ def _push_once(
             replay["replayed"] = True
             return orjson.dumps(replay)
         if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
+            current = tx.get_records(ids)
+            erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
+            cleared = _cleared(tx, changes, current)
             rows, answer = _plan(
-                device, batch_id, changes, tx.get_records(ids), settings, now, check_encodable, db.sealer, guard
+                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared, guard
             )
         tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
@@ -133,7 +142,9 @@ def _plan(
     now: int,
     check_encodable: bool,
     sealer: Sealer,
-    guard: HouseholdGuard,
+    erased: Mapping[str, int] | None = None,
+    cleared: Mapping[str, Mapping[str, str]] | None = None,
+    guard: HouseholdGuard | None = None,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -141,13 +152,18 @@ def _plan(
     results = []
     for change in changes:
         record_id = change["record"]
+        if erased and record_id in erased and record_id not in working:
+            results.append(_result(record_id, "refused", "purged", _erased_reason(erased[record_id])))
+            continue
+        if cleared and record_id in cleared:
+            change = _without_stale_writes(change, cleared[record_id])
         try:
             current = working.get(record_id)
-            check_change(device, change, current, settings, now)
-            if (reason := guard.refusal(change, current)) is not None:
-                raise Refusal(HOUSEHOLD_REFUSAL, reason)
-            if check_encodable:
+            if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
                 _check_encodable(change)
+            check_change(device, change, current, settings, now)
+            if guard is not None and (reason := guard.refusal(change, current)) is not None:
+                raise Refusal(HOUSEHOLD_REFUSAL, reason)
             if current is None:
                 merged, outcome = create_from_change(change)
             else:
@@ -155,8 +171,8 @@ def _plan(
         except Refusal as refusal:
             results.append(_result(record_id, "refused", refusal.code, refusal.reason))
             continue
-        except MergeRefused as error:
-            results.append(_result(record_id, "refused", "record_mismatch", str(error)))
+        except MergeRefused:
+            results.append(_result(record_id, "refused", "record_mismatch", RECORD_MISMATCH))
             continue
         working[record_id] = merged
         touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
@@ -166,6 +182,30 @@ def _plan(
     rows = [(rid, envelope["kind"], seal(rid, orjson.dumps(envelope))) for rid, envelope in touched.items()]
     answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
     return rows, answer
+
+
+def _cleared(db: Any, changes: list[dict[str, Any]], existing: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Fields the retention rule cleared on the pushed visits (one indexed query, only when visits are pushed)."""
+    visits = [change["record"] for change in changes if change["kind"] == "visit" and change["record"] in existing]
+    return db.cleared_among(visits) if visits else {}
+
+
+def _without_stale_writes(change: dict[str, Any], cleared: Mapping[str, str]) -> dict[str, Any]:
+    """The change without its writes to fields the retention rule cleared after them: a tablet that had not heard of
+    the erasure yet would otherwise bring the erased value back as the losing side of a conflict."""
+    stale = [name for name, write in change["fields"].items() if name in cleared and write["stamp"] <= cleared[name]]
+    if not stale:
+        return change
+    fields = {name: write for name, write in change["fields"].items() if name not in stale}
+    base = {name: stamp for name, stamp in change.get("base", {}).items() if name not in stale}
+    return {**change, "fields": fields, "base": base}
+
+
+def _erased_reason(purged_ms: int) -> str:
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(purged_ms / 1000, dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    return f"this record was erased under the town's retention rule on {day} (已按规定删除); it is not kept"
 
 
 def check_change(
@@ -180,10 +220,7 @@ def check_change(
     if grid != device["grid"]:
         raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {grid}")
     if current is not None and (current["kind"] != kind or current["grid"] != grid):
-        raise Refusal(
-            "record_mismatch",
-            f"record {record} is a {current['kind']} of another grid or kind; the change says {kind} of grid {grid}",
-        )
+        raise Refusal("record_mismatch", RECORD_MISMATCH)
     if kind == "grid" and record != grid:
         raise Refusal("grid_record_id", f"a grid record's id must be its grid ({grid}), not {record}")
     node = device["node_id"]
@@ -205,14 +242,36 @@ def check_change(
             check_not_future(latest, now_ms, settings.max_future_ms)
         except StampError as error:
             raise Refusal("stamp_in_future", str(error)) from error
-    if kind == "grid" and device["role"] != "leader":
-        touched = LEADER_ONLY_FIELDS & (set(change["fields"]) | set(change["sets"]))
-        if touched:
-            raise Refusal(
-                "leader_only",
-                f"only the grid leader's device may change {', '.join(sorted(touched))} of the grid",
-            )
+    check_rights(device["role"], change, current)
     _validate(change, current)
+
+
+def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+    """Raise Refusal unless a device of ``role`` may make this change (``rights.RIGHTS``, docs/SERVER.md)."""
+    kind = change["kind"]
+    rights = RIGHTS.get(kind)
+    if rights is None:
+        raise Refusal("kind_not_accepted", f"this server does not accept {kind} records from tablets")
+    what = "the grid" if kind == "grid" else f"a {kind}"
+    if current is None:
+        if role not in rights.create:
+            if not rights.create:
+                raise Refusal("office_only", f"{what} record is created by the town office, not by a tablet")
+            raise Refusal("leader_only", f"only the grid leader's device may create {what}")
+        return
+    if role in FREE_WRITERS[kind]:
+        return
+    if DELETED in change["fields"] and role not in rights.delete:
+        raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")
+    touched = {name for name in (*change["fields"], *change["sets"]) if role not in rights.writers(name)}
+    if touched:
+        raise Refusal("leader_only", f"only the grid leader's device may change {', '.join(sorted(touched))} of {what}")
+    closing = {conflict_field(cid, current.get("conflicts", {})) for cid in change["resolve"]}
+    refused = sorted(name for name in closing if role not in rights.writers(name))
+    if refused:
+        raise Refusal(
+            "leader_only", f"only the grid leader's device may resolve conflicts on {', '.join(refused)} of {what}"
+        )
 
 
 def _check_encodable(change: Mapping[str, Any]) -> None:
@@ -235,13 +294,12 @@ def _stamps(change: Mapping[str, Any]) -> list[str]:
 
 def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
     kind = change["kind"]
-    if validate_record is None or kind not in SCHEMAS:
+    if validate_record is None:
         return
     values: dict[str, Any] = {name: write["value"] for name, write in change["fields"].items()}
     for name, elements in change["sets"].items():
         values[name] = {element: write["present"] for element, write in elements.items()}
-    if not values:
-        return
+    # also a change with no values: a new record needs its required fields, whatever the change carries
     try:
         validate_record(kind, values, view(current) if current is not None else None)
     except ValidationError as error:

@@ -14,3 +14,19 @@ if os.environ["FIELD_SERVER_DATA_DIR"].startswith(os.path.join(tempfile.gettempd
     import shutil
 
     atexit.register(shutil.rmtree, os.environ["FIELD_SERVER_DATA_DIR"], True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the crash-state counts the store's checker recorded (tests/store/crashstates), also under xdist."""
+    lines = [
+        f"{report.nodeid.rsplit('::', 1)[-1].split('@')[0]}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "crash_states"
+    ]
+    if lines:
+        terminalreporter.section("crash states checked")
+        for line in lines:
+            terminalreporter.write_line(line)

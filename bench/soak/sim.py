@@ -313,6 +313,8 @@ class Soak(DeviceIncidents):
         if not kills:
             self.result.problems.append(f"day {day}: no push reached the server at night, so it was never killed")
         await self.server.wait_healthy()
+        if lost is not None:
+            await self._check_revoked(lost)
 
     async def _kill_server_soon(self) -> None:
         await asyncio.sleep(self.rng.uniform(0.0, 0.03))
@@ -347,11 +349,22 @@ class Soak(DeviceIncidents):
                 break
             await asyncio.sleep(self.rng.uniform(0.0, 0.5))
             await slot.proc.call("sync")  # the nightly daemon syncs again while the window is open
-        if lost:
-            if result.get("error_kind") != "auth":
-                self.result.problems.append(f"day {self.day}: revoked {slot.name} synced: {result}")
-            else:
-                self.log("revoke", f"{slot.name}: the revoked tablet's sync was refused ({result['error']})", "night")
+        if lost and result.get("error_kind") not in ("auth", "offline"):
+            self.result.problems.append(f"day {self.day}: revoked {slot.name} synced: {result}")
+
+    async def _check_revoked(self, slot: Slot) -> None:
+        """Once the night's cuts are over and the server is up, the revoked tablet must be refused, never served.
+
+        During the window its sync may only be refused or fail to connect (a cut, the server being killed): which
+        of the two depends on how fast the server restarts on a loaded machine, so the verdict waits for this
+        quiet moment instead of racing the restart.
+        """
+        assert slot.proc is not None
+        result = await slot.proc.call("sync", attempts=3)
+        if result.get("error_kind") != "auth":
+            self.result.problems.append(f"day {self.day}: revoked {slot.name} synced: {result}")
+        else:
+            self.log("revoke", f"{slot.name}: the revoked tablet's sync was refused ({result['error']})", "night")
 
     async def _replace_lost_tablets(self, day: int) -> None:
         slot = self.schedule.revoked.get(day)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from field_agent.cli.common import echo_json, fail
+from field_agent.cli.common import echo, echo_json, fail
 from field_agent.cli.store_cmds import open_store
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.device import export_from_store, import_into_store
@@ -46,7 +46,7 @@ def export_command(
             echo_json(items)
         else:
             for item in items:
-                click.echo(ledger_list_line(item))
+                echo(ledger_list_line(item))
         return
     if not ledger or out is None:
         fail(f"name a ledger and an output file, e.g. 'export residents --out r.xlsx'; ledgers: {', '.join(known)}")
@@ -67,7 +67,7 @@ def export_command(
         )
     else:
         note = MASK_NOTE if built.masked else "full ID numbers and phones: keep this file safe (audited)"
-        click.echo(f"wrote {built.title} ({len(built.rows)} rows; {note}) to {out}")
+        echo(f"wrote {built.title} ({len(built.rows)} rows; {note}) to {out}")
 
 
 @click.command("import")
@@ -86,17 +86,17 @@ def import_command(ctx: click.Context, file: Path, skip_invalid: bool, as_json: 
         echo_json(report.as_dict())
     else:
         for error in report.parsed.errors:
-            click.echo(str(error), err=True)
+            echo(str(error), err=True)
         if report.imported:
             summary = report.plan.summary(len(report.parsed.rows)) if report.plan else {}
-            click.echo(
+            echo(
                 f"imported {summary.get('rows', 0)} rows: {summary.get('residents_created', 0)} new residents, "
                 f"{summary.get('residents_updated', 0)} updated, {summary.get('residents_unchanged', 0)} unchanged; "
                 f"{summary.get('households_created', 0)} new households"
                 + (f"; skipped {len(report.bad_lines)} bad rows" if report.bad_lines else "")
             )
             if report.parsed.ignored_headers:
-                click.echo(f"columns not imported: {', '.join(report.parsed.ignored_headers)}")
+                echo(f"columns not imported: {', '.join(report.parsed.ignored_headers)}")
     if not report.imported:
         fail(
             f"nothing imported: {len(report.bad_lines)} bad rows (listed above); "

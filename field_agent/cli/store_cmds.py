@@ -16,18 +16,33 @@ from typing import Any, NoReturn, TypeVar
 import click
 import orjson
 
-from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
+from field_agent.cli.common import echo, echo_json, fail, language, read_passphrase, store_path
 from field_agent.domain.envelope import view
 from field_agent.domain.errors import DomainError
-from field_agent.store import HouseholdNotEmpty, Store, StoreCorrupted, StoreError, StoreLocked, WrongPassphrase
-from field_agent.tui.errors import describe_error
-from field_agent.tui.i18n import Translator, resolve_language
+from field_agent.ledgers.device import allow_unmasked_records
+from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.masking import mask_record
+from field_agent.store import (
+    HouseholdNotEmpty,
+    Store,
+    StoreCorrupted,
+    StoreError,
+    StoreLocked,
+    WeakPassphrase,
+    WrongPassphrase,
+)
 
 NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail_for(error: Exception) -> NoReturn:
+    if isinstance(error, OSError):  # not expected past the store's own handling; still one line, never a traceback
+        fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
+    if isinstance(error, WeakPassphrase):
+        fail(weak_passphrase_message(error))
+    if isinstance(error, HouseholdNotEmpty):
+        fail(refusal_message(error))
     code = 1
     if isinstance(error, WrongPassphrase):
         code = 3
@@ -36,6 +51,23 @@ def _fail_for(error: Exception) -> NoReturn:
     elif isinstance(error, StoreCorrupted):
         code = 5
     fail(str(error), code)
+
+
+def weak_passphrase_message(error: WeakPassphrase) -> str:
+    """Why the passphrase was refused, in the language of the command (Chinese unless --lang en)."""
+    from field_agent.tui.errors import weak_passphrase_reason  # catalogs only: no Textual
+    from field_agent.tui.i18n import Translator
+
+    t = Translator(language(click.get_current_context()))
+    return t("error.weak_passphrase", detail=weak_passphrase_reason(t, error))
+
+
+def refusal_message(error: StoreError) -> str:
+    """A store refusal a worker acts on (a household that still has residents), in the command's language."""
+    from field_agent.tui.errors import describe_error  # catalogs only: no Textual
+    from field_agent.tui.i18n import Translator
+
+    return describe_error(Translator(language(click.get_current_context())), error)
 
 
 @contextmanager
@@ -48,7 +80,7 @@ def open_store(ctx: click.Context) -> Iterator[Store]:
         _fail_for(error)
     try:
         if store.open_report:
-            click.echo(f"field-agent: note: {store.open_report['message']}", err=True)
+            echo(f"field-agent: note: {store.open_report['message']}", err=True)
         yield store
     except (StoreError, DomainError) as error:
         _fail_for(error)
@@ -67,9 +99,9 @@ def init_command(ctx: click.Context, grid: str | None, kdf_profile: str | None) 
     try:
         with Store.create(path, passphrase, grid=grid, kdf_profile=kdf_profile) as store:
             node = store.node_id
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
-    click.echo(f"created encrypted store at {path} (device node {node})")
+    echo(f"created encrypted store at {path} (device node {node})")
 
 
 @click.group("records")
@@ -106,42 +138,60 @@ def records_put(ctx: click.Context, kind: str, json_text: str | None) -> None:
         fail('"id" must be a string')
     with open_store(ctx) as store:
         envelope = store.put(kind, data, record_id=record_id, grid=grid)
-    click.echo(envelope["id"])
+    echo(envelope["id"])
+
+
+UNMASKED_HELP = "Full ID numbers and phones (grid leader only; audited)."
 
 
 @records_group.command("get")
 @click.argument("record_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--envelope", is_flag=True, help="Print the full envelope (stamps, sets, conflicts).")
+@click.option("--unmasked", is_flag=True, help=UNMASKED_HELP)
 @click.pass_context
-def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool) -> None:
-    """Print one record (deleted records show "_deleted": true)."""
+def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool, unmasked: bool) -> None:
+    """Print one record (deleted records show "_deleted": true); ID numbers and phones masked."""
     with open_store(ctx) as store:
         record = store.get(record_id)
-    if record is None:
-        fail(f"no record with id {record_id}")
+        if record is None:
+            fail(f"no record with id {record_id}")
+        if unmasked:
+            _allow_unmasked(store, f"records get {record_id}", 1)
     data = record if envelope else view(record)
+    if not unmasked:
+        data = mask_record(data)
     if as_json or envelope:
         echo_json(data)
     else:
         for key, value in data.items():
-            click.echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
+            echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
 
 
 @records_group.command("list")
 @click.option("--kind", default=None, help="Only records of this kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--include-deleted", is_flag=True, help="Include deleted records.")
+@click.option("--unmasked", is_flag=True, help=UNMASKED_HELP)
 @click.pass_context
-def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_deleted: bool) -> None:
-    """List records as flat views."""
+def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_deleted: bool, unmasked: bool) -> None:
+    """List records as flat views; ID numbers and phones masked."""
     with open_store(ctx) as store:
         views = [view(envelope) for envelope in store.records(kind, include_deleted=include_deleted)]
+        if unmasked:
+            _allow_unmasked(store, f"records list {kind or 'all'}", len(views))
     if as_json:
-        echo_json(views)
+        echo_json(views if unmasked else mask_record(views))
     else:
         for item in views:
-            click.echo(f"{item['id']}  {item['kind']}")
+            echo(f"{item['id']}  {item['kind']}")
+
+
+def _allow_unmasked(store: Store, what: str, rows: int) -> None:
+    try:
+        allow_unmasked_records(store, what=what, rows=rows)
+    except LedgerError as error:
+        fail(str(error))
 
 
 @records_group.command("delete")
@@ -150,12 +200,8 @@ def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_de
 def records_delete(ctx: click.Context, record_id: str) -> None:
     """Delete a record (it syncs as a deletion)."""
     with open_store(ctx) as store:
-        try:
-            store.delete(record_id)
-        except HouseholdNotEmpty as error:  # a refusal the worker acts on: in the worker's language
-            translator = Translator(resolve_language(ctx.find_root().obj.get("lang"), None))
-            fail(describe_error(translator, error))
-    click.echo(record_id)
+        store.delete(record_id)  # a household with residents: HouseholdNotEmpty, told in the worker's language
+    echo(record_id)
 
 
 @click.command("status")
@@ -168,11 +214,11 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(status)
         return
-    click.echo(f"store: {status['path']} (grid {status['grid'] or '-'}, node {status['node_id']})")
+    echo(f"store: {status['path']} (grid {status['grid'] or '-'}, node {status['node_id']})")
     for kind, count in status["counts"].items():
-        click.echo(f"  {kind}: {count}")
-    click.echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
-    click.echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
+        echo(f"  {kind}: {count}")
+    echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
+    echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
 
 
 @click.command("verify")
@@ -190,18 +236,20 @@ def verify_command(ctx: click.Context, salvage_to: Path | None, as_json: bool) -
             report = salvage(path, read_passphrase(), salvage_to)
         else:
             report = verify(path, read_passphrase())
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
     if as_json:
         echo_json(report.as_dict())
     else:
         state = "intact" if report.ok else "DAMAGED"
-        click.echo(f"{path}: {state}; {report.frames} frames, {report.records} records, "
+        echo(f"{path}: {state}; {report.frames} frames, {report.records} records, "
                    f"{report.pending_changes} unsent changes")  # fmt: skip
         for line in report.problems + report.warnings:
-            click.echo(f"  {line}")
+            echo(f"  {line}")
         if salvage_to is not None:
-            click.echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
+            echo(f"copied every intact record to {salvage_to} (open it with the same passphrase)")
+            for line in report.repairs:
+                echo(f"  {line}")
     if not report.ok and salvage_to is None:
         sys.exit(5)
 
@@ -219,6 +267,6 @@ def passwd_command(ctx: click.Context) -> None:
         new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
     try:
         Store.change_passphrase(path, old, new)
-    except StoreError as error:
+    except (StoreError, OSError) as error:
         _fail_for(error)
-    click.echo("passphrase changed")
+    echo("passphrase changed")

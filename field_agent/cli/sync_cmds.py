@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 import sys
 from collections.abc import Iterator
@@ -16,13 +15,13 @@ import click
 import orjson
 import platformdirs
 
-from field_agent.cli.common import echo_json, fail, read_passphrase, store_path
+from field_agent.cli.common import echo, echo_json, fail, read_passphrase, store_path
+from field_agent.domain.printable import inert_line
+from field_agent.ledgers.masking import mask_kind, mask_numbers_in_text, mask_record, mask_value
 
 ONE_SHOT_ATTEMPTS = 3
 EXIT_OFFLINE = 3
 EXIT_REFUSED = 4
-MASKED_FIELDS = frozenset({"id_number"})
-ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 @contextmanager
@@ -45,8 +44,8 @@ def open_store(ctx: click.Context) -> Iterator[Any]:
 
 
 def mask_id_numbers(text: str) -> str:
-    """Hide the middle of anything that looks like an 18-character resident ID number."""
-    return ID_NUMBER_RE.sub(lambda m: m.group(0)[:4] + "**********" + m.group(0)[-4:], text)
+    """Mask every ID number and phone number quoted in ``text`` as every masked output does."""
+    return mask_numbers_in_text(text)
 
 
 def refused_lines(refused: list[dict[str, Any]], limit: int = 10) -> list[str]:
@@ -90,7 +89,7 @@ def enroll_command(ctx: click.Context, url: str, code: str, device_name: str | N
     if as_json:
         echo_json(answer.model_dump(exclude={"token"}))
         return
-    click.echo(
+    echo(
         f"Enrolled as {answer.worker} ({answer.role}) in grid {answer.grid_name}, {answer.town}. "
         "Run 'field-agent sync' to fetch the grid's records."
     )
@@ -118,9 +117,9 @@ class _Progress:
         if event.phase in ("connect", "push", "pull", "retry"):
             line = f"{event.phase}: {event.message}"
             if line != self.last_line and (not self.tty or event.phase != "pull"):
-                click.echo(line, err=True)
+                echo(line, err=True)
             elif self.tty and event.phase == "pull":
-                click.echo(f"\r{event.message}", err=True, nl=False)
+                click.echo(f"\r{inert_line(event.message)}", err=True, nl=False)
             self.last_line = line
 
     def _close_bar(self) -> None:
@@ -131,7 +130,7 @@ class _Progress:
     def close(self) -> None:
         self._close_bar()
         if self.tty and self.last_line.startswith("pull"):
-            click.echo("", err=True)
+            echo("", err=True)
 
 
 @click.command("sync")
@@ -172,19 +171,22 @@ def sync_command(
     if as_json:
         echo_json(result.to_json())
     elif result.error is None:
-        click.echo(
+        echo(
             f"Sent {result.pushed} changes, received {result.pulled} records in {result.duration_s:.1f} s"
             + (" (stopped early)" if result.stopped else "")
             + "."
         )
+        if result.erased:
+            dropped = f" (with {result.erased_unsent} unsent changes to them)" if result.erased_unsent else ""
+            click.echo(f"{result.erased} records erased under the town's retention rule (已按规定删除){dropped}")
         if result.conflicts:
-            click.echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
+            echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
         if result.refused:
-            click.echo(f"{result.refused} changes were refused by the server and kept aside:")
+            echo(f"{result.refused} changes were refused by the server and kept aside:")
             for line in refused_lines(refused):
-                click.echo(f"  {line}")
+                echo(f"  {line}")
     if result.error is not None:
-        click.echo(f"field-agent: sync failed: {result.error}", err=True)
+        echo(f"field-agent: sync failed: {result.error}", err=True)
         sys.exit(_exit_code(result.error_kind))
 
 
@@ -206,7 +208,7 @@ def _watch(
     config.trigger_path = trigger or state / "sync-now"
     log_path = log_file or platformdirs.user_log_path("field-agent", appauthor=False) / "sync.log"
     handler = log_to_file(log_path)
-    click.echo(
+    echo(
         f"Watching (window {config.window}); log: {log_path}; sync now: kill -USR1 {os.getpid()} "
         f"or touch {config.trigger_path}",
         err=True,
@@ -230,9 +232,19 @@ def conflicts_group() -> None:
 
 
 def _mask(field: str, value: Any) -> Any:
-    if field in MASKED_FIELDS and isinstance(value, str) and len(value) > 8:
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-    return value
+    """A conflicting value as masked outputs show it: ID numbers and phones through the domain's masks."""
+    kind = mask_kind(field)
+    if kind and isinstance(value, str):
+        return mask_value(value, kind)
+    return mask_record(value)
+
+
+def _masked_conflict(entry: dict[str, Any]) -> dict[str, Any]:
+    masked = dict(entry)
+    for side in ("winner", "loser"):
+        if isinstance(entry.get(side), dict) and "value" in entry[side]:
+            masked[side] = {**entry[side], "value": _mask(entry["field"], entry[side]["value"])}
+    return masked
 
 
 def _show(value: Any) -> str:
@@ -240,32 +252,41 @@ def _show(value: Any) -> str:
 
 
 @conflicts_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="JSON array of open conflicts (values unmasked).")
+@click.option("--json", "as_json", is_flag=True, help="JSON array of open conflicts (ID numbers and phones masked).")
+@click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (grid leader only; audited).")
 @click.pass_context
-def conflicts_list(ctx: click.Context, as_json: bool) -> None:
+def conflicts_list(ctx: click.Context, as_json: bool, unmasked: bool) -> None:
     """Show every open conflict on this device."""
+    from field_agent.ledgers.device import allow_unmasked_records
+    from field_agent.ledgers.errors import LedgerError
     from field_agent.sync.conflicts import list_conflicts
 
     with open_store(ctx) as store:
         conflicts = list_conflicts(store)
+        if unmasked:
+            try:
+                allow_unmasked_records(store, what="conflicts list", rows=len(conflicts))
+            except LedgerError as error:
+                fail(str(error))
     if as_json:
-        echo_json(conflicts)
+        echo_json(conflicts if unmasked else [_masked_conflict(entry) for entry in conflicts])
         return
     if not conflicts:
-        click.echo("No open conflicts.")
+        echo("No open conflicts.")
         return
     for entry in conflicts:
         field = entry["field"]
-        click.echo(f"{entry['kind']} {entry['record']}  conflict {entry['cid']}")
+        echo(f"{entry['kind']} {entry['record']}  conflict {entry['cid']}")
         if entry["type"] == "value":
             for side in ("winner", "loser"):
                 mine = " (this device)" if entry["mine"] == side else ""
                 label = "kept " if side == "winner" else "other"
-                value = _show(_mask(field, entry[side]["value"]))
-                click.echo(f"  {field}: {label} {value}  at {entry[side]['at']}{mine}")
+                value = entry[side]["value"]
+                value = _show(value if unmasked else _mask(field, value))
+                echo(f"  {field}: {label} {value}  at {entry[side]['at']}{mine}")
         else:
-            click.echo(f"  deleted at {entry['deleted_at']}; edited meanwhile: {', '.join(sorted(entry['edited']))}")
-    click.echo("Resolve with: field-agent conflicts resolve RECORD CID --mine | --theirs | --value JSON")
+            echo(f"  deleted at {entry['deleted_at']}; edited meanwhile: {', '.join(sorted(entry['edited']))}")
+    echo("Resolve with: field-agent conflicts resolve RECORD CID --mine | --theirs | --value JSON")
 
 
 @conflicts_group.command("resolve")
@@ -295,4 +316,4 @@ def conflicts_resolve(ctx: click.Context, record: str, cid: str, choice: str | N
         except (StoreError, KeyError, ValueError) as error:
             message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
             fail(f"cannot resolve: {message}")
-    click.echo(f"Resolved {cid} on {record}; it closes everywhere at the next sync.")
+    echo(f"Resolved {cid} on {record}; it closes everywhere at the next sync.")

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 
 class DomainError(ValueError):
-    """A value or operation the domain rules refuse; the message says what to fix."""
+    """A value or operation the domain rules refuse; the message says what to fix.
+
+    A message names the field and the rule, never the value refused nor any part of it (positions stand in for
+    entries of a list or map): messages reach the refusal reasons the server returns and stores, reports and logs.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,40 +55,43 @@ def parse_id_number(text: str, today: date | None = None) -> IdNumber:
         raise IdNumberError(f"ID number must be 18 characters, not {len(number)}{hint}", "length")
     bad = _BAD_CHAR.search(number[:17])
     if bad is None and not (number[17].isdigit() and number[17].isascii()) and number[17] != "X":
-        bad_position, bad_char = 18, number[17]
+        bad_position = 18
     elif bad is not None:
-        bad_position, bad_char = bad.start() + 1, bad.group()
+        bad_position = bad.start() + 1
     else:
-        bad_position, bad_char = 0, ""
+        bad_position = 0
     if bad_position:
         raise IdNumberError(
-            f"ID number may hold only digits, with X allowed as the last character; "
-            f"found {bad_char!r} at position {bad_position}",
+            f"ID number may hold only digits (and X as the last character); character {bad_position} is not one",
             "characters",
         )
     region = number[:6]
     if region[:2] not in PROVINCE_CODES and region[0] != "9":
         raise IdNumberError(
-            f"ID number starts with region code {region}, but {region[:2]} is not a province code", "region"
+            "ID number must start with a region code (6 digits) whose first two digits are a province code",
+            "region",
         )
     birth = _birth_date(number[6:14], today or date.today())
     expected = check_digit(number[:17])
     if number[17] != expected:
-        raise IdNumberError(f"ID number check digit should be {expected}, not {number[17]}", "check_digit")
+        raise IdNumberError(
+            "ID number's check digit (the last character) does not match the first 17: a character is mistyped",
+            "check_digit",
+        )
     order = int(number[14:17])
     return IdNumber(number, region, birth, order, "male" if order % 2 else "female")
 
 
 def _birth_date(digits: str, today: date) -> date:
-    shown = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    shown = "the birth date in characters 7-14"
     try:
         birth = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
-        raise IdNumberError(f"ID number holds birth date {shown}, which is not a real date", "date") from None
+        raise IdNumberError(f"ID number: {shown} is not a real date", "date") from None
     if birth > today:
-        raise IdNumberError(f"ID number holds birth date {shown}, which is in the future", "date")
+        raise IdNumberError(f"ID number: {shown} is in the future", "date")
     if birth < EARLIEST_BIRTH:
-        raise IdNumberError(f"ID number holds birth date {shown}, which is before 1900", "date")
+        raise IdNumberError(f"ID number: {shown} is before 1900", "date")
     return birth
 
 
@@ -106,22 +109,31 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - before_birthday
 
 
+SHOWN_REGION = 6  # a masked ID number shows its region code
+SHOWN_TAIL = 2  # and its last 2 characters: the sex digit and the check character
+
+
 def mask_id_number(text: str) -> str:
-    """Show the region (first 6) and last 4 characters only, e.g. ``350181********1234``."""
+    """Show the region (first 6) and the last 2 characters only, e.g. ``350181**********3X``.
+
+    Every masked output shows this, never more: the birth date (characters 7–14) and the first two digits of the
+    order code stay hidden, so with the age and sex shown beside it a number still has thousands of candidates
+    (docs/LEDGERS.md, "Masking"). The order code's last digit (sex) and the check character are what is left.
+    """
     number = normalize_id_number(text) if isinstance(text, str) else ""
     if len(number) < 12:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return number[:SHOWN_REGION] + "*" * (len(number) - SHOWN_REGION - SHOWN_TAIL) + number[-SHOWN_TAIL:]
 
 
 def make_id_number(region: str, birth_date: date, sequence: int, sex: str) -> str:
     """Build a valid ID number; ``sequence`` (0–499) picks the order code, whose parity encodes ``sex``."""
     if not re.fullmatch(r"\d{6}", region):
-        raise IdNumberError(f"region code must be 6 digits, not {region!r}", "region")
+        raise IdNumberError("region code must be 6 digits", "region")
     if not 0 <= sequence <= 499:
-        raise IdNumberError(f"sequence must be between 0 and 499, not {sequence}", "characters")
+        raise IdNumberError("sequence must be between 0 and 499", "characters")
     if sex not in ("male", "female"):
-        raise IdNumberError(f"sex must be 'male' or 'female', not {sex!r}", "characters")
+        raise IdNumberError("sex must be 'male' or 'female'", "characters")
     order = sequence * 2 + (1 if sex == "male" else 0)
     first17 = f"{region}{birth_date:%Y%m%d}{order:03d}"
     return first17 + check_digit(first17)

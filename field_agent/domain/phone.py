@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 
 from field_agent.domain.errors import PhoneError
-from field_agent.domain.redact import redact_text
 
 _COUNTRY_PREFIX = re.compile(r"^(\+86|0086)[\s-]*")
 _EXTENSION_MARK = re.compile(r"^(.*?)\s*(?:转|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 _THREE_DIGIT_AREA = re.compile(r"^(010|02\d)$")
 _FOUR_DIGIT_AREA = re.compile(r"^0[3-9]\d\d$")
+_AREA_RULE = "a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,37 +35,33 @@ def parse_phone(text: str) -> Phone:
         return Phone(_mobile(stripped), "mobile")
     if not stripped.startswith("0"):
         if stripped.isdigit() and len(stripped) in (7, 8):
-            raise PhoneError(f"landline {redact_text(raw)} needs its area code in front (e.g. 0591 for Fuqing)")
-        _check_characters(body, raw)
-        raise PhoneError(
-            f"phone number {redact_text(raw)} must be a mobile (starting 1) or a landline with area code (starting 0)"
-        )
-    return Phone(_landline(body, raw), "landline")
+            raise PhoneError("a landline number needs its area code in front (e.g. 0591 for Fuqing)")
+        _check_characters(body)
+        raise PhoneError("phone number must be a mobile (starting 1) or a landline with area code (starting 0)")
+    return Phone(_landline(body), "landline")
 
 
-def _check_characters(body: str, raw: str) -> None:
-    bad = re.search(r"[^0-9\s-]", body)
-    if bad:
-        raise PhoneError(f"phone number {redact_text(raw)} may hold only digits, spaces and '-'; found {bad.group()!r}")
+def _check_characters(body: str) -> None:
+    if re.search(r"[^0-9\s-]", body):
+        raise PhoneError("phone number may hold only digits, spaces and '-' (and an extension after 转 or ext)")
 
 
 def _mobile(digits: str) -> str:
     if not digits.isdigit() or not digits.isascii():
-        bad = re.search(r"[^0-9]", digits)
-        raise PhoneError(f"mobile number may hold only digits; found {bad.group() if bad else '?'!r}")
+        raise PhoneError("mobile number may hold only digits, spaces and '-'")
     if len(digits) != 11:
         raise PhoneError(f"mobile number must have 11 digits, not {len(digits)}")
     if digits[1] not in "3456789":
-        raise PhoneError(f"mobile number must start with 13 to 19, not {digits[:2]}")
+        raise PhoneError("mobile number must start with 13 to 19")
     return digits
 
 
-def _landline(body: str, raw: str) -> str:
+def _landline(body: str) -> str:
     extension = ""
     marked = _EXTENSION_MARK.match(body)
     if marked:
         body, extension = marked.group(1), marked.group(2)
-    _check_characters(body, raw)
+    _check_characters(body)
     parts = [p for p in re.split(r"[\s-]+", body.strip()) if p]
     if len(parts) >= 2:
         area, rest = parts[0], parts[1:]
@@ -73,22 +69,22 @@ def _landline(body: str, raw: str) -> str:
     else:
         split = _split_area(parts[0])
         if split is None:
-            raise PhoneError(f"{parts[0][:4]} is not a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)")
+            raise PhoneError(f"landline number does not start with {_AREA_RULE}")
         area, rest = split[0], [split[1]]
     # "0591-87654321-802": a last group after a complete 7-8 digit number is an extension
     if not extension and len(rest) >= 2 and len("".join(rest[:-1])) in (7, 8) and len(rest[-1]) <= 6:
         extension, rest = rest[-1], rest[:-1]
     number = "".join(rest)
     if len(number) not in (7, 8):
-        raise PhoneError(f"landline number after area code {area} must have 7 or 8 digits, not {len(number)}")
+        raise PhoneError(f"landline number after the area code must have 7 or 8 digits, not {len(number)}")
     if number[0] in "01":
-        raise PhoneError(f"landline number after area code {area} cannot start with {number[0]}")
+        raise PhoneError("landline number after the area code cannot start with 0 or 1")
     return f"{area}-{number}" + (f"-{extension}" if extension else "")
 
 
 def _check_area(area: str) -> None:
     if not (_THREE_DIGIT_AREA.match(area) or _FOUR_DIGIT_AREA.match(area)):
-        raise PhoneError(f"{area} is not a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)")
+        raise PhoneError(f"landline number's first group is not {_AREA_RULE}")
 
 
 def _split_area(digits: str) -> tuple[str, str] | None:
@@ -113,13 +109,18 @@ def normalize_phone(text: str) -> str:
 
 
 def mask_phone(text: str) -> str:
-    """Hide the middle of a phone number: ``138****5678``, ``0591-****4321``."""
+    """Hide a phone number: a mobile shows its last 4 digits (``*******5678``), a landline only its area code
+    (``0591-********``), anything unreadable nothing.
+
+    A mobile's first 7 digits (network prefix and home-area block) and a landline's first digits (the local
+    exchange) follow from where the owner lives, so whoever knows the town could fill them in: shown beside the
+    last 4 they would leave a few dozen candidates (docs/LEDGERS.md, "Masking").
+    """
     try:
         phone = parse_phone(text)
     except PhoneError:
-        digits = str(text)
-        return digits[:3] + "*" * max(len(digits) - 7, 0) + digits[-4:] if len(digits) > 7 else "*" * len(digits)
+        return "*" * len(str(text))
     if phone.kind == "mobile":
-        return phone.number[:3] + "****" + phone.number[-4:]
+        return "*" * 7 + phone.number[-4:]
     area, number = phone.number.split("-")[:2]
-    return f"{area}-" + "*" * (len(number) - 4) + number[-4:]
+    return f"{area}-" + "*" * len(number)

@@ -1,7 +1,11 @@
-"""Check a record write against docs/RECORDS.md, reporting every bad field in words a worker can act on."""
+"""Check a record write against docs/RECORDS.md, reporting every bad field in words a worker can act on.
+
+Each problem names the field and the rule it breaks, never the value written (see ``fieldchecks``).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,7 +34,7 @@ def validate_record(
     schema = SCHEMAS.get(kind)
     if schema is None:
         known = ", ".join(SCHEMAS)
-        raise ValidationError([FieldError("kind", f"unknown record kind {kind!r}; known kinds: {known}")], kind)
+        raise ValidationError([FieldError("kind", f"is not a record kind; the kinds are {known}")])
     errors: list[FieldError] = []
     for name, value in values.items():
         if name == DELETED:
@@ -39,7 +43,7 @@ def validate_record(
             continue
         spec = schema.get(name)
         if spec is None:
-            errors.append(FieldError(name, _unknown_field_message(kind, name)))
+            errors.append(_unknown_field(kind, name))
             continue
         if value is None:
             if spec.required:
@@ -118,10 +122,13 @@ def _raise_if(errors: list[FieldError], kind: str) -> None:
         raise ValidationError(errors, kind)
 
 
-def _unknown_field_message(kind: str, name: str) -> str:
+def _unknown_field(kind: str, name: str) -> FieldError:
+    """The error for a field the kind does not have; a name that is not a field name's shape (lower-case ASCII)
+    is not quoted, since it may be anything typed in the wrong place."""
     if name in IDENTITY_KEYS:
-        return f"{name} is set when the record is created and is not a field"
-    return f"is not a field of a {kind} record; its fields are {', '.join(SCHEMAS[kind])}"
+        return FieldError(name, "is set when the record is created and is not a field")
+    shown = name if _FIELD_NAME.fullmatch(name) else "(unknown field)"
+    return FieldError(shown, f"is not a field of a {kind} record; its fields are {', '.join(SCHEMAS[kind])}")
 
 
 def _is_blank(value: Any) -> bool:
@@ -146,12 +153,12 @@ def _cross_visit(record: Mapping[str, Any]) -> list[FieldError]:
     errors = []
     seen = record.get("residents_seen") or []
     if record.get("outcome") in ("nobody_home", "vacant") and seen:
-        errors.append(FieldError("residents_seen", f"must be empty when the outcome is {record['outcome']}"))
+        errors.append(FieldError("residents_seen", "must be empty when the outcome is nobody_home or vacant"))
     health = record.get("health") or {}
     if isinstance(health, Mapping) and isinstance(seen, list):
         unseen = [rid for rid in health if rid not in seen]
         if unseen:
-            errors.append(FieldError("health", f"has answers for residents not seen on this visit: {unseen[0]}"))
+            errors.append(FieldError("health", "has answers for a resident who is not in residents_seen"))
     return errors
 
 
@@ -162,7 +169,7 @@ def _cross_sampling(record: Mapping[str, Any]) -> list[FieldError]:
             if _is_blank(record.get(name)):
                 errors.append(FieldError(name, "is required once the resident is sampled"))
     if record.get("status") in ("refused", "exempt") and _is_blank(record.get("reason")):
-        errors.append(FieldError("reason", f"is required when the status is {record['status']}"))
+        errors.append(FieldError("reason", "is required when the status is refused or exempt"))
     return errors
 
 
@@ -178,9 +185,11 @@ def _cross_grid(record: Mapping[str, Any]) -> list[FieldError]:
     if leader and isinstance(members, list) and members:
         names = {m.get("name") for m in members if isinstance(m, Mapping)}
         if leader not in names:
-            return [FieldError("leader", f"{leader} is not one of the grid's members")]
+            return [FieldError("leader", "must be the name of one of the grid's members")]
     return []
 
+
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 # each kind's required fields in schema order, so a write does not walk the whole schema to find them
 _REQUIRED: dict[str, tuple[str, ...]] = {

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from field_agent.ledgers import facts, labels
+from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
+from field_agent.ledgers.erasures import erased_label
 from field_agent.ledgers.index import RecordIndex, day_of, parse_when
 from field_agent.ledgers.roster_headers import compose_address
 
@@ -111,9 +112,17 @@ def _natural(text: str) -> tuple[tuple[int, float, str], ...]:
 def _cell(value: object, column: Column, masked: bool) -> Cell:
     if value is None:
         return ""
-    if column.mask and masked:
-        masker = facts.mask_id_number if column.mask == "id_number" else facts.mask_phone
-        return masker(str(value))
+    if masked:
+        kind = masking.mask_kind(column.field, column.mask)
+        if kind:
+            return masking.mask_value(str(value), kind)
+        if column.field in masking.WITHHELD:
+            return masking.WITHHELD[column.field]
+    cell = _plain_cell(value)
+    return masking.mask_numbers_in_text(cell) if masked and isinstance(cell, str) else cell
+
+
+def _plain_cell(value: object) -> Cell:
     if isinstance(value, bool):
         return labels.YES_NO[value]
     if isinstance(value, int | float | str):
@@ -148,8 +157,9 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
         round_record = index.current_round.get(grid)
         entry = index.round_entry(round_record["id"] if round_record else None, resident["id"])
         status = (entry or {}).get("status")
+        erased = index.erased.get((round_record["id"], "sampling")) if round_record else None
         if status is None and round_record is not None and eligible:
-            status = "left_out"
+            status = "erased" if erased else "left_out"
         followups = sorted(index.followups_by_resident.get(resident["id"], []), key=lambda f: f.get("date") or "")
         last = followups[-1] if followups else {}
         visits = index.visits_by_household.get(resident.get("household") or "", [])
@@ -172,7 +182,9 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "isolation_end": _plus_days(start, resident.get("isolation_days")),
                 "round_name": (round_record or {}).get("name"),
                 "sampling_status": status,
-                "sampling_status_zh": labels.label(labels.SAMPLING, status),
+                "sampling_status_zh": erased_label(erased)
+                if status == "erased" and erased
+                else labels.label(labels.SAMPLING, status),
                 "sampling_scheduled_at": _short_time((entry or {}).get("scheduled_at")),
                 "sampled_at": _short_time((entry or {}).get("sampled_at")),
                 "sampling_team": (entry or {}).get("team"),
@@ -180,7 +192,7 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "followup_count": len(followups),
                 "followup_today": any(f.get("date") == index.today.isoformat() for f in followups),
                 "followup_today_zh": labels.YES_NO[any(f.get("date") == index.today.isoformat() for f in followups)],
-                "last_followup_date": last.get("date"),
+                "last_followup_date": last.get("date") or _erased(index, resident["id"], "followup"),
                 "last_temperature": last.get("temperature"),
                 "last_symptoms": labels.SYMPTOMS_JOIN.join(
                     labels.label(labels.SYMPTOMS, k) for k in last.get("symptoms") or []
@@ -198,8 +210,14 @@ def round_rows(index: RecordIndex) -> list[dict[str, Any]]:
     for round_record in index.kind("sampling_round"):
         eligible = [r for r in index.kind("resident") if r["grid"] == round_record["grid"] and index.eligible(r)]
         statuses = [(index.round_entry(round_record["id"], r["id"]) or {}).get("status") for r in eligible]
-        left_out = len(index.left_out(round_record))
-        counts = {s: statuses.count(s) for s in ("sampled", "exempt", "scheduled", "missed", "refused")}
+        left_out: int | str = len(index.left_out(round_record))
+        counts: dict[str, int | str] = {
+            s: statuses.count(s) for s in ("sampled", "exempt", "scheduled", "missed", "refused")
+        }
+        erased = _erased(index, round_record["id"], "sampling")
+        if erased:  # the round's samplings were erased by rule: no count can be told, none is left out
+            counts = dict.fromkeys(counts, erased)
+            left_out = erased
         rows.append(
             {
                 **round_record,
@@ -210,7 +228,7 @@ def round_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "eligible": len(eligible),
                 **counts,
                 "left_out": left_out,
-                "coverage": f"{(len(eligible) - left_out) / len(eligible):.1%}" if eligible else "—",
+                "coverage": erased or (f"{(len(eligible) - int(left_out)) / len(eligible):.1%}" if eligible else "—"),
             }
         )
     return rows
@@ -238,11 +256,17 @@ def visit_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "outcome_zh": labels.label(labels.OUTCOME, visit.get("outcome")),
                 "residents_seen": "、".join(r["name"] for r in seen if r and r.get("name")),
                 "residents_seen_count": sum(1 for r in seen if r),
-                "health_flags": "；".join(concerns),
+                "health_flags": "；".join(concerns) or _erased(index, visit["id"], "visit"),
                 "follow_up_zh": labels.YES_NO[bool(visit.get("follow_up"))],
             }
         )
     return rows
+
+
+def _erased(index: RecordIndex, parent: str, kind: str) -> str | None:
+    """``已按规定删除（date）`` where the retention rule erased this round's / resident's / visit's data."""
+    day = index.erased.get((parent, kind))
+    return erased_label(day) if day else None
 
 
 def _plus_days(start: object, days: object) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from field_agent.domain.enums import RECORD_KINDS
-from field_agent.ledgers.audit import check_unmasked_allowed, export_entry
+from field_agent.ledgers.audit import append_store_audit, check_unmasked_allowed, export_entry, records_entry
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import LedgerError
@@ -17,9 +17,6 @@ from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.roster import ParsedRoster, RowError, parse_roster
 from field_agent.ledgers.roster_import import ImportPlan, plan_import
 from field_agent.ledgers.writers import export_format, write_ledger
-
-AUDIT_KEY = "audit"
-AUDIT_KEEP = 1000
 
 
 class LedgerStore(Protocol):
@@ -45,6 +42,14 @@ def all_envelopes(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
         yield from store.records(kind)
 
 
+def _with_erasures(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
+    """The records and notes of what the retention rule erased here (``field_agent/ledgers/erasures.py``)."""
+    from field_agent.ledgers.erasures import notes_from_store
+
+    yield from all_envelopes(store)
+    yield from notes_from_store(store.meta_get("erasures"), store.meta_get("grid"))
+
+
 def export_from_store(
     store: LedgerStore,
     name: str,
@@ -59,15 +64,22 @@ def export_from_store(
     check_unmasked_allowed(role, unmasked)
     fmt = export_format(out)
     ledger = build_ledger(
-        name, all_envelopes(store), today=today or china_today(), masked=not unmasked, definitions=definitions
+        name, _with_erasures(store), today=today or china_today(), masked=not unmasked, definitions=definitions
     )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
-    audit = list(store.meta_get(AUDIT_KEY) or [])
-    audit.append(entry)
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
-    store.meta_set(AUDIT_KEY, audit[-AUDIT_KEEP:])
+    append_store_audit(store, entry)
     write_ledger(ledger, out)
     return ledger
+
+
+def allow_unmasked_records(store: LedgerStore, *, what: str, rows: int) -> None:
+    """Let the command line print records with full ID numbers and phones: the grid leader only, and audited
+    (the entry is saved before anything is printed)."""
+    role = store.meta_get("role")
+    check_unmasked_allowed(role, True, action="print")
+    entry = records_entry(what=what, rows=rows, actor=store.meta_get("worker"), role=role, at=dt.datetime.now(CHINA))
+    append_store_audit(store, entry)
 
 
 @dataclass

@@ -12,8 +12,6 @@ from field_agent.domain.errors import IdNumberError
 from field_agent.domain.groups import DEFAULT_ELIGIBILITY, EligibilityRule, derived_groups
 from field_agent.domain.idnumber import IdNumber, parse_id_number
 from field_agent.domain.idnumber import age_on as _age_on
-from field_agent.domain.idnumber import mask_id_number as _mask_id_number
-from field_agent.domain.phone import mask_phone as _mask_phone
 
 
 def holder(id_number: object) -> IdNumber | None:
@@ -67,11 +65,3 @@ def home_sampling_reasons(
     if rule.home_isolation and resident.get("isolation_status") == "home":
         reasons.append("home_isolation")
     return reasons
-
-
-def mask_id_number(id_number: str | None) -> str:
-    return _mask_id_number(id_number) if id_number else ""
-
-
-def mask_phone(phone: str | None) -> str:
-    return _mask_phone(phone) if phone else ""

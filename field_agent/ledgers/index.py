@@ -79,6 +79,11 @@ class RecordIndex:
             self.sampling[(entry.get("round") or "", entry.get("resident") or "")] = entry
         self.visits_by_household = _group(self.kind("visit"), "household")
         self.followups_by_resident = _group(self.kind("followup"), "resident")
+        # round / resident / visit id, erased kind -> day its data was erased by the retention rule (ledgers.erasures)
+        self.erased: dict[tuple[str, str], str] = {
+            (note.get("parent") or "", note.get("erased_kind") or ""): note.get("on") or ""
+            for note in self.kind("erasure_note")
+        }
         self.groups: dict[str, list[str]] = {}
         self.home_sampling: dict[str, list[str]] = {}
         for resident in self.kind("resident"):
@@ -98,7 +103,10 @@ class RecordIndex:
         return self.sampling.get((round_id or "", resident_id)) if round_id else None
 
     def left_out(self, round_record: View) -> list[View]:
-        """Eligible residents of the round's grid with no sampled or exempt entry in that round."""
+        """Eligible residents of the round's grid with no sampled or exempt entry in that round (nobody once the
+        round's samplings were erased by the retention rule: see ``erased``)."""
+        if (round_record["id"], "sampling") in self.erased:
+            return []
         return [
             r
             for r in self.kind("resident")

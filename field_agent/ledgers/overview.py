@@ -50,6 +50,8 @@ def grid_overview(
         f.get("resident") for f in index.kind("followup") if f["grid"] == grid_id and f.get("date") == today.isoformat()
     }
     done = len(eligible) - len(left_out) if round_record else 0
+    # the round's samplings erased by the retention rule: its coverage can no longer be told (not "nobody left out")
+    erased = index.erased.get((round_record["id"], "sampling")) if round_record else None
     return {
         "grid": grid_id,
         "town": grid.get("town"),
@@ -69,7 +71,8 @@ def grid_overview(
         "eligible": len(eligible),
         "sampled_or_exempt": done,
         "left_out": len(left_out),
-        "coverage": round(done / len(eligible), 4) if eligible and round_record else None,
+        "coverage": round(done / len(eligible), 4) if eligible and round_record and not erased else None,
+        "sampling_erased": erased,
         "in_isolation": len(isolated),
         "followups_today": len({r["id"] for r in isolated} & followed_today),
         "open_conflicts": index.open_conflicts.get(grid_id, 0),

@@ -6,6 +6,7 @@ Messages never carry record values: names, ID numbers and phones must not reach 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class StoreError(Exception):
@@ -23,8 +24,8 @@ class StoreNotFound(StoreError):
 class StoreExists(StoreError):
     """A store already exists where a new one was asked for."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"a store already exists at {path}; it was left untouched")
+    def __init__(self, path: Path, what: str | None = None) -> None:
+        super().__init__(f"{what or f'a store already exists at {path}'}; it was left untouched")
         self.path = path
 
 
@@ -40,12 +41,14 @@ class WrongPassphrase(StoreError):
 class StoreCorrupted(StoreError):
     """Bytes on disk fail authentication or parsing: damage or tampering. Nothing was changed."""
 
-    def __init__(self, file: Path, offset: int | None, problem: str) -> None:
+    SALVAGE = "run 'field-agent verify --salvage OUT' to copy every intact record into a new store"
+    # salvage needs the header too: it holds the wrapped data key
+    RESTORE_HEADER = "restore store.header from a backup of this store (salvage needs it too)"
+
+    def __init__(self, file: Path, offset: int | None, problem: str, hint: str | None = None) -> None:
         where = f"{file} at byte {offset}" if offset is not None else str(file)
-        super().__init__(
-            f"store damaged: {problem} ({where}); nothing was changed — run 'field-agent verify --salvage OUT' "
-            "to copy every intact record into a new store"
-        )
+        hint = hint or (self.RESTORE_HEADER if Path(file).name == "store.header" else self.SALVAGE)
+        super().__init__(f"store damaged: {problem} ({where}); nothing was changed — {hint}")
         self.file = file
         self.offset = offset
         self.problem = problem
@@ -78,12 +81,33 @@ class StoreWriteFailed(StoreError):
         self.path = path
 
 
-class WeakPassphrase(StoreError):
-    """A passphrase the strength policy refuses; ``reason`` says why."""
+class StoreCreateFailed(StoreWriteFailed):
+    """A new store (``init``, or the copy ``verify --salvage`` writes) could not be written; nothing was left."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, path: Path, reason: str) -> None:
+        StoreError.__init__(self, f"could not create a store at {path}: {reason}; nothing was left behind")
+        self.path = path
+
+
+class PassphraseNotChanged(StoreWriteFailed):
+    """The new header could not be written (disk full, I/O error); the old passphrase still opens the store."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        StoreError.__init__(
+            self, f"could not change the passphrase of the store at {path}: {reason}; the old passphrase still opens it"
+        )
+        self.path = path
+
+
+class WeakPassphrase(StoreError):
+    """A passphrase the strength policy refuses; ``reason`` says why in English, ``code`` and ``params`` let a
+    user interface say it in the user's language (catalog key ``passphrase.<code>``)."""
+
+    def __init__(self, reason: str, *, code: str = "weak", params: dict[str, Any] | None = None) -> None:
         super().__init__(f"passphrase refused: {reason}")
         self.reason = reason
+        self.code = code
+        self.params = dict(params or {})
 
 
 class RecordNotFound(StoreError):

@@ -16,6 +16,14 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def fsync_dirs_above(directory: Path) -> None:
+    """Make ``directory``'s own name durable (and its parents', which ``mkdir(parents=True)`` may have made):
+    without this a power cut can lose a new store directory with everything saved in it."""
+    for parent in directory.resolve().parents:
+        with contextlib.suppress(OSError):  # an ancestor we may not open (permissions): it existed before us
+            fsync_dir(parent)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file, never a mix."""
     temp = path.with_name(path.name + ".tmp")

@@ -24,8 +24,9 @@ class StoreLock:
             holder = os.pread(self._fd, 32, 0).decode("ascii", "replace").strip() or None
             os.close(self._fd)
             raise StoreLocked(directory, holder) from None
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        with contextlib.suppress(OSError):  # the pid only helps the "open in another program" message
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, f"{os.getpid()}\n".encode("ascii"), 0)
 
     def release(self) -> None:
         if self._fd >= 0:

@@ -21,6 +21,7 @@ uncompressed to keep them fast.
 from __future__ import annotations
 
 import gc
+import re
 import secrets
 import zlib
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from typing import Any
 import orjson
 import zstandard
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from field_agent.store.errors import StoreCorrupted
@@ -47,6 +49,10 @@ DELTA = 2
 COMPRESSED = 0x80  # zlib
 ZSTD = 0x40
 COMPRESS_OVER = 64 * 1024
+MIN_FRAME_LENGTH = TAG_SIZE + 1  # the kind byte and the tag
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+RESYNC_SEQS = 4096  # frame numbers tried at a candidate offset after damage
+RESYNC_BUDGET = 64 << 20  # bytes authenticated while looking for the next intact frame (at least)
 
 Tables = dict[str, dict[str, Any]]
 Op = tuple[str, dict[str, Any], list[str], bool]
@@ -92,6 +98,9 @@ class ScanResult:
     # (offset, frame number) of a frame failing authentication with nothing but zeros after it: a torn write if
     # the commit marker shows its save never returned (see ``forgive_torn_tail``), damage otherwise
     last_frame_failed: tuple[int, int] | None = None
+    # frames whose length field was damaged but whose bytes authenticate with the length the next frame implies
+    # (salvage keeps them)
+    recovered: list[int] = field(default_factory=list)
 
     def forgive_torn_tail(self, marker: tuple[int, int, int] | None) -> bool:
         """Treat a last frame that fails authentication as a torn save if the marker does not count it."""
@@ -107,10 +116,30 @@ class ScanResult:
         return True
 
 
-def scan_log(path: Path, store_id: bytes, data_key: bytes, *, salvage: bool = False) -> ScanResult:
-    """Authenticate every frame in order. Without ``salvage`` stop at the first damage; with it, skip damaged
-    frames whose length is intact and keep going."""
-    data = path.read_bytes()
+def read_log(path: Path) -> bytes:
+    """The whole log file; StoreCorrupted if it is missing (a store without its log cannot be opened)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise StoreCorrupted(
+            path,
+            None,
+            f"the log file {path.name} is missing",
+            "restore it from a backup of this store, or make a new store (field-agent init), enrol it and sync to "
+            "get the grid's records back from the server",
+        ) from None
+
+
+def scan_log(
+    path: Path, store_id: bytes, data_key: bytes, *, salvage: bool = False, data: bytes | None = None
+) -> ScanResult:
+    """Authenticate every frame in order (of ``data`` if given, else of the file). Without ``salvage`` stop at the
+    first damage; with it, go on from the next frame that authenticates, wherever it starts.
+
+    A frame whose length runs past the end of the file is a torn save only if no authentic frame follows it: a
+    damaged length field must never make intact saves after it look like an unfinished write."""
+    if data is None:
+        data = read_log(path)
     size = len(data)
     if size < FILE_HEADER_SIZE or data[: len(MAGIC)] != MAGIC:
         raise StoreCorrupted(path, 0, "the log does not start with a Field Agent log header")
@@ -118,47 +147,155 @@ def scan_log(path: Path, store_id: bytes, data_key: bytes, *, salvage: bool = Fa
         raise StoreCorrupted(path, len(MAGIC), "the log belongs to another store")
     generation = int.from_bytes(data[len(MAGIC) + 16 : FILE_HEADER_SIZE], "big")
     result = ScanResult(generation, size)
-    aead = AESGCM(data_key)
+    finder = FrameFinder(data, store_id, generation, data_key)
     pos, seq = FILE_HEADER_SIZE, 0
-    view = memoryview(data)
     while pos < size:
+        found: tuple[int, int] | None = None
         remaining = size - pos
-        if remaining < FRAME_PREFIX:
+        if remaining < FRAME_PREFIX:  # too short to hold a frame, let alone one after it
             result.torn_bytes = remaining
             break
-        length = int.from_bytes(view[pos : pos + 4], "big")
-        if length < TAG_SIZE + 1 or length > MAX_FRAME:
-            if not any(view[pos:]):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        end = pos + FRAME_PREFIX + length
+        if length < MIN_FRAME_LENGTH or length > MAX_FRAME:
+            if _zeros_from(data, pos):
                 result.torn_bytes = remaining  # zero-filled tail: space allocated, data never written
                 break
-            result.damage.append(StoreCorrupted(path, pos, f"frame {seq} has an impossible length"))
-            break
-        end = pos + FRAME_PREFIX + length
-        if end > size:
-            result.torn_bytes = remaining
-            break
-        nonce = bytes(view[pos + 4 : pos + FRAME_PREFIX])
-        try:
-            aad = frame_aad(store_id, generation, seq, length)
-            plaintext = aead.decrypt(nonce, view[pos + FRAME_PREFIX : end], aad)
-        except InvalidTag:
-            if len(data.rstrip(b"\x00")) <= end:  # nothing but zeros after it: possibly a torn save
+            found = finder.next_after(pos, seq)
+            if found is None and not finder.gave_up:
+                # a save torn before its first sector reached the disk reads like this; the marker decides
                 result.last_frame_failed = (pos, seq)
-            result.damage.append(
-                StoreCorrupted(path, pos, f"frame {seq} fails authentication (altered, moved or from another store)")
-            )
-            if not salvage:
+            problem = f"frame {seq} has an impossible length ({length} bytes)"
+        elif end > size:
+            found = finder.next_after(pos, seq)
+            if found is None and not finder.gave_up:
+                result.torn_bytes = remaining  # the file ends inside the last frame: an unfinished save
                 break
+            problem = (
+                f"frame {seq}'s length field is damaged: it claims {length} bytes, past the end of the log, but "
+                f"frame {found[1]} follows intact at byte {found[0]} (this is not an unfinished save)"
+                if found is not None
+                else f"frame {seq} claims {length} bytes, past the end of the log, and intact frames after it "
+                "could not be ruled out (not treated as an unfinished save)"
+            )
         else:
-            kind, body = plaintext[0], plaintext[1:]
-            if kind & COMPRESSED:
-                kind, body = kind & ~COMPRESSED, zlib.decompress(body)
-            elif kind & ZSTD:
-                kind, body = kind & ~ZSTD, zstandard.ZstdDecompressor().decompress(body)
-            result.frames.append(Frame(pos, seq, kind, body))
-        pos, seq = end, seq + 1
+            frame = finder.open(pos, seq, length)
+            if frame is not None:
+                result.frames.append(frame)
+                pos, seq = end, seq + 1
+                result.end = pos
+                continue
+            if _zeros_from(data, end):  # nothing but zeros after it: possibly a torn save
+                result.last_frame_failed = (pos, seq)
+            problem = f"frame {seq} fails authentication (altered, moved or from another store)"
+        result.damage.append(StoreCorrupted(path, pos, problem))
+        if not salvage:
+            break
+        if found is None:
+            found = finder.next_after(pos, seq)
+        if found is None:
+            break
+        next_pos, next_seq = found
+        between = next_pos - pos - FRAME_PREFIX
+        frame = finder.open(pos, seq, between) if next_seq == seq + 1 and next_pos > pos else None
+        if frame is not None:  # only its length field was damaged: the frame itself is intact
+            result.frames.append(frame)
+            result.recovered.append(pos)
+        pos, seq = next_pos, next_seq
         result.end = pos
     return result
+
+
+def _zeros_from(data: bytes, start: int) -> bool:
+    return data.count(0, start) == len(data) - start
+
+
+class FrameFinder:
+    """Opens frames of one log, and finds the next frame that authenticates after damage without trusting any
+    length field: every offset whose length could fit is tried, but only after the first cipher block (one AES
+    call, no authentication) decrypts to a plausible frame start."""
+
+    def __init__(self, data: bytes, store_id: bytes, generation: int, data_key: bytes) -> None:
+        self.data = data
+        self.view = memoryview(data)
+        self.store_id = store_id
+        self.generation = generation
+        self.aead = AESGCM(data_key)
+        self.block = Cipher(algorithms.AES(data_key), modes.ECB()).encryptor()
+        self.budget = max(RESYNC_BUDGET, 4 * len(data))  # bytes authenticated while searching
+        self.gave_up = False  # the budget ran out: a later intact frame cannot be ruled out
+
+    def open(self, pos: int, seq: int, length: int) -> Frame | None:
+        """The frame at ``pos`` if it authenticates as frame ``seq`` of ``length`` bytes."""
+        view = self.view
+        end = pos + FRAME_PREFIX + length
+        if length < MIN_FRAME_LENGTH or end > len(self.data):
+            return None
+        try:
+            aad = frame_aad(self.store_id, self.generation, seq, length)
+            plaintext = self.aead.decrypt(view[pos + 4 : pos + FRAME_PREFIX], view[pos + FRAME_PREFIX : end], aad)
+        except InvalidTag:
+            return None
+        kind, body = plaintext[0], plaintext[1:]
+        if kind & COMPRESSED:
+            kind, body = kind & ~COMPRESSED, zlib.decompress(body)
+        elif kind & ZSTD:
+            kind, body = kind & ~ZSTD, zstandard.ZstdDecompressor().decompress(body)
+        return Frame(pos, seq, kind, body)
+
+    def next_after(self, damaged: int, seq: int) -> tuple[int, int] | None:
+        """(offset, number) of the first frame after the damaged one at ``damaged`` (frame ``seq``) that
+        authenticates as one of the frames that can follow it; None if there is none (or the search gave up)."""
+        data, size = self.data, len(self.data)
+        pos = damaged  # the damaged frame itself may be an intact later frame, moved
+        while True:
+            room = size - pos - FRAME_PREFIX  # the longest frame that could start here
+            if room < MIN_FRAME_LENGTH + 1:
+                return None
+            pos = self._skip_to_fitting_length(pos, room)
+            if pos < 0:
+                return None
+            length = int.from_bytes(data[pos : pos + 4], "big")
+            if MIN_FRAME_LENGTH < length <= size - pos - FRAME_PREFIX and self._plausible(pos, length):
+                # the next frame, or (if several were damaged, or one was inserted) a later or the same number
+                most = min(RESYNC_SEQS, 2 + (pos - damaged) // (FRAME_PREFIX + MIN_FRAME_LENGTH))
+                for candidate in (seq + 1, seq, *range(seq + 2, seq + most)):
+                    if pos == damaged and candidate == seq:
+                        continue  # already failed
+                    if self.budget <= 0:
+                        self.gave_up = True
+                        return None
+                    self.budget -= length
+                    if self.open(pos, candidate, length) is not None:
+                        return pos, candidate
+            pos += 1
+
+    def _skip_to_fitting_length(self, pos: int, room: int) -> int:
+        """The first offset from ``pos`` whose length field's leading bytes allow a length of at most ``room``."""
+        if room >= 1 << 24:
+            top = min(room >> 24, 255)
+            match = re.compile(b"[\\x00-" + re.escape(bytes((top,))) + b"]").search(self.data, pos)
+            return match.start() if match else -1
+        zeros = b"\x00" * (4 - (room.bit_length() + 7) // 8)
+        return self.data.find(zeros, pos)
+
+    def _plausible(self, pos: int, length: int) -> bool:
+        """Does the frame at ``pos`` start like a frame once its first block is decrypted (counter mode, GCM's
+        first counter block after J0 = nonce | 1)?"""
+        head = self.data[pos + FRAME_PREFIX : pos + FRAME_PREFIX + min(16, length - TAG_SIZE)]
+        keystream = self.block.update(self.data[pos + 4 : pos + FRAME_PREFIX] + b"\x00\x00\x00\x02")
+        start = bytes(a ^ b for a, b in zip(head, keystream, strict=False))
+        kind, body = start[0], start[1:]
+        if kind & ZSTD and kind & COMPRESSED:
+            return False
+        base = kind & ~(ZSTD | COMPRESSED)
+        if base not in (SNAPSHOT, DELTA):
+            return False
+        if kind & ZSTD:
+            return body[:4] == ZSTD_MAGIC[: len(body)]
+        if kind & COMPRESSED:
+            return len(body) < 2 or (body[0] & 0x0F == 8 and ((body[0] << 8) | body[1]) % 31 == 0)
+        return body[:1] in ((b"{", b"") if base == SNAPSHOT else (b"[", b""))
 
 
 def apply_frame(tables: Tables, frame: Frame) -> None:

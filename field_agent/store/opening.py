@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from field_agent.store import throttle
-from field_agent.store.errors import StoreCorrupted, StoreExists, StoreNotFound, WrongPassphrase
+from field_agent.store.errors import (
+    PassphraseNotChanged,
+    StoreCorrupted,
+    StoreCreateFailed,
+    StoreError,
+    StoreExists,
+    StoreNotFound,
+    WrongPassphrase,
+)
 from field_agent.store.keys import Header, new_header, read_header, write_header
-from field_agent.store.lock import StoreLock
+from field_agent.store.lock import LOCK_NAME, StoreLock
 from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, Tables, encode_snapshot, replay, scan_log
 from field_agent.store.passphrase import check_passphrase
-from field_agent.store.writer import LOG_NAME, LogWriter, check_against_tail, read_marker
+from field_agent.store.writer import LOG_NAME, TAIL_NAME, LogWriter, check_against_tail, read_marker
 
 HEADER_NAME = "store.header"
 
@@ -35,28 +43,78 @@ class Unlocked:
 
 def create_directory(
     path: Path, passphrase: str, profile: str | None, initial: Tables, *, check_strength: bool = True
-) -> None:
-    """Write a new store: log with the initial tables, commit marker, then the header (which makes it a store)."""
+) -> tuple[Header, bytes]:
+    """Write a new store: log with the initial tables, commit marker, then the header (which makes it a store).
+
+    All or nothing: if anything fails (disk full, I/O error, interrupted), every file and directory made here is
+    removed again and StoreCreateFailed says why. Never writes over an existing store's log."""
     if check_strength:
         check_passphrase(passphrase)
     if (path / HEADER_NAME).exists():
         raise StoreExists(path)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    header, data_key = new_header(passphrase, profile, time.time_ns() // 10**6)
-    lock = StoreLock(path)
+    if (path / LOG_NAME).exists():
+        raise StoreExists(path, f"{path} holds a store log without its header (store.header)")
+    made = _missing_directories(path)
     try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = StoreLock(path)
+    except BaseException as error:
+        _remove_directories(made)
+        if isinstance(error, OSError):
+            raise StoreCreateFailed(path, error.strerror or str(error)) from None
+        raise
+    try:
+        header, data_key = new_header(passphrase, profile, time.time_ns() // 10**6)
         LogWriter.create(path, header.store_id, data_key, encode_snapshot(initial))
         write_header(path / HEADER_NAME, header)
-    finally:
+    except BaseException as error:
+        for name in (HEADER_NAME, HEADER_NAME + ".tmp", LOG_NAME, TAIL_NAME):
+            with contextlib.suppress(OSError):
+                (path / name).unlink()
         lock.release()
+        with contextlib.suppress(OSError):
+            (path / LOCK_NAME).unlink()
+        _remove_directories(made)
+        if isinstance(error, OSError):
+            raise StoreCreateFailed(path, error.strerror or str(error)) from None
+        raise
+    lock.release()
     return header, data_key
+
+
+def _missing_directories(path: Path) -> list[Path]:
+    """The directories ``path.mkdir(parents=True)`` would create, deepest first."""
+    missing = []
+    for directory in (path, *path.parents):
+        if directory.exists():
+            break
+        missing.append(directory)
+    return missing
+
+
+def _remove_directories(directories: list[Path]) -> None:
+    for directory in directories:  # deepest first; only if empty
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def check_header_present(path: Path) -> None:
+    """StoreNotFound if there is no store; StoreCorrupted if its log is there but the header is gone."""
+    if (path / HEADER_NAME).exists():
+        return
+    if (path / LOG_NAME).exists():
+        raise StoreCorrupted(
+            path / HEADER_NAME,
+            None,
+            "the header, which holds the wrapped data key, is missing",
+        )
+    raise StoreNotFound(path)
 
 
 def unlock_key(path: Path, passphrase: str) -> tuple[Header, bytes]:
     """The header and data key; WrongPassphrase (after the back-off delay) if the passphrase does not fit."""
     header_path = path / HEADER_NAME
-    if not header_path.exists():
-        raise StoreNotFound(path)
+    check_header_present(path)
     header = read_header(header_path)
     throttle.wait_before_try(path)
     data_key = header.unwrap(passphrase)
@@ -70,8 +128,14 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
     """Lock, unlock and load a store; drop (and report) a torn last frame; fail closed on any other damage.
 
     ``unlocked`` (header, data key) skips key derivation for a store this process has just created."""
-    if not (path / HEADER_NAME).exists():
-        raise StoreNotFound(path)
+    check_header_present(path)
+    try:
+        return _open_directory(path, passphrase, unlocked)
+    except OSError as error:
+        raise StoreError(f"cannot open the store at {path}: {error.strerror or error}") from None
+
+
+def _open_directory(path: Path, passphrase: str, unlocked: tuple[Header, bytes] | None) -> Unlocked:
     lock = StoreLock(path)
     try:
         remove_temp_files(path)
@@ -90,9 +154,15 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
     except BaseException:
         lock.release()
         raise
+    if scan.torn_bytes:
+        try:
+            writer.truncate_torn_tail(scan.end)
+        except BaseException:
+            writer.close()
+            lock.release()
+            raise
     report: dict[str, Any] = {}
     if scan.torn_bytes:
-        writer.truncate_torn_tail(scan.end)
         report["torn_bytes"] = scan.torn_bytes
         report["torn_offset"] = scan.end
         report["message"] = (
@@ -108,12 +178,18 @@ def open_directory(path: Path, passphrase: str, *, unlocked: tuple[Header, bytes
 def change_passphrase(path: Path, old: str, new: str, profile: str | None = None, *, lock_held: bool = False) -> None:
     """Re-wrap the data key under a new passphrase: one atomic header replace, no data rewrite."""
     check_passphrase(new)
-    if not (path / HEADER_NAME).exists():
-        raise StoreNotFound(path)
-    lock = None if lock_held else StoreLock(path)
+    check_header_present(path)
+    try:
+        lock = None if lock_held else StoreLock(path)
+    except OSError as error:
+        raise PassphraseNotChanged(path, error.strerror or str(error)) from None
     try:
         header, data_key = unlock_key(path, old)
         write_header(path / HEADER_NAME, header.rewrapped(data_key, new, profile))
+    except OSError as error:  # the header is replaced atomically: the old one is still in place
+        with contextlib.suppress(OSError):
+            (path / (HEADER_NAME + ".tmp")).unlink()
+        raise PassphraseNotChanged(path, error.strerror or str(error)) from None
     finally:
         if lock is not None:
             lock.release()

@@ -102,6 +102,10 @@ class Store(SyncState, ConflictMethods):
         self.storage.after_commit.append(self._reindex)
         self._closed = False
         self._repos: Repositories | None = None
+        try:
+            self.compact_if_erased()  # an erasure whose compaction was cut off (field_agent/store/erasure.py)
+        except StoreError as error:  # e.g. a full disk: the store still opens; the next sync or open retries
+            self.storage.compaction_error = error
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 

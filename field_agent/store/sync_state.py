@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from field_agent.domain.envelope import ENVELOPE_KEYS
+from field_agent.store.erasure import COMPACT_KEY, WAITING_KEY, ErasureCounts, erase_marked
 from field_agent.store.guard import locked
 from field_agent.store.rollback import advance_prior
 from field_agent.sync.merge import merge_envelopes
@@ -42,6 +43,12 @@ def newest_stamp(envelope: Mapping[str, Any]) -> str | None:
 
 
 _KEYS = set(ENVELOPE_KEYS)
+
+
+def _added(total: ErasureCounts | None, more: ErasureCounts) -> ErasureCounts:
+    if total is None:
+        return more
+    return ErasureCounts(total.erased + more.erased, total.unsent + more.unsent)
 
 
 class SyncState:
@@ -81,7 +88,7 @@ class SyncState:
         self.outbox.refused.delete(entry_id)
 
     @locked
-    def apply_pulled(self: Store, envelopes: list[Any], next_cursor: int) -> int:
+    def apply_pulled(self: Store, envelopes: list[Any], next_cursor: int, purged: list[Any] | None = None) -> int:
         """Merge records pulled from the server and save the cursor, in one commit; return how many changed here.
 
         A register with a local edit the server has not acknowledged keeps the local value (the push that
@@ -114,9 +121,30 @@ class SyncState:
             if updates:
                 self._records.put_many(updates)
                 self._touched.update(updates)
+            if purged or self.meta_get(WAITING_KEY):
+                counts = erase_marked(self, [_plain(marker) for marker in purged or ()])
+                self._erasure_counts = _added(getattr(self, "_erasure_counts", None), counts)
             self._meta.put("cursor", {"v": int(next_cursor)})
             self._save_clock()
         return len(updates)
+
+    @locked
+    def take_erasure_counts(self: Store) -> ErasureCounts:
+        """What erasure markers erased since the last call (records, and unsent or refused changes dropped)."""
+        counts = getattr(self, "_erasure_counts", None) or ErasureCounts()
+        self._erasure_counts = None
+        return counts
+
+    @locked
+    def compact_if_erased(self: Store) -> bool:
+        """After erasure markers were applied: rewrite the log as one snapshot, so that no frame on disk still holds
+        an erased value. True if it compacted."""
+        self._check_open()
+        if not self.meta_get(COMPACT_KEY):
+            return False
+        self.storage.compact()  # first: if it fails (full disk) the flag stays, and the next sync or open retries
+        self._meta.delete(COMPACT_KEY)  # a small frame naming the flag, no value
+        return True
 
     @locked
     def status(self: Store) -> dict[str, Any]:

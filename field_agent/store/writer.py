@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from field_agent.store.errors import StoreCorrupted, StoreWriteFailed
-from field_agent.store.fsutil import fsync_dir
+from field_agent.store.fsutil import fsync_dir, fsync_dirs_above
 from field_agent.store.log import SNAPSHOT, ScanResult, file_header, seal_frame
 
 LOG_NAME = "store.log"
@@ -57,10 +57,19 @@ def read_marker(directory: Path, data_key: bytes, store_id: bytes) -> tuple[int,
         return None
 
 
-def check_against_tail(directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes) -> str | None:
-    """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable."""
+_READ = object()
+
+
+def check_against_tail(
+    directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes, *, marker: object = _READ
+) -> str | None:
+    """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable.
+
+    ``marker`` is the (generation, frames, length) read before the log was (verify, without the lock); by
+    default it is read now."""
     log_path = directory / LOG_NAME
-    marker = read_marker(directory, data_key, store_id)
+    if marker is _READ:
+        marker = read_marker(directory, data_key, store_id)
     if marker is None:
         return "the commit marker (store.tail) is missing or damaged, so a cut-off log could not be ruled out"
     generation, frames, _length = marker
@@ -95,6 +104,7 @@ class LogWriter:
         _write_new(directory / LOG_NAME, content)
         _write_new(directory / TAIL_NAME, encode_tail(data_key, store_id, 1, 1, len(content)))
         fsync_dir(directory)
+        fsync_dirs_above(directory)
 
     def truncate_torn_tail(self, end: int) -> None:
         """Cut a torn last frame off so the next frame follows the last intact one."""

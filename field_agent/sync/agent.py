@@ -25,11 +25,19 @@ from field_agent.sync.change_check import invalid_changes
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.sync.enroll import enroll
-from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, SyncError
+from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, ServerError, SyncError
 
 __all__ = ["SyncAgent", "SyncProgress", "SyncResult", "enroll", "list_conflicts", "resolve"]
 
 OFFLINE_MESSAGE = "offline: the town server could not be reached; unsent changes are kept for the next sync"
+
+
+def server_down_message(status: int) -> str:
+    """What a run says when the server kept answering with an error (5xx) until its retries ran out."""
+    return (
+        f"offline: the town server kept answering with an error (HTTP {status}); "
+        "unsent changes are kept for the next sync"
+    )
 
 
 class _Stopped(SyncError):
@@ -70,6 +78,8 @@ class SyncResult:
     error_kind: str | None = None
     new_conflicts: int = 0
     stopped: bool = False
+    erased: int = 0  # records (or their health answers) erased here by the town's retention rule
+    erased_unsent: int = 0  # unsent or refused changes of those records dropped with them
 
     @property
     def ok(self) -> bool:
@@ -166,6 +176,11 @@ class SyncAgent:
             result.stopped = True
         except (Offline, RateLimited):
             result.error, result.error_kind = OFFLINE_MESSAGE, "offline"
+        except ServerError as error:
+            if error.retryable:  # a 5xx that outlasted this run's retries: for the worker, the server is down
+                result.error, result.error_kind = server_down_message(error.status), "offline"
+            else:
+                result.error, result.error_kind = error.message, error.kind
         except SyncError as error:
             result.error, result.error_kind = error.message, error.kind
         except StoreError as error:
@@ -286,20 +301,20 @@ class SyncAgent:
         cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
         received = 0
 
-        def fetch(from_cursor: int) -> asyncio.Task[tuple[list[dict[str, Any]], int, bool]]:
+        def fetch(from_cursor: int) -> asyncio.Task[tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]]:
             return asyncio.ensure_future(
-                self._call(lambda: client.pull(from_cursor, self.page_size), emit, received, None)
+                self._call(lambda: client.pull_page(from_cursor, self.page_size), emit, received, None)
             )
 
         pending = fetch(cursor)
         try:
             while True:
-                records, next_cursor, more = await pending
+                records, next_cursor, more, purged = await pending
                 prefetch = more and not self._stop_requested
                 if prefetch:
                     pending = fetch(next_cursor)
-                if records or next_cursor != cursor:
-                    result.pulled += await asyncio.to_thread(self._apply_page, records, next_cursor)
+                if records or purged or next_cursor != cursor:
+                    result.pulled += await asyncio.to_thread(self._apply_page, records, next_cursor, purged)
                 received += len(records)
                 cursor = next_cursor
                 await emit(SyncProgress("pull", received, None if more else received, f"received {received} records"))
@@ -310,11 +325,25 @@ class SyncAgent:
                 pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, SyncError):
                     await pending
+            with contextlib.suppress(StoreError):  # a compaction cut short is redone on the next open
+                await asyncio.to_thread(self._finish_erasure, result)
 
-    def _apply_page(self, records: list[dict[str, Any]], next_cursor: int) -> int:
+    def _apply_page(self, records: list[dict[str, Any]], next_cursor: int, purged: list[dict[str, Any]]) -> int:
         # The store moves its clock past every pulled stamp, so this device's next edit of a pulled field
         # sorts after the value it replaces even when the tablet's clock lags.
+        if purged:  # erasure markers are applied in the same commit as the page (field_agent/store/erasure.py)
+            return int(self.store.apply_pulled(records, next_cursor, purged=purged))
         return int(self.store.apply_pulled(records, next_cursor))
+
+    def _finish_erasure(self, result: SyncResult) -> None:
+        """Count what erasure markers erased and compact the log, so no frame on disk still holds those values."""
+        take = getattr(self.store, "take_erasure_counts", None)
+        if take is None:
+            return
+        counts = take()
+        result.erased += counts.erased
+        result.erased_unsent += counts.unsent
+        self.store.compact_if_erased()
 
 
 def _store_failed(error: StoreError) -> str:
@@ -333,4 +362,6 @@ def _summary(result: SyncResult) -> str:
         text += f", {result.conflicts} conflicts to resolve"
     if result.refused:
         text += f", {result.refused} changes refused"
+    if result.erased:
+        text += f", {result.erased} records erased by the retention rule"
     return text + (" (stopped)" if result.stopped else "")

@@ -133,6 +133,11 @@ class SyncClient:
         return results
 
     async def pull(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+        records, next_cursor, more, _purged = await self.pull_page(cursor, limit)
+        return records, next_cursor, more
+
+    async def pull_page(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
+        """One pull page: records, next cursor, more, and the erasure markers (``protocol.PurgeMarker``) in it."""
         body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
         if not isinstance(body, dict):
             raise ProtocolError("the server's pull answer is not a JSON object")
@@ -143,7 +148,10 @@ class SyncClient:
             _check_envelope(record)
         if next_cursor < cursor or (more and next_cursor == cursor):
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
-        return records, next_cursor, more
+        purged = body.get("purged", [])
+        if not isinstance(purged, list) or not all(_is_marker(marker) for marker in purged):
+            raise ProtocolError("the server sent a malformed erasure marker")
+        return records, next_cursor, more, purged
 
     async def _request(
         self,
@@ -253,6 +261,20 @@ def _plain_result(entry: Any) -> bool:
         and type(entry["conflicts"]) is list
         and all(type(cid) is str for cid in entry["conflicts"])
     )
+
+
+def _is_marker(marker: Any) -> bool:
+    return (
+        type(marker) is dict
+        and type(marker.get("id")) is str
+        and type(marker.get("kind")) is str
+        and (marker.get("fields") is None or _str_map(marker["fields"]))
+        and type(marker.get("purged_ms")) is int
+    )
+
+
+def _str_map(value: Any) -> bool:
+    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
 
 
 def _check_envelope(record: Any) -> None:

@@ -80,10 +80,26 @@ class Envelope(_Strict):
     conflicts: dict[str, dict[str, Any]]
 
 
+class PurgeMarker(_Strict):
+    """A record (``fields`` None) or some of its fields erased by the town's retention rule; never a value.
+
+    ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling)
+    or resident (follow-up) the erased record belonged to."""
+
+    id: str
+    kind: str
+    grid: str
+    seq: int
+    purged_ms: int
+    parent: str | None = None
+    fields: dict[str, str] | None = None
+
+
 class PullResponse(_Strict):
     records: list[Envelope]
     next_cursor: int
     more: bool
+    purged: list[PurgeMarker] = Field(default_factory=list)
 
 
 class EnrollRequest(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from field_agent.domain.errors import DomainError, IdNumberError, ValidationError
+from field_agent.domain.printable import inert
 from field_agent.store import errors as store_errors
 from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
 from field_agent.tui.i18n import Translator
@@ -20,7 +21,16 @@ _STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
 
 
 def describe_error(t: Translator, error: BaseException) -> str:
-    """A one-line message a grid worker can act on; the original English detail follows when it adds facts."""
+    """A one-line message a grid worker can act on; the original English detail follows when it adds facts.
+
+    Control characters in it (from a value or a server's answer) are shown as escapes, never sent to the terminal.
+    """
+    return inert(_describe(t, error))
+
+
+def _describe(t: Translator, error: BaseException) -> str:
+    if isinstance(error, store_errors.WeakPassphrase):
+        return t("error.weak_passphrase", detail=weak_passphrase_reason(t, error))
     if isinstance(error, store_errors.HouseholdNotEmpty):
         return t("error.household_not_empty", count=error.residents)
     for error_type, key in _STORE_KEYS:
@@ -35,6 +45,16 @@ def describe_error(t: Translator, error: BaseException) -> str:
     if isinstance(error, DomainError):
         return t("error.domain", detail=str(error))
     return t("error.unexpected", detail=f"{type(error).__name__}: {error}")
+
+
+def weak_passphrase_reason(t: Translator, error: store_errors.WeakPassphrase) -> str:
+    """Why a passphrase was refused, from the store's reason code and parameters (the CLI uses it too)."""
+    params = dict(error.params)
+    if "parts" in params:
+        parts = params["parts"] or ["guessable"]
+        params["parts"] = t("passphrase.part_separator").join(t(f"passphrase.part.{part}") for part in parts)
+    key = f"passphrase.{error.code}"
+    return t(key, **params) if t.has(key) else t("passphrase.weak")
 
 
 def _sync_error(t: Translator, error: SyncError) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from field_agent.domain.envelope import view
+from field_agent.domain.printable import inert_record
 
 KINDS = ("grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task")
 
@@ -35,6 +36,7 @@ class GridModel:
         for record in views:
             if record.get("_deleted"):
                 continue
+            record = inert_record(record)  # control characters in values are shown, never sent to the terminal
             records[record["id"]] = record
             by_kind[record["kind"]][record["id"]] = record
             index(record)
@@ -46,6 +48,7 @@ class GridModel:
 
     def apply_view(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """Take in a record's flat view; None when it is deleted."""
+        record = inert_record(record)
         record_id = record["id"]
         self._unindex(record_id)
         if record.get("_deleted"):

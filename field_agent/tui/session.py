@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.printable import inert_values
+from field_agent.ledgers.audit import append_store_audit, reveal_entry
 from field_agent.store import Store
 from field_agent.store.log import gc_paused
 from field_agent.store.reader import StoreReader
@@ -28,6 +30,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "worker": "",
     "role": "worker",
     "isolation_days": 14,
+    "reveal_seconds": 30,
 }
 
 
@@ -95,7 +98,7 @@ class Session:
         prefetched, self._prefetched_today = self._prefetched_today, None
         if prefetched is not None:
             return prefetched
-        return today_summary(
+        summary = today_summary(
             self.reader,
             self.today,
             self.now(),
@@ -103,6 +106,7 @@ class Session:
             self.sync_state(),
             isolation_days=int(self.setting("isolation_days") or 14),
         )
+        return inert_values(summary)
 
     def prefetch_today(self) -> None:
         """Work out Today's numbers now, in the unlock worker, while the UI thread has nothing else to do."""
@@ -177,7 +181,7 @@ class Session:
         with self.lock:
             if self._model is not None:
                 return self._model.apply(envelope) or {}
-        return {} if is_deleted(envelope) else view(envelope)
+        return {} if is_deleted(envelope) else inert_values(view(envelope))
 
     def search_household_ids(self, query: str) -> list[str] | None:
         """Household ids matching address, name, pinyin initials or phone tail (None for an empty query)."""
@@ -193,22 +197,42 @@ class Session:
     def sync_state(self) -> dict[str, Any]:
         store = self._open_store()
         last = store.meta_get("last_sync")
-        return {
-            "pending": store.pending_count(),
-            "conflicts": len(store.open_conflicts()),
-            "last_sync": last.get("at") if isinstance(last, dict) else last,
-            "last_result": last if isinstance(last, dict) else None,
-        }
+        return inert_values(
+            {
+                "pending": store.pending_count(),
+                "conflicts": len(store.open_conflicts()),
+                "last_sync": last.get("at") if isinstance(last, dict) else last,
+                "last_result": last if isinstance(last, dict) else None,
+            }
+        )
 
     def conflicts(self) -> list[dict[str, Any]]:
         """Open conflicts described from this device's side (oldest first)."""
-        return list_conflicts(self._open_store())
+        return inert_values(list_conflicts(self._open_store()))
 
     def resolve_conflict(self, record_id: str, cid: str, choice: str, value: Any = None) -> dict[str, Any]:
         """Close a conflict with mine, theirs or a typed value; return the record's new view."""
         store = self._open_store()
         resolve(store, record_id, cid, choice, value)
         return self._applied(store.get(record_id) or {})
+
+    def audit_reveal(self, resident_id: str, household_id: str | None, fields: list[str], reason: str) -> float:
+        """Record in the device's audit list that this worker is shown a resident's full ID number (who, when,
+        which record, why; never the number); return how many seconds it stays shown. Raises when it could not
+        be recorded: then nothing is shown."""
+        seconds = float(self.setting("reveal_seconds") or DEFAULT_SETTINGS["reveal_seconds"])
+        entry = reveal_entry(
+            record=resident_id,
+            household=household_id,
+            fields=fields,
+            reason=reason,
+            seconds=seconds,
+            actor=self.worker,
+            role=str(self.setting("role") or ""),
+            at=self.now(),
+        )
+        append_store_audit(self._open_store(), entry)
+        return seconds
 
     def change_passphrase(self, old: str, new: str) -> None:
         self._open_store().passwd(old, new)

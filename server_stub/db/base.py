@@ -66,6 +66,18 @@ class Transaction(ABC):
     @abstractmethod
     def mark_synced(self, device_id: str, now_ms: int) -> None: ...
 
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased whole by the retention rule: id -> when (ms) (server_stub/retention.py)."""
+        raise NotImplementedError
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        raise NotImplementedError
+
+    def erase(self, grid: str, markers: Iterable[dict[str, Any]]) -> int:
+        """Delete erased records of the locked grid and number their erasure markers; returns the last seq."""
+        raise NotImplementedError
+
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
 
@@ -117,6 +129,28 @@ class Database(ABC):
 
     @abstractmethod
     def count_records(self, grid: str | None = None) -> int: ...
+
+    def pull_page_with_purged(
+        self, grid: str, cursor: int, limit: int
+    ) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
+        """``pull_page`` with the grid's erasure markers merged in by sequence number."""
+        raise NotImplementedError
+
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased whole by the retention rule: id -> when (ms)."""
+        raise NotImplementedError
+
+    def purged_markers(self, grid: str | None = None) -> list[dict[str, Any]]:
+        """Every erasure marker (of one grid, or all), oldest first."""
+        raise NotImplementedError
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        raise NotImplementedError
+
+    def reclaim_space(self) -> bool:
+        """After an erasure: rewrite the storage so that no page of a deleted row survives."""
+        raise NotImplementedError
 
     def __enter__(self) -> Database:
         return self

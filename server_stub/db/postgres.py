@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from server_stub.db.sql import SqlDatabase
-from server_stub.errors import DatabaseError
+from server_stub.errors import DatabaseError, StorageFailed
 from server_stub.sealing import Sealer, sealer_for
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -77,11 +77,30 @@ class PostgresDatabase(SqlDatabase):
 
     @contextmanager
     def _writer(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._acquire() as connection, connection.transaction():
-            yield connection
+        """A connection in a transaction; a write PostgreSQL refuses for want of space or because the database is
+        read-only (a standby, ``default_transaction_read_only``) becomes a StorageFailed, logged once."""
+        try:
+            with self._acquire() as connection, connection.transaction():
+                yield connection
+        except (psycopg.errors.DiskFull, psycopg.errors.InsufficientResources) as error:
+            self._fail(f"the PostgreSQL server of {_safe(self.url)} is out of disk space: nothing was written", error)
+        except psycopg.errors.ReadOnlySqlTransaction as error:
+            self._fail(f"the PostgreSQL database {_safe(self.url)} is read-only: nothing was written", error)
+
+    def _fail(self, message: str, error: Exception) -> None:
+        self.faults.note(message)
+        raise StorageFailed(message) from error
 
     def _reader(self) -> Any:
         return self._acquire()
+
+    def reclaim_space(self) -> bool:
+        """After an erasure: VACUUM the tables rows were deleted from, so their dead versions are removed (the
+        space is reused; ``VACUUM FULL``, run by the database's owner, would also return it to the system)."""
+        with self._acquire() as connection:  # autocommit: VACUUM cannot run inside a transaction
+            connection.execute("VACUUM records")
+            connection.execute("VACUUM purged")
+        return True
 
     def drop_schema(self) -> None:
         """Drop this database's own schema with everything in it (used by tests and benchmarks)."""

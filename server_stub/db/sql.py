@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import cached_property
 from typing import Any
 
 import orjson
 
 from server_stub.db.base import Database, Transaction
-from server_stub.errors import DatabaseError
+from server_stub.db.faults import FaultLog
+from server_stub.errors import DatabaseError, KeyMismatch, StorageFailed
 from server_stub.sealing import KEY_FILE_ENV, PREFIX, Sealer, SealError
 
 SCHEMA = (
@@ -32,7 +35,14 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS batches_created ON batches (created)",
     "CREATE TABLE IF NOT EXISTS enroll_attempts (address TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS enroll_attempts_address ON enroll_attempts (address, at_ms)",
+    # erasure markers (server_stub/retention.py): which record (or which of its fields) was erased by the
+    # retention rule and when, numbered in the grid's sequence so that pulls deliver them; never any value
+    "CREATE TABLE IF NOT EXISTS purged (id TEXT NOT NULL, kind TEXT NOT NULL, grid TEXT NOT NULL, "
+    "seq BIGINT NOT NULL, purged_ms BIGINT NOT NULL, parent TEXT, fields TEXT, PRIMARY KEY (id, seq))",
+    "CREATE INDEX IF NOT EXISTS purged_grid_seq ON purged (grid, seq)",
+    "CREATE INDEX IF NOT EXISTS purged_id ON purged (id)",
 )
+PURGED_COLUMNS = ("id", "kind", "grid", "seq", "purged_ms", "parent", "fields")
 DEVICE_COLUMNS = (
     "id",
     "grid",
@@ -50,6 +60,7 @@ CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "us
 CHUNK = 500
 SEAL_CHECK_KEY = "sealing_check"
 SEAL_CHECK_ID = "__sealing_check__"
+ANSWERS_SEALED_KEY = "answers_sealed"
 
 
 class RecordRaced(Exception):
@@ -59,6 +70,44 @@ class RecordRaced(Exception):
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _marker(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An erasure marker as the pull sends it: id, kind, seq, purged_ms, parent, fields (None: the whole record)."""
+    fields = row.get("fields")
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "grid": row["grid"],
+        "seq": int(row["seq"]),
+        "purged_ms": int(row["purged_ms"]),
+        "parent": row.get("parent"),
+        "fields": None if fields is None else orjson.loads(fields),
+    }
+
+
+def _cleared_among(run: Any, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        for record_id, fields in run(
+            f"SELECT id, fields FROM purged WHERE fields IS NOT NULL AND id IN ({marks}) ORDER BY seq", chunk
+        ).fetchall():
+            cleared = found.setdefault(str(record_id), {})
+            for name, stamp in orjson.loads(fields).items():
+                cleared[name] = max(cleared.get(name, ""), stamp)
+    return found
+
+
+def _purged_among(run: Any, ids: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        for record_id, at in run(
+            f"SELECT id, max(purged_ms) FROM purged WHERE fields IS NULL AND id IN ({marks}) GROUP BY id", chunk
+        ).fetchall():
+            found[str(record_id)] = int(at)
+    return found
 
 
 class SqlTransaction(Transaction):
@@ -134,6 +183,42 @@ class SqlTransaction(Transaction):
         self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
         return self._seq
 
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
+        return _purged_among(self._run, ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        return _cleared_among(self._run, ids)
+
+    def erase(self, grid: str, markers: Iterable[Mapping[str, Any]]) -> int:
+        """Delete erased records of the locked grid and number their markers (``PURGED_COLUMNS`` minus seq/grid)
+        in its sequence, so that every tablet pulls them; returns the last sequence number."""
+        if grid != self._grid:
+            raise RuntimeError(f"transaction holds the lock of grid {self._grid!r}, not {grid!r}")
+        rows = []
+        whole = []
+        for marker in markers:
+            self._seq += 1
+            fields = marker.get("fields")
+            rows.append(
+                (marker["id"], marker["kind"], grid, self._seq, int(marker["purged_ms"]), marker.get("parent"),
+                 None if fields is None else orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode())
+            )  # fmt: skip
+            if fields is None:
+                whole.append(marker["id"])
+        for chunk in _chunks(whole):
+            marks = ",".join("?" * len(chunk))
+            self._run(f"DELETE FROM records WHERE grid = ? AND id IN ({marks})", [grid, *chunk])
+        if rows:
+            self._db.executemany(
+                self._conn,
+                self._db.q(f"INSERT INTO purged ({', '.join(PURGED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                rows,
+            )
+            self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
+        return self._seq
+
     def seal_plaintext(self) -> int:
         """Seal every body stored as plaintext (a database written before sealing existed); returns how many."""
         sealed, last_id = 0, ""
@@ -155,13 +240,30 @@ class SqlTransaction(Transaction):
         row = self._run(
             "SELECT response FROM batches WHERE device_id = ? AND batch_id = ?", (device_id, batch_id)
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else self._db.sealer.open_answer(device_id, batch_id, str(row[0])).decode()
 
     def save_batch(self, device_id: str, batch_id: str, response_json: str, now_ms: int) -> None:
+        """Store a push's answer sealed (``Sealer.seal_answer``): whatever a reason holds never lies in the clear."""
+        sealed = self._db.sealer.seal_answer(device_id, batch_id, response_json)
         self._run(
             "INSERT INTO batches (device_id, batch_id, response, created) VALUES (?, ?, ?, ?)",
-            (device_id, batch_id, response_json, now_ms),
+            (device_id, batch_id, sealed, now_ms),
         )
+
+    def seal_plaintext_answers(self) -> int:
+        """Seal every push answer stored as plaintext (a database from before answers were sealed)."""
+        sealed = 0
+        seal = self._db.sealer.seal_answer
+        while rows := self._run(
+            "SELECT device_id, batch_id, response FROM batches WHERE response NOT LIKE ? LIMIT 1000", (PREFIX + "%",)
+        ).fetchall():
+            self._db.executemany(
+                self._conn,
+                self._db.q("UPDATE batches SET response = ? WHERE device_id = ? AND batch_id = ?"),
+                [(seal(device, batch, response), device, batch) for device, batch, response in rows],
+            )
+            sealed += len(rows)
+        return sealed
 
     def forget_batches(self, before_ms: int) -> int:
         return int(self._run("DELETE FROM batches WHERE created < ?", (before_ms,)).rowcount)
@@ -237,13 +339,23 @@ class SqlDatabase(Database):
         """A connection inside an open write transaction; commits on success, rolls back on error."""
         raise NotImplementedError
 
+    @cached_property
+    def faults(self) -> FaultLog:
+        return FaultLog()
+
     @contextmanager
     def transaction(self, grid: str | None = None) -> Iterator[Transaction]:
+        try:
+            self.sealer.check_key_file()  # never write under a key that is no longer the database's
+        except KeyMismatch as error:
+            self.faults.note(error.message)
+            raise
         with self._writer() as connection:
             tx = SqlTransaction(self, connection)
             if grid is not None:
                 tx.lock_grid(grid)
             yield tx
+        self.faults.clear()  # a write went through: the next fault is logged again
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._reader() as connection:
@@ -258,7 +370,20 @@ class SqlDatabase(Database):
         self._check_sealing()
 
     def _check_sealing(self) -> None:
-        """Check that this server's key opens the database; seal the bodies of a database from before sealing."""
+        """Check that this server's key opens the database; seal the bodies and the stored answers of a database
+        from before sealing."""
+        self._check_key()
+        if not self._query("SELECT value FROM meta WHERE key = ?", (ANSWERS_SEALED_KEY,)):
+            sealed = 0
+            with self.transaction() as tx:
+                assert isinstance(tx, SqlTransaction)
+                if tx.get_meta(ANSWERS_SEALED_KEY) is None:  # (not sealed by another process meanwhile)
+                    sealed = tx.seal_plaintext_answers()
+                    tx.set_meta(ANSWERS_SEALED_KEY, "1")
+            if sealed:
+                self._after_sealing()
+
+    def _check_key(self) -> None:
         check = self._query("SELECT value FROM meta WHERE key = ?", (SEAL_CHECK_KEY,))
         if not check:
             sealed: int | None = None
@@ -322,6 +447,53 @@ class SqlDatabase(Database):
         open_body = self.sealer.open
         return [(int(seq), open_body(record_id, body)) for seq, record_id, body in rows]
 
+    def pull_page_with_purged(
+        self, grid: str, cursor: int, limit: int
+    ) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
+        """``pull_page`` with the grid's erasure markers merged in by sequence number: (seq, envelope JSON, None)
+        for a record, (seq, None, marker) for an erasure."""
+        rows = self.pull_page(grid, cursor, limit)
+        upto = rows[-1][0] if len(rows) == limit else None  # markers beyond a full page belong to a later one
+        sql = f"SELECT {', '.join(PURGED_COLUMNS)} FROM purged WHERE grid = ? AND seq > ?"
+        params: list[Any] = [grid, cursor]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            params.append(upto)
+        markers = self._query(sql + " ORDER BY seq LIMIT ?", [*params, limit])
+        if not markers:
+            return [(seq, body, None) for seq, body in rows]
+        merged: list[tuple[int, bytes | None, dict[str, Any] | None]] = [(seq, body, None) for seq, body in rows]
+        for row in markers:
+            marker = dict(zip(PURGED_COLUMNS, row, strict=True))
+            merged.append((int(marker["seq"]), None, _marker(marker)))
+        merged.sort(key=lambda item: item[0])
+        return merged[:limit]
+
+    def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
+        """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
+        with self._reader() as connection:
+            return _purged_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
+
+    def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
+        with self._reader() as connection:
+            return _cleared_among(lambda sql, params=(): connection.execute(self.q(sql), params), ids)
+
+    def purged_markers(self, grid: str | None = None) -> list[dict[str, Any]]:
+        """Every erasure marker (of one grid, or all), oldest first: what was erased and when, never a value."""
+        sql = f"SELECT {', '.join(PURGED_COLUMNS)} FROM purged"
+        rows = (
+            self._query(sql + " WHERE grid = ? ORDER BY seq", (grid,))
+            if grid
+            else self._query(sql + " ORDER BY grid, seq")
+        )
+        return [_marker(dict(zip(PURGED_COLUMNS, row, strict=True))) for row in rows]
+
+    def reclaim_space(self) -> bool:
+        """After an erasure: rewrite the storage so that no page of the deleted rows survives (see the dialects);
+        False when that could not be finished now."""
+        return True
+
     def count_records(self, grid: str | None = None) -> int:
         if grid is None:
             return int(self._query("SELECT count(*) FROM records")[0][0])
@@ -358,7 +530,9 @@ class SqlDatabase(Database):
         return dict(zip(DEVICE_COLUMNS, rows[0], strict=True)) if rows else None
 
     def touch_device(self, device_id: str, now_ms: int) -> None:
-        with self._writer() as connection:
+        """Best effort: on a disk that takes no write (full, read-only) a pull still answers; the fault is logged
+        once by the writer and the next push reports it."""
+        with contextlib.suppress(StorageFailed), self._writer() as connection:
             connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))
 
     def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:

@@ -9,6 +9,7 @@ so a waiting worker could sit idle long after the lock was free; the kernel wake
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from server_stub.db.sql import SqlDatabase
-from server_stub.errors import DatabaseError
+from server_stub.errors import DatabaseError, StorageFailed
 from server_stub.sealing import Sealer, sealer_for
 
 try:
@@ -29,6 +30,10 @@ except ImportError:  # pragma: no cover - not POSIX: processes are kept apart by
 
 GROUP_MAX_UNITS = 64
 GROUP_MAX_AGE_S = 0.05
+LOW_SPACE_BYTES = 256 * 1024
+# SQLite's result codes of a storage that will not take a write (the extended codes start with these)
+STORAGE_CODES = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class FairLock:
@@ -71,7 +76,7 @@ class _CommitGroup:
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.error: sqlite3.Error | None = None
+        self.error: Exception | None = None
         self.units = 0
         self.opened = time.monotonic()
 
@@ -95,7 +100,13 @@ class SqliteDatabase(SqlDatabase):
             self._group: _CommitGroup | None = None
             self._process_lock = os.open(f"{self.path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
             self._writer_connection = self._connect()
-        except (OSError, sqlite3.Error) as error:
+        except OSError as error:
+            if error.errno in READ_ONLY_ERRNOS or error.errno == errno.ENOSPC:
+                raise StorageFailed(self._storage_message(error, opening=True)) from error
+            raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
+        except sqlite3.Error as error:
+            if str(getattr(error, "sqlite_errorname", "")).startswith(STORAGE_CODES):
+                raise StorageFailed(self._storage_message(error, opening=True)) from error
             raise DatabaseError(f"cannot open the server database {self.path}: {error}") from error
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -129,17 +140,24 @@ class SqliteDatabase(SqlDatabase):
                 self._lock_processes()
                 try:
                     connection.execute("BEGIN IMMEDIATE")
-                except BaseException:
+                except BaseException as error:
                     self._unlock_processes()
+                    self._raise_storage_failure(error)
                     raise
                 self._group = _CommitGroup()
             group = self._group
             connection.execute("SAVEPOINT unit")
             try:
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK TO unit")
-                connection.execute("RELEASE unit")
+            except BaseException as error:
+                try:
+                    connection.execute("ROLLBACK TO unit")
+                    connection.execute("RELEASE unit")
+                except sqlite3.Error:
+                    pass  # SQLite rolled the whole transaction back itself (disk full, I/O error)
+                if not connection.in_transaction:  # so the group's other units are gone too: it fails
+                    group.error = error
+                self._raise_storage_failure(error)
                 raise
             connection.execute("RELEASE unit")
             group.units += 1
@@ -148,7 +166,46 @@ class SqliteDatabase(SqlDatabase):
             self._write_lock.release()
         group.done.wait()
         if group.error is not None:
+            self._raise_storage_failure(group.error)
             raise DatabaseError(f"the server database could not commit: {group.error}") from group.error
+
+    def _raise_storage_failure(self, error: BaseException) -> None:
+        """Raise StorageFailed naming the cause when ``error`` is the storage refusing a write (disk full, read-only
+        file or file system, I/O error), logged once per failure (not once per request); else return."""
+        if not isinstance(error, sqlite3.Error) or not str(getattr(error, "sqlite_errorname", "")).startswith(
+            STORAGE_CODES
+        ):
+            return
+        message = self._storage_message(error)
+        self.faults.note(message)
+        raise StorageFailed(message) from error
+
+    def _storage_message(self, error: BaseException, opening: bool = False) -> str:
+        """Why the database cannot be written, found by looking at the disk: SQLite reports a file made
+        immutable or a read-only mount as an I/O error, and a full disk sometimes as one too."""
+        name = str(getattr(error, "sqlite_errorname", ""))
+        where = self.path.parent
+        then = "the server cannot start on it" if opening else "a running server then goes on by itself"
+        try:
+            space = os.statvfs(where)
+            full = space.f_bavail * space.f_frsize < LOW_SPACE_BYTES
+        except OSError:
+            full = False
+        files = [self.path, *(self.path.with_name(self.path.name + tail) for tail in ("-wal", "-shm"))]
+        read_only = not os.access(where, os.W_OK) or any(
+            file.exists() and not os.access(file, os.W_OK) for file in files
+        )
+        if name.startswith("SQLITE_FULL") or (full and not read_only) or getattr(error, "errno", None) == errno.ENOSPC:
+            return (
+                f"the disk holding the server database {self.path} is full: nothing was written; free space "
+                f"in {where} ({then})"
+            )
+        if name.startswith("SQLITE_READONLY") or read_only or getattr(error, "errno", None) in READ_ONLY_ERRNOS:
+            return (
+                f"the server database {self.path} is read-only (its file or its file system does not allow "
+                f"writing): nothing was written; make it writable again ({then})"
+            )
+        return f"the server database {self.path} could not be written ({error}): nothing was written; check the disk"
 
     def _commit_when_idle(self) -> None:
         """Commit the open group unless more units are queued (within limits of size and age)."""
@@ -163,14 +220,16 @@ class SqliteDatabase(SqlDatabase):
             return
         self._group = None
         try:
-            self._writer_connection.execute("COMMIT")
+            if group.error is None:  # else a unit found the transaction rolled back under it: nothing to commit
+                self._writer_connection.execute("COMMIT")
         except sqlite3.Error as error:
             group.error = error
-            with contextlib.suppress(sqlite3.Error):
-                self._writer_connection.execute("ROLLBACK")
         finally:
+            if group.error is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._writer_connection.execute("ROLLBACK")
             self._unlock_processes()
-        group.done.set()
+            group.done.set()
 
     def _lock_processes(self) -> None:
         """Wait for the other processes' writers (their whole commit group) to finish."""
@@ -201,6 +260,10 @@ class SqliteDatabase(SqlDatabase):
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
+        except (OSError, sqlite3.Error) as error:
+            Path(target).unlink(missing_ok=True)
+            Path(f"{target}-journal").unlink(missing_ok=True)
+            raise StorageFailed(f"the backup {target} could not be written ({_why(error)}): it was removed") from error
         except BaseException:
             Path(target).unlink(missing_ok=True)
             raise
@@ -213,6 +276,24 @@ class SqliteDatabase(SqlDatabase):
             try:
                 self._writer_connection.execute("VACUUM")
                 self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._unlock_processes()
+
+    def reclaim_space(self) -> bool:
+        """After an erasure: empty the write-ahead log, rewrite the file (VACUUM, so no free page keeps a deleted
+        row) and empty the log again, which VACUUM filled with the new pages. False if readers kept the log from
+        being emptied for 5 s (the next purge or checkpoint empties it)."""
+        with self._write_lock:
+            self._lock_processes()
+            try:
+                self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._writer_connection.execute("VACUUM")
+                for _attempt in range(50):  # a reader in the middle of a query keeps the WAL for a moment
+                    busy = self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if not busy:
+                        return True
+                    time.sleep(0.1)
+                return False
             finally:
                 self._unlock_processes()
 
@@ -236,6 +317,17 @@ class SqliteDatabase(SqlDatabase):
             if self._process_lock >= 0:
                 os.close(self._process_lock)
                 self._process_lock = -1
+
+
+def _why(error: BaseException) -> str:
+    """The cause of a failed write in a few words: the disk is full, the place is read-only, or the error's text."""
+    code = getattr(error, "errno", None)
+    name = str(getattr(error, "sqlite_errorname", ""))
+    if code == errno.ENOSPC or name.startswith("SQLITE_FULL"):
+        return "the disk is full"
+    if code in READ_ONLY_ERRNOS or name.startswith("SQLITE_READONLY"):
+        return "the place is read-only"
+    return getattr(error, "strerror", None) or str(error)
 
 
 def sqlite_path_from_url(url: str) -> Path:

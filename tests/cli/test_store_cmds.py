@@ -128,7 +128,7 @@ def test_verify_and_salvage(initialised, tmp_path: Path) -> None:
 def test_passwd(initialised) -> None:
     run = initialised
     weak = run("passwd", FIELD_AGENT_NEW_PASSPHRASE="short")
-    assert weak.exit_code == 1 and "too short" in weak.stderr
+    assert weak.exit_code == 1 and "太短" in weak.stderr
     new = "a brand new long passphrase"
     assert run("passwd", FIELD_AGENT_NEW_PASSPHRASE=new).exit_code == 0
     assert run("status", passphrase=PASSPHRASE).exit_code == 3

@@ -57,7 +57,9 @@ def test_sync_json_and_conflict_resolution_from_the_command_line(two_tablets: tu
 
     [conflict] = run_json(a, "conflicts", "list", "--json")
     assert conflict["record"] == record and conflict["field"] == "phone" and conflict["type"] == "value"
-    assert {conflict["winner"]["value"], conflict["loser"]["value"]} == {"13800138001", "13800138002"}
+    assert {conflict["winner"]["value"], conflict["loser"]["value"]} == {"*******8001", "*******8002"}  # masked
+    refused = run(a, "conflicts", "list", "--json", "--unmasked")
+    assert refused.exit_code == 1 and "only the grid leader may print full" in refused.output
     listed = run(b, "conflicts", "list")
     assert listed.exit_code == 0 and conflict["cid"] in listed.output and "(this device)" in listed.output
 

@@ -14,7 +14,7 @@ from field_agent.ledgers.definitions import load_definitions
 
 from .town import TODAY
 
-MASKED_ID = re.compile(r"^\d{6}\*{8}[0-9X]{4}$")
+MASKED_ID = re.compile(r"^\d{6}\*{10}[0-9X]{2}$")
 
 
 def live(envelopes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -110,7 +110,8 @@ def test_id_numbers_and_phones_are_masked_unless_asked(name: str, demo: list[dic
     cells = {str(cell) for row in masked.rows for cell in row}
     assert not cells & numbers and not cells & phones
     assert all(MASKED_ID.match(r["id_number"]) for r in masked.as_dicts())
-    assert all("****" in r["phone"] for r in masked.as_dicts() if r["phone"])
+    assert all(re.fullmatch(r"\*{7}\d{4}|0\d{2,3}-\*{7,8}", r["phone"]) for r in masked.as_dicts() if r["phone"])
+    assert "birth_date" not in masked.as_dicts()[0]
     full = build_ledger(name, demo, today=TODAY, masked=False)
     assert {r["id_number"] for r in full.as_dicts()} <= numbers
     assert len(full.rows) == len(masked.rows)

@@ -180,3 +180,24 @@ def test_a_towns_own_definitions_file_is_used(worker_store: Path, tmp_path: Path
     assert "高龄老人名单" in sheet["A1"].value and [c.value for c in sheet[2]] == ["姓名", "年龄"]
     ages = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert ages == sorted(ages, reverse=True) and ages
+
+
+def test_records_print_masked_and_only_the_leader_may_unmask_them(worker_store: Path, leader_store: Path) -> None:
+    numbers = {view(e)["id_number"] for e in store_envelopes(worker_store) if e["kind"] == "resident"}
+    listed = run(worker_store, "records", "list", "--kind", "resident", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert not any(number in listed.output for number in numbers)
+    one = json.loads(listed.output)[0]
+    assert one["id_number"].count("*") == 10
+    for args in (["list", "--json"], ["get", one["id"], "--json"], ["get", one["id"], "--envelope"]):
+        refused = run(worker_store, "records", *args, "--unmasked")
+        assert refused.exit_code == 1 and "only the grid leader may print full ID numbers" in refused.output
+        assert not any(number in refused.output for number in numbers)
+    assert meta(worker_store, "audit") is None
+    full = run(leader_store, "records", "get", one["id"], "--json", "--unmasked")
+    assert full.exit_code == 0, full.output
+    assert json.loads(full.output)["id_number"] in numbers
+    (entry,) = meta(leader_store, "audit")
+    assert entry["action"] == "records" and entry["unmasked"] is True and entry["actor"] == "林组长"
+    assert entry["scope"] == f"records get {one['id']}" and entry["rows"] == 1
+    assert not any(number in json.dumps(entry, ensure_ascii=False) for number in numbers)

@@ -1,4 +1,4 @@
-"""Who may do what: grids are sealed from each other, leaders alone change roles and mode, codes and tokens die."""
+"""Who may do what: grids are sealed from each other, leaders alone change the grid, codes and tokens die."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ async def test_only_the_leader_changes_roles_and_mode(server: Harness) -> None:
         result = (await worker.push_ok([worker.edit(grid, kind="grid", values=values)]))[0]
         assert result["status"] == "refused" and result["code"] == "leader_only", values
     assert server.db.get_record(grid)["fields"]["mode"] == "normal"
-    allowed = (await worker.push_ok([worker.edit(grid, kind="grid", values={"party_org": "东门社区第一党支部"})]))[0]
-    assert allowed["status"] == "applied"
+    party = (await worker.push_ok([worker.edit(grid, kind="grid", values={"party_org": "东门社区第一党支部"})]))[0]
+    assert party["status"] == "refused" and party["code"] == "leader_only"  # every field of the grid is the leader's
     result = (await leader.push_ok([leader.edit(grid, kind="grid", values={"mode": "wartime"})]))[0]
     assert result["status"] == "applied"
     assert server.db.get_record(grid)["fields"]["mode"] == "wartime"

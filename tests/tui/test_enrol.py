@@ -143,3 +143,29 @@ async def test_enrolment_needs_address_and_code(tmp_path: Path, town: Town) -> N
         await settle(pilot)
         assert "enrolment code" in str(app.screen.query_one("#unlock-error", Label).content)
     assert not (tmp_path / "store").exists()
+
+
+async def test_a_guessable_passphrase_is_refused_before_the_code_is_spent(tmp_path: Path, town: Town) -> None:
+    path = tmp_path / "store"
+    calls: list[str] = []
+
+    async def enroll_with(store: Any, url: str, code: str) -> Any:
+        calls.append(code)
+        return await enroll(store, url, code, transport=town.transport)
+
+    app = make_app(path, lang="en", now=frozen_now, environ={}, enroll_with=enroll_with)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for selector, text in (
+            ("#passphrase", "Zhang@1988715"),
+            ("#confirm", "Zhang@1988715"),
+            ("#server", SERVER),
+            ("#code", town.code()),
+        ):
+            await type_into(pilot, selector, text)
+        await pilot.click("#enrol")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        shown = str(app.screen.query_one("#unlock-error", Label).content)
+        assert "too weak" in shown and "a pinyin name" in shown and "a date" in shown, shown
+    assert calls == []
+    assert not (path.exists() and any(path.iterdir()))

@@ -29,6 +29,7 @@ async def test_switching_language_redraws_in_english_and_is_remembered(app_facto
         screen = await open_settings(pilot)
         screen.query_one("#language", Select).value = "en"
         screen.query_one("#auto_lock_minutes", Input).value = "2"
+        screen.query_one("#reveal_seconds", Input).value = "15"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.t.language == "en"
@@ -38,6 +39,7 @@ async def test_switching_language_redraws_in_english_and_is_remembered(app_facto
         await settle(pilot)
     with Store.open(store_path, PASSPHRASE) as store:
         assert store.meta_get("language") == "en" and store.meta_get("auto_lock_minutes") == 2
+        assert store.meta_get("reveal_seconds") == 15
 
 
 async def test_bad_settings_are_refused_with_a_reason(app_factory) -> None:
@@ -49,6 +51,10 @@ async def test_bad_settings_are_refused_with_a_reason(app_factory) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "22:00-06:00" in str(screen.query_one("#settings-status", Static).content)
+        screen.query_one("#reveal_seconds", Input).value = "3600"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "5 to 300 seconds" in str(screen.query_one("#settings-status", Static).content)
 
 
 async def test_passphrase_change_rewraps_the_key(app_factory, store_path: Path) -> None:

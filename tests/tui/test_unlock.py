@@ -127,6 +127,27 @@ async def test_first_run_refuses_a_weak_passphrase(tmp_path: Path) -> None:
     assert not (path.exists() and any(path.iterdir()))
 
 
+async def test_first_run_says_in_chinese_what_a_guessable_passphrase_is_made_of(tmp_path: Path) -> None:
+    path = tmp_path / "new-store"
+    app = make_app(path, lang="zh_CN", now=frozen_now, environ={})
+    async with app.run_test(size=(80, 30)) as pilot:
+        for selector, text in (
+            ("#town", "T"),
+            ("#community", "C"),
+            ("#grid-name", "G"),
+            ("#worker-name", "W"),
+            ("#passphrase", "lifeng19880715"),
+            ("#confirm", "lifeng19880715"),
+        ):
+            await type_into(pilot, selector, text)
+        await pilot.click("#create")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        shown = str(app.screen.query_one("#unlock-error", Label).content)
+        assert shown.startswith("密码强度不够：由拼音姓名、日期") and "10^" in shown, shown
+    assert not (path.exists() and any(path.iterdir()))
+
+
 async def test_command_palette_reaches_every_screen_by_name(app_factory) -> None:
     from textual.command import CommandPalette
 

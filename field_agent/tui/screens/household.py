@@ -1,4 +1,9 @@
-"""One household: its residents (ID numbers masked until revealed), visit history and samplings."""
+"""One household: its residents (ID numbers masked until revealed), visit history and samplings.
+
+Revealing (x) asks why first, records who, when, which resident and why in the device's audit list (never the
+number), then shows that resident's full ID number and the household's phone until ``reveal_seconds`` (setting,
+30 by default) pass or the screen is left, whichever comes first.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.phone import mask_phone
@@ -19,6 +25,9 @@ from field_agent.tui import people
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.widgets.prompt import FieldsDialog
+
+REVEAL_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,10 +55,23 @@ class HouseholdScreen(SessionScreen):
             super().__init__()
             self.detail = detail
 
+    class Revealed(Message):
+        """The reveal was recorded in the audit list: show the resident's number for ``seconds``."""
+
+        def __init__(self, resident_id: str, seconds: float) -> None:
+            super().__init__()
+            self.resident_id = resident_id
+            self.seconds = seconds
+
+    class RevealEnded(Message):
+        """The full number is masked again (x, the timer, or leaving the screen)."""
+
     def __init__(self, household_id: str) -> None:
         super().__init__()
         self.household_id = household_id
-        self.revealed = False
+        self.revealed_id: str | None = None
+        self.reveal_timer: Timer | None = None
+        self.reveal_until = 0.0
         self.detail: HouseholdDetail | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -69,6 +91,17 @@ class HouseholdScreen(SessionScreen):
         for key in ("name", "sex_age", "id_number", "groups", "isolation"):
             table.add_column(self.t(f"resident.col.{key}"), key=key)
         self.reload()
+
+    @property
+    def revealed(self) -> bool:
+        return self.revealed_id is not None
+
+    def on_screen_suspend(self) -> None:
+        self.hide_revealed()
+
+    def on_unmount(self) -> None:
+        if self.reveal_timer is not None:
+            self.reveal_timer.stop()
 
     def on_screen_resume(self) -> None:
         if self.detail is not None:
@@ -118,7 +151,7 @@ class HouseholdScreen(SessionScreen):
             table.add_row(
                 Text(resident.get("name") or ""),
                 sex_age,
-                people.shown_id(resident.get("id_number"), self.revealed),
+                people.shown_id(resident.get("id_number"), resident["id"] == self.revealed_id),
                 groups,
                 isolation,
                 key=resident["id"],
@@ -151,8 +184,60 @@ class HouseholdScreen(SessionScreen):
         return next((r for r in self.detail.residents if r["id"] == row_key.value), None)
 
     def action_reveal(self) -> None:
-        self.revealed = not self.revealed
+        """x: mask again what is shown; otherwise ask why, then show the selected resident's full number."""
+        if self.revealed:
+            self.hide_revealed()
+            return
+        resident = self.selected_resident()
+        if resident is None or not resident.get("id_number"):
+            return
+        t = self.t
+        seconds = int(float(self.session.setting("reveal_seconds") or 30))
+        dialog = FieldsDialog(
+            t("reveal.question", name=escape(resident.get("name") or ""), seconds=seconds),
+            [("reason", t("field.reason"), "", True)],
+            ok=t("reveal.ok"),
+            cancel=t("key.cancel"),
+            required_message=t("reveal.reason_required"),
+        )
+        self.app.push_screen(dialog, lambda answer: self._reveal_answered(resident["id"], answer))
+
+    def _reveal_answered(self, resident_id: str, answer: dict[str, str] | None) -> None:
+        if answer is not None:
+            self.record_reveal(self.session, resident_id, answer["reason"])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reveal")
+    def record_reveal(self, session: Session, resident_id: str, reason: str) -> None:
+        """Audit first: when the entry cannot be saved, the error is shown and the number is not."""
+        seconds = session.audit_reveal(resident_id, self.household_id, ["id_number", "phone"], reason)
+        self.post_message(self.Revealed(resident_id, seconds))
+
+    def on_household_screen_revealed(self, message: HouseholdScreen.Revealed) -> None:
+        if not self.is_current:  # left while the entry was being saved
+            return
+        self.hide_revealed(quiet=True)
+        self.revealed_id = message.resident_id
+        self.reveal_until = self.app.idle_clock() + message.seconds  # type: ignore[attr-defined]
+        self.reveal_timer = self.set_interval(REVEAL_CHECK_SECONDS, self.check_reveal)
         self.render_detail()
+        self.notify(self.t("reveal.shown", seconds=int(message.seconds)))
+
+    def check_reveal(self) -> None:
+        """Mask the number once its time is up (timer callback; the app's monotonic clock, injectable in tests)."""
+        if self.revealed and self.app.idle_clock() >= self.reveal_until:  # type: ignore[attr-defined]
+            self.hide_revealed()
+
+    def hide_revealed(self, quiet: bool = False) -> None:
+        """Mask the full number again and stop its timer."""
+        if self.reveal_timer is not None:
+            self.reveal_timer.stop()
+            self.reveal_timer = None
+        if self.revealed_id is None:
+            return
+        self.revealed_id = None
+        self.render_detail()
+        if not quiet:
+            self.post_message(self.RevealEnded())
 
     def action_visit(self) -> None:
         from field_agent.tui.screens.visit import VisitScreen

@@ -1,4 +1,4 @@
-"""Settings: language, auto-lock, server, sync window, and changing the passphrase."""
+"""Settings: language, auto-lock, how long a revealed ID number stays shown, server, sync window, passphrase."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 
 SYNC_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-SETTING_KEYS = ("language", "auto_lock_minutes", "server_url", "sync_window")
+SETTING_KEYS = ("language", "auto_lock_minutes", "reveal_seconds", "server_url", "sync_window")
+REVEAL_SECONDS = (5, 300)  # how long a revealed full ID number may stay on screen
 
 
 class SettingsScreen(SessionScreen):
@@ -59,6 +60,8 @@ class SettingsScreen(SessionScreen):
                 )
                 yield Label(t("settings.auto_lock"))
                 yield Input(id="auto_lock_minutes", type="integer", compact=True)
+                yield Label(t("settings.reveal_seconds"))
+                yield Input(id="reveal_seconds", type="integer", compact=True)
                 yield Label(t("settings.server"))
                 yield Input(id="server_url", placeholder="https://town.example:8443", compact=True)
                 yield Label(t("settings.sync_window"))
@@ -88,6 +91,7 @@ class SettingsScreen(SessionScreen):
     def on_settings_screen_loaded(self, message: SettingsScreen.Loaded) -> None:
         values = message.values
         self.query_one("#auto_lock_minutes", Input).value = str(values.get("auto_lock_minutes") or 5)
+        self.query_one("#reveal_seconds", Input).value = str(int(float(values.get("reveal_seconds") or 30)))
         self.query_one("#server_url", Input).value = str(values.get("server_url") or "")
         self.query_one("#sync_window", Input).value = str(values.get("sync_window") or "")
 
@@ -100,6 +104,10 @@ class SettingsScreen(SessionScreen):
         if not minutes_text.isdigit() or not 1 <= int(minutes_text) <= 120:
             status.update(t("settings.bad_minutes"))
             return
+        reveal_text = self.query_one("#reveal_seconds", Input).value.strip()
+        if not reveal_text.isdigit() or not REVEAL_SECONDS[0] <= int(reveal_text) <= REVEAL_SECONDS[1]:
+            status.update(t("settings.bad_reveal_seconds", low=REVEAL_SECONDS[0], high=REVEAL_SECONDS[1]))
+            return
         if window and not SYNC_WINDOW.match(window):
             status.update(t("settings.bad_window"))
             return
@@ -110,6 +118,7 @@ class SettingsScreen(SessionScreen):
         values = {
             "language": self.query_one("#language", Select).value,
             "auto_lock_minutes": int(minutes_text),
+            "reveal_seconds": int(reveal_text),
             "server_url": server,
             "sync_window": window,
         }

@@ -13,6 +13,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, Log, ProgressBar, Static
 
+from field_agent.domain.printable import inert
 from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
@@ -206,7 +207,7 @@ class SyncScreen(SessionScreen):
             bar.update(total=1, progress=1)
         elif total:
             bar.update(total=total, progress=progress.done)
-        self.query_one("#sync-log", Log).write_line(f"{t.label('phase', progress.phase)}: {progress.message}")
+        self.query_one("#sync-log", Log).write_line(f"{t.label('phase', progress.phase)}: {inert(progress.message)}")
 
     def on_sync_screen_sync_finished(self, message: SyncScreen.SyncFinished) -> None:
         result, t = message.result, self.t
@@ -215,9 +216,9 @@ class SyncScreen(SessionScreen):
         self.query_one("#sync-stop", Button).disabled = True
         if result.error:
             text = t(f"sync.error.{result.error_kind}") if t.has(f"sync.error.{result.error_kind}") else ""
-            text = t("sync.failed", reason=text or escape(result.error))
+            text = t("sync.failed", reason=text or escape(inert(result.error)))
             if text and result.error_kind not in ("offline",):
-                text += f"\n[dim]{escape(result.error)}[/dim]"
+                text += f"\n[dim]{escape(inert(result.error))}[/dim]"
         else:
             text = t(
                 "sync.done",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, ProgressBar, Static
 
-from field_agent.store.errors import WeakPassphrase
 from field_agent.store.passphrase import check_passphrase
 from field_agent.tui.enrolment import enrol_new_store
 from field_agent.tui.errors import describe_error
@@ -178,11 +178,6 @@ class UnlockScreen(Screen[None]):
         passphrase = self._new_passphrase()
         if passphrase is None:
             return
-        try:
-            check_passphrase(passphrase)
-        except WeakPassphrase as error:
-            self.show_error(describe_error(self.t, error))
-            return
         self.set_busy(True, self.t("enrol.enrolling"))
         self.show_error("")
         self.enrol(self.store_path, passphrase, server, code)
@@ -228,6 +223,8 @@ class UnlockScreen(Screen[None]):
 
         app = self.app
         try:
+            # before the one-time code is spent; scoring loads word lists (~1 s the first time): off the UI thread
+            await asyncio.to_thread(check_passphrase, passphrase)
             session, result = await enrol_new_store(
                 path,
                 passphrase,

@@ -8,7 +8,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.markup import escape
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES
@@ -17,6 +19,7 @@ from field_agent.tui import people
 from field_agent.tui.errors import describe_error
 from field_agent.tui.session import Session
 from field_agent.tui.widgets.form_dialog import FormDialog
+from field_agent.tui.widgets.prompt import FieldsDialog
 
 TEXT_FIELDS = ("name", "id_number", "phone", "isolation_start", "isolation_days")
 
@@ -36,10 +39,19 @@ class ResidentForm(FormDialog):
             super().__init__()
             self.error = error
 
+    class IdRevealed(Message):
+        """The reveal was recorded in the audit list: show the stored number for ``seconds``."""
+
+        def __init__(self, seconds: float) -> None:
+            super().__init__()
+            self.seconds = seconds
+
     def __init__(self, household_id: str, resident: dict[str, Any] | None) -> None:
         super().__init__()
         self.household_id = household_id
         self.resident = resident
+        self.reveal_timer: Timer | None = None
+        self.reveal_until = 0.0
 
     def compose(self) -> ComposeResult:
         t, r = self.t, self.resident or {}
@@ -168,5 +180,51 @@ class ResidentForm(FormDialog):
 
     @on(Button.Pressed, "#reveal")
     def action_reveal(self) -> None:
+        """ctrl+r: a number typed for a new resident shows and hides freely; a stored one is shown only after the
+        same question and audit entry as x on the household screen, and hidden again by ctrl+r or its timer."""
         field = self.query_one("#id_number", Input)
-        field.password = not field.password
+        if self.resident is None:
+            field.password = not field.password
+            return
+        if not field.password:
+            self.hide_id()
+            return
+        t = self.t
+        seconds = int(float(self.app.session.setting("reveal_seconds") or 30))  # type: ignore[attr-defined]
+        dialog = FieldsDialog(
+            t("reveal.question_form", name=escape(self.resident.get("name") or ""), seconds=seconds),
+            [("reason", t("field.reason"), "", True)],
+            ok=t("reveal.ok"),
+            cancel=t("key.cancel"),
+            required_message=t("reveal.reason_required"),
+        )
+        self.app.push_screen(dialog, self._reveal_answered)
+
+    def _reveal_answered(self, answer: dict[str, str] | None) -> None:
+        if answer is not None and self.resident is not None:
+            self.record_reveal(self.app.session, self.resident["id"], answer["reason"])  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reveal")
+    def record_reveal(self, session: Session, resident_id: str, reason: str) -> None:
+        try:
+            seconds = session.audit_reveal(resident_id, self.household_id, ["id_number"], reason)
+        except Exception as error:
+            self.post_message(self.SaveFailed(error))
+            return
+        self.post_message(self.IdRevealed(seconds))
+
+    def on_resident_form_id_revealed(self, message: IdRevealed) -> None:
+        self.query_one("#id_number", Input).password = False
+        self.reveal_until = self.app.idle_clock() + message.seconds  # type: ignore[attr-defined]
+        self.reveal_timer = self.set_interval(0.5, self.check_reveal)
+
+    def check_reveal(self) -> None:
+        """Hide the number once its time is up (timer callback; the app's monotonic clock)."""
+        if self.app.idle_clock() >= self.reveal_until:  # type: ignore[attr-defined]
+            self.hide_id()
+
+    def hide_id(self) -> None:
+        self.query_one("#id_number", Input).password = True
+        if self.reveal_timer is not None:
+            self.reveal_timer.stop()
+            self.reveal_timer = None
