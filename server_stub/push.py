@@ -20,6 +20,8 @@ from field_agent.sync.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
+from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
+from server_stub.households import HouseholdGuard
 from server_stub.new_record import create_from_change
 from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
@@ -97,6 +99,7 @@ def _push_once(
     unknown = [record_id for record_id in ids if record_id not in versions]
     erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
     cleared = _cleared(db, changes, versions)
+    guard = HouseholdGuard(db, grid, changes)
     rows, answer = _plan(
         device,
         batch_id,
@@ -108,6 +111,7 @@ def _push_once(
         db.sealer,
         erased,
         cleared,
+        guard,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -121,7 +125,7 @@ def _push_once(
             erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
             cleared = _cleared(tx, changes, current)
             rows, answer = _plan(
-                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared
+                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared, guard
             )
         tx.put_sealed(grid, rows)
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
@@ -140,6 +144,7 @@ def _plan(
     sealer: Sealer,
     erased: Mapping[str, int] | None = None,
     cleared: Mapping[str, Mapping[str, str]] | None = None,
+    guard: HouseholdGuard | None = None,
 ) -> tuple[list[tuple[str, str, str]], bytes]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
@@ -157,6 +162,8 @@ def _plan(
             if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
                 _check_encodable(change)
             check_change(device, change, current, settings, now)
+            if guard is not None and (reason := guard.refusal(change, current)) is not None:
+                raise Refusal(HOUSEHOLD_REFUSAL, reason)
             if current is None:
                 merged, outcome = create_from_change(change)
             else:

@@ -44,7 +44,9 @@ def morning_round(
     tasks = [env for env in _live(grid_records, "task") if env["fields"].get("status") in ("open", "in_progress")]
     rounds: dict[str, list[RoundItem]] = {name: [] for name, _ in workers}
     count = len(workers)
-    shared = _shared_households(day, households, workers, rng, conflict_households, used_for_conflicts, rounds)
+    shared = _shared_households(
+        day, households, residents, workers, rng, conflict_households, used_for_conflicts, rounds
+    )
     households = [env for env in households if env["id"] not in shared] or households
     for position, (name, worker) in enumerate(workers):
         items = rounds[name]
@@ -95,6 +97,7 @@ def _phone(rng: random.Random) -> dict[str, str]:
 def _shared_households(
     day: int,
     households: list[dict[str, Any]],
+    residents: list[dict[str, Any]],
     workers: list[tuple[str, str]],
     rng: random.Random,
     conflicts: int,
@@ -115,6 +118,10 @@ def _shared_households(
         record = household["id"]
         if number == conflicts:  # the extra household on odd days: deleted by one, edited by another
             name, _ = workers[first]
+            for resident in residents:  # a household is deleted only once nobody lives in it (DOMAIN.md)
+                if resident["fields"].get("household") == record:
+                    item = {"kind": "resident", "record": resident["id"], "delete": True}
+                    rounds[name].append(RoundItem(item, False))
             rounds[name].append(RoundItem({"kind": "household", "record": record, "delete": True}, False, group))
             name, worker = workers[second]
             values = {"notes": f"{worker}：第{day}天 住户搬走前还在"}

@@ -22,7 +22,15 @@ from field_agent.domain.errors import DomainError
 from field_agent.ledgers.device import allow_unmasked_records
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.masking import mask_record
-from field_agent.store import Store, StoreCorrupted, StoreError, StoreLocked, WeakPassphrase, WrongPassphrase
+from field_agent.store import (
+    HouseholdNotEmpty,
+    Store,
+    StoreCorrupted,
+    StoreError,
+    StoreLocked,
+    WeakPassphrase,
+    WrongPassphrase,
+)
 
 NEW_PASSPHRASE_ENV = "FIELD_AGENT_NEW_PASSPHRASE"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +41,8 @@ def _fail_for(error: Exception) -> NoReturn:
         fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
     if isinstance(error, WeakPassphrase):
         fail(weak_passphrase_message(error))
+    if isinstance(error, HouseholdNotEmpty):
+        fail(refusal_message(error))
     code = 1
     if isinstance(error, WrongPassphrase):
         code = 3
@@ -50,6 +60,14 @@ def weak_passphrase_message(error: WeakPassphrase) -> str:
 
     t = Translator(language(click.get_current_context()))
     return t("error.weak_passphrase", detail=weak_passphrase_reason(t, error))
+
+
+def refusal_message(error: StoreError) -> str:
+    """A store refusal a worker acts on (a household that still has residents), in the command's language."""
+    from field_agent.tui.errors import describe_error  # catalogs only: no Textual
+    from field_agent.tui.i18n import Translator
+
+    return describe_error(Translator(language(click.get_current_context())), error)
 
 
 @contextmanager
@@ -182,7 +200,7 @@ def _allow_unmasked(store: Store, what: str, rows: int) -> None:
 def records_delete(ctx: click.Context, record_id: str) -> None:
     """Delete a record (it syncs as a deletion)."""
     with open_store(ctx) as store:
-        store.delete(record_id)
+        store.delete(record_id)  # a household with residents: HouseholdNotEmpty, told in the worker's language
     echo(record_id)
 
 

@@ -53,7 +53,20 @@ def set_members(envelope: Mapping[str, Any], name: str) -> list[str]:
 
 
 def open_conflicts(envelope: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {cid: c for cid, c in envelope.get("conflicts", {}).items() if not c.get("resolved")}
+    """Conflicts awaiting a person: not resolved, and (for a value conflict) between two different values; the
+    server keeps a clash of equal values too, so that every arrival order stores the same conflicts."""
+    return {cid: c for cid, c in envelope.get("conflicts", {}).items() if not c.get("resolved") and not is_moot(c)}
+
+
+def is_moot(conflict: Mapping[str, Any]) -> bool:
+    """Stored like any other conflict, never shown to a person: a value conflict between two equal values, or a
+    deletion no edit was made against (kept so that an edit arriving later finds it, in any order)."""
+    if conflict.get("type") == "delete":
+        return not conflict.get("edited", True)
+    if conflict.get("type") != "value":
+        return False
+    winner, loser = conflict.get("winner"), conflict.get("loser")
+    return isinstance(winner, Mapping) and isinstance(loser, Mapping) and winner.get("value") == loser.get("value")
 
 
 def view(envelope: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,7 +154,8 @@ def coalesce(older: Mapping[str, Any], newer: Mapping[str, Any]) -> dict[str, An
     """Fold a later unsent change to the same record into an earlier one.
 
     A register's base stays the one of its first unsent edit (what the server last told this device); registers
-    only the newer change touched or saw take the newer base.
+    only the newer change touched or saw take the newer base, and what only the older change saw stays seen (a
+    deletion saw every register: an edit after it must not make the device's own delete look blind).
     """
     if older["record"] != newer["record"]:
         raise ValueError("coalesce needs two changes to one record")
@@ -149,7 +163,7 @@ def coalesce(older: Mapping[str, Any], newer: Mapping[str, Any]) -> dict[str, An
     merged["fields"].update(copy.deepcopy(newer["fields"]))
     for name, elements in newer["sets"].items():
         merged["sets"].setdefault(name, {}).update(copy.deepcopy(elements))
-    base = dict(newer.get("base", {}))
+    base = {**older.get("base", {}), **newer.get("base", {})}
     for name in older["fields"]:
         if name in older.get("base", {}):
             base[name] = older["base"][name]

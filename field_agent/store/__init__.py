@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from field_agent.store.errors import (
+    HouseholdNotEmpty,
     OutboxError,
     RecordNotFound,
     StoreClosed,
@@ -18,6 +19,7 @@ from field_agent.store.errors import (
 from field_agent.store.store import Store
 
 __all__ = [
+    "HouseholdNotEmpty",
     "OutboxError",
     "RecordNotFound",
     "Store",

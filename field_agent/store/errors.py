@@ -120,3 +120,15 @@ class RecordNotFound(StoreError):
 
 class OutboxError(StoreError):
     """An outbox call that does not match the outbox state (e.g. acking an unknown batch)."""
+
+
+class HouseholdNotEmpty(StoreError):
+    """A household cannot be deleted while residents still live in it (docs/DOMAIN.md, "Deleting a household")."""
+
+    def __init__(self, record_id: str, residents: int) -> None:
+        super().__init__(
+            f"household {record_id} still has {residents} resident(s): move them to another household or delete "
+            "them first"
+        )
+        self.record_id = record_id
+        self.residents = residents

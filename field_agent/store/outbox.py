@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from field_agent.domain.envelope import coalesce
+from field_agent.domain.envelope import change_stamps, coalesce
 from field_agent.domain.ids import new_id
 from field_agent.store.errors import OutboxError
 from field_agent.store.rollback import fold_prior, rebase_after_refusal, restore_refused
@@ -104,6 +104,14 @@ class Outbox:
                 if change["record"] == record_id:
                     names.update(change["fields"])
         return names
+
+    def unsent_stamps(self) -> set[str]:
+        """Every stamp of a change not yet acknowledged (pending or in flight): none of them is known elsewhere."""
+        changes = [entry["change"] for entry in self.pending._read_table().values()]
+        batch = self.inflight.raw(INFLIGHT_KEY)
+        if batch is not None and "changes" in batch:
+            changes.extend(batch["changes"])
+        return {stamp for change in changes for stamp in change_stamps(change)}
 
     def unsent_entries(self, record_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(entry id, entry) of a record's unsent changes, in flight first."""

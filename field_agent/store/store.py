@@ -21,7 +21,7 @@ from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, stamp_ms,
 from field_agent.domain.ids import new_id, new_node_id
 from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.store.conflicts import ConflictMethods
-from field_agent.store.errors import RecordNotFound, StoreClosed, StoreCorrupted, StoreError
+from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreClosed, StoreCorrupted, StoreError
 from field_agent.store.guard import locked
 from field_agent.store.indexes import RecordIndex
 from field_agent.store.log import gc_paused
@@ -29,7 +29,7 @@ from field_agent.store.opening import Unlocked, change_passphrase, create_direct
 from field_agent.store.outbox import Outbox
 from field_agent.store.rollback import prior_of
 from field_agent.store.storage import SealedStorage, SealedTinyDB
-from field_agent.store.sync_state import SyncState
+from field_agent.store.sync_state import SyncState, envelope_stamps
 
 if TYPE_CHECKING:
     from field_agent.store.repositories import Repositories
@@ -89,6 +89,7 @@ class Store(SyncState, ConflictMethods):
             raise StoreCorrupted(self.path / "store.log", None, "the store has no device identity (node id)")
         self.clock, clock_note = resume_clock(self.node_id, self.meta_get("clock"), wall_ms())
         if clock_note:
+            self._clock_past_seen()
             report = dict(self.open_report or {})
             report["clock"] = clock_note
             report["message"] = " ".join(filter(None, (report.get("message"), clock_note)))
@@ -209,6 +210,16 @@ class Store(SyncState, ConflictMethods):
         self._check_open()
         self._meta.put(key, {"v": _copy(value)})
 
+    def _clock_past_seen(self) -> None:
+        """After a clock restart, move the clock past every stamp this tablet holds that the server took or another
+        tablet made (all but its own unsent ones, which the server will refuse): an edit made now must sort after
+        the value it replaces, or it would lose to it silently (docs/SYNC.md, "A wrong date")."""
+        unsent = self.outbox.unsent_stamps()
+        records = self._records._read_table().values()
+        newest = max((s for env in records for s in envelope_stamps(env) if s not in unsent), default=None)
+        if newest is not None:
+            self.clock.observe(newest)
+
     def _save_clock(self) -> None:
         self._meta.put("clock", {"v": self.clock.last})
 
@@ -321,9 +332,21 @@ class Store(SyncState, ConflictMethods):
 
     @locked
     def delete(self, record_id: str) -> dict[str, Any]:
-        """Mark a record deleted (a tombstone that syncs); the record stays for conflict handling."""
+        """Mark a record deleted (a tombstone that syncs); the record stays for conflict handling.
+
+        A household is not deleted while residents live in it (HouseholdNotEmpty): move or delete them first."""
         self._check_open()
         existing = self._records.raw(record_id)
         if existing is None:
             raise RecordNotFound(record_id)
+        if existing["kind"] == "household" and not existing["fields"].get(DELETED):
+            residents = [
+                rid
+                for rid in self.index.referencing("resident", "household", record_id)
+                if (resident := self._records.raw(rid)) is not None
+                and not resident["fields"].get(DELETED)
+                and resident["fields"].get("household") == record_id
+            ]
+            if residents:
+                raise HouseholdNotEmpty(record_id, len(residents))
         return self._edit(existing, record_id, existing["kind"], existing["grid"], {DELETED: True})

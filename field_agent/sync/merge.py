@@ -2,7 +2,8 @@
 
 Registers: the greater stamp wins (stamps never tie: the node id is part of them). Sets: each element is its own
 register. Conflicts: opened only by the server (the single place that sees every change in one order), merged by
-union, a conflict's ``resolved`` stamp by maximum. The join is commutative, associative and idempotent.
+union, every part of one conflict by maximum, so concurrent changes give the same record in any arrival order. The
+join is commutative, associative and idempotent. The rules in words: docs/SYNC.md, "Merge rules".
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from field_agent.domain.envelope import DELETED, new_envelope
+from field_agent.domain.envelope import DELETED, is_moot, new_envelope
 from field_agent.domain.hlc import stamp_node
 
 
@@ -38,13 +39,47 @@ def _max_stamp(a: str | None, b: str | None) -> str | None:
 
 
 def merge_conflicts(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """Union of two conflict maps; one conflict known to both takes the later of every side (see _join_conflict)."""
     merged = copy.deepcopy(dict(ours))
     for cid, conflict in theirs.items():
         if cid not in merged:
             merged[cid] = copy.deepcopy(conflict)
         else:
-            merged[cid]["resolved"] = _max_stamp(merged[cid].get("resolved"), conflict.get("resolved"))
+            _join_conflict(merged[cid], conflict)
     return merged
+
+
+def _join_conflict(target: dict[str, Any], other: Mapping[str, Any]) -> bool:
+    """Fold ``other`` (the same conflict as seen elsewhere) into ``target``; True if ``target`` changed.
+
+    A value conflict's winner is the greatest of the writes that overruled the loser unseen; a delete conflict's
+    deletion is the greatest deletion, and each edited register the greatest edit; ``opened`` follows them
+    (the write that keeps the conflict open); ``resolved`` is the latest resolution. Each is a maximum, so the
+    result does not depend on the order in which replicas or changes meet."""
+    changed = False
+    kind = target.get("type") if target.get("type") == other.get("type") else None
+    if kind == "value" and "winner" in target and "winner" in other:
+        if other["winner"]["stamp"] > target["winner"]["stamp"]:
+            target["winner"] = copy.deepcopy(other["winner"])
+            changed = True
+    elif kind == "delete" and "deleted" in target and "deleted" in other:
+        if other["deleted"]["stamp"] > target["deleted"]["stamp"]:
+            target["deleted"] = copy.deepcopy(other["deleted"])
+            changed = True
+        edited = target["edited"]
+        for name, entry in other["edited"].items():
+            if name not in edited or entry["stamp"] > edited[name]["stamp"]:
+                edited[name] = copy.deepcopy(entry)
+                changed = True
+    opened = _max_stamp(target.get("opened"), other.get("opened"))
+    if opened != target.get("opened"):
+        target["opened"] = opened
+        changed = True
+    resolved = _max_stamp(target.get("resolved"), other.get("resolved"))
+    if resolved != target.get("resolved"):
+        target["resolved"] = resolved
+        changed = True
+    return changed
 
 
 def merge_envelopes(
@@ -74,11 +109,21 @@ def merge_envelopes(
 
 
 def _open_conflict(envelope: dict[str, Any], cid: str, body: dict[str, Any], outcome: ChangeOutcome) -> None:
-    if cid in envelope["conflicts"]:
-        return
-    envelope["conflicts"][cid] = {**body, "resolved": None}
-    outcome.status = "conflict"
-    outcome.conflicts.append(cid)
+    """Open a conflict, or fold this sighting into the one already open under its id."""
+    existing = envelope["conflicts"].get(cid)
+    if existing is None:
+        envelope["conflicts"][cid] = {**body, "resolved": None}
+        outcome.changed = True
+        if not is_moot(body):
+            outcome.status = "conflict"
+            outcome.conflicts.append(cid)
+    else:
+        was_moot = is_moot(existing)
+        if _join_conflict(existing, body):
+            outcome.changed = True
+            if was_moot and not is_moot(existing) and not existing.get("resolved"):
+                outcome.status = "conflict"
+                outcome.conflicts.append(cid)
 
 
 def apply_change(
@@ -86,11 +131,13 @@ def apply_change(
 ) -> tuple[dict[str, Any], ChangeOutcome]:
     """Apply a device's change to the server's copy of a record; detect true conflicts.
 
-    A register whose base (the stamp the device replaced) is not the server's current stamp, and whose values
-    differ, was changed by two people who had not seen each other's edit: the greater stamp still wins, and the
-    other value is kept on the record as an open conflict. Deleting a record someone edited unseen, or editing one
-    someone deleted unseen, is a conflict too (the deletion register has no value conflicts of its own).
-    Conflict ids derive from the change's stamps, so applying the same change twice changes nothing.
+    A register whose base (the stamp the device replaced) is not the server's current stamp was changed by two
+    people who had not seen each other's edit: the greater stamp still wins, and the other write is kept on the
+    record as a conflict ``field@loser-stamp`` (open when the values differ). A write stamped below the value it
+    had seen and replaced (a clock set back) is kept the same way rather than lost. Deleting a record someone
+    edited unseen, or editing one someone deleted unseen, is one ``_deleted@epoch`` conflict. Every part of a
+    conflict is a maximum over the writes involved, so concurrent changes give the same record in any order, and
+    applying the same change twice changes nothing.
     With ``owned=True`` the caller hands ``envelope`` over and it is updated in place instead of copied.
     """
     if envelope is None:
@@ -113,19 +160,26 @@ def apply_change(
         existing = current["stamps"].get(name)
         if existing == stamp:
             continue
-        if (
-            name != DELETED
-            and existing is not None
-            and base.get(name) != existing
-            and current["fields"].get(name) != value
-        ):
+        if name != DELETED and existing is not None and not (base.get(name) == existing and stamp > existing):
+            # Written without seeing the current value (or, after a clock went wrong, stamped below the very value
+            # it replaced): the greater stamp still wins, the other write is kept as a conflict.
             ours = {"value": copy.deepcopy(current["fields"].get(name)), "stamp": existing}
             theirs = {"value": copy.deepcopy(value), "stamp": stamp}
             winner, loser = (theirs, ours) if stamp > existing else (ours, theirs)
+            if winner is theirs:
+                _take_over(current, name, existing, theirs, base.get(name), outcome)
+            elif f"{name}@{stamp}" in current["conflicts"]:
+                continue  # this write lost before: a change sent again, however late, changes nothing
             _open_conflict(
                 current,
                 f"{name}@{loser['stamp']}",
-                {"field": name, "type": "value", "winner": winner, "loser": loser, "opened": stamp},
+                {
+                    "field": name,
+                    "type": "value",
+                    "winner": winner,
+                    "loser": loser,
+                    "opened": winner["stamp"],
+                },
                 outcome,
             )
         if existing is None or stamp > existing:
@@ -146,8 +200,29 @@ def apply_change(
         if conflict is not None and (conflict.get("resolved") is None or stamp > conflict["resolved"]):
             conflict["resolved"] = stamp
             outcome.changed = True
-    outcome.changed = outcome.changed or bool(outcome.conflicts)
     return current, outcome
+
+
+def _take_over(
+    current: dict[str, Any],
+    name: str,
+    beaten: str,
+    write: Mapping[str, Any],
+    seen: str | None,
+    outcome: ChangeOutcome,
+) -> None:
+    """A write that beats the current value unseen also overrules what that value had overruled: it becomes the
+    winner of those conflicts (unless it had seen their loser), so their winner does not depend on arrival order."""
+    for conflict in current["conflicts"].values():
+        if (
+            conflict.get("type") == "value"
+            and conflict.get("field") == name
+            and conflict.get("winner", {}).get("stamp") == beaten
+            and (seen is None or seen < conflict["loser"]["stamp"])
+        ):
+            conflict["winner"] = copy.deepcopy(dict(write))
+            conflict["opened"] = _max_stamp(conflict.get("opened"), write["stamp"])
+            outcome.changed = True
 
 
 def _detect_delete_conflict(
@@ -157,55 +232,54 @@ def _detect_delete_conflict(
     writes: Mapping[str, Any],
     outcome: ChangeOutcome,
 ) -> None:
-    deleting = writes.get(DELETED, {}).get("value") is True
-    deleted_here = bool(current["fields"].get(DELETED))
-    if deleting and not deleted_here:
-        delete_stamp = writes[DELETED]["stamp"]
-        if current["stamps"].get(DELETED) == delete_stamp:
-            return
-        unseen = {
+    """Deletion against edits that had not seen each other: one conflict per deletion epoch.
+
+    Its id is ``_deleted@<epoch>``, the epoch being the ``_deleted`` stamp both sides had seen (``live`` for a
+    record never deleted), so the deletion arriving first or last opens the same conflict; it lists the greatest
+    deletion and, per register, the greatest edit the deletion had not seen. Set elements are not part of it."""
+    deleted_stamp = current["stamps"].get(DELETED)
+    delete_write = writes.get(DELETED)
+    deleting = delete_write is not None and delete_write["value"] is True
+    if deleting and deleted_stamp == delete_write["stamp"]:
+        return  # this deletion again
+    deleted_unseen = bool(current["fields"].get(DELETED)) and base.get(DELETED) != deleted_stamp
+    if not (deleting or deleted_unseen or current["conflicts"]):
+        return  # the common case: no deletion anywhere near this change
+    epoch = f"{DELETED}@{base.get(DELETED) or 'live'}"
+    own = {name: entry for name, entry in writes.items() if name != DELETED}
+    if own:  # this change's edits, unseen by a deletion made from the same state, or by the one in force here
+        known = current["conflicts"].get(epoch)
+        # (unless that deletion is this change's own, sent again: its own edits are its decision)
+        own_deletion = deleting and known is not None and known["deleted"]["stamp"] == delete_write["stamp"]
+        targets = {epoch} if known is not None and not own_deletion else set()
+        if deleted_unseen:
+            targets.add(_conflict_of_deletion(current, deleted_stamp) or epoch)  # type: ignore[arg-type]
+        for cid in sorted(targets):
+            deletion = current["conflicts"][cid]["deleted"]["stamp"] if cid in current["conflicts"] else deleted_stamp
+            edited = {name: {"value": copy.deepcopy(e["value"]), "stamp": e["stamp"]} for name, e in own.items()}
+            _open_delete_conflict(current, cid, deletion, edited, outcome)  # type: ignore[arg-type]
+    if deleting:  # the deletion is kept on the record even when it saw everything: a later edit it had not seen
+        unseen = {  # (arriving after a restore) must find it, as it would have in any other order
             name: {"value": copy.deepcopy(current["fields"].get(name)), "stamp": stamp}
             for name, stamp in current["stamps"].items()
-            if name != DELETED and name not in writes and base.get(name) != stamp
+            if name != DELETED and base.get(name) != stamp and own.get(name, {}).get("stamp") != stamp
         }
-        if unseen:
-            _open_conflict(
-                current,
-                f"{DELETED}@{delete_stamp}",
-                {
-                    "field": DELETED,
-                    "type": "delete",
-                    "deleted": {"stamp": delete_stamp},
-                    "edited": unseen,
-                    "opened": delete_stamp,
-                },
-                outcome,
-            )
-    elif deleted_here and not deleting and (writes or change["sets"]):
-        deleted_stamp = current["stamps"].get(DELETED)
-        if base.get(DELETED) == deleted_stamp:
-            return
-        edited = {name: copy.deepcopy(entry) for name, entry in writes.items() if name != DELETED}
-        stamps = [entry["stamp"] for entry in edited.values()] + [
-            entry["stamp"] for elements in change["sets"].values() for entry in elements.values()
-        ]
-        if not stamps or (
-            all(current["stamps"].get(n) == e["stamp"] for n, e in edited.items()) and not change["sets"]
-        ):
-            return
-        edit_stamp = max(stamps)
-        _open_conflict(
-            current,
-            f"{DELETED}@{edit_stamp}",
-            {
-                "field": DELETED,
-                "type": "delete",
-                "deleted": {"stamp": deleted_stamp},
-                "edited": edited,
-                "opened": edit_stamp,
-            },
-            outcome,
-        )
+        _open_delete_conflict(current, epoch, delete_write["stamp"], unseen, outcome)
+
+
+def _conflict_of_deletion(current: Mapping[str, Any], deletion: str) -> str | None:
+    """The id of the delete conflict a deletion opened, if any."""
+    for cid, conflict in current["conflicts"].items():
+        if conflict.get("type") == "delete" and conflict.get("deleted", {}).get("stamp") == deletion:
+            return cid
+    return None
+
+
+def _open_delete_conflict(
+    current: dict[str, Any], cid: str, deletion: str, edited: dict[str, Any], outcome: ChangeOutcome
+) -> None:
+    body = {"field": DELETED, "type": "delete", "deleted": {"stamp": deletion}, "edited": edited, "opened": deletion}
+    _open_conflict(current, cid, body, outcome)
 
 
 def conflict_parties(conflict: Mapping[str, Any]) -> list[str]:

@@ -31,6 +31,8 @@ def describe_error(t: Translator, error: BaseException) -> str:
 def _describe(t: Translator, error: BaseException) -> str:
     if isinstance(error, store_errors.WeakPassphrase):
         return t("error.weak_passphrase", detail=weak_passphrase_reason(t, error))
+    if isinstance(error, store_errors.HouseholdNotEmpty):
+        return t("error.household_not_empty", count=error.residents)
     for error_type, key in _STORE_KEYS:
         if isinstance(error, error_type):
             return t(key, detail=str(error))

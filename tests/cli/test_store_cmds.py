@@ -168,3 +168,22 @@ def test_a_clock_set_back_from_a_wrong_date_is_noted_on_stderr(initialised) -> N
     assert listed.exit_code == 0, listed.output
     assert "clock was" in listed.stderr and "current date" in listed.stderr
     assert len(json.loads(listed.stdout)) == 1
+
+
+def test_a_household_with_residents_is_not_deleted_and_the_worker_is_told_why_in_chinese(initialised) -> None:
+    from tests.store.conftest import resident_values
+
+    run = initialised
+    household = run("records", "put", "--kind", "household", input='{"address": "幸福路 5栋 101"}').stdout.strip()
+    resident = run("records", "put", "--kind", "resident", "--json", json.dumps(resident_values(household, "王芳")))
+    assert resident.exit_code == 0, resident.stderr
+    refused = run("records", "delete", household, LANG="C")
+    assert refused.exit_code == 1
+    assert refused.stderr == "field-agent: 此户还有 1 位居民，不能删除：请先把他们迁到其他户或删除后再删此户。\n"
+    assert "王芳" not in refused.stderr
+    assert "_deleted" not in json.loads(run("records", "get", household, "--json").stdout)
+    english = run("--lang", "en", "records", "delete", household)
+    assert english.exit_code == 1 and "still has 1 resident(s)" in english.stderr
+    assert run("records", "delete", resident.stdout.strip()).exit_code == 0
+    assert run("records", "delete", household).exit_code == 0
+    assert run("records", "list", "--kind", "household").stdout == ""

@@ -6,7 +6,7 @@ import copy
 import itertools
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -235,11 +235,13 @@ class ReplicasConverge(RuleBasedStateMachine):
         self.devices[device].pull(self.server)
 
     @invariant()
-    def each_conflict_names_two_distinct_values(self) -> None:
+    def each_open_conflict_names_two_distinct_values(self) -> None:
         for env in self.server.values():
             for conflict in env["conflicts"].values():
                 if conflict["type"] == "value":
                     assert conflict["winner"]["stamp"] > conflict["loser"]["stamp"]
+            for conflict in open_conflicts(env).values():
+                if conflict["type"] == "value":
                     assert conflict["winner"]["value"] != conflict["loser"]["value"]
 
     def teardown(self) -> None:
@@ -282,3 +284,142 @@ def test_an_owned_envelope_is_updated_in_place_with_the_same_result() -> None:
     kept = copy.deepcopy(server["r1"])
     apply_change(server["r1"], devices[0].outbox["r1"])
     assert server["r1"] == kept  # without owned=True the caller's envelope is never touched
+
+
+DAY_MS = 86_400_000
+EDIT_FIELDS = ("head", "phone", "notes")
+
+
+def _device_change(base_env: dict, node: str, skew_ms: int, steps: list[dict]) -> dict | None:
+    """One device's unsent change after pulling ``base_env``: its edits folded as the outbox folds them."""
+    ms = [1_780_000_000_000 + skew_ms]
+
+    def wall() -> int:
+        ms[0] += 1
+        return ms[0]
+
+    clock = HybridClock(node, now_ms=wall)
+    stamps = [*base_env["stamps"].values()] + [e[0] for els in base_env["sets"].values() for e in els.values()]
+    stamps += [c["resolved"] for c in base_env["conflicts"].values() if c.get("resolved")]
+    clock.observe(max(stamps))  # a pull moves the clock past every stamp seen
+    env, change = copy.deepcopy(base_env), None
+    for step in steps:
+        kwargs = dict(step)
+        if kwargs.pop("resolve_first", False) and open_conflicts(env):
+            kwargs["resolve"] = [sorted(open_conflicts(env))[0]]
+        if DELETED in kwargs.get("values", {}) and kwargs["values"][DELETED] == bool(env["fields"].get(DELETED)):
+            kwargs["values"] = {k: v for k, v in kwargs["values"].items() if k != DELETED}
+        env, new = local_edit(env, clock, record_id=env["id"], kind="household", grid="g1", **kwargs)
+        if new is not None:
+            change = new if change is None else coalesce(change, new)
+    return change
+
+
+step_strategy = st.fixed_dictionaries(
+    {
+        "values": st.dictionaries(
+            st.sampled_from([*EDIT_FIELDS, DELETED]),
+            st.sampled_from(["a", "b", True, False]),
+            max_size=3,
+        ).map(lambda d: {k: (bool(v) if k == DELETED else str(v)) for k, v in d.items()}),
+        "set_changes": st.dictionaries(
+            st.just("tags"), st.dictionaries(st.sampled_from(["x", "y"]), st.booleans(), max_size=2), max_size=1
+        ),
+        "resolve_first": st.booleans(),
+    }
+)
+
+
+def _base_envelope(history: str) -> dict:
+    """The server's record before the devices edit: plain, with an open conflict, or deleted."""
+    devices, server = three_devices()
+    seed(devices, server)
+    if history == "conflict":
+        devices[0].edit("r1", values={"head": "甲"})
+        devices[1].edit("r1", values={"head": "乙"}, set_changes={"tags": {"x": True}})
+        devices[0].push(server, [])
+        devices[1].push(server, [])
+    elif history == "deleted":
+        devices[0].edit("r1", values={DELETED: True})
+        devices[0].push(server, [])
+    return server["r1"]
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    history=st.sampled_from(["plain", "conflict", "deleted"]),
+    devices=st.lists(
+        st.tuples(st.integers(-3, 3), st.lists(step_strategy, min_size=1, max_size=2)), min_size=2, max_size=4
+    ),
+)
+def test_concurrent_changes_give_the_same_record_in_every_order(history: str, devices: list) -> None:
+    """Changes of up to 4 devices made against one server record: every arrival order stores the same record,
+    values, stamps and conflicts (ids and contents)."""
+    base_env = _base_envelope(history)
+    changes = [
+        change
+        for n, (skew, steps) in enumerate(devices)
+        if (change := _device_change(base_env, f"{n + 1:012x}", skew * DAY_MS, steps)) is not None
+    ]
+    results = []
+    for order in itertools.permutations(changes):
+        envelope = base_env
+        for change in order:
+            envelope, _ = apply_change(envelope, change)
+        results.append(envelope)
+    for envelope in results[1:]:
+        assert envelope == results[0], (history, changes)
+
+
+def test_delete_against_edits_is_the_same_conflict_in_every_order() -> None:
+    """One deletes, two edit other fields: the same single conflict, whoever syncs first."""
+    finals = []
+    for order in itertools.permutations(range(3)):
+        devices, server = three_devices()
+        seed(devices, server)
+        devices[0].edit("r1", values={DELETED: True})
+        devices[1].edit("r1", values={"notes": "门口有狗", "phone": "13911112222"})
+        devices[2].edit("r1", values={"room": "302"})
+        for i in order:
+            devices[i].push(server, [])
+        finals.append(server["r1"])
+        (conflict,) = open_conflicts(server["r1"]).values()
+        assert conflict["type"] == "delete" and set(conflict["edited"]) == {"notes", "phone", "room"}
+    assert all(final == finals[0] for final in finals)
+
+
+def test_a_write_stamped_below_the_value_it_replaced_is_kept_as_a_conflict() -> None:
+    """A tablet whose clock went back edits a value it has seen: the server keeps both, never drops it silently."""
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].ms += 3 * DAY_MS  # three days ahead
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[0].push(server, [])
+    devices[0].pull(server)
+    devices[0].clock = HybridClock(NODES[0], now_ms=devices[0]._wall)  # an old tablet's clock restart
+    devices[0].ms -= 3 * DAY_MS
+    devices[0].edit("r1", values={"head": "王五"})
+    change = devices[0].outbox["r1"]
+    assert change["fields"]["head"]["stamp"] < change["base"]["head"] == server["r1"]["stamps"]["head"]
+    outcomes: list = []
+    devices[0].push(server, outcomes)
+    assert outcomes[0].status == "conflict"
+    (conflict,) = open_conflicts(server["r1"]).values()
+    assert (conflict["winner"]["value"], conflict["loser"]["value"]) == ("李四", "王五")
+
+
+def test_a_losing_change_sent_again_after_later_edits_changes_nothing() -> None:
+    devices, server = three_devices()
+    seed(devices, server)
+    devices[0].edit("r1", values={"head": "李四"})
+    devices[1].edit("r1", values={"head": "王五"})
+    late = copy.deepcopy(devices[0].outbox["r1"])
+    devices[0].push(server, [])
+    devices[1].push(server, [])
+    for device in devices:
+        device.pull(server)
+    devices[2].edit("r1", values={"head": "赵六"})  # seen the clash, did not resolve it
+    devices[2].push(server, [])
+    before = copy.deepcopy(server["r1"])
+    again, outcome = apply_change(server["r1"], late)
+    assert again == before and not outcome.changed

@@ -10,7 +10,7 @@ from field_agent.domain.hlc import wall_ms
 from field_agent.store import Store
 from field_agent.sync.agent import SyncAgent
 
-from .harness import FAST_RETRY, Town, enrolled, replica, server_state, sync
+from .harness import FAST_RETRY, PASSPHRASE, Town, enrolled, replica, server_state, sync
 
 DAY_MS = 86_400_000
 
@@ -68,3 +68,32 @@ async def test_a_stamp_beyond_the_servers_bound_is_refused_with_the_reason(
     assert "ahead of the server clock" in refused["reason"] and "date and time" in refused["reason"]
     assert good in town.records(grid) and bad not in town.records(grid)
     assert tablet.pending_count() == 0
+
+
+async def test_an_edit_after_the_date_is_set_right_wins_over_the_value_it_replaced(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """+3 days (accepted), +10 days (refused, rolled back), date set right: the next edit is not lost."""
+    grid = town.new_grid()
+    tablet, other = [await enrolled(town, grid, tmp_path, name) for name in ("wrong-date", "other")]
+    record = tablet.put("household", {"address": "7栋2单元301", "head": "张三"})["id"]
+    await sync(tablet)
+    skew(monkeypatch, tablet, +3)
+    tablet.put("household", {"head": "李四"}, record_id=record)
+    assert (await sync(tablet)).refused == 0
+    skew(monkeypatch, tablet, +10)
+    tablet.put("household", {"notes": "日期错了"}, record_id=record)
+    assert (await sync(tablet)).refused == 1  # refused and rolled back, as documented
+    tablet.close()
+    tablet = Store.open(tmp_path / "wrong-date", PASSPHRASE)  # the date is right again: the clock restarts
+    try:
+        assert tablet.repos.households.get(record)["head"] == "李四"
+        tablet.put("household", {"head": "王五"}, record_id=record)  # made after seeing 李四
+        await sync(tablet)
+        await sync(other)
+        await sync(tablet)
+        state = server_state(town, grid)
+        assert state[record]["fields"]["head"] == "王五"
+        assert replica(tablet) == state and replica(other) == state
+    finally:
+        tablet.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from field_agent.domain.envelope import set_members
+from field_agent.domain.envelope import open_conflicts, set_members
 from field_agent.store import Store
 
 from .harness import Town, enrolled, live, replica, server_state, sync
@@ -113,3 +113,47 @@ async def test_a_resolution_closes_the_conflict_on_every_tablet(town: Town, tmp_
     for tablet in tablets:
         assert tablet.open_conflicts() == []
         assert replica(tablet) == expected
+
+
+async def test_a_tablet_that_deletes_then_edits_before_syncing_has_no_conflict_with_itself(
+    town: Town, tmp_path: Path
+) -> None:
+    grid = town.new_grid()
+    tablet = await enrolled(town, grid, tmp_path, "self")
+    record = tablet.put("household", {"address": "9栋1单元101", "head": "刘洋", "notes": "旧"})["id"]
+    await sync(tablet)
+    tablet.delete(record)
+    tablet.put("household", {"notes": "删除后又补了一句"}, record_id=record)  # same tablet, still unsent
+    result = await sync(tablet)
+    assert (result.new_conflicts, result.conflicts) == (0, 0)
+    state = server_state(town, grid)
+    assert open_conflicts(state[record]) == {}  # the deletion is kept on the record, with nothing against it
+    assert state[record]["fields"]["notes"] == "删除后又补了一句" and not live(state[record])
+    assert replica(tablet) == state
+
+
+async def test_the_server_refuses_deleting_a_household_another_tablet_added_a_resident_to(
+    town: Town, tmp_path: Path
+) -> None:
+    from tests.store.conftest import resident_values
+
+    grid = town.new_grid()
+    a, b = [await enrolled(town, grid, tmp_path, name) for name in ("a", "b")]
+    household = a.put("household", {"address": "6栋3单元202"})["id"]
+    await sync(a)
+    await sync(b)
+    resident = b.put("resident", resident_values(household, "陈静"))["id"]
+    await sync(b)
+    a.delete(household)  # a has not heard of the resident yet: its own check lets the deletion through
+    result = await sync(a)
+    assert result.refused == 1
+    [refused] = a.refused_changes()
+    assert refused["code"] == "household_has_residents" and "1 resident(s)" in refused["reason"]
+    assert "陈静" not in refused["reason"]
+    state = server_state(town, grid)
+    assert live(state[household]) and live(state[resident])
+    assert replica(a) == state  # rolled back on the tablet, and the resident pulled
+    b.delete(resident)
+    b.delete(household)  # the resident first, then the household: accepted
+    assert (await sync(b)).refused == 0
+    assert not live(server_state(town, grid)[household])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
-from field_agent.store import Store
+from field_agent.store import HouseholdNotEmpty, Store
 from field_agent.store.repositories import Repositories
 from field_agent.store.search import SearchIndex, name_keys
 
@@ -94,6 +94,9 @@ def test_indexes_follow_edits_and_deletes(repos: Repositories, town: dict[str, s
     assert ids(repos.residents.by_household(town["h2"])) == {town["r1"]}
     assert repos.residents.by_group("bedridden") == []
     assert ids(repos.store.search_households("zxh")) == {town["h2"]}  # the household head is still 曾小华
+    with pytest.raises(HouseholdNotEmpty):  # r1 still lives there
+        repos.households.delete(town["h2"])
+    repos.residents.delete(town["r1"])
     repos.households.delete(town["h2"])
     assert repos.store.search_households("zxh") == []
 

@@ -137,3 +137,15 @@ def test_every_eligibility_reason_and_group_has_a_label_in_both_catalogs() -> No
         missing = sorted(key for key in produced if not t.has(f"group.{key}"))
         assert missing == [], (language, missing)
         assert all(t.label("group", key) != key for key in produced)
+
+
+def test_a_refused_household_deletion_reads_in_the_workers_language() -> None:
+    from field_agent.store import HouseholdNotEmpty
+    from field_agent.tui.errors import describe_error
+
+    error = HouseholdNotEmpty("h1", 3)
+    assert (
+        describe_error(Translator("zh_CN"), error)
+        == "此户还有 3 位居民，不能删除：请先把他们迁到其他户或删除后再删此户。"
+    )
+    assert "3 resident(s)" in describe_error(Translator("en"), error)

@@ -1,0 +1,58 @@
+"""A household is not deleted while residents live in it: the tablet refuses that (``Store.delete``) and so does the
+server, for a deletion pushed by a tablet that had not yet heard of a resident another tablet added meanwhile.
+
+Records are sealed, so the server cannot ask the database for "residents of household X": the first household
+deletion of a batch reads the grid's residents once (a batch without one reads nothing). See docs/DOMAIN.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from field_agent.domain.envelope import DELETED
+from server_stub.db.base import Database
+
+REFUSAL_CODE = "household_has_residents"
+
+
+def _deletes(change: Mapping[str, Any]) -> bool:
+    return change["fields"].get(DELETED, {}).get("value") is True
+
+
+class HouseholdGuard:
+    """Answers, for one push batch, whether a household deletion would leave residents in a deleted household."""
+
+    def __init__(self, db: Database, grid: str, changes: Iterable[Mapping[str, Any]]) -> None:
+        self._db, self._grid = db, grid
+        self._live: dict[str, set[str]] | None = None
+        # residents this batch deletes or moves count where the batch puts them, wherever the change sits in it
+        self._batch: dict[str, str | None] = {}
+        for change in changes:
+            if change["kind"] == "resident" and (_deletes(change) or "household" in change["fields"]):
+                self._batch[change["record"]] = None if _deletes(change) else change["fields"]["household"]["value"]
+
+    def _residents(self) -> dict[str, set[str]]:
+        if self._live is None:
+            live: dict[str, set[str]] = {}
+            for envelope in self._db.iter_records(self._grid):
+                if envelope["kind"] == "resident" and not envelope["fields"].get(DELETED):
+                    live.setdefault(envelope["fields"].get("household"), set()).add(envelope["id"])
+            self._live = live
+        return self._live
+
+    def refusal(self, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> str | None:
+        """Why this change may not apply (a reason naming no person), or None."""
+        if change["kind"] != "household" or not _deletes(change):
+            return None
+        if current is not None and current["fields"].get(DELETED):
+            return None  # deleted already: nothing changes for its residents
+        household = change["record"]
+        staying = {rid for rid in self._residents().get(household, ()) if rid not in self._batch}
+        staying |= {rid for rid, target in self._batch.items() if target == household}
+        if not staying:
+            return None
+        return (
+            f"household {household} still has {len(staying)} resident(s) on the server: move them to another "
+            "household or delete them first, then delete the household again"
+        )
