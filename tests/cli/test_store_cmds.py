@@ -171,7 +171,7 @@ def test_a_clock_set_back_from_a_wrong_date_is_noted_on_stderr(initialised) -> N
 
 
 def test_a_household_with_residents_is_not_deleted_and_the_worker_is_told_why_in_chinese(initialised) -> None:
-    from tests.store.conftest import resident_values
+    from store.conftest import resident_values
 
     run = initialised
     household = run("records", "put", "--kind", "household", input='{"address": "幸福路 5栋 101"}').stdout.strip()

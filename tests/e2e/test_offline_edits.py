@@ -135,7 +135,7 @@ async def test_a_tablet_that_deletes_then_edits_before_syncing_has_no_conflict_w
 async def test_the_server_refuses_deleting_a_household_another_tablet_added_a_resident_to(
     town: Town, tmp_path: Path
 ) -> None:
-    from tests.store.conftest import resident_values
+    from store.conftest import resident_values
 
     grid = town.new_grid()
     a, b = [await enrolled(town, grid, tmp_path, name) for name in ("a", "b")]
