@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from field_agent.domain.envelope import view
 from field_agent.store import Store, throttle
@@ -64,14 +65,18 @@ def app_factory(store_path: Path) -> Iterator[Callable[..., FieldAgentApp]]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every worker has finished and the messages they posted were handled."""
+    """Wait until every worker has finished and the messages they posted were handled; cursors stop blinking, so a
+    screenshot never depends on how long a loaded machine took to get here (a blink every 0.5 s)."""
     app = pilot.app
     for _ in range(20):
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
         if not any(worker.is_running for worker in app.workers):
-            return
+            break
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 async def unlocked(pilot: Pilot[Any]) -> None:

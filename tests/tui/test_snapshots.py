@@ -53,4 +53,4 @@ def test_main_screen(snap_compare, store_path, demo, screen: str, size: str, lan
 @pytest.mark.parametrize("size", list(SIZES))
 def test_first_run_screen(snap_compare, tmp_path, size: str, lang: str) -> None:
     app = make_app(tmp_path / "new-store", lang=lang, now=frozen_now, environ={})
-    assert snap_compare(app, terminal_size=SIZES[size])
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle)
