@@ -505,5 +505,5 @@ def purge_command(db_url: str | None, as_json: bool, dry_run: bool) -> None:
 def main() -> None:
     missing = missing_server_packages()
     if missing:
-        fail(f"the town server needs {', '.join(missing)}, not installed here (a tablet install): {INSTALL_SERVER}")
+        fail(f"the town server's packages are not installed here ({', '.join(missing)}): {INSTALL_SERVER}")
     cli(prog_name="field-server")
