@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 import orjson
-import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -106,7 +105,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 answers carry the headers too
     if settings.access_log:
         app.add_middleware(AccessLog)
-    _install_error_handlers(app)
+    _install_error_handlers(app, db.driver_errors)
 
     router = APIRouter(prefix=API_PREFIX)
 
@@ -244,7 +243,7 @@ def _document_push_body(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, driver_errors: tuple[type[Exception], ...]) -> None:
     @app.exception_handler(ServerError)
     async def server_error(_request: Request, error: ServerError) -> JSONResponse:
         headers = dict(error.headers)
@@ -281,8 +280,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(error.status_code, "http_error")
         return error_response(error.status_code, code, str(error.detail), getattr(error, "headers", None))
 
-    @app.exception_handler(sqlite3.Error)
-    @app.exception_handler(psycopg.Error)
     async def database_down(_request: Request, error: Exception) -> JSONResponse:
         return error_response(
             503,
@@ -290,6 +287,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             f"the server's database is not answering ({type(error).__name__}); nothing was applied: try again",
             {"Retry-After": "30"},
         )
+
+    # the database's own driver errors (psycopg's only over PostgreSQL: a SQLite server never loads psycopg)
+    for driver_error in dict.fromkeys((sqlite3.Error, *driver_errors)):
+        app.add_exception_handler(driver_error, database_down)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _error: Exception) -> JSONResponse:

@@ -11,8 +11,17 @@ from typing import Any, NoReturn, TypeVar
 import click
 import orjson
 
+from field_agent.server_extra import INSTALL_SERVER, missing_server_packages
 from server_stub import __version__
-from server_stub.config import DATA_DIR_ENV, DB_ENV, DEFAULT_PORT, data_dir, data_dir_override, default_db_url
+from server_stub.config import (
+    DATA_DIR_ENV,
+    DB_ENV,
+    DEFAULT_PORT,
+    data_dir,
+    data_dir_override,
+    default_db_url,
+    safe_db_url,
+)
 from server_stub.errors import ServerError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -193,7 +202,7 @@ def serve(
     ssl: dict[str, str] = {}
     info: dict[str, Any] = {
         "url": f"{'https' if tls else 'http'}://{host}:{port}",
-        "db": _safe_url(db.url),
+        "db": safe_db_url(db.url),
         "workers": workers,
     }
     if tls:
@@ -266,12 +275,6 @@ def _proxy_list(text: str | None) -> list[str]:
                 f"--forwarded-allow-ips: {proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
             ) from None
     return proxies
-
-
-def _safe_url(url: str) -> str:
-    from server_stub.db.postgres import _safe
-
-    return _safe(url)
 
 
 @cli.group()
@@ -500,4 +503,7 @@ def purge_command(db_url: str | None, as_json: bool, dry_run: bool) -> None:
 
 
 def main() -> None:
+    missing = missing_server_packages()
+    if missing:
+        fail(f"the town server's packages are not installed here ({', '.join(missing)}): {INSTALL_SERVER}")
     cli(prog_name="field-server")

@@ -6,6 +6,7 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
@@ -57,6 +58,15 @@ def data_dir() -> Path:
 def default_db_url(directory: Path | None = None) -> str:
     """$FIELD_SERVER_DB, else a SQLite file in the data directory."""
     return os.environ.get(DB_ENV) or f"sqlite:///{(directory or data_dir()) / 'server.db'}"
+
+
+def safe_db_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def default_workers() -> int:

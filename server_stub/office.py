@@ -30,7 +30,6 @@ from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.overview import grid_overview, town_totals
-from field_agent.ledgers.writers import export_format, write_ledger, xlsx_bytes
 
 TOKEN_META_KEY = "office_token_sha256"
 COOKIE = "field_office"
@@ -190,6 +189,8 @@ def download_ledger(request: Request, name: str, grid: str | None = None, town: 
 
 
 def _xlsx_response(ledger: Ledger) -> Response:
+    from field_agent.ledgers.writers import xlsx_bytes  # openpyxl is loaded by what writes a workbook, not at start
+
     body = xlsx_bytes(ledger)
     filename = f"{ledger.name}-{ledger.today.isoformat()}.xlsx"
     return Response(
@@ -258,6 +259,8 @@ def export_ledger(
     audit_dir: Path | None = None,
 ) -> Ledger:
     """Write one grid's or one town's ledger to .xlsx/.csv; every export (unmasked ones above all) is audited."""
+    from field_agent.ledgers.writers import export_format, write_ledger
+
     fmt = export_format(out)
     envelopes, scope = _scope_records(db, grid=grid, town=town)
     ledger = build_ledger(name, envelopes, today=today or china_today(), masked=not unmasked, scope=scope)

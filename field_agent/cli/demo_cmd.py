@@ -23,10 +23,15 @@ import click
 import httpx
 import platformdirs
 
-from field_agent.cli.common import fail
+from field_agent.cli.common import fail, language
+from field_agent.server_extra import INSTALL_SERVER, missing_server_packages
 
 DEMO_PASSPHRASE = "fuqing demo grid 2026"
 SERVER_START_TIMEOUT_S = 30.0
+NO_SERVER = {
+    "zh_CN": "演示要在本机运行镇服务器，但缺少它的软件包（{missing}）：请先运行 {install}",
+    "en": "the demo runs a local town server, whose packages are missing ({missing}): {install} first",
+}
 
 
 def _server_command(data_dir: Path, *args: str) -> list[str]:
@@ -132,6 +137,9 @@ def demo_command(
     ctx: click.Context, demo_dir: Path | None, fresh: bool, households: int, port: int, no_tui: bool
 ) -> None:
     """Local town server + demo town + enrolled encrypted store + the terminal app, in one command."""
+    missing = missing_server_packages()
+    if missing:
+        fail(NO_SERVER[language(ctx)].format(missing=", ".join(missing), install=INSTALL_SERVER))
     demo_dir = demo_dir or Path(platformdirs.user_data_dir("field-agent", appauthor=False)) / "demo"
     if fresh and demo_dir.exists():
         shutil.rmtree(demo_dir)

@@ -89,6 +89,8 @@ class Database(ABC):
     """A server database: reads outside transactions see only committed data."""
 
     url: str
+    # the driver's own exceptions: the HTTP API answers them 503 "database unavailable"
+    driver_errors: tuple[type[Exception], ...] = ()
 
     @abstractmethod
     def transaction(self, grid: str | None = None) -> AbstractContextManager[Transaction]:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+from server_stub.config import safe_db_url as _safe
 from server_stub.db.sql import SqlDatabase
 from server_stub.errors import DatabaseError, StorageFailed
 from server_stub.sealing import Sealer, sealer_for
@@ -23,6 +24,7 @@ class PostgresDatabase(SqlDatabase):
     """A server database in PostgreSQL; ``?schema=name`` in the URL keeps its tables in their own schema."""
 
     lock_suffix = " FOR UPDATE"
+    driver_errors = (psycopg.Error,)
 
     def __init__(self, url: str, pool_size: int = 16, sealer: Sealer | None = None) -> None:
         self.url = url
@@ -125,12 +127,3 @@ def _split_schema(url: str) -> tuple[str, str | None]:
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
     scheme = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
     return urlunsplit((scheme, parts.netloc, parts.path, rest, parts.fragment)), schema
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

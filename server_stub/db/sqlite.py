@@ -88,6 +88,8 @@ class SqliteDatabase(SqlDatabase):
     e.g. an admin command while the server runs), so sequence numbers commit in order.
     """
 
+    driver_errors = (sqlite3.Error,)
+
     def __init__(self, path: Path, sealer: Sealer | None = None) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
