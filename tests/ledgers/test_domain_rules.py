@@ -53,10 +53,14 @@ def test_the_special_groups_ledger_follows_the_domain_rule(
 
 
 def test_the_ledger_labels_are_keyed_by_the_domains_groups_in_its_order() -> None:
+    from field_agent.domain import enums
     from field_agent.domain.enums import SPECIAL_GROUPS
     from field_agent.ledgers import labels
 
     assert set(labels.GROUPS) == set(SPECIAL_GROUPS) == set(groups.LEDGER_ORDER)
+    assert set(labels.RESIDENCY) == set(enums.RESIDENCY_TYPES)
+    assert set(labels.ISOLATION) == set(enums.ISOLATION_STATUSES)
+    assert set(labels.SAMPLING) - {"left_out"} == set(enums.SAMPLING_STATUSES)
     assert (
         labels.group_labels(["infant", "made_up", "elderly", "very_old"])
         == "80岁以上高龄、60岁以上老人、婴幼儿、made_up"

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
 from field_agent.store.reader import StoreReader
 from field_agent.tui import people
 from field_agent.tui.queries.isolation import isolation_day
@@ -47,7 +48,7 @@ def today_summary(
     now: datetime,
     worker: str,
     sync_state: dict[str, Any],
-    isolation_days: int = 14,
+    isolation_days: int = DEFAULT_ISOLATION_DAYS,
 ) -> TodaySummary:
     """Today's numbers read from the store's indexes: no read model needed, so Today shows right after unlock."""
     today_text = today.isoformat()
