@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -59,8 +59,17 @@ def sampling_reasons(resident: dict[str, Any], today: date) -> list[str]:
 
 def eligible_from_fields(fields: Mapping[str, Any], sets: Mapping[str, Any], today: date) -> bool:
     """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling by the domain's
-    default rule; the verdict of ``sampling_reasons`` (tests hold them together). Runs for every resident when Today
-    is shown, so only the recorded groups still present are read here and the rule decides cheaply."""
-    recorded = sets.get("special_groups")
-    present = (group for group, (_, on) in recorded.items() if on) if recorded else ()
-    return groups.DEFAULT_ELIGIBILITY.is_eligible_split(fields, present, today)
+    default rule; the verdict of ``sampling_reasons`` (tests hold them together)."""
+    return stored_eligibility(today)(fields, sets)
+
+
+def stored_eligibility(today: date) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+    """``eligible_from_fields`` on ``today`` for a whole grid (Today counts every resident with it): the domain's
+    rule decides, and parses an ID number only when its birth year is near an age limit."""
+    eligible = groups.DEFAULT_ELIGIBILITY.split_checker(today)
+
+    def check(fields: Mapping[str, Any], sets: Mapping[str, Any]) -> bool:
+        recorded = sets.get("special_groups")
+        return eligible(fields, [group for group, (_, on) in recorded.items() if on] if recorded else ())
+
+    return check
