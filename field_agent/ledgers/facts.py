@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from field_agent.domain.enums import RECORDED_GROUPS
+from field_agent.domain import groups as domain_groups
 from field_agent.domain.errors import IdNumberError
-from field_agent.domain.groups import DEFAULT_ELIGIBILITY, EligibilityRule, derived_groups
+from field_agent.domain.groups import EligibilityRule
 from field_agent.domain.idnumber import IdNumber, parse_id_number
 from field_agent.domain.idnumber import age_on as _age_on
 
@@ -46,22 +46,16 @@ def sex(id_number: object) -> str | None:
 
 
 def special_groups(resident: Mapping[str, Any], today: dt.date) -> list[str]:
-    """Recorded groups plus those derived from age (elderly 60+, very_old 80+, infant under 3), sorted."""
-    recorded = {g for g in resident.get("special_groups") or () if g in RECORDED_GROUPS}
+    """The domain's special groups of a resident (``domain.groups.groups_from``), sorted; the ID number parsed once."""
     found = holder(resident.get("id_number"))
-    return sorted(recorded | derived_groups(found.age_on(today) if found else None))
+    age = found.age_on(today) if found else None
+    return sorted(domain_groups.groups_from(resident.get("special_groups") or (), age))
 
 
 def home_sampling_reasons(
-    resident: Mapping[str, Any], groups: list[str], rule: EligibilityRule = DEFAULT_ELIGIBILITY
+    resident: Mapping[str, Any], groups: list[str], rule: EligibilityRule | None = None
 ) -> list[str]:
-    """Why a resident in ``groups`` is sampled at home under the domain's rule; empty when they are not.
-
-    The same answer as ``rule.reasons(resident, today)``, without parsing the ID number again.
+    """Why a resident in ``groups`` is sampled at home under the domain's rule (its default unless given); empty
+    when they are not. The same answer as ``rule.reasons(resident, today)``, without parsing the ID number again.
     """
-    if resident.get("_deleted") or resident.get("residency") in rule.excluded_residency:
-        return []
-    reasons = sorted(set(groups) & rule.groups)
-    if rule.home_isolation and resident.get("isolation_status") == "home":
-        reasons.append("home_isolation")
-    return reasons
+    return (rule or domain_groups.DEFAULT_ELIGIBILITY).reasons_in(resident, groups)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from field_agent.domain.groups import in_ledger_order
+
 RESIDENCY = {"resident": "常住", "floating": "流动", "away": "外出"}
 ISOLATION = {"none": "无", "home": "居家隔离中", "ended": "已解除"}
 SEX = {"M": "男", "F": "女", "male": "男", "female": "女"}
-GROUPS = {
+GROUPS = {  # keyed by the domain's special groups (enums.SPECIAL_GROUPS); a test holds them together
     "very_old": "80岁以上高龄",
     "elderly": "60岁以上老人",
     "chronic": "慢性病",
@@ -46,6 +48,5 @@ def label(table: dict, value: object) -> str:
 
 
 def group_labels(groups: list[str]) -> str:
-    """Special groups in the order the ledgers print them."""
-    ordered = [key for key in GROUPS if key in groups] + sorted(g for g in groups if g not in GROUPS)
-    return SYMPTOMS_JOIN.join(GROUPS.get(key, key) for key in ordered)
+    """Special groups in the order the ledgers print them (the domain's ``LEDGER_ORDER``)."""
+    return SYMPTOMS_JOIN.join(GROUPS.get(key, key) for key in in_ledger_order(groups))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from field_agent.domain import groups
-from field_agent.domain.enums import RECORDED_GROUPS, SPECIAL_GROUPS
 from field_agent.domain.errors import IdNumberError
 from field_agent.domain.idnumber import mask_id_number, parse_id_number
 
@@ -46,68 +45,31 @@ def age_and_sex(resident: dict[str, Any], today: date) -> tuple[int | None, str 
 
 
 def special_groups(resident: dict[str, Any], today: date) -> list[str]:
-    """Recorded and derived special groups of a resident, in the catalog's order."""
-    found = groups.special_groups(resident, today)
-    return [group for group in SPECIAL_GROUPS if group in found]
+    """Recorded and derived special groups of a resident, in the order screens list them (both from the domain)."""
+    return groups.in_screen_order(groups.special_groups(resident, today))
 
 
 def sampling_reasons(resident: dict[str, Any], today: date) -> list[str]:
-    """Why a resident gets home sampling (empty when not eligible), by the town's default rule."""
-    if not _might_be_eligible(resident, today):
+    """Why a resident gets home sampling (empty when not eligible), by the domain's default rule."""
+    rule = groups.DEFAULT_ELIGIBILITY
+    if not rule.might_be_eligible(resident, today):
         return []
-    return groups.DEFAULT_ELIGIBILITY.reasons(resident, today)
-
-
-_RULE = groups.DEFAULT_ELIGIBILITY
-_AGE_GROUPS = {"very_old", "infant", "elderly"} & set(_RULE.groups)
-
-
-def _might_be_eligible(resident: Mapping[str, Any], today: date) -> bool:
-    """A cheap, conservative pre-check: False only when the rule certainly says no (most residents).
-
-    Parsing and checksumming every ID number of a big grid is the slow part of the coverage count; an age
-    group can only apply when the birth year in the number puts the resident near one of the age limits.
-    """
-    if resident.get("residency") in _RULE.excluded_residency:
-        return False
-    if set(resident.get("special_groups") or ()) & _RULE.groups:
-        return True
-    if _RULE.home_isolation and resident.get("isolation_status") == "home":
-        return True
-    if not _AGE_GROUPS:
-        return False
-    number = resident.get("id_number")
-    if not isinstance(number, str) or len(number) != 18 or not number[6:10].isdigit():
-        return True
-    years = today.year - int(number[6:10])  # the age this year, or one more than it
-    oldest_limit = groups.ELDERLY_AGE if "elderly" in _AGE_GROUPS else groups.VERY_OLD_AGE
-    old = bool({"elderly", "very_old"} & _AGE_GROUPS) and years >= oldest_limit
-    young = "infant" in _AGE_GROUPS and years <= groups.INFANT_UNDER
-    return old or young
+    return rule.reasons(resident, today)
 
 
 def eligible_from_fields(fields: Mapping[str, Any], sets: Mapping[str, Any], today: date) -> bool:
-    """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling, parsing the ID
-    number only when the answer hangs on an age near a limit; the verdict of ``sampling_reasons`` (tests hold them
-    together). Runs for every resident when Today is shown, so the common "no" comes first and cheap."""
-    if fields.get("residency") in _RULE.excluded_residency or fields.get("_deleted"):
-        return False
-    if _RULE.home_isolation and fields.get("isolation_status") == "home":
-        return True
-    recorded = sets.get("special_groups")
-    if recorded and any(present for group, (_, present) in recorded.items() if group in _RECORDED_ELIGIBLE):
-        return True
-    if not _AGE_GROUPS:
-        return False
-    number = fields.get("id_number")
-    if number.__class__ is not str:
-        return False
-    if len(number) == 18 and number[6:10].isdigit():
-        years = today.year - int(number[6:10])  # the age this year, or one more than it
-        if _YOUNGEST_OLD_LIMIT > years > groups.INFANT_UNDER:
-            return False
-    return not _AGE_GROUPS.isdisjoint(groups.derived_groups(groups.resident_age(fields, today)))
+    """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling by the domain's
+    default rule; the verdict of ``sampling_reasons`` (tests hold them together)."""
+    return stored_eligibility(today)(fields, sets)
 
 
-_RECORDED_ELIGIBLE = frozenset(RECORDED_GROUPS) & _RULE.groups
-_YOUNGEST_OLD_LIMIT = groups.ELDERLY_AGE if "elderly" in _AGE_GROUPS else groups.VERY_OLD_AGE
+def stored_eligibility(today: date) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+    """``eligible_from_fields`` on ``today`` for a whole grid (Today counts every resident with it): the domain's
+    rule decides, and parses an ID number only when its birth year is near an age limit."""
+    eligible = groups.DEFAULT_ELIGIBILITY.split_checker(today)
+
+    def check(fields: Mapping[str, Any], sets: Mapping[str, Any]) -> bool:
+        recorded = sets.get("special_groups")
+        return eligible(fields, [group for group, (_, on) in recorded.items() if on] if recorded else ())
+
+    return check

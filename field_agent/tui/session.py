@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
 from field_agent.domain.printable import inert_values
 from field_agent.ledgers.audit import append_store_audit, reveal_entry
 from field_agent.store import Store
@@ -29,7 +30,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "server_url": "",
     "worker": "",
     "role": "worker",
-    "isolation_days": 14,
+    "isolation_days": DEFAULT_ISOLATION_DAYS,
     "reveal_seconds": 30,
 }
 
@@ -104,7 +105,7 @@ class Session:
             self.now(),
             self.worker,
             self.sync_state(),
-            isolation_days=int(self.setting("isolation_days") or 14),
+            isolation_days=int(self.setting("isolation_days") or DEFAULT_ISOLATION_DAYS),
         )
         return inert_values(summary)
 

@@ -101,3 +101,30 @@ def test_nobody_left_out_lists_eligible_residents_without_sampled_or_exempt_entr
         {"round": "r1", "resident": "d", "status": "sampled", "_deleted": True},
     ]
     assert [r["id"] for r in nobody_left_out(residents, samplings, "r1", TODAY)] == ["b", "d"]
+
+
+def test_display_orders_hold_every_group_once() -> None:
+    from field_agent.domain.enums import SPECIAL_GROUPS
+    from field_agent.domain.groups import LEDGER_ORDER, in_ledger_order, in_screen_order
+
+    assert sorted(LEDGER_ORDER) == sorted(SPECIAL_GROUPS) and len(set(LEDGER_ORDER)) == len(LEDGER_ORDER)
+    assert in_screen_order({"chronic", "very_old", "elderly", "made_up"}) == ["elderly", "very_old", "chronic"]
+    assert in_ledger_order({"chronic", "very_old", "elderly", "made_up"}) == [
+        "very_old",
+        "elderly",
+        "chronic",
+        "made_up",
+    ]
+
+
+@pytest.mark.parametrize("age", [0, 2, 3, 4, 58, 59, 60, 61, 78, 79, 80, 81, 105])
+def test_the_birth_year_allows_every_group_the_age_gives(age) -> None:
+    from field_agent.domain.groups import birth_year_groups, derived_groups
+
+    for birth in (date(TODAY.year - age, 1, 1), date(TODAY.year - age - 1, 12, 31)):
+        number = make_id_number("350181", birth, 7, "female")
+        assert special_groups({"id_number": number}, TODAY) <= birth_year_groups(number, TODAY)
+    assert birth_year_groups("12345", TODAY) is None
+    assert derived_groups(age) <= birth_year_groups(
+        make_id_number("350181", date(TODAY.year - age, 1, 1), 7, "male"), TODAY
+    )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
 from field_agent.store.reader import StoreReader
 from field_agent.tui import people
 from field_agent.tui.queries.isolation import isolation_day
@@ -47,7 +48,7 @@ def today_summary(
     now: datetime,
     worker: str,
     sync_state: dict[str, Any],
-    isolation_days: int = 14,
+    isolation_days: int = DEFAULT_ISOLATION_DAYS,
 ) -> TodaySummary:
     """Today's numbers read from the store's indexes: no read model needed, so Today shows right after unlock."""
     today_text = today.isoformat()
@@ -67,7 +68,7 @@ def today_summary(
     done_residents = _done_in_round(reader, round_["id"] if round_ else None)
     eligible_count = done_count = 0
     isolated: list[tuple[str, Mapping[str, Any]]] = []
-    stored, is_eligible = reader.stored(), people.eligible_from_fields
+    stored, is_eligible = reader.stored(), people.stored_eligibility(today)
     for resident_id in reader.live_ids("resident"):  # ~30,000 in a big grid: kept tight on purpose
         envelope = stored.get(resident_id)
         if envelope is None:
@@ -75,7 +76,7 @@ def today_summary(
         fields = envelope["fields"]
         if fields.get("isolation_status") == "home":
             isolated.append((resident_id, fields))
-        if is_eligible(fields, envelope["sets"], today):
+        if is_eligible(fields, envelope["sets"]):
             eligible_count += 1
             done_count += resident_id in done_residents
     due = checked = flagged = 0

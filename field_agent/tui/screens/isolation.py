@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.isolation import IsolationRow, isolation_rows
@@ -61,7 +62,7 @@ class IsolationScreen(SessionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, session: Session) -> None:
-        days = int(session.setting("isolation_days") or 14)
+        days = int(session.setting("isolation_days") or DEFAULT_ISOLATION_DAYS)
         with session.reading() as model:
             rows = isolation_rows(model, session.today, days)
         self.post_message(self.Loaded(rows))
