@@ -2,13 +2,16 @@
 
 TinyDB's ``Storage`` interface reads and writes the whole database, and stock ``Table._update_table`` re-keys and
 rewrites a whole table on every write (~95 % of an insert's time at 50,000 documents, even in memory). So
-``DeltaTable`` overrides three private ``Table`` methods, and nothing else of TinyDB's internals is used:
+``DeltaTable`` overrides three private ``Table`` methods and reads one private attribute; nothing else of TinyDB's
+internals is used:
 
 - ``_read_table()`` — every public read (``all``, ``search``, ``get``, ``contains``, ``count``, ``len``, iteration)
   gets the live dict of the table (str ids to documents) that the storage holds, without a copy;
 - ``_update_table(updater)`` — every public write runs TinyDB's own updater against a ``TrackingDict`` over that live
   dict (ids stay strings), and the storage is handed only the documents that changed (one sealed frame);
-- ``_get_next_id()`` — ``insert`` takes a new UUIDv7 string instead of the next integer.
+- ``_get_next_id()`` — ``insert`` takes a new UUIDv7 string instead of the next integer;
+- ``_storage`` — the storage the table was built with (what the public ``storage`` property returns), read directly
+  on the lookup paths, where the property's call is a measurable share of a ``raw()``.
 
 What these rely on in TinyDB (names, signatures, which public methods go through them, how their updaters use the
 table) is checked by tests/store/test_tinydb_contract.py, for the version range pinned in pyproject.toml. Other
@@ -37,11 +40,11 @@ class DeltaTable(Table):
 
     def documents(self) -> dict[str, Any]:
         """The live documents by id: the dict the storage holds, not a copy (callers must not change it)."""
-        return self.storage.read().setdefault(self.name, {})
+        return self._storage.read().setdefault(self.name, {})
 
     def raw(self, doc_id: str) -> Any:
         """The stored document itself (not a copy): callers must not mutate it."""
-        return self.storage.read().setdefault(self.name, {}).get(doc_id)
+        return self._storage.read().setdefault(self.name, {}).get(doc_id)
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
         """Insert or replace one document by id."""
@@ -85,10 +88,10 @@ class DeltaTable(Table):
         return new_id()
 
     def _read_table(self) -> dict[str, Any]:  # type: ignore[override]
-        return self.storage.read().setdefault(self.name, {})
+        return self._storage.read().setdefault(self.name, {})
 
     def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        storage: SealedStorage = self.storage  # type: ignore[assignment]
+        storage: SealedStorage = self._storage  # type: ignore[assignment]
         live = storage.read().setdefault(self.name, {})
         tracker = TrackingDict(live)
         try:

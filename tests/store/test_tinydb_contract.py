@@ -5,7 +5,7 @@
 Checked here against the installed TinyDB:
 
 - its version is inside the range pinned in pyproject.toml, and that range is closed above;
-- the private hooks exist with the parameters the seam's overrides take;
+- the private hooks exist with the parameters the seam's overrides take, and ``_storage`` holds the storage;
 - stock TinyDB does with them what the overrides stand in for (raw dict of str ids; one storage write per update;
   ids counted up);
 - every public ``Table`` read reaches the storage only through ``_read_table``, every public write only through
@@ -104,6 +104,12 @@ class CountingStorage(MemoryStorage):
 def stock_table() -> tuple[Table, CountingStorage]:
     db = TinyDB(storage=CountingStorage)
     return db.table("t"), db.storage  # type: ignore[return-value]
+
+
+def test_a_table_keeps_the_storage_it_was_built_with_in_storage() -> None:
+    db = TinyDB(storage=CountingStorage)
+    table = db.table("t")
+    assert table._storage is db.storage and table.storage is db.storage
 
 
 def test_stock_read_table_returns_the_raw_dict_the_storage_holds_keyed_by_str_ids() -> None:
