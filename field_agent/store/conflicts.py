@@ -20,7 +20,7 @@ class ConflictMethods:
 
     @locked
     def open_conflicts(self: Store) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
-        table = self._records._read_table()
+        table = self._records.documents()
         found = []
         for record_id in sorted(self.index.conflicted):
             envelope = orjson.loads(orjson.dumps(table[record_id]))

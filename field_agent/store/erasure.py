@@ -79,7 +79,7 @@ def _note(notes: dict[str, Any], marker: Mapping[str, Any]) -> None:
 def _refused_of(store: Store, record_id: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (entry_id, entry)
-        for entry_id, entry in store.outbox.refused._read_table().items()
+        for entry_id, entry in store.outbox.refused.documents().items()
         if entry["change"]["record"] == record_id
     ]
 

@@ -23,7 +23,7 @@ from field_agent.domain.envelope import change_stamps, coalesce
 from field_agent.domain.ids import new_id
 from field_agent.store.errors import OutboxError
 from field_agent.store.rollback import fold_prior, rebase_after_refusal, restore_refused
-from field_agent.store.storage import DeltaTable
+from field_agent.store.tinydb_seam import DeltaTable
 
 INFLIGHT_KEY = "batch"
 RESULT_STATUSES = ("applied", "conflict", "refused")
@@ -55,7 +55,7 @@ class Outbox:
             frozen_ids = set(batch.get("entries", ())) if batch is not None else set()
             opened: dict[str, str] = {}
             frozen: dict[str, str] = {}
-            for entry_id, entry in self.pending._read_table().items():
+            for entry_id, entry in self.pending.documents().items():
                 record_id = entry["change"]["record"]
                 (frozen if entry_id in frozen_ids else opened)[record_id] = entry_id
             self._open, self._frozen = opened, frozen
@@ -65,7 +65,7 @@ class Outbox:
         """(entry id, entry) of a frozen batch; a batch frozen by an older version holds its changes inline."""
         if "changes" in batch:
             return [(None, {"change": change}) for change in batch["changes"]]
-        table = self.pending._read_table()
+        table = self.pending.documents()
         return [(entry_id, table[entry_id]) for entry_id in batch["entries"] if entry_id in table]
 
     # -- queueing ----------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class Outbox:
 
     def count(self) -> int:
         batch = self.inflight.raw(INFLIGHT_KEY)
-        return len(self.pending._read_table()) + (len(batch.get("changes", ())) if batch else 0)
+        return len(self.pending.documents()) + (len(batch.get("changes", ())) if batch else 0)
 
     def unsent_registers(self, record_id: str) -> set[str]:
         """Registers of a record with a local edit the server has not acknowledged (pending or in flight)."""
@@ -107,7 +107,7 @@ class Outbox:
 
     def unsent_stamps(self) -> set[str]:
         """Every stamp of a change not yet acknowledged (pending or in flight): none of them is known elsewhere."""
-        changes = [entry["change"] for entry in self.pending._read_table().values()]
+        changes = [entry["change"] for entry in self.pending.documents().values()]
         batch = self.inflight.raw(INFLIGHT_KEY)
         if batch is not None and "changes" in batch:
             changes.extend(batch["changes"])
@@ -141,7 +141,7 @@ class Outbox:
         opened, frozen = self._maps()
         if not opened:
             return None
-        table = self.pending._read_table()
+        table = self.pending.documents()
         entry_ids: list[str] = []
         for entry_id in table:
             record_id = table[entry_id]["change"]["record"]
@@ -245,4 +245,4 @@ class Outbox:
         return changed
 
     def refused_list(self) -> list[dict[str, Any]]:
-        return [{"id": entry_id, **_copy(entry)} for entry_id, entry in self.refused._read_table().items()]
+        return [{"id": entry_id, **_copy(entry)} for entry_id, entry in self.refused.documents().items()]

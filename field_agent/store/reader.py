@@ -50,7 +50,7 @@ class StoreReader:
 
     def stored(self) -> Mapping[str, Any]:
         """Envelopes by id, as TinyDB holds them in memory (read only: the store replaces them, never edits)."""
-        return self._table._read_table()
+        return self._table.documents()
 
     def grid(self) -> dict[str, Any] | None:
         grids = self.views(sorted(self.live_ids("grid")))

@@ -1,9 +1,8 @@
-"""TinyDB on the sealed log: a ``Storage`` that keeps the tables in memory and a ``Table`` that hands it deltas.
+"""TinyDB's storage on the sealed log: the tables live in memory, and each write is sealed as one delta frame.
 
-Stock TinyDB re-reads, re-keys and rewrites every table on each write (``Table._update_table``), which is
-~95 % of an insert's time at 50,000 documents even in memory. ``DeltaTable`` lets TinyDB's own updaters run against
-a tracking view of the live dict, then gives the storage only the documents that changed; the storage seals them
-into one frame and fsyncs before the write returns. Document ids are strings (the records' UUIDv7 ids).
+``SealedStorage`` is a plain TinyDB ``Storage`` (``read``/``write``); the deltas come from ``TrackingDict``, the
+view of one live table that ``field_agent.store.tinydb_seam.DeltaTable`` hands TinyDB's updaters. The storage
+seals the changed documents into one frame and fsyncs before the write returns.
 """
 
 from __future__ import annotations
@@ -13,11 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Table
 
-from field_agent.domain.ids import new_id
 from field_agent.store.errors import StoreError
 from field_agent.store.log import DELTA, Op, Tables, encode_delta, encode_snapshot
 from field_agent.store.writer import LogWriter
@@ -113,7 +109,7 @@ class SealedStorage(Storage):
 
     def __init__(self, writer: LogWriter, tables: Tables, snapshot_bytes: int) -> None:
         self.writer = writer
-        self._tables = tables
+        self._live = tables
         self._depth = 0
         self._ops: dict[str, list[Any]] = {}
         self._undo: list[tuple[str, TrackingDict]] = []
@@ -126,11 +122,11 @@ class SealedStorage(Storage):
         self.after_rollback: list[Callable[[], None]] = []
 
     def read(self) -> Tables:
-        return self._tables
+        return self._live
 
     def write(self, data: Tables) -> None:
         """A whole-database write (TinyDB's drop_table paths): sealed as a full snapshot."""
-        self._tables = data
+        self._live = data
         self._full_rewrite = True
         if self._depth == 0:
             self._commit()
@@ -186,7 +182,7 @@ class SealedStorage(Storage):
             return
         try:
             if self._full_rewrite:
-                body = encode_snapshot(self._tables)
+                body = encode_snapshot(self._live)
                 self.writer.append(1, body)
             else:
                 ops: list[Op] = [(name, op[0], sorted(op[1]), op[2]) for name, op in self._ops.items()]
@@ -211,7 +207,7 @@ class SealedStorage(Storage):
         """Rewrite the log as one snapshot of the live data (atomically); return the new log size."""
         if self._depth:
             raise StoreError("cannot compact inside a batch")
-        body = encode_snapshot(self._tables)
+        body = encode_snapshot(self._live)
         size = self.writer.compact(body)
         self.snapshot_bytes = len(body)
         self.appended_bytes = 0
@@ -220,78 +216,3 @@ class SealedStorage(Storage):
 
     def close(self) -> None:
         self.writer.close()
-
-
-class DeltaTable(Table):
-    """A TinyDB table whose writes touch only the changed documents; ids are strings (UUIDv7 by default)."""
-
-    document_id_class = str
-
-    def _get_next_id(self) -> str:  # type: ignore[override]
-        return new_id()
-
-    def _read_table(self) -> dict[str, Any]:  # type: ignore[override]
-        return self._storage.read().setdefault(self.name, {})
-
-    def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        storage: SealedStorage = self._storage  # type: ignore[assignment]
-        live = storage.read().setdefault(self.name, {})
-        tracker = TrackingDict(live)
-        try:
-            updater(tracker)  # type: ignore[arg-type]
-        except BaseException:
-            tracker.undo()
-            raise
-        finally:
-            self.clear_cache()
-        storage.record(self.name, tracker)
-
-    def put(self, doc_id: str, document: dict[str, Any]) -> None:
-        """Insert or replace one document by id."""
-
-        def updater(table: MutableMapping[str, Any]) -> None:
-            table[doc_id] = document
-
-        self._update_table(updater)  # type: ignore[arg-type]
-
-    def delete(self, doc_id: str) -> None:
-        """Remove one document by id (no error if it is absent)."""
-
-        def updater(table: MutableMapping[str, Any]) -> None:
-            if doc_id in table:
-                del table[doc_id]
-
-        self._update_table(updater)  # type: ignore[arg-type]
-
-    def put_many(self, documents: dict[str, dict[str, Any]]) -> None:
-        """Insert or replace many documents by id: one delta, however many."""
-
-        def updater(table: MutableMapping[str, Any]) -> None:
-            for doc_id, document in documents.items():
-                table[doc_id] = document
-
-        self._update_table(updater)  # type: ignore[arg-type]
-
-    def delete_many(self, doc_ids: list[str]) -> None:
-        """Remove many documents by id (absent ones are skipped): one delta."""
-
-        def updater(table: MutableMapping[str, Any]) -> None:
-            for doc_id in doc_ids:
-                if doc_id in table:
-                    del table[doc_id]
-
-        self._update_table(updater)  # type: ignore[arg-type]
-
-    def raw(self, doc_id: str) -> Any:
-        """The stored document itself (not a copy): callers must not mutate it."""
-        return self._read_table().get(doc_id)
-
-
-class SealedTinyDB(TinyDB):
-    """TinyDB with delta tables, over ``SealedStorage``."""
-
-    table_class = DeltaTable
-
-    @property
-    def sealed(self) -> SealedStorage:
-        return self.storage  # type: ignore[return-value]

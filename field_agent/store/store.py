@@ -28,8 +28,9 @@ from field_agent.store.log import gc_paused
 from field_agent.store.opening import Unlocked, change_passphrase, create_directory, open_directory
 from field_agent.store.outbox import Outbox
 from field_agent.store.rollback import prior_of
-from field_agent.store.storage import SealedStorage, SealedTinyDB
+from field_agent.store.storage import SealedStorage
 from field_agent.store.sync_state import SyncState, envelope_stamps
+from field_agent.store.tinydb_seam import SealedTinyDB
 
 if TYPE_CHECKING:
     from field_agent.store.repositories import Repositories
@@ -95,7 +96,7 @@ class Store(SyncState, ConflictMethods):
             report["message"] = " ".join(filter(None, (report.get("message"), clock_note)))
             self.open_report = report
         self.index = RecordIndex()
-        records = self._records._read_table()
+        records = self._records.documents()
         with gc_paused(freeze=len(records) >= FREEZE_AT):
             self.index.rebuild(records)
         self._touched: set[str] = set()
@@ -215,7 +216,7 @@ class Store(SyncState, ConflictMethods):
         tablet made (all but its own unsent ones, which the server will refuse): an edit made now must sort after
         the value it replaces, or it would lose to it silently (docs/SYNC.md, "A wrong date")."""
         unsent = self.outbox.unsent_stamps()
-        records = self._records._read_table().values()
+        records = self._records.documents().values()
         newest = max((s for env in records for s in envelope_stamps(env) if s not in unsent), default=None)
         if newest is not None:
             self.clock.observe(newest)
@@ -232,7 +233,7 @@ class Store(SyncState, ConflictMethods):
 
     @locked
     def records(self, kind: str | None = None, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        table = self._records._read_table()
+        table = self._records.documents()
         return [_copy(table[record_id]) for record_id in self.index.ids(kind, include_deleted)]
 
     @property
@@ -258,7 +259,7 @@ class Store(SyncState, ConflictMethods):
     @locked
     def views(self, ids: Iterator[str] | list[str] | set[str]) -> list[dict[str, Any]]:
         """Flat views of the given live records."""
-        table = self._records._read_table()
+        table = self._records.documents()
         return [view(table[record_id]) for record_id in ids if record_id in table]
 
     @locked

@@ -98,7 +98,7 @@ class SyncState:
         # one copy of the whole page: the caller's objects are never stored (they may be reused or changed)
         plain = orjson.loads(orjson.dumps([_plain(envelope) for envelope in envelopes]))
         newest = max((stamp for envelope in plain if (stamp := newest_stamp(envelope))), default=None)
-        table = self._records._read_table()
+        table = self._records.documents()
         updates: dict[str, dict[str, Any]] = {}
         with self.storage.batch():
             if newest is not None:
@@ -158,7 +158,7 @@ class SyncState:
             "deleted": len(self.index.deleted),
             "pending_changes": self.pending_count(),
             "in_flight": self.outbox.in_flight(),
-            "refused_changes": len(self.outbox.refused._read_table()),
+            "refused_changes": len(self.outbox.refused.documents()),
             "open_conflicts": len(self.open_conflicts()),
             "last_sync": self.meta_get("last_sync"),
             "cursor": self.meta_get("cursor"),

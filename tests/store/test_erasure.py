@@ -88,7 +88,7 @@ def test_cleared_health_answers_take_the_servers_stamp_and_drop_older_unsent_wri
     pending = store.next_batch(10)
     assert pending is not None
     assert all("health" not in change["fields"] for change in pending[1])
-    assert NEEDS not in str(store.outbox.pending._read_table())  # not even as a prior
+    assert NEEDS not in str(store.outbox.pending.all())  # not even as a prior
 
 
 def test_a_compaction_that_fails_is_retried_and_the_store_still_opens(
