@@ -320,17 +320,22 @@ FREEZE_AT_BYTES = 4 << 20
 
 @contextmanager
 def gc_paused(freeze: bool = False) -> Iterator[None]:
-    """Loading builds millions of small objects; the cyclic GC would rescan them over and over.
+    """Pause the cyclic GC while a load builds many small objects; the GC would rescan them over and over.
 
-    With ``freeze`` the objects built meanwhile move to the permanent generation, so later full collections skip
-    them (stored documents hold no reference cycles; refcounting frees them)."""
+    The GC's switch and its frozen objects belong to the whole process, not to the store: on the way out, an
+    exception included, the GC is switched back on only if it was on, and nothing is left frozen. With ``freeze``
+    (a big load) the objects built meanwhile go straight to the oldest generation (``gc.freeze()`` then
+    ``gc.unfreeze()``), so the next young collection does not walk them all; only when nothing was frozen before,
+    as ``gc.unfreeze()`` also releases what a caller froze. An app that keeps the data for its whole run may
+    freeze it for good itself (the terminal app does, and unfreezes on exit)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if freeze:
+        if freeze and gc.get_freeze_count() == 0:
             gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

@@ -87,8 +87,8 @@ class Session:
 
     def _build_model(self) -> GridModel:
         # Runs under self.lock, so a save that lands meanwhile is applied to this model once it is in place.
-        # Frozen like the store's own tables: later full collections would otherwise rescan every view (measured:
-        # 170 ms pauses, the slowest search keystrokes); the views hold no reference cycles.
+        # Built with the GC paused; the app then freezes it with the store's tables (FieldAgentApp.prepare_session):
+        # later full collections would otherwise rescan every view (measured: 170 ms pauses in search).
         store = self._open_store()
         with gc_paused(freeze=True):
             records = store.views(store.index.ids(None))
