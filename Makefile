@@ -4,13 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+LOCK := requirements-lock.txt
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint bench lock clean
+
+# The exact versions of requirements-lock.txt (every extra), then this checkout itself; `pip check` fails when
+# pyproject.toml asks for something the lock lacks (run `make lock`)
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps -r $(LOCK) -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+# Re-resolve the lock from pyproject.toml with all extras; keeps existing pins that still fit
+# (`make lock LOCK_FLAGS=--upgrade` moves everything to the newest allowed)
+lock:
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c $(LOCK) pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe $(LOCK_FLAGS) \
+		-o $(LOCK) pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/field-agent demo
@@ -19,15 +32,15 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 --dist loadgroup
+	rm -f .coverage .coverage.*
+	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/store.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info .coverage .coverage.*
