@@ -17,9 +17,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import orjson
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from soak.report import fault_lines, fault_rows, render, rows
 from soak.server import postgres_reachable
 from soak.sim import Soak, SoakConfig, SoakResult

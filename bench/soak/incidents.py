@@ -10,11 +10,11 @@ import subprocess
 import sys
 from typing import Any
 
-from soak.faults import SmallDisk, append_forged_frame, append_torn_frame, marker_covers
-from soak.fleet import DeviceFailed, DeviceKilled, DeviceProcess, Slot
-from soak.ledger import Item, Ledger
-from soak.schedule import Schedule
-from soak.server import TownServer
+from .faults import SmallDisk, append_forged_frame, append_torn_frame, marker_covers
+from .fleet import DeviceFailed, DeviceKilled, DeviceProcess, Slot
+from .ledger import Item, Ledger
+from .schedule import Schedule
+from .server import TownServer
 
 
 class DeviceIncidents:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from soak.sim import SoakResult
+from .sim import SoakResult
 
 FAULT_COLUMNS = (
     ("connections cut", "cut"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from soak.fleet import Slot
+from .fleet import Slot
 
 
 @dataclass

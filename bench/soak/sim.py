@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soak.faults import FaultLog, SmallDisk
-from soak.fleet import DeviceKilled, DeviceProcess, Slot
-from soak.incidents import DeviceIncidents
-from soak.ledger import DayChecks, Item, Ledger, check_day
-from soak.proxy import FaultProxy
-from soak.schedule import Schedule
-from soak.server import PG_URL, TownServer
-from soak.workload import morning_round
+from .faults import FaultLog, SmallDisk
+from .fleet import DeviceKilled, DeviceProcess, Slot
+from .incidents import DeviceIncidents
+from .ledger import DayChecks, Item, Ledger, check_day
+from .proxy import FaultProxy
+from .schedule import Schedule
+from .server import PG_URL, TownServer
+from .workload import morning_round
 
 PASSPHRASE = "soak-test passphrase: 七天不断档"
 DAY_MS = 86_400_000

@@ -14,12 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.soak.ledger import Item, Ledger, check_day
+from bench.soak.server import postgres_reachable
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
-sys.path.insert(0, str(BENCH))
 
-from soak.ledger import Item, Ledger, check_day  # noqa: E402
-from soak.server import postgres_reachable  # noqa: E402
 
 FAULT_KINDS = (
     "server-kill", "kill-save", "kill-sync", "clock", "disk-full", "revoke", "replace", "torn-frame", "forged-frame",

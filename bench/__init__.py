@@ -1,0 +1,1 @@
+"""Benchmark and soak scripts (run by hand, see docs/SOAK.md); a package so that tests import `bench.soak`."""
