@@ -102,8 +102,13 @@ def _consistent_scan(path: Path, store_id: bytes, data_key: bytes) -> tuple[Scan
         scan = scan_log(path / LOG_NAME, store_id, data_key, salvage=True, data=data)
         scan.forgive_torn_tail(marker)
         clean = not scan.torn_bytes and not scan.damage and (tail is None or marker is not None)
-        if clean or _unchanged(path, tail, log_identity):
+        if clean:
             break
+        if _unchanged(path, tail, log_identity):
+            return scan, marker
+    if scan.torn_bytes and not scan.damage:
+        # still growing after every read: that unfinished frame is a save being written right now, not a torn one
+        scan.torn_bytes = 0
     return scan, marker
 
 
