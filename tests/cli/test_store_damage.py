@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from store.conftest import frame_offsets
 
 from field_agent.cli.main import cli
 from field_agent.store import Store
-from field_agent.store.log import FILE_HEADER_SIZE, FRAME_PREFIX
+from field_agent.store.log import FILE_HEADER_SIZE
 
 PASSPHRASE = "correct horse battery staple"
 SAVES = 12
@@ -26,15 +27,6 @@ SAVES = 12
 def fa(store: Path, *args: str, passphrase: str = PASSPHRASE, **env: str):
     environment = {"FIELD_AGENT_PASSPHRASE": passphrase, **env}
     return CliRunner().invoke(cli, ["--store", str(store), *args], env=environment)
-
-
-def frame_offsets(log: bytes) -> list[tuple[int, int]]:
-    spans, position = [], FILE_HEADER_SIZE
-    while position < len(log):
-        end = position + FRAME_PREFIX + int.from_bytes(log[position : position + 4], "big")
-        spans.append((position, end))
-        position = end
-    return spans
 
 
 @pytest.fixture

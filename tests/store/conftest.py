@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from field_agent.store import Store, throttle
+from field_agent.store.log import FILE_HEADER_SIZE, FRAME_PREFIX
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -41,3 +42,13 @@ def resident_values(household: str, name: str, sequence: int = 1, **extra: objec
         "350181", date(1950 + sequence % 60, 1 + sequence % 12, 1 + sequence % 28), sequence % 500, "male"
     )
     return {"household": household, "name": name, "id_number": id_number, "residency": "resident", **extra}
+
+
+def frame_offsets(log: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every frame in a log file, read by its length fields."""
+    spans, position = [], FILE_HEADER_SIZE
+    while position < len(log):
+        end = position + FRAME_PREFIX + int.from_bytes(log[position : position + 4], "big")
+        spans.append((position, end))
+        position = end
+    return spans

@@ -11,19 +11,9 @@ from field_agent.store import Store, StoreCorrupted, WrongPassphrase
 from field_agent.store.log import FILE_HEADER_SIZE, FRAME_PREFIX
 from field_agent.store.salvage import salvage, verify
 
-from .conftest import PASSPHRASE
+from .conftest import PASSPHRASE, frame_offsets
 
 SAVES = 5
-
-
-def frame_offsets(log: bytes) -> list[tuple[int, int]]:
-    """(start, end) of every frame in a log file."""
-    spans, position = [], FILE_HEADER_SIZE
-    while position < len(log):
-        end = position + FRAME_PREFIX + int.from_bytes(log[position : position + 4], "big")
-        spans.append((position, end))
-        position = end
-    return spans
 
 
 @pytest.fixture

@@ -14,6 +14,19 @@ from field_agent.tui.screens.unlock import UnlockScreen
 from .conftest import PASSPHRASE, frozen_now, records_of, settle
 
 
+async def fill_new_grid(pilot, passphrase: str) -> None:
+    """Fill the first run's "new grid, no server" form with placeholder names and ``passphrase`` twice."""
+    for selector, text in (
+        ("#town", "T"),
+        ("#community", "C"),
+        ("#grid-name", "G"),
+        ("#worker-name", "W"),
+        ("#passphrase", passphrase),
+        ("#confirm", passphrase),
+    ):
+        await type_into(pilot, selector, text)
+
+
 async def type_into(pilot, selector: str, text: str) -> None:
     """Fill an input as a paste would (typing key by key is covered by the passphrase test)."""
     field = pilot.app.screen.query_one(selector, Input)
@@ -111,15 +124,7 @@ async def test_first_run_refuses_a_weak_passphrase(tmp_path: Path) -> None:
     path = tmp_path / "new-store"
     app = make_app(path, lang="en", now=frozen_now, environ={})
     async with app.run_test(size=(80, 30)) as pilot:
-        for selector, text in (
-            ("#town", "T"),
-            ("#community", "C"),
-            ("#grid-name", "G"),
-            ("#worker-name", "W"),
-            ("#passphrase", "123456"),
-            ("#confirm", "123456"),
-        ):
-            await type_into(pilot, selector, text)
+        await fill_new_grid(pilot, "123456")
         await pilot.click("#create")
         await settle(pilot)
         assert isinstance(app.screen, UnlockScreen)
@@ -131,15 +136,7 @@ async def test_first_run_says_in_chinese_what_a_guessable_passphrase_is_made_of(
     path = tmp_path / "new-store"
     app = make_app(path, lang="zh_CN", now=frozen_now, environ={})
     async with app.run_test(size=(80, 30)) as pilot:
-        for selector, text in (
-            ("#town", "T"),
-            ("#community", "C"),
-            ("#grid-name", "G"),
-            ("#worker-name", "W"),
-            ("#passphrase", "lifeng19880715"),
-            ("#confirm", "lifeng19880715"),
-        ):
-            await type_into(pilot, selector, text)
+        await fill_new_grid(pilot, "lifeng19880715")
         await pilot.click("#create")
         await settle(pilot)
         assert isinstance(app.screen, UnlockScreen)
