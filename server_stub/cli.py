@@ -250,6 +250,11 @@ def _serve_workers(db: Any, url: str, settings: Any, workers: int, options: dict
 
     db.close()  # the parent serves nothing itself; each worker opens its own connections
     os.environ[WORKER_CONFIG_ENV] = worker_config(url, settings)
+    # uvicorn replaces a worker only once its replacement answers (SIGHUP), and gives up the whole restart when
+    # that takes longer than this; its default (5 s) is shorter than a spawned worker's start on a busy 2-core
+    # server, where a SIGHUP would then change nothing. The same limit marks a worker as hung when it stops
+    # answering the supervisor's pings.
+    options = {**options, "timeout_worker_healthcheck": 30}
     try:
         uvicorn.run("server_stub.workers:worker_app", factory=True, workers=workers, **options)
     finally:
