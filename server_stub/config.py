@@ -12,6 +12,7 @@ import platformdirs
 
 from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS
 from field_agent.sync.protocol import MAX_STRING_LENGTH
+from server_stub.errors import DatabaseError
 
 DATA_DIR_ENV = "FIELD_SERVER_DATA_DIR"
 DB_ENV = "FIELD_SERVER_DB"
@@ -58,6 +59,14 @@ def data_dir() -> Path:
 def default_db_url(directory: Path | None = None) -> str:
     """$FIELD_SERVER_DB, else a SQLite file in the data directory."""
     return os.environ.get(DB_ENV) or f"sqlite:///{(directory or data_dir()) / 'server.db'}"
+
+
+def sqlite_path_from_url(url: str) -> Path:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` to a path."""
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise DatabaseError("sqlite URL has no file path: use sqlite:///path/to/server.db")
+    return Path(os.path.expanduser(path))
 
 
 def safe_db_url(url: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from server_stub.config import data_dir
+from server_stub.config import data_dir, sqlite_path_from_url
 from server_stub.errors import DatabaseError, KeyMismatch
 
 KEY_FILE_ENV = "FIELD_SERVER_KEY_FILE"
@@ -126,8 +126,6 @@ def key_path(url: str) -> Path:
     if chosen:
         return Path(os.path.expanduser(chosen))
     if url.startswith("sqlite:///"):
-        from server_stub.db.sqlite import sqlite_path_from_url
-
         database = sqlite_path_from_url(url)
         return database.with_name(database.name + ".key")
     return data_dir() / "server.key"

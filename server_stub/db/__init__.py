@@ -16,7 +16,8 @@ def open_database(url: str, sealer: Sealer | None = None) -> Database:
     made on first use).
     """
     if url.startswith("sqlite:///"):
-        from server_stub.db.sqlite import SqliteDatabase, sqlite_path_from_url
+        from server_stub.config import sqlite_path_from_url
+        from server_stub.db.sqlite import SqliteDatabase
 
         return SqliteDatabase(sqlite_path_from_url(url), sealer)
     if url.startswith(("postgresql://", "postgres://")):

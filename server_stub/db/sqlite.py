@@ -330,11 +330,3 @@ def _why(error: BaseException) -> str:
     if code in READ_ONLY_ERRNOS or name.startswith("SQLITE_READONLY"):
         return "the place is read-only"
     return getattr(error, "strerror", None) or str(error)
-
-
-def sqlite_path_from_url(url: str) -> Path:
-    """``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` to a path."""
-    path = url[len("sqlite:///") :]
-    if not path:
-        raise DatabaseError("sqlite URL has no file path: use sqlite:///path/to/server.db")
-    return Path(os.path.expanduser(path))
