@@ -13,6 +13,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.sampling import Coverage, SamplingRow, coverage
 from field_agent.tui.queries.times import parse_when
@@ -193,7 +194,7 @@ class SamplingScreen(SessionScreen):
         def answered(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            when = parse_when(values["when"], self.app.now())  # type: ignore[attr-defined]
+            when = parse_when(values["when"], field_app(self).now())
             if when is None:
                 self.notify(t("sampling.bad_time"), severity="error")
                 return

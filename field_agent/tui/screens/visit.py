@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from field_agent.domain.enums import VISIT_OUTCOMES
 from field_agent.tui import people
+from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.queries.households import next_in_building
 from field_agent.tui.screens.base import SessionScreen
@@ -187,7 +188,7 @@ class VisitScreen(SessionScreen):
         }
         return {
             "household": self.household_id,
-            "visited_at": self.app.now().isoformat(),  # type: ignore[attr-defined]
+            "visited_at": field_app(self).now().isoformat(),
             "worker": self.session.worker,
             "outcome": self.outcome,
             "residents_seen": seen,
