@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -239,7 +240,7 @@ class SamplingScreen(SessionScreen):
         with session.reading() as model:
             number = len(model.of_kind("sampling_round")) + 1
         name = t("sampling.round_name", number=number, date=session.today.isoformat())
-        writes: list[tuple[str, dict[str, Any], str | None]] = []
+        writes: list[tuple[str, Mapping[str, Any], str | None]] = []
         if current is not None:
             writes.append(("sampling_round", {"status": "closed"}, current["id"]))
         writes.append(
