@@ -18,6 +18,7 @@ import click
 
 from server_stub.cli import common_options, echo_json, fail, open_db, server_dir
 from server_stub.config import default_db_url
+from server_stub.db.base import Database
 from server_stub.sealing import SealError, key_path
 
 
@@ -53,7 +54,7 @@ def backup_command(db_url: str | None, as_json: bool, target: Path) -> None:
     )
 
 
-def _check_copy(target: Path, db: Any, url: str) -> dict[str, Any]:
+def _check_copy(target: Path, db: Database, url: str) -> dict[str, Any]:
     """The copy passes SQLite's integrity check and the server's key opens its check value and every record in it
     (read only: nothing is added beside the copy); the copy is removed if not."""
     from server_stub.db.sql import SEAL_CHECK_ID, SEAL_CHECK_KEY

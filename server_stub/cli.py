@@ -6,7 +6,7 @@ import datetime
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -17,12 +17,16 @@ from server_stub.config import (
     DATA_DIR_ENV,
     DB_ENV,
     DEFAULT_PORT,
+    Settings,
     data_dir,
     data_dir_override,
     default_db_url,
     safe_db_url,
 )
 from server_stub.errors import ServerError
+
+if TYPE_CHECKING:  # the server's packages are imported by the commands that need them (they may be missing)
+    from server_stub.db.base import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +65,7 @@ def server_dir() -> Path:
     return Path(chosen) if chosen else data_dir()
 
 
-def open_db(db_url: str | None) -> Any:
+def open_db(db_url: str | None) -> Database:
     from server_stub.db import open_database
 
     return open_database(db_url or default_db_url(server_dir()))
@@ -237,7 +241,7 @@ def serve(
     _serve_workers(db, url, settings, workers, options)
 
 
-def _serve_workers(db: Any, url: str, settings: Any, workers: int, options: dict[str, Any]) -> None:
+def _serve_workers(db: Database, url: str, settings: Settings, workers: int, options: dict[str, Any]) -> None:
     """Run ``workers`` processes under uvicorn's supervisor; each opens the database itself (server_stub.workers).
 
     The supervisor stops every worker on SIGTERM/SIGINT and replaces them one by one on SIGHUP.

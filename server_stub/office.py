@@ -13,9 +13,9 @@ import itertools
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import click
@@ -30,6 +30,7 @@ from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.overview import grid_overview, town_totals
+from server_stub.db.base import Database
 
 TOKEN_META_KEY = "office_token_sha256"
 COOKIE = "field_office"
@@ -51,7 +52,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_office_token(db: Any) -> str:
+def issue_office_token(db: Database) -> str:
     """Make a new office token, store only its hash (replacing any earlier one) and return it, to show once."""
     token = "office_" + secrets.token_urlsafe(32)
     with db.transaction() as tx:
@@ -59,18 +60,18 @@ def issue_office_token(db: Any) -> str:
     return token
 
 
-def office_token_set(db: Any) -> bool:
+def office_token_set(db: Database) -> bool:
     with db.transaction() as tx:
         return bool(tx.get_meta(TOKEN_META_KEY))
 
 
-def check_office_token(db: Any, presented: str | None) -> bool:
+def check_office_token(db: Database, presented: str | None) -> bool:
     """Whether a presented token is the office's (compared by hash, in constant time)."""
     if not presented:
         return False
     with db.transaction() as tx:
         stored = tx.get_meta(TOKEN_META_KEY)
-    return bool(stored) and hmac.compare_digest(stored, _hash(presented))
+    return stored is not None and hmac.compare_digest(stored, _hash(presented))
 
 
 def _presented_token(request: Request) -> str | None:
@@ -88,7 +89,7 @@ def china_today() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
 
-def town_overview(db: Any, *, town: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
+def town_overview(db: Database, *, town: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
     """Every live grid's overview (of one town, or all), with totals."""
     day = today or china_today()
     devices = db.list_devices()
@@ -109,7 +110,7 @@ def town_overview(db: Any, *, town: str | None = None, today: dt.date | None = N
 router = APIRouter(tags=["office"])
 
 
-def _unauthorised_json(db: Any) -> JSONResponse:
+def _unauthorised_json(db: Database) -> JSONResponse:
     configured = office_token_set(db)
     message = (
         "this needs the town office's token: send 'Authorization: Bearer <token>'"
@@ -203,7 +204,7 @@ def _xlsx_response(ledger: Ledger) -> Response:
 # --- exports and their audit ----------------------------------------------------------------------------------
 
 
-def _scope_records(db: Any, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str]:
+def _scope_records(db: Database, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str]:
     grids = [g for g in db.list_grids() if not g.get("deleted")]
     if (grid is None) == (town is None):
         raise OfficeError("name exactly one of --grid G or --town T")
@@ -222,7 +223,7 @@ def _scope_records(db: Any, *, grid: str | None, town: str | None) -> tuple[Iter
     return itertools.chain.from_iterable(_with_erasures(db, g["id"]) for g in chosen), f"{town}（{len(chosen)}个网格）"
 
 
-def _with_erasures(db: Any, grid: str) -> Iterator[Mapping[str, Any]]:
+def _with_erasures(db: Database, grid: str) -> Iterator[Mapping[str, Any]]:
     """The grid's records and notes of what the retention rule erased (``field_agent/ledgers/erasures.py``)."""
     from field_agent.ledgers.erasures import notes_from_markers
 
@@ -248,7 +249,7 @@ def read_audit(audit_dir: Path | None = None) -> list[dict[str, Any]]:
 
 
 def export_ledger(
-    db: Any,
+    db: Database,
     name: str,
     out: Path,
     *,
@@ -273,7 +274,10 @@ def export_ledger(
 # --- click commands for field-server ---------------------------------------------------------------------------
 
 
-def _db_options(command: Any) -> Any:
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _db_options(command: _Command) -> _Command:
     command = click.option(
         "--db",
         "db_url",
@@ -284,7 +288,7 @@ def _db_options(command: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(command)
 
 
-def _open_db(db_url: str | None) -> Any:
+def _open_db(db_url: str | None) -> Database:
     from server_stub.config import default_db_url
     from server_stub.db import open_database
 

@@ -30,6 +30,7 @@ import orjson
 from field_agent.domain.envelope import is_deleted, local_edit, open_conflicts
 from field_agent.domain.hlc import stamp_ms, wall_ms
 from field_agent.ledgers.audit import append_audit_line
+from server_stub.db.base import Database
 from server_stub.errors import ServerError
 
 RULES_META_KEY = "retention_days"
@@ -62,7 +63,7 @@ def parse_days(text: str) -> int | None:
     return int(digits)
 
 
-def load_rules(db: Any) -> dict[str, int | None]:
+def load_rules(db: Database) -> dict[str, int | None]:
     """The town office's rules (days per kind; None keeps the data), the defaults where none was set."""
     with db.transaction() as tx:
         stored = tx.get_meta(RULES_META_KEY)
@@ -72,7 +73,7 @@ def load_rules(db: Any) -> dict[str, int | None]:
     return rules
 
 
-def set_rule(db: Any, kind: str, days: int | None) -> dict[str, int | None]:
+def set_rule(db: Database, kind: str, days: int | None) -> dict[str, int | None]:
     if kind not in DEFAULT_DAYS:
         raise RetentionError(f"unknown kind of data {kind!r}: use one of {', '.join(DEFAULT_DAYS)}")
     with db.transaction() as tx:
@@ -160,7 +161,7 @@ def plan_grid(
 
 
 def _parents(records: Mapping[str, Mapping[str, Any]], ids: Iterable[str]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for record_id in ids:
         fields = records[record_id]["fields"]
         found.update(v for k in ("round", "resident") if isinstance(v := fields.get(k), str))
@@ -170,7 +171,7 @@ def _parents(records: Mapping[str, Mapping[str, Any]], ids: Iterable[str]) -> se
 # --- erasing ------------------------------------------------------------------------------------------------------
 
 
-def _erase_grid(db: Any, plan: GridPlan, rules: Mapping[str, int | None], now_ms: int) -> GridPlan:
+def _erase_grid(db: Database, plan: GridPlan, rules: Mapping[str, int | None], now_ms: int) -> GridPlan:
     """Erase what is still due under the grid's lock (a push may have changed a record since it was planned)."""
     from server_stub.records import CLOCK_KEY, server_clock
 
@@ -223,7 +224,7 @@ def _strip_health(envelope: Mapping[str, Any], clock: Any) -> dict[str, Any]:
 
 
 def purge(
-    db: Any, *, dry_run: bool = False, now_ms: int | None = None, audit_dir: Path | None = None
+    db: Database, *, dry_run: bool = False, now_ms: int | None = None, audit_dir: Path | None = None
 ) -> dict[str, Any]:
     """Apply the retention rules to every grid; returns counts per rule of what was (or would be) erased and held.
 

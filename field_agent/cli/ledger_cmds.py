@@ -85,8 +85,8 @@ def import_command(ctx: click.Context, file: Path, skip_invalid: bool, as_json: 
     if as_json:
         echo_json(report.as_dict())
     else:
-        for error in report.parsed.errors:
-            echo(str(error), err=True)
+        for row_error in report.parsed.errors:
+            echo(str(row_error), err=True)
         if report.imported:
             summary = report.plan.summary(len(report.parsed.rows)) if report.plan else {}
             echo(

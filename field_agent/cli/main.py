@@ -47,17 +47,21 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
+        return self.load(name) if name in COMMANDS else None
+
+    def load(self, name: str) -> click.Command:
+        """The command ``name`` (one of ``COMMANDS``), imported now."""
+        module_name, attribute = COMMANDS[name].split(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             if error.name != module_name:
                 raise
             return _not_yet(name)
-        return getattr(module, attribute)
+        command = getattr(module, attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[name]} is not a click command")
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -90,7 +94,7 @@ def cli(ctx: click.Context, store_path: Path | None, lang: str | None) -> None:
     ctx.obj["store_path"] = store_path or default_store_path()
     ctx.obj["lang"] = lang or os.environ.get("FIELD_AGENT_LANG")
     if ctx.invoked_subcommand is None:
-        ctx.invoke(cli.get_command(ctx, "tui"))
+        ctx.invoke(cli.load("tui"))
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ class ModeSwitch:
     to_mode: str
     grid_values: dict[str, Any]
     moves: list[dict[str, Any]]
-    task_values: dict[str, dict[str, Any]]
+    task_values: dict[str, dict[str, str | None]]
 
 
 def wartime_group(member: Mapping[str, Any], leader: str | None, config: RoleConfig) -> str:
@@ -210,13 +210,13 @@ def switch_mode(
             moves.append({"name": member["name"], "from": member.get("role"), "to": member["group"]})
     else:
         moves = [{"name": m["name"], "from": m.get("group"), "to": m.get("role")} for m in members]
-    task_values: dict[str, dict[str, Any]] = {}
+    task_values: dict[str, dict[str, str | None]] = {}
     for task in tasks:
         if task.get("_deleted") or task.get("status") not in OPEN_TASK_STATUSES:
             continue
         assignee = by_name.get(task.get("assignee") or "")
         if new_mode == "wartime":
-            values = {"group": _task_group(task, assignee, leader, config)}
+            values: dict[str, str | None] = {"group": _task_group(task, assignee, leader, config)}
         else:
             values = {"role": _task_role(task, assignee, config), "group": None}
         task_values[task["id"]] = values

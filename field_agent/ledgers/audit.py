@@ -21,9 +21,11 @@ STORE_AUDIT_KEEP = 1000
 
 
 class AuditedStore(Protocol):
+    """A store with meta entries (JSON values by key), where a device keeps its audit list."""
+
     def meta_get(self, key: str, default: Any = None) -> Any: ...
 
-    def meta_set(self, key: str, value: Any) -> Any: ...
+    def meta_set(self, key: str, value: object) -> None: ...
 
 
 def check_unmasked_allowed(role: str | None, unmasked: bool, action: str = "export") -> None:

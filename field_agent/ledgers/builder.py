@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -59,7 +59,7 @@ def build_ledger(
     kept = [row for row in source_rows if all(_matches(row, rule) for rule in definition.filters)]
     for key in reversed(definition.sort):
         descending = key.startswith("-")
-        kept.sort(key=lambda row, k=key.lstrip("-"): _sort_key(row.get(k), descending), reverse=descending)
+        kept.sort(key=_row_key(key.lstrip("-"), descending), reverse=descending)
     rows = [[_cell(row.get(c.field), c, masked) for c in definition.columns] for row in kept]
     return Ledger(
         name=definition.name,
@@ -95,7 +95,12 @@ def _matches(row: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
     return bool(value) == bool(rule["nonempty"])
 
 
-def _sort_key(value: object, descending: bool) -> tuple:
+def _row_key(field: str, descending: bool) -> Callable[[Mapping[str, Any]], tuple[object, ...]]:
+    """The sort key of rows by one field."""
+    return lambda row: _sort_key(row.get(field), descending)
+
+
+def _sort_key(value: object, descending: bool) -> tuple[object, ...]:
     """Empty last either way; numbers by value; text in natural order so building 3 sorts before building 12."""
     if value is None or value == "" or value == []:
         return (descending is False,)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from field_agent.domain.enums import RECORD_KINDS
-from field_agent.ledgers.audit import append_store_audit, check_unmasked_allowed, export_entry, records_entry
+from field_agent.ledgers.audit import (
+    AuditedStore,
+    append_store_audit,
+    check_unmasked_allowed,
+    export_entry,
+    records_entry,
+)
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import LedgerError
@@ -19,18 +26,27 @@ from field_agent.ledgers.roster_import import ImportPlan, plan_import
 from field_agent.ledgers.writers import export_format, write_ledger
 
 
-class LedgerStore(Protocol):
-    """What the ledgers need of the local store."""
+class LedgerStore(AuditedStore, Protocol):
+    """What the ledgers need of the local store (``field_agent.store.Store``)."""
 
-    def records(self, kind: str) -> Any: ...
+    def records(self, kind: str) -> Iterable[Mapping[str, Any]]:
+        """The live envelopes of one kind."""
+        ...
 
-    def put(self, kind: str, values: Mapping[str, Any], **options: Any) -> Any: ...
+    def put(
+        self,
+        kind: str,
+        values: Mapping[str, Any],
+        *,
+        record_id: str | None = None,
+        set_changes: Mapping[str, Mapping[str, bool]] | None = None,
+    ) -> Mapping[str, Any]:
+        """Create (no ``record_id``) or edit a record; its envelope."""
+        ...
 
-    def batch(self) -> Any: ...
-
-    def meta_get(self, key: str, default: Any = None) -> Any: ...
-
-    def meta_set(self, key: str, value: Any) -> Any: ...
+    def batch(self) -> AbstractContextManager[None]:
+        """Many writes kept together, or none of them."""
+        ...
 
 
 def china_today() -> dt.date:

@@ -7,6 +7,7 @@ device (``field-agent import``) and the town server (``field-server roster impor
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,12 @@ class RosterRow:
     @property
     def household_key(self) -> tuple[str, ...]:
         return household_key(self.household)
+
+    @property
+    def special_groups(self) -> list[str]:
+        """The resident's special groups (a new list; empty when the row names none)."""
+        groups = self.resident.get("special_groups")
+        return [str(group) for group in groups] if isinstance(groups, list) else []
 
 
 @dataclass
@@ -237,8 +244,9 @@ def _groups(text: str) -> tuple[list[str], str | None]:
     for word in (w for w in re.split(r"[、,，;；/\s]+", text) if w):
         if word not in GROUP_WORDS:
             return sorted(groups), word
-        if GROUP_WORDS[word]:
-            groups.add(GROUP_WORDS[word])
+        group = GROUP_WORDS[word]
+        if group:
+            groups.add(group)
     return sorted(groups), None
 
 
@@ -257,7 +265,7 @@ def _head(value, resident: dict[str, object]) -> str | None:
 
 
 def _validate(
-    line: int, kind: str, values: dict[str, object], columns: dict[str, int], headers: list[str], sheet: Sheet
+    line: int, kind: str, values: Mapping[str, object], columns: dict[str, int], headers: list[str], sheet: Sheet
 ) -> list[RowError]:
     try:
         validate_record(kind, values)

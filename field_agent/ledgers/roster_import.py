@@ -87,7 +87,7 @@ def plan_import(
 
         number = str(row.resident["id_number"])
         existing = residents.get(number)
-        groups = list(row.resident.get("special_groups") or [])
+        groups = row.special_groups
         if existing is None:
             values = {k: v for k, v in row.resident.items() if k != "special_groups"}
             values["household"] = household["id"]

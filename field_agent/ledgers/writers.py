@@ -14,6 +14,7 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from field_agent.ledgers.builder import Ledger
 from field_agent.ledgers.errors import ExportFormatError, LedgerError
@@ -67,7 +68,9 @@ def xlsx_bytes(ledger: Ledger) -> bytes:
 
 def write_xlsx(ledger: Ledger, path: Path | BinaryIO) -> None:
     book = Workbook()
-    sheet = book.active
+    sheet = book.active  # a new workbook's one sheet
+    if not isinstance(sheet, Worksheet):
+        raise TypeError(f"a new workbook's active sheet is a {type(sheet).__name__}")
     sheet.title = re.sub(r"[\[\]:*?/\\]", "_", ledger.title)[:31] or "ledger"  # Excel's sheet-name rules
     width = len(ledger.columns)
     sheet.cell(row=1, column=1, value=title_line(ledger)).font = Font(bold=True, size=14)

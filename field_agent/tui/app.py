@@ -9,14 +9,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from textual import events, on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from field_agent.tui.enrolment import EnrollFunction
+from field_agent.store import Store
+from field_agent.tui.app_base import FieldAppBase
+from field_agent.tui.enrolment import AgentFactory, EnrollFunction
 from field_agent.tui.i18n import Translator, resolve_language
 from field_agent.tui.localize import localize_bindings
 from field_agent.tui.screens import main_screen
@@ -39,7 +40,7 @@ SWITCH_INTERVAL_S = 0.001
 (measured: search keystroke median 59 ms -> 27 ms on a busy 2-core machine); the app's workers are short."""
 
 
-class FieldAgentApp(App[None]):
+class FieldAgentApp(FieldAppBase):
     """A grid worker's day: every screen reads the unlocked session; store work runs in thread workers."""
 
     CSS_PATH = "app.tcss"
@@ -58,11 +59,11 @@ class FieldAgentApp(App[None]):
         store_path: Path,
         *,
         lang: str | None = None,
-        store: object | None = None,
+        store: Store | None = None,
         now: Callable[[], datetime] = wall_now,
         environ: Mapping[str, str] | None = None,
         idle_clock: Callable[[], float] = time.monotonic,
-        agent_factory: Callable[[Any], Any] | None = None,
+        agent_factory: AgentFactory | None = None,
         enroll_with: EnrollFunction | None = None,
         demo_passphrase: str | None = None,
     ) -> None:
@@ -110,8 +111,8 @@ class FieldAgentApp(App[None]):
             gc.unfreeze()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
-    def open_given_store(self, store: object) -> None:
-        session = Session(store, self.now)  # type: ignore[arg-type]
+    def open_given_store(self, store: Store) -> None:
+        session = Session(store, self.now)
         session.prefetch_today()
         self.post_message(UnlockScreen.Unlocked(session))
 
@@ -243,11 +244,11 @@ class FieldAgentApp(App[None]):
 def make_app(
     store_path: Path,
     lang: str | None = None,
-    store: object | None = None,
+    store: Store | None = None,
     now: Callable[[], datetime] = wall_now,
     environ: Mapping[str, str] | None = None,
     idle_clock: Callable[[], float] = time.monotonic,
-    agent_factory: Callable[[Any], Any] | None = None,
+    agent_factory: AgentFactory | None = None,
     enroll_with: EnrollFunction | None = None,
     demo_passphrase: str | None = None,
 ) -> FieldAgentApp:

@@ -11,17 +11,17 @@ import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from field_agent.store import Store
 from field_agent.tui.session import Session
 
-if TYPE_CHECKING:
-    from field_agent.sync.agent import SyncProgress, SyncResult
+if TYPE_CHECKING:  # the sync agent (and its HTTP client) is imported when a sync starts, not with the app
+    from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
 
-EnrollFunction = Callable[[Store, str, str], Awaitable[Any]]
+EnrollFunction = Callable[[Store, str, str], Awaitable[object]]
 """``enroll(store, server_url, code)``: trades the code for device credentials kept inside the store."""
-AgentFactory = Callable[[Store], Any]
+AgentFactory = Callable[[Store], "SyncAgent"]
 """Builds the sync agent of a store (``SyncAgent`` by default)."""
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from server_stub.sealing import Sealer
+
 
 class Transaction(ABC):
     """One atomic unit of work; everything written through it commits together or not at all."""
@@ -89,6 +91,8 @@ class Database(ABC):
     """A server database: reads outside transactions see only committed data."""
 
     url: str
+    sealer: Sealer
+    """Seals the record bodies and the stored push answers at rest (``server_stub.sealing``)."""
     # the driver's own exceptions: the HTTP API answers them 503 "database unavailable"
     driver_errors: tuple[type[Exception], ...] = ()
 

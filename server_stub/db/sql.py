@@ -13,7 +13,7 @@ import orjson
 from server_stub.db.base import Database, Transaction
 from server_stub.db.faults import FaultLog
 from server_stub.errors import DatabaseError, KeyMismatch, StorageFailed
-from server_stub.sealing import KEY_FILE_ENV, PREFIX, Sealer, SealError
+from server_stub.sealing import KEY_FILE_ENV, PREFIX, SealError
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -361,8 +361,6 @@ class SqlDatabase(Database):
         with self._reader() as connection:
             return list(connection.execute(self.q(sql), params).fetchall())
 
-    sealer: Sealer
-
     def create_schema(self) -> None:
         with self._writer() as connection:
             for statement in SCHEMA:
@@ -428,9 +426,9 @@ class SqlDatabase(Database):
                 seq = rows[-1][0]
             return
         last_id = ""
-        while rows := self._query("SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT 1000", (last_id,)):
-            yield from (orjson.loads(self.sealer.open(record_id, body)) for record_id, body in rows)
-            last_id = str(rows[-1][0])
+        while stored := self._query("SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT 1000", (last_id,)):
+            yield from (orjson.loads(self.sealer.open(record_id, body)) for record_id, body in stored)
+            last_id = str(stored[-1][0])
 
     def read_versions(self, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         found: dict[str, tuple[int, dict[str, Any]]] = {}

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections import deque
@@ -23,10 +24,10 @@ from server_stub.db.sql import SqlDatabase
 from server_stub.errors import DatabaseError, StorageFailed
 from server_stub.sealing import Sealer, sealer_for
 
-try:
+if sys.platform == "win32":  # pragma: no cover - not POSIX: processes are kept apart by SQLite's busy timeout alone
+    fcntl = None
+else:
     import fcntl
-except ImportError:  # pragma: no cover - not POSIX: processes are kept apart by SQLite's busy timeout alone
-    fcntl = None  # type: ignore[assignment]
 
 GROUP_MAX_UNITS = 64
 GROUP_MAX_AGE_S = 0.05
@@ -76,7 +77,7 @@ class _CommitGroup:
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.error: Exception | None = None
+        self.error: BaseException | None = None  # what failed the group: a unit's error (even an interrupt) or COMMIT's
         self.units = 0
         self.opened = time.monotonic()
 

@@ -96,6 +96,11 @@ def test_a_missing_key_shows_itself() -> None:
     assert Translator("en")("no.such.key") == "<no.such.key>"
 
 
+def test_a_message_may_take_a_value_named_key() -> None:
+    assert Translator("en")("palette.key", key="ctrl+f") == "Key ctrl+f"
+    assert Translator("zh_CN")("palette.key", key="v") == "按键 v"
+
+
 def test_the_cli_only_imports_textual_for_the_tui_command() -> None:
     code = "import sys, field_agent.cli.main; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -54,7 +54,8 @@ class Translator:
         self.language = language
         self._messages = load_catalog(language)
 
-    def __call__(self, key: str, **values: Any) -> str:
+    def __call__(self, key: str, /, **values: Any) -> str:
+        """The message for ``key``, formatted with ``values``; positional-only so a message may take ``{key}``."""
         message = self._messages.get(key)
         if message is None:
             return f"<{key}>"

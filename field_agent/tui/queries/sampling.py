@@ -68,6 +68,8 @@ def round_entries(model: GridModel, round_id: str | None) -> dict[str, dict[str,
         if sampling.get("round") != round_id:
             continue
         resident = sampling.get("resident")
+        if resident is None:
+            continue
         if resident not in entries or sampling["id"] > entries[resident]["id"]:
             entries[resident] = sampling
     return entries

@@ -58,13 +58,14 @@ def today_summary(
     visited_today: set[str] = set()
     visited_round: set[str] = set()
     for _id, fields, _sets in reader.fields(reader.live_ids("visit")):
-        if fields.get("outcome") not in CHECKED_OUTCOMES:
+        household = fields.get("household")
+        if household is None or fields.get("outcome") not in CHECKED_OUTCOMES:
             continue
         day = (fields.get("visited_at") or "")[:10]
         if day == today_text:
-            visited_today.add(fields.get("household"))
+            visited_today.add(household)
         if day >= since:
-            visited_round.add(fields.get("household"))
+            visited_round.add(household)
     done_residents = _done_in_round(reader, round_["id"] if round_ else None)
     eligible_count = done_count = 0
     isolated: list[tuple[str, Mapping[str, Any]]] = []
@@ -127,6 +128,8 @@ def _done_in_round(reader: StoreReader, round_id: str | None) -> set[str]:
     latest: dict[str, tuple[str, Any]] = {}
     for sampling_id, fields, _sets in reader.fields(reader.referencing("sampling", "round", round_id)):
         resident = fields.get("resident")
+        if resident is None:
+            continue
         if resident not in latest or sampling_id > latest[resident][0]:
             latest[resident] = (sampling_id, fields.get("status"))
     return {resident for resident, (_, status) in latest.items() if status in SAMPLING_DONE_STATUSES}

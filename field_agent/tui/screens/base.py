@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
 from field_agent.tui.localize import localize_bindings
@@ -27,14 +28,11 @@ class SessionScreen(Screen[None]):
 
     @property
     def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
+        return field_app(self).t
 
     @property
     def session(self) -> Session:
-        session: Session | None = self.app.session  # type: ignore[attr-defined]
-        if session is None:
-            raise RuntimeError("the store is locked")
-        return session
+        return field_app(self).require_session()
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.t, current=self.NAV)

@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.phone import mask_phone
 from field_agent.tui import people
+from field_agent.tui.app_base import field_app
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
@@ -217,14 +218,14 @@ class HouseholdScreen(SessionScreen):
             return
         self.hide_revealed(quiet=True)
         self.revealed_id = message.resident_id
-        self.reveal_until = self.app.idle_clock() + message.seconds  # type: ignore[attr-defined]
+        self.reveal_until = field_app(self).idle_clock() + message.seconds
         self.reveal_timer = self.set_interval(REVEAL_CHECK_SECONDS, self.check_reveal)
         self.render_detail()
         self.notify(self.t("reveal.shown", seconds=int(message.seconds)))
 
     def check_reveal(self) -> None:
         """Mask the number once its time is up (timer callback; the app's monotonic clock, injectable in tests)."""
-        if self.revealed and self.app.idle_clock() >= self.reveal_until:  # type: ignore[attr-defined]
+        if self.revealed and field_app(self).idle_clock() >= self.reveal_until:
             self.hide_revealed()
 
     def hide_revealed(self, quiet: bool = False) -> None:

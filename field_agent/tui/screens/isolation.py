@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -115,7 +116,7 @@ class IsolationScreen(SessionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def save(self, session: Session, resident: dict[str, Any], values: dict[str, Any], t: Translator) -> None:
         followup = {"resident": resident["id"], "date": session.today.isoformat(), "by": session.worker, **values}
-        writes: list[tuple[str, dict[str, Any], str | None]] = [("followup", followup, None)]
+        writes: list[tuple[str, Mapping[str, Any], str | None]] = [("followup", followup, None)]
         if values["flagged"]:
             writes.append(("task", leader_task(session, resident, values, t), None))
         saved = session.save_many(writes)
@@ -132,7 +133,7 @@ def leader_task(session: Session, resident: dict[str, Any], values: dict[str, An
     with session.reading() as model:
         grid = model.grid or {}
     leader = grid.get("leader") or session.worker
-    member = next((m for m in grid.get("members") or () if m.get("name") == leader), {})
+    member: Mapping[str, Any] = next((m for m in grid.get("members") or () if m.get("name") == leader), {})
     wartime = grid.get("mode") == "wartime"
     temperature = values.get("temperature")
     symptoms = ", ".join(t.label("symptom", s) for s in values.get("symptoms") or ())

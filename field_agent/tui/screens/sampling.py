@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.sampling import Coverage, SamplingRow, coverage
 from field_agent.tui.queries.times import parse_when
@@ -193,7 +195,7 @@ class SamplingScreen(SessionScreen):
         def answered(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            when = parse_when(values["when"], self.app.now())  # type: ignore[attr-defined]
+            when = parse_when(values["when"], field_app(self).now())
             if when is None:
                 self.notify(t("sampling.bad_time"), severity="error")
                 return
@@ -238,7 +240,7 @@ class SamplingScreen(SessionScreen):
         with session.reading() as model:
             number = len(model.of_kind("sampling_round")) + 1
         name = t("sampling.round_name", number=number, date=session.today.isoformat())
-        writes: list[tuple[str, dict[str, Any], str | None]] = []
+        writes: list[tuple[str, Mapping[str, Any], str | None]] = []
         if current is not None:
             writes.append(("sampling_round", {"status": "closed"}, current["id"]))
         writes.append(

@@ -12,6 +12,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import LANGUAGES
 from field_agent.tui.screens.base import SessionScreen
@@ -131,7 +132,7 @@ class SettingsScreen(SessionScreen):
         self.post_message(self.SettingsSaved(values))
 
     def on_settings_screen_settings_saved(self, message: SettingsScreen.SettingsSaved) -> None:
-        app: Any = self.app
+        app = field_app(self)
         app.auto_lock_seconds = float(message.values["auto_lock_minutes"]) * 60
         language = str(message.values["language"])
         if language != self.t.language:

@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Log, ProgressBar, Static
 
 from field_agent.domain.printable import inert
 from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
+from field_agent.tui.app_base import field_app
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
@@ -180,7 +181,7 @@ class SyncScreen(SessionScreen):
         session = self.session
         if session.store is None:
             return
-        factory = self.app.agent_factory or SyncAgent  # type: ignore[attr-defined]
+        factory = field_app(self).agent_factory or SyncAgent
         self.agent = factory(session.store)
         self.query_one("#sync-now", Button).disabled = True
         self.query_one("#sync-stop", Button).disabled = False
@@ -195,7 +196,11 @@ class SyncScreen(SessionScreen):
 
     @work(exclusive=True, exit_on_error=False, group="sync")
     async def run_sync(self, agent: SyncAgent, session: Session) -> None:
-        result = await agent.sync(on_progress=lambda progress: self.post_message(self.SyncProgressed(progress)))
+
+        def progressed(progress: SyncProgress) -> None:
+            self.post_message(self.SyncProgressed(progress))
+
+        result = await agent.sync(on_progress=progressed)
         await asyncio.to_thread(session.load)
         self.post_message(self.SyncFinished(result))
 

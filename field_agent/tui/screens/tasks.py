@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,7 @@ class TasksScreen(SessionScreen):
             board.tasks,
             key=lambda task: (
                 order.get(task.get(slot_field) or "", 99),
-                status_order.get(task.get("status"), 9),
+                status_order.get(task.get("status") or "", 9),
                 task.get("due") or "",
                 task.get("title") or "",
             ),
@@ -218,9 +219,13 @@ class TasksScreen(SessionScreen):
             return
         new_mode = "normal" if board.wartime else "wartime"
         change = switch_mode(board.grid, board.tasks, new_mode, CONFIG)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.apply_switch(self.session, change)
+
         self.app.push_screen(
-            ConfirmDialog(self.describe_switch(change), t("tasks.switch_yes"), t("key.cancel")),
-            lambda yes: self.apply_switch(self.session, change) if yes else None,
+            ConfirmDialog(self.describe_switch(change), t("tasks.switch_yes"), t("key.cancel")), answered
         )
 
     def describe_switch(self, change: ModeSwitch) -> str:
@@ -236,7 +241,7 @@ class TasksScreen(SessionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def apply_switch(self, session: Session, change: ModeSwitch) -> None:
-        writes: list[tuple[str, dict[str, Any], str | None]] = [("grid", change.grid_values, change.grid_id)]
+        writes: list[tuple[str, Mapping[str, Any], str | None]] = [("grid", change.grid_values, change.grid_id)]
         writes += [("task", values, task_id) for task_id, values in change.task_values.items()]
         session.save_many(writes)
         self.post_message(self.ModeSwitched(change.to_mode))

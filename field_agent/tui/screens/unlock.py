@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, ProgressBar, Static
 
 from field_agent.store.passphrase import check_passphrase
+from field_agent.tui.app_base import field_app
 from field_agent.tui.enrolment import enrol_new_store
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
@@ -70,7 +71,7 @@ class UnlockScreen(Screen[None]):
 
     @property
     def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
+        return field_app(self).t
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -80,7 +81,7 @@ class UnlockScreen(Screen[None]):
                 yield Label(t("unlock.first_run"), id="unlock-intro")
             else:
                 yield Label(t("unlock.prompt"), id="unlock-intro")
-                demo_passphrase = getattr(self.app, "demo_passphrase", None)
+                demo_passphrase = field_app(self).demo_passphrase
                 if demo_passphrase:
                     yield Label(t("unlock.demo_hint", passphrase=demo_passphrase), id="unlock-hint")
             yield Input(password=True, placeholder=t("unlock.passphrase"), id="passphrase", compact=self.first_run)
@@ -150,7 +151,7 @@ class UnlockScreen(Screen[None]):
             return
         self.set_busy(True)
         self.show_error("")
-        self.unlock(self.store_path, passphrase, self.app.now)  # type: ignore[attr-defined]
+        self.unlock(self.store_path, passphrase, field_app(self).now)
 
     @on(Button.Pressed, "#create")
     def _create(self) -> None:
@@ -193,7 +194,7 @@ class UnlockScreen(Screen[None]):
             return
         self.set_busy(True)
         self.show_error("")
-        self.create(self.store_path, passphrase, names, worker, demo, self.app.now)  # type: ignore[attr-defined]
+        self.create(self.store_path, passphrase, names, worker, demo, field_app(self).now)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def unlock(self, path: Path, passphrase: str, now: Callable[[], datetime]) -> None:
@@ -221,7 +222,11 @@ class UnlockScreen(Screen[None]):
         from field_agent.sync.agent import SyncAgent
         from field_agent.sync.enroll import enroll
 
-        app = self.app
+        app = field_app(self)
+
+        def progressed(progress: SyncProgress) -> None:
+            self.post_message(self.FirstSyncProgressed(progress))
+
         try:
             # before the one-time code is spent; scoring loads word lists (~1 s the first time): off the UI thread
             await asyncio.to_thread(check_passphrase, passphrase)
@@ -230,10 +235,10 @@ class UnlockScreen(Screen[None]):
                 passphrase,
                 server,
                 code,
-                enroll_with=app.enroll_with or enroll,  # type: ignore[attr-defined]
-                agent_factory=app.agent_factory or SyncAgent,  # type: ignore[attr-defined]
-                on_progress=lambda progress: self.post_message(self.FirstSyncProgressed(progress)),
-                now=app.now,  # type: ignore[attr-defined]
+                enroll_with=app.enroll_with or enroll,
+                agent_factory=app.agent_factory or SyncAgent,
+                on_progress=progressed,
+                now=app.now,
             )
         except Exception as error:
             self.post_message(self.UnlockFailed(error))

@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from field_agent.domain.enums import VISIT_OUTCOMES
 from field_agent.tui import people
+from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.queries.households import next_in_building
 from field_agent.tui.screens.base import SessionScreen
@@ -30,9 +31,9 @@ class VisitScreen(SessionScreen):
     NAV = "households"
     BINDINGS = [
         *(Binding(str(n), f"outcome('{o}')", f"outcome.{o}") for n, o in enumerate(VISIT_OUTCOMES, start=1)),
-        Binding("space", "toggle('present')", "key.present"),
-        Binding("f", "toggle('fever')", "key.fever"),
-        Binding("c", "toggle('cough')", "key.cough"),
+        Binding("space", "toggle_answer('present')", "key.present"),
+        Binding("f", "toggle_answer('fever')", "key.fever"),
+        Binding("c", "toggle_answer('cough')", "key.cough"),
         Binding("a", "add_resident", "key.add_resident"),
         Binding("e", "edit_resident", "key.edit_resident"),
         Binding("ctrl+s", "save", "key.save", priority=True),
@@ -83,8 +84,8 @@ class VisitScreen(SessionScreen):
         yield Static("", id="visit-status")
         with Horizontal(classes="actions"):
             yield Button(self.t("key.save"), variant="primary", action="screen.save")
-            yield Button(self.t("key.present"), action="screen.toggle('present')")
-            yield Button(self.t("key.fever"), action="screen.toggle('fever')")
+            yield Button(self.t("key.present"), action="screen.toggle_answer('present')")
+            yield Button(self.t("key.fever"), action="screen.toggle_answer('fever')")
             yield Button(self.t("key.add_resident"), action="screen.add_resident")
             yield Button(self.t("key.back"), action="app.pop_screen")
 
@@ -166,7 +167,8 @@ class VisitScreen(SessionScreen):
         else:
             self.query_one("#visit-status", Static).update(self.t("visit.mark_present"))
 
-    def action_toggle(self, what: str) -> None:
+    def action_toggle_answer(self, what: str) -> None:
+        """Space, f, c: flip the current resident's present, fever or cough (not Textual's own ``toggle`` action)."""
         resident_id = self.current_resident_id()
         if resident_id is None:
             return
@@ -187,7 +189,7 @@ class VisitScreen(SessionScreen):
         }
         return {
             "household": self.household_id,
-            "visited_at": self.app.now().isoformat(),  # type: ignore[attr-defined]
+            "visited_at": field_app(self).now().isoformat(),
             "worker": self.session.worker,
             "outcome": self.outcome,
             "residents_seen": seen,

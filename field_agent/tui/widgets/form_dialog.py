@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
 from field_agent.tui.localize import localize_bindings
 
@@ -28,7 +29,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
 
     @property
     def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
+        return field_app(self).t
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES
 from field_agent.domain.errors import ValidationError
 from field_agent.tui import people
+from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.session import Session
 from field_agent.tui.widgets.form_dialog import FormDialog
@@ -126,7 +127,7 @@ class ResidentForm(FormDialog):
             box.update(t("idcheck.empty"))
             box.set_classes("")
             return
-        check = people.check_id_number(text, self.app.now().date())  # type: ignore[attr-defined]
+        check = people.check_id_number(text, field_app(self).now().date())
         if check.valid:
             box.update(t("idcheck.valid", sex=t.label("sex", check.sex), age=check.age, birth=check.birth_date))
             box.set_classes("-valid")
@@ -146,7 +147,7 @@ class ResidentForm(FormDialog):
         for name in ("residency", "isolation_status"):
             values[name] = self.query_one(f"#{name}", Select).value
         if values["isolation_status"] == "home" and not values["isolation_start"]:
-            values["isolation_start"] = self.app.now().date().isoformat()  # type: ignore[attr-defined]
+            values["isolation_start"] = field_app(self).now().date().isoformat()
         groups = {g: self.query_one(f"#group-{g}", Checkbox).value for g in RECORDED_GROUPS}
         return values, groups
 
@@ -155,7 +156,7 @@ class ResidentForm(FormDialog):
         values, groups = self.values()
         record_id = self.resident["id"] if self.resident else None
         self.query_one("#save", Button).disabled = True
-        self.save(self.app.session, values, record_id, groups)  # type: ignore[attr-defined]
+        self.save(field_app(self).require_session(), values, record_id, groups)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def save(self, session: Session, values: dict[str, Any], record_id: str | None, groups: dict[str, bool]) -> None:
@@ -190,7 +191,7 @@ class ResidentForm(FormDialog):
             self.hide_id()
             return
         t = self.t
-        seconds = int(float(self.app.session.setting("reveal_seconds") or 30))  # type: ignore[attr-defined]
+        seconds = int(float(field_app(self).require_session().setting("reveal_seconds") or 30))
         dialog = FieldsDialog(
             t("reveal.question_form", name=escape(self.resident.get("name") or ""), seconds=seconds),
             [("reason", t("field.reason"), "", True)],
@@ -202,7 +203,7 @@ class ResidentForm(FormDialog):
 
     def _reveal_answered(self, answer: dict[str, str] | None) -> None:
         if answer is not None and self.resident is not None:
-            self.record_reveal(self.app.session, self.resident["id"], answer["reason"])  # type: ignore[attr-defined]
+            self.record_reveal(field_app(self).require_session(), self.resident["id"], answer["reason"])
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reveal")
     def record_reveal(self, session: Session, resident_id: str, reason: str) -> None:
@@ -215,12 +216,12 @@ class ResidentForm(FormDialog):
 
     def on_resident_form_id_revealed(self, message: IdRevealed) -> None:
         self.query_one("#id_number", Input).password = False
-        self.reveal_until = self.app.idle_clock() + message.seconds  # type: ignore[attr-defined]
+        self.reveal_until = field_app(self).idle_clock() + message.seconds
         self.reveal_timer = self.set_interval(0.5, self.check_reveal)
 
     def check_reveal(self) -> None:
         """Hide the number once its time is up (timer callback; the app's monotonic clock)."""
-        if self.app.idle_clock() >= self.reveal_until:  # type: ignore[attr-defined]
+        if field_app(self).idle_clock() >= self.reveal_until:
             self.hide_id()
 
     def hide_id(self) -> None:
