@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from field_agent.domain.sorting import NaturalKey, natural_key
+
 # Surnames whose reading differs from the character's everyday reading.
 SURNAME_READINGS = {
     "曾": "zeng",
@@ -328,14 +330,9 @@ class SearchIndex:
         return False
 
 
-def address_key(household: dict[str, Any]) -> tuple[str, ...]:
-    """Sort households by building, unit and room the way a worker walks them (numbers as numbers)."""
-    return tuple(_natural(str(household.get(field) or "")) for field in ("building", "unit", "room", "address"))
-
-
-def _natural(text: str) -> str:
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return f"{int(digits):09d}{text}" if digits and len(digits) < 10 else text
+def address_key(household: dict[str, Any]) -> tuple[NaturalKey, ...]:
+    """Sort households by building, unit and room the way a worker walks them (``domain.sorting``'s natural order)."""
+    return tuple(natural_key(household.get(field)) for field in ("building", "unit", "room", "address"))
 
 
 def _tail(term: str) -> str | None:

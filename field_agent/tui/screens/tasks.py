@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.domain.sorting import natural_key
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.widgets.confirm import ConfirmDialog
@@ -122,7 +123,7 @@ class TasksScreen(SessionScreen):
                 order.get(task.get(slot_field) or "", 99),
                 status_order.get(task.get("status"), 9),
                 task.get("due") or "",
-                task.get("title") or "",
+                natural_key(task.get("title")),
             ),
         )
         table = self.query_one("#tasks-table", DataTable)
