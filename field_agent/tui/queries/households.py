@@ -11,6 +11,7 @@ from field_agent.domain.sorting import natural_key
 from field_agent.tui import people
 from field_agent.tui.model import GridModel
 from field_agent.tui.queries.rounds import checked_since, round_start
+from field_agent.tui.timefmt import town_date
 
 FILTERS: tuple[str, ...] = ("all", "unchecked", "special", "isolation")
 MAX_ROWS = 60
@@ -54,7 +55,7 @@ def household_row(model: GridModel, household: dict[str, Any], today: date, sinc
         special=any(model.derived(r, ("groups", today), lambda r: people.special_groups(r, today)) for r in residents),
         isolation=any(r.get("isolation_status") == "home" for r in residents),
         checked_round=checked_since(model, household["id"], since),
-        last_visit=(last.get("visited_at") or "")[:10] if last else "",
+        last_visit=town_date(last.get("visited_at")) if last else "",
         last_outcome=last.get("outcome") if last else None,
     )
 

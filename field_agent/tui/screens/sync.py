@@ -111,7 +111,7 @@ class SyncScreen(SessionScreen):
                 "sync.state",
                 server=escape(state.get("server") or t("sync.no_server")),
                 pending=state["pending"],
-                last=short_time(last) if last else t("today.never"),
+                last=short_time(last, self.zone) if last else t("today.never"),
                 conflicts=state["conflicts"],
             )
         )
@@ -139,7 +139,7 @@ class SyncScreen(SessionScreen):
                 t.label("field", entry["field"]),
                 shown_value(current)[:30],
                 shown_value(other)[:30],
-                short_time(entry.get("opened_at")),
+                short_time(entry.get("opened_at"), self.zone),
                 key=entry["cid"] + "|" + entry["record"],
             )
         self.query_one("#conflicts-title", Static).update(t("sync.conflicts_count", count=len(self.conflicts)))
@@ -164,10 +164,10 @@ class SyncScreen(SessionScreen):
                 whose = t("sync.this_device") if entry.get("mine") == side else t("sync.other_device")
                 widget.update(
                     f"[b]{t(f'sync.side.{side}')}[/b] ({whose})\n{shown_value(entry[side]['value'])}\n"
-                    f"{short_time(entry[side].get('at'))}"
+                    f"{short_time(entry[side].get('at'), self.zone)}"
                 )
         else:
-            winner.update(f"[b]{t('sync.deleted')}[/b]\n{short_time(entry.get('deleted_at'))}")
+            winner.update(f"[b]{t('sync.deleted')}[/b]\n{short_time(entry.get('deleted_at'), self.zone)}")
             edits = ", ".join(
                 f"{t.label('field', k)}={shown_value(v.get('value'))}" for k, v in entry["edited"].items()
             )
