@@ -17,7 +17,7 @@ from field_agent.tui.widgets.nav import NAV_ITEMS
 
 TUI = Path(__file__).resolve().parents[2] / "field_agent" / "tui"
 LITERAL_KEY = re.compile(
-    r"""\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"|Binding\([^)]*?"((?:key|nav|outcome|sampling)\.[a-z_]+)"\s*[,)]"""
+    r"""\bt(?:\.n)?\(\s*"([a-z_]+(?:\.[a-z_]+)+)"|Binding\([^)]*?"((?:key|nav|outcome|sampling)\.[a-z_]+)"\s*[,)]"""
 )
 # Keys the code builds at run time, and the values they are built from.
 DYNAMIC = {
@@ -41,6 +41,7 @@ DYNAMIC = {
     "language": LANGUAGES,
     "sync.error": ("offline", "auth", "not_enrolled", "server", "protocol", "certificate"),
     "phase": ("connect", "push", "pull", "retry", "done"),
+    "sync.progress": ("conflicts", "refused", "erased"),
     "enrol.error": ("code_invalid", "code_used", "code_expired"),
 }
 
@@ -208,3 +209,14 @@ def test_a_wrong_passphrase_is_said_in_chinese_only() -> None:
     assert describe_error(Translator("en"), WrongPassphrase(1)) == "Wrong passphrase."
     locked = describe_error(zh, StoreLocked(Path("/data/store"), "1234"))
     assert locked == "数据正被其他程序使用（终端程序或 'field-agent sync --watch'），请关闭后重试。（/data/store）"
+
+
+def test_every_singular_form_has_its_plural_and_the_translator_picks_by_count() -> None:
+    for language in LANGUAGES:
+        catalog = load_catalog(language)
+        assert sorted(k for k in catalog if k.endswith(".one") and k.removesuffix(".one") not in catalog) == []
+    en = Translator("en")
+    assert en.n("sync.refused", 1) == "⚠ 1 change refused by the server."
+    assert en.n("sync.refused", 5) == "⚠ 5 changes refused by the server."
+    assert en.n("sync.refused", 0) == "⚠ 0 changes refused by the server."
+    assert Translator("zh_CN").n("sync.refused", 1) == "⚠ 服务器拒收 1 条修改。"

@@ -227,7 +227,7 @@ class SamplingScreen(SessionScreen):
         t = self.t
         question = t("sampling.new_round_question")
         if self.coverage is not None and self.coverage.left_out:
-            question += "\n" + t("sampling.new_round_left_out", count=len(self.coverage.left_out))
+            question += "\n" + t.n("sampling.new_round_left_out", len(self.coverage.left_out))
 
         def answered(yes: bool | None) -> None:
             if yes:

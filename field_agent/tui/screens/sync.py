@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Log, ProgressBar, Static
 
 from field_agent.domain.printable import inert
 from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
+from field_agent.tui.i18n import Translator
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
@@ -27,6 +28,45 @@ def shown_value(value: Any) -> str:
     if isinstance(value, list | dict):
         return escape(str(value))
     return escape(str(value))
+
+
+def progress_line(t: Translator, progress: SyncProgress) -> str:
+    """One line of the sync log, said from the event's key and numbers in the active language (plain text)."""
+    params = dict(progress.params)
+    key = progress.key
+    if key == "connect":
+        text = t("sync.progress.connect", url=params.get("url", ""))
+    elif key == "push_start":
+        text = t.n("sync.progress.push_start", params["total"])
+    elif key == "push_sent":
+        text = t.n("sync.progress.push_sent", params["total"], done=params["done"])
+    elif key == "pull_received":
+        text = t.n("sync.progress.pull_received", params["count"])
+    elif key == "retry":
+        text = t(
+            "sync.progress.retry",
+            reason=_reason(t, params.get("kind"), params.get("error")),
+            attempt=params["attempt"],
+            seconds=params["seconds"],
+        )
+    elif key == "done":
+        text = t("sync.progress.done", pushed=params["pushed"], pulled=params["pulled"])
+        for part in ("conflicts", "refused", "erased"):
+            if params.get(part):
+                text += t.n(f"sync.progress.{part}", params[part])
+        if params.get("stopped"):
+            text += t("sync.progress.stopped")
+    elif key == "failed":
+        text = _reason(t, params.get("kind"), params.get("error"))
+    else:  # an agent that gives no key: its own words
+        text = progress.message
+    return inert(f"{t.label('phase', progress.phase)}: {text}")
+
+
+def _reason(t: Translator, kind: object, error: object) -> str:
+    """Why a sync failed or waits, from the error's kind; the agent's own words only for a kind the catalog lacks."""
+    key = f"sync.error.{kind}"
+    return t(key) if t.has(key) else str(error or "")
 
 
 class SyncScreen(SessionScreen):
@@ -207,7 +247,7 @@ class SyncScreen(SessionScreen):
             bar.update(total=1, progress=1)
         elif total:
             bar.update(total=total, progress=progress.done)
-        self.query_one("#sync-log", Log).write_line(f"{t.label('phase', progress.phase)}: {inert(progress.message)}")
+        self.query_one("#sync-log", Log).write_line(progress_line(t, progress))
 
     def on_sync_screen_sync_finished(self, message: SyncScreen.SyncFinished) -> None:
         result, t = message.result, self.t
@@ -228,7 +268,7 @@ class SyncScreen(SessionScreen):
                 seconds=f"{result.duration_s:.1f}",
             )
             if result.refused:
-                text += "\n" + t("sync.refused", count=result.refused)
+                text += "\n" + t.n("sync.refused", result.refused)
         self.query_one("#sync-result", Static).update(text)
         self.reload()
 

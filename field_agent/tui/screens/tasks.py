@@ -232,7 +232,7 @@ class TasksScreen(SessionScreen):
                 f"• {escape(move['name'])}: {slot_name(move.get('from'), language)} → "
                 f"{slot_name(move.get('to'), language)}"
             )
-        lines.append(t("tasks.switch_tasks", count=len(change.task_values)))
+        lines.append(t.n("tasks.switch_tasks", len(change.task_values)))
         return "\n".join(lines)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
