@@ -222,6 +222,7 @@ class SyncAgent:
                     "pushed": result.pushed,
                     "pulled": result.pulled,
                     "error": result.error,
+                    "error_kind": result.error_kind,
                 },
             )
 

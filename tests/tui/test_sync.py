@@ -198,3 +198,37 @@ def test_sync_log_lines_for_one_and_many() -> None:
     assert (
         progress_line(en, SyncProgress("pull", 1, 1, "", "pull_received", {"count": 1})) == "Receive: received 1 record"
     )
+
+
+async def test_a_failed_sync_is_explained_in_chinese_only(app_factory, store_path: Path) -> None:
+    """Not 本设备尚未登记 followed by the agent's English; and the last run's failure, read back from the store,
+    is said from its kind too (issue 15, item 5)."""
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        result = str(screen.query_one("#sync-result", Static).content)
+        lines = list(screen.query_one("#sync-log", Log).lines)
+        await app.action_lock()
+    assert result == "同步失败：本设备尚未登记：请向镇街索取登记码。"
+    assert lines == ["完成: 本设备尚未登记：请向镇街索取登记码。"]
+    with Store.open(store_path, PASSPHRASE) as store:
+        store.meta_set(
+            "last_sync",
+            {
+                "at": "2026-11-30T01:00:00+00:00",
+                "ok": False,
+                "pushed": 0,
+                "pulled": 0,
+                "error": "offline: the town server could not be reached; unsent changes are kept for the next sync",
+                "error_kind": "offline",
+            },
+        )
+    again = app_factory()
+    async with again.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        shown = str(screen.query_one("#sync-result", Static).content)
+    assert shown == "同步失败：无法连接服务器：修改已保存在本机，下次同步时上传。"

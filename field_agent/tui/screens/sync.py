@@ -158,7 +158,8 @@ class SyncScreen(SessionScreen):
         last_result = state.get("last_result")
         if last_result and not self.query_one("#sync-result", Static).content:
             if last_result.get("error"):
-                summary = t("sync.failed", reason=escape(str(last_result["error"])))
+                reason = escape(_reason(t, last_result.get("error_kind"), last_result["error"]))
+                summary = t("sync.failed", reason=reason)
             else:
                 summary = t("sync.last_ok", pushed=last_result.get("pushed", 0), pulled=last_result.get("pulled", 0))
             self.query_one("#sync-result", Static).update(summary)
@@ -257,7 +258,8 @@ class SyncScreen(SessionScreen):
         if result.error:
             text = t(f"sync.error.{result.error_kind}") if t.has(f"sync.error.{result.error_kind}") else ""
             text = t("sync.failed", reason=text or escape(inert(result.error)))
-            if text and result.error_kind not in ("offline",):
+            if text and result.error_kind not in ("offline",) and t.language == "en":
+                # the agent's own words add facts for IT, in English: only on an English screen
                 text += f"\n[dim]{escape(inert(result.error))}[/dim]"
         else:
             text = t(
