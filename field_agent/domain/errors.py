@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from field_agent.domain.messages import Message
@@ -41,8 +42,8 @@ class FieldError:
 
     field: str
     message: str
-    key: str = field(default="", compare=False)
-    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    key: str = dataclasses.field(default="", compare=False)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, field_name: str, message: Message) -> FieldError:

@@ -147,8 +147,8 @@ class SearchIndex:
         self.grams: dict[str, set[str]] = {}
         self.address_text: dict[str, str] = {}
         self.owner: dict[str, str] = {}  # record id -> the household it belongs to (a household: itself)
-        self.order: dict[str, tuple[str, ...]] = {}  # live household id -> walking-order sort key
-        self.walk: list[tuple[tuple[str, ...], str]] = []  # (sort key, id) of live households, in walking order
+        self.order: dict[str, tuple[NaturalKey, ...]] = {}  # live household id -> walking-order sort key
+        self.walk: list[tuple[tuple[NaturalKey, ...], str]] = []  # (sort key, id) of live households, in walking order
         self.members: dict[str, set[str]] = {}  # household id -> its record ids (itself and its residents)
         self._keys: dict[str, tuple[set[str], set[str], str]] = {}
 
@@ -303,7 +303,7 @@ class SearchIndex:
         live = [household for household in found or () if household in self.order]
         return heapq.nsmallest(limit, live, key=self._walking_key)
 
-    def _walking_key(self, household: str) -> tuple[tuple[str, ...], str]:
+    def _walking_key(self, household: str) -> tuple[tuple[NaturalKey, ...], str]:
         return self.order[household], household
 
     def estimate(self, term: str) -> int:
