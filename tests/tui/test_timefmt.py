@@ -84,3 +84,13 @@ async def test_conflict_times_are_shown_in_beijing_time(app_factory, demo, store
         opened = datetime.fromisoformat(entry["opened_at"]).astimezone(beijing).strftime("%Y-%m-%d %H:%M")
         table = screen.query_one("#conflicts", DataTable)
         assert str(table.get_row_at(0)[-1]) == opened
+
+
+async def test_a_town_zone_set_in_the_store_is_used(app_factory, store_path: Path) -> None:
+    _set_last_sync(store_path, "2026-11-30T01:15:00+00:00")
+    with Store.open(store_path, PASSPHRASE) as store:
+        store.meta_set("time_zone", "Asia/Urumqi")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        assert "2026-11-30 07:15" in str(app.screen.query_one("#card-sync", Static).content)
