@@ -17,6 +17,7 @@ from field_agent.domain.demo_people import PeopleMaker, Person
 from field_agent.domain.envelope import Clock, local_edit
 from field_agent.domain.groups import DEFAULT_ELIGIBILITY
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
+from field_agent.domain.sorting import natural_key
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -249,7 +250,7 @@ class _GridMaker(PeopleMaker):
     # tasks, sampling, visits --------------------------------------------------------------------------------
 
     def make_tasks(self, members: list[dict[str, Any]], households: list[dict[str, Any]]) -> None:
-        buildings = sorted({h["building"] for h in households}, key=_natural)
+        buildings = sorted({h["building"] for h in households}, key=natural_key)
         statuses = ("open", "open", "in_progress", "done")
         for role, templates in words.TASK_TEMPLATES.items():
             assignee = self.member_for(role)
@@ -343,8 +344,3 @@ class _GridMaker(PeopleMaker):
                     "notes": self.rng.choice(words.VISIT_NOTES),
                 },
             )
-
-
-def _natural(building: str) -> tuple[int, str]:
-    digits = "".join(ch for ch in building if ch.isdigit())
-    return (int(digits) if digits else 0, building)

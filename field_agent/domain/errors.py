@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from field_agent.domain.messages import Message
 
 
 class DomainError(ValueError):
@@ -11,15 +15,45 @@ class DomainError(ValueError):
 
     A message names the field and the rule, never the value refused nor any part of it (positions stand in for
     entries of a list or map): messages reach the refusal reasons the server returns and stores, reports and logs.
+    Raised with a ``Message`` (``domain.messages``), ``str()`` is its English text and ``key`` and ``params`` let a
+    user interface say it in the worker's language; raised with a plain text, ``key`` is None.
     """
+
+    def __init__(self, message: str | Message = "") -> None:
+        super().__init__(str(message))
+        self.detail: Message | None = message if isinstance(message, Message) else None
+
+    @property
+    def key(self) -> str | None:
+        return self.detail.key if self.detail else None
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.detail.params if self.detail else {}
 
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one field, in words a grid worker can act on."""
+    """One problem with one field, in words a grid worker can act on.
+
+    ``message`` is the English text; ``key`` and ``params`` (``domain.messages``) say the same for a catalog. Two
+    errors are equal when field and message are.
+    """
 
     field: str
     message: str
+    key: str = dataclasses.field(default="", compare=False)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(cls, field_name: str, message: Message) -> FieldError:
+        """The error for ``field_name`` with a keyed message."""
+        return cls(field_name, str(message), message.key, message.params)
+
+    @property
+    def detail(self) -> Message | None:
+        """The keyed message, when the error has one."""
+        return Message(self.key, self.params) if self.key else None
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -44,7 +78,7 @@ class IdNumberError(DomainError):
     """A resident ID number that is malformed; ``reason`` is a short code (length, characters, region, date,
     check_digit)."""
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str | Message, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
 

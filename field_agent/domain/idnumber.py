@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from field_agent.domain.errors import IdNumberError
+from field_agent.domain.messages import msg
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -48,11 +49,11 @@ def check_digit(first17: str) -> str:
 def parse_id_number(text: str, today: date | None = None) -> IdNumber:
     """Check an ID number and derive what it holds; raise IdNumberError naming the first problem found."""
     if not isinstance(text, str):
-        raise IdNumberError(f"ID number must be text, not {type(text).__name__}", "characters")
+        raise IdNumberError(msg("id.not_text", type=type(text).__name__), "characters")
     number = normalize_id_number(text)
     if len(number) != 18:
-        hint = " (15-digit numbers are the old format: ask for the 18-character one)" if len(number) == 15 else ""
-        raise IdNumberError(f"ID number must be 18 characters, not {len(number)}{hint}", "length")
+        key = "id.length_old" if len(number) == 15 else "id.length"
+        raise IdNumberError(msg(key, count=len(number)), "length")
     bad = _BAD_CHAR.search(number[:17])
     if bad is None and not (number[17].isdigit() and number[17].isascii()) and number[17] != "X":
         bad_position = 18
@@ -61,37 +62,27 @@ def parse_id_number(text: str, today: date | None = None) -> IdNumber:
     else:
         bad_position = 0
     if bad_position:
-        raise IdNumberError(
-            f"ID number may hold only digits (and X as the last character); character {bad_position} is not one",
-            "characters",
-        )
+        raise IdNumberError(msg("id.characters", position=bad_position), "characters")
     region = number[:6]
     if region[:2] not in PROVINCE_CODES and region[0] != "9":
-        raise IdNumberError(
-            "ID number must start with a region code (6 digits) whose first two digits are a province code",
-            "region",
-        )
+        raise IdNumberError(msg("id.region"), "region")
     birth = _birth_date(number[6:14], today or date.today())
     expected = check_digit(number[:17])
     if number[17] != expected:
-        raise IdNumberError(
-            "ID number's check digit (the last character) does not match the first 17: a character is mistyped",
-            "check_digit",
-        )
+        raise IdNumberError(msg("id.check_digit"), "check_digit")
     order = int(number[14:17])
     return IdNumber(number, region, birth, order, "male" if order % 2 else "female")
 
 
 def _birth_date(digits: str, today: date) -> date:
-    shown = "the birth date in characters 7-14"
     try:
         birth = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
-        raise IdNumberError(f"ID number: {shown} is not a real date", "date") from None
+        raise IdNumberError(msg("id.date_unreal"), "date") from None
     if birth > today:
-        raise IdNumberError(f"ID number: {shown} is in the future", "date")
+        raise IdNumberError(msg("id.date_future"), "date")
     if birth < EARLIEST_BIRTH:
-        raise IdNumberError(f"ID number: {shown} is before 1900", "date")
+        raise IdNumberError(msg("id.date_early"), "date")
     return birth
 
 
@@ -129,11 +120,11 @@ def mask_id_number(text: str) -> str:
 def make_id_number(region: str, birth_date: date, sequence: int, sex: str) -> str:
     """Build a valid ID number; ``sequence`` (0–499) picks the order code, whose parity encodes ``sex``."""
     if not re.fullmatch(r"\d{6}", region):
-        raise IdNumberError("region code must be 6 digits", "region")
+        raise IdNumberError(msg("id.make_region"), "region")
     if not 0 <= sequence <= 499:
-        raise IdNumberError("sequence must be between 0 and 499", "characters")
+        raise IdNumberError(msg("id.make_sequence"), "characters")
     if sex not in ("male", "female"):
-        raise IdNumberError("sex must be 'male' or 'female'", "characters")
+        raise IdNumberError(msg("id.make_sex"), "characters")
     order = sequence * 2 + (1 if sex == "male" else 0)
     first17 = f"{region}{birth_date:%Y%m%d}{order:03d}"
     return first17 + check_digit(first17)

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 
 from field_agent.domain.errors import PhoneError
+from field_agent.domain.messages import msg
 
 _COUNTRY_PREFIX = re.compile(r"^(\+86|0086)[\s-]*")
 _EXTENSION_MARK = re.compile(r"^(.*?)\s*(?:转|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 _THREE_DIGIT_AREA = re.compile(r"^(010|02\d)$")
 _FOUR_DIGIT_AREA = re.compile(r"^0[3-9]\d\d$")
-_AREA_RULE = "a Chinese area code (3 digits 010/02x, or 4 digits 03xx-09xx)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,34 +25,34 @@ class Phone:
 def parse_phone(text: str) -> Phone:
     """Check a phone number and return its canonical form; raise PhoneError naming the problem."""
     if not isinstance(text, str):
-        raise PhoneError(f"phone number must be text, not {type(text).__name__}")
+        raise PhoneError(msg("phone.not_text", type=type(text).__name__))
     raw = text.strip()
     if not raw:
-        raise PhoneError("phone number is empty")
+        raise PhoneError(msg("phone.empty"))
     body = _COUNTRY_PREFIX.sub("", raw)
     stripped = re.sub(r"[\s-]", "", body)
     if stripped.startswith("1"):
         return Phone(_mobile(stripped), "mobile")
     if not stripped.startswith("0"):
         if stripped.isdigit() and len(stripped) in (7, 8):
-            raise PhoneError("a landline number needs its area code in front (e.g. 0591 for Fuqing)")
+            raise PhoneError(msg("phone.area_missing"))
         _check_characters(body)
-        raise PhoneError("phone number must be a mobile (starting 1) or a landline with area code (starting 0)")
+        raise PhoneError(msg("phone.start"))
     return Phone(_landline(body), "landline")
 
 
 def _check_characters(body: str) -> None:
     if re.search(r"[^0-9\s-]", body):
-        raise PhoneError("phone number may hold only digits, spaces and '-' (and an extension after 转 or ext)")
+        raise PhoneError(msg("phone.characters"))
 
 
 def _mobile(digits: str) -> str:
     if not digits.isdigit() or not digits.isascii():
-        raise PhoneError("mobile number may hold only digits, spaces and '-'")
+        raise PhoneError(msg("phone.mobile_characters"))
     if len(digits) != 11:
-        raise PhoneError(f"mobile number must have 11 digits, not {len(digits)}")
+        raise PhoneError(msg("phone.mobile_digits", count=len(digits)))
     if digits[1] not in "3456789":
-        raise PhoneError("mobile number must start with 13 to 19")
+        raise PhoneError(msg("phone.mobile_prefix"))
     return digits
 
 
@@ -69,22 +69,22 @@ def _landline(body: str) -> str:
     else:
         split = _split_area(parts[0])
         if split is None:
-            raise PhoneError(f"landline number does not start with {_AREA_RULE}")
+            raise PhoneError(msg("phone.area"))
         area, rest = split[0], [split[1]]
     # "0591-87654321-802": a last group after a complete 7-8 digit number is an extension
     if not extension and len(rest) >= 2 and len("".join(rest[:-1])) in (7, 8) and len(rest[-1]) <= 6:
         extension, rest = rest[-1], rest[:-1]
     number = "".join(rest)
     if len(number) not in (7, 8):
-        raise PhoneError(f"landline number after the area code must have 7 or 8 digits, not {len(number)}")
+        raise PhoneError(msg("phone.landline_digits", count=len(number)))
     if number[0] in "01":
-        raise PhoneError("landline number after the area code cannot start with 0 or 1")
+        raise PhoneError(msg("phone.landline_start"))
     return f"{area}-{number}" + (f"-{extension}" if extension else "")
 
 
 def _check_area(area: str) -> None:
     if not (_THREE_DIGIT_AREA.match(area) or _FOUR_DIGIT_AREA.match(area)):
-        raise PhoneError(f"landline number's first group is not {_AREA_RULE}")
+        raise PhoneError(msg("phone.area_group"))
 
 
 def _split_area(digits: str) -> tuple[str, str] | None:

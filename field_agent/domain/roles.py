@@ -8,6 +8,7 @@ from typing import Any
 
 from field_agent.domain.enums import GRID_MODES, OPEN_TASK_STATUSES
 from field_agent.domain.errors import ConfigError, ModeSwitchError
+from field_agent.domain.messages import msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +195,10 @@ def switch_mode(
     are done or cancelled stay as they were: they record what happened.
     """
     if new_mode not in GRID_MODES:
-        raise ModeSwitchError(f"mode must be one of {', '.join(GRID_MODES)}, not {new_mode!r}")
+        raise ModeSwitchError(msg("mode.unknown", modes=", ".join(GRID_MODES), mode=new_mode))
     current = grid.get("mode") or "normal"
     if current == new_mode:
-        raise ModeSwitchError(f"grid {grid.get('name') or grid.get('id')} is already in {new_mode} mode")
+        raise ModeSwitchError(msg("mode.already", grid=grid.get("name") or grid.get("id"), mode=new_mode))
     leader = grid.get("leader")
     members = [dict(m) for m in grid.get("members") or ()]
     for member in members:
@@ -234,13 +235,11 @@ def _check_member(member: Mapping[str, Any], config: RoleConfig) -> None:
     role, group = member.get("role"), member.get("group")
     if role and role not in config.role_keys:
         raise ModeSwitchError(
-            f"member {member.get('name')} has role {role!r}, which is not one of this town's roles "
-            f"({', '.join(config.role_keys)}): fix the member before switching"
+            msg("mode.member_role", member=member.get("name"), role=role, roles=", ".join(config.role_keys))
         )
     if group and group not in config.group_keys:
         raise ModeSwitchError(
-            f"member {member.get('name')} has group {group!r}, which is not one of this town's groups "
-            f"({', '.join(config.group_keys)}): fix the member before switching"
+            msg("mode.member_group", member=member.get("name"), group=group, groups=", ".join(config.group_keys))
         )
 
 

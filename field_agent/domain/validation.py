@@ -13,6 +13,7 @@ from field_agent.domain.envelope import DELETED
 from field_agent.domain.errors import FieldError, IdNumberError, PhoneError, ValidationError
 from field_agent.domain.fieldchecks import check_value
 from field_agent.domain.idnumber import normalize_id_number, parse_id_number
+from field_agent.domain.messages import msg
 from field_agent.domain.phone import parse_phone
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from field_agent.domain.schema import IDENTITY_KEYS, SCHEMAS
@@ -34,12 +35,12 @@ def validate_record(
     schema = SCHEMAS.get(kind)
     if schema is None:
         known = ", ".join(SCHEMAS)
-        raise ValidationError([FieldError("kind", f"is not a record kind; the kinds are {known}")])
+        raise ValidationError([FieldError.of("kind", msg("record.kind", kinds=known))])
     errors: list[FieldError] = []
     for name, value in values.items():
         if name == DELETED:
             if not isinstance(value, bool):
-                errors.append(FieldError(name, "must be true or false"))
+                errors.append(FieldError.of(name, msg("bool.bool")))
             continue
         spec = schema.get(name)
         if spec is None:
@@ -47,11 +48,11 @@ def validate_record(
             continue
         if value is None:
             if spec.required:
-                errors.append(FieldError(name, "is required and cannot be cleared"))
+                errors.append(FieldError.of(name, msg("record.cleared")))
             continue
         message = check_value(spec, value, roles)
         if message:
-            errors.append(FieldError(name, message))
+            errors.append(FieldError.of(name, message))
     if values.get(DELETED) is True:
         _raise_if(errors, kind)
         return
@@ -63,7 +64,7 @@ def validate_record(
         merged = merged_view(kind, values, existing)
     for name in _REQUIRED[kind]:
         if name not in bad_fields and _is_blank(merged.get(name)):
-            errors.append(FieldError(name, "is required"))
+            errors.append(FieldError.of(name, msg("record.required")))
     checks = _CROSS_CHECKS.get(kind)
     if checks:
         errors.extend(error for error in checks(merged) if error.field not in bad_fields)
@@ -126,9 +127,9 @@ def _unknown_field(kind: str, name: str) -> FieldError:
     """The error for a field the kind does not have; a name that is not a field name's shape (lower-case ASCII)
     is not quoted, since it may be anything typed in the wrong place."""
     if name in IDENTITY_KEYS:
-        return FieldError(name, "is set when the record is created and is not a field")
+        return FieldError.of(name, msg("record.identity"))
     shown = name if _FIELD_NAME.fullmatch(name) else "(unknown field)"
-    return FieldError(shown, f"is not a field of a {kind} record; its fields are {', '.join(SCHEMAS[kind])}")
+    return FieldError.of(shown, msg("record.unknown_field", kind=kind, fields=", ".join(SCHEMAS[kind])))
 
 
 def _is_blank(value: Any) -> bool:
@@ -138,14 +139,14 @@ def _is_blank(value: Any) -> bool:
 def _cross_resident(record: Mapping[str, Any]) -> list[FieldError]:
     errors = []
     if record.get("isolation_status") == "home" and not record.get("isolation_start"):
-        errors.append(FieldError("isolation_start", "is required while the resident is in home isolation"))
+        errors.append(FieldError.of("isolation_start", msg("resident.isolation_start")))
     if "pregnant" in (record.get("special_groups") or ()) and isinstance(record.get("id_number"), str):
         try:
             holder = parse_id_number(record["id_number"])
         except IdNumberError:
             return errors
         if holder.sex == "male":
-            errors.append(FieldError("special_groups", "pregnant cannot be recorded: the ID number is a man's"))
+            errors.append(FieldError.of("special_groups", msg("resident.pregnant_male")))
     return errors
 
 
@@ -153,12 +154,12 @@ def _cross_visit(record: Mapping[str, Any]) -> list[FieldError]:
     errors = []
     seen = record.get("residents_seen") or []
     if record.get("outcome") in ("nobody_home", "vacant") and seen:
-        errors.append(FieldError("residents_seen", "must be empty when the outcome is nobody_home or vacant"))
+        errors.append(FieldError.of("residents_seen", msg("visit.seen_empty")))
     health = record.get("health") or {}
     if isinstance(health, Mapping) and isinstance(seen, list):
         unseen = [rid for rid in health if rid not in seen]
         if unseen:
-            errors.append(FieldError("health", "has answers for a resident who is not in residents_seen"))
+            errors.append(FieldError.of("health", msg("visit.health_unseen")))
     return errors
 
 
@@ -167,15 +168,15 @@ def _cross_sampling(record: Mapping[str, Any]) -> list[FieldError]:
     if record.get("status") == "sampled":
         for name in ("sampled_at", "by"):
             if _is_blank(record.get(name)):
-                errors.append(FieldError(name, "is required once the resident is sampled"))
+                errors.append(FieldError.of(name, msg("sampling.required")))
     if record.get("status") in ("refused", "exempt") and _is_blank(record.get("reason")):
-        errors.append(FieldError("reason", "is required when the status is refused or exempt"))
+        errors.append(FieldError.of("reason", msg("sampling.reason")))
     return errors
 
 
 def _cross_task(record: Mapping[str, Any]) -> list[FieldError]:
     if _is_blank(record.get("role")) and _is_blank(record.get("group")):
-        return [FieldError("role", "a task needs a role (normal mode) or a group (wartime mode)")]
+        return [FieldError.of("role", msg("task.role_or_group"))]
     return []
 
 
@@ -185,7 +186,7 @@ def _cross_grid(record: Mapping[str, Any]) -> list[FieldError]:
     if leader and isinstance(members, list) and members:
         names = {m.get("name") for m in members if isinstance(m, Mapping)}
         if leader not in names:
-            return [FieldError("leader", "must be the name of one of the grid's members")]
+            return [FieldError.of("leader", msg("grid.leader"))]
     return []
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.erasures import erased_label
@@ -105,13 +104,8 @@ def _sort_key(value: object, descending: bool) -> tuple[object, ...]:
     if value is None or value == "" or value == []:
         return (descending is False,)
     if isinstance(value, bool | int | float):
-        return (descending is True, ((0, float(value), ""),))
-    return (descending is True, _natural(str(value)))
-
-
-@lru_cache(maxsize=50_000)
-def _natural(text: str) -> tuple[tuple[int, float, str], ...]:
-    return tuple((0, float(p), "") if p.isdigit() else (1, 0.0, p) for p in re.split(r"(\d+)", text) if p)
+        return (descending is True, ((0, value, ""),))
+    return (descending is True, natural_key(value))
 
 
 def _cell(value: object, column: Column, masked: bool) -> Cell:

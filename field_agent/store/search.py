@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from field_agent.domain.sorting import NaturalKey, natural_key
+
 # Surnames whose reading differs from the character's everyday reading.
 SURNAME_READINGS = {
     "曾": "zeng",
@@ -145,8 +147,8 @@ class SearchIndex:
         self.grams: dict[str, set[str]] = {}
         self.address_text: dict[str, str] = {}
         self.owner: dict[str, str] = {}  # record id -> the household it belongs to (a household: itself)
-        self.order: dict[str, tuple[str, ...]] = {}  # live household id -> walking-order sort key
-        self.walk: list[tuple[tuple[str, ...], str]] = []  # (sort key, id) of live households, in walking order
+        self.order: dict[str, tuple[NaturalKey, ...]] = {}  # live household id -> walking-order sort key
+        self.walk: list[tuple[tuple[NaturalKey, ...], str]] = []  # (sort key, id) of live households, in walking order
         self.members: dict[str, set[str]] = {}  # household id -> its record ids (itself and its residents)
         self._keys: dict[str, tuple[set[str], set[str], str]] = {}
 
@@ -301,7 +303,7 @@ class SearchIndex:
         live = [household for household in found or () if household in self.order]
         return heapq.nsmallest(limit, live, key=self._walking_key)
 
-    def _walking_key(self, household: str) -> tuple[tuple[str, ...], str]:
+    def _walking_key(self, household: str) -> tuple[tuple[NaturalKey, ...], str]:
         return self.order[household], household
 
     def estimate(self, term: str) -> int:
@@ -328,14 +330,9 @@ class SearchIndex:
         return False
 
 
-def address_key(household: dict[str, Any]) -> tuple[str, ...]:
-    """Sort households by building, unit and room the way a worker walks them (numbers as numbers)."""
-    return tuple(_natural(str(household.get(field) or "")) for field in ("building", "unit", "room", "address"))
-
-
-def _natural(text: str) -> str:
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return f"{int(digits):09d}{text}" if digits and len(digits) < 10 else text
+def address_key(household: dict[str, Any]) -> tuple[NaturalKey, ...]:
+    """Sort households by building, unit and room the way a worker walks them (``domain.sorting``'s natural order)."""
+    return tuple(natural_key(household.get(field)) for field in ("building", "unit", "room", "address"))
 
 
 def _tail(term: str) -> str | None:

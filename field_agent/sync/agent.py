@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,12 +57,20 @@ class _PreparedBatch:
 
 @dataclass(frozen=True)
 class SyncProgress:
-    """One progress event: ``phase`` is connect, push, pull, retry or done; ``total`` is None when unknown."""
+    """One progress event: ``phase`` is connect, push, pull, retry or done; ``total`` is None when unknown.
+
+    ``message`` says it in English (the CLI's log); ``key`` and ``params`` let a user interface say it in its own
+    language: ``connect`` (url), ``push_start`` (total), ``push_sent`` (done, total), ``pull_received`` (count),
+    ``retry`` (kind, error, attempt, seconds), ``done`` (pushed, pulled, conflicts, refused, erased, stopped) and
+    ``failed`` (kind, error).
+    """
 
     phase: str
     done: int
     total: int | None
     message: str
+    key: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,7 +172,7 @@ class SyncAgent:
 
         try:
             url, token, pinned = await asyncio.to_thread(self._credentials)
-            await emit(SyncProgress("connect", 0, None, f"connecting to {url}"))
+            await emit(SyncProgress("connect", 0, None, f"connecting to {url}", "connect", {"url": url}))
             async with SyncClient(
                 url, token=token, transport=self.transport, pinned_cert=pinned, timeout=self.timeout
             ) as client:
@@ -192,7 +200,7 @@ class SyncAgent:
             result.error = result.error or _store_failed(error)
             result.error_kind = result.error_kind or "store"
         result.duration_s = time.perf_counter() - started
-        await emit(SyncProgress("done", result.pushed + result.pulled, None, _summary(result)))
+        await emit(SyncProgress("done", result.pushed + result.pulled, None, _summary(result), *_summary_key(result)))
         return result
 
     def _credentials(self) -> tuple[str, str, str | None]:
@@ -214,12 +222,22 @@ class SyncAgent:
                     "pushed": result.pushed,
                     "pulled": result.pulled,
                     "error": result.error,
+                    "error_kind": result.error_kind,
                 },
             )
 
     async def _call(self, call: Callable[[], Awaitable[Any]], emit: Any, done: int, total: int | None) -> Any:
         async def on_wait(error: SyncError, pause: float, attempt: int) -> None:
-            await emit(SyncProgress("retry", done, total, f"{error.message} (retry {attempt} in {pause:.1f} s)"))
+            await emit(
+                SyncProgress(
+                    "retry",
+                    done,
+                    total,
+                    f"{error.message} (retry {attempt} in {pause:.1f} s)",
+                    "retry",
+                    {"kind": error.kind, "error": error.message, "attempt": attempt, "seconds": pause},
+                )
+            )
 
         return await with_retries(call, self.retry, sleep=self._pause, on_wait=on_wait)
 
@@ -228,7 +246,7 @@ class SyncAgent:
         total = await asyncio.to_thread(self.store.pending_count)
         done = 0
         if total:
-            await emit(SyncProgress("push", 0, total, f"sending {total} changes"))
+            await emit(SyncProgress("push", 0, total, f"sending {total} changes", "push_start", {"total": total}))
         previous: str | None = None
         answered: tuple[str, list[dict[str, Any]]] | None = None
         while True:
@@ -242,7 +260,16 @@ class SyncAgent:
                 done += len(answered[1])
                 total = max(total, done)
                 answered = None
-                await emit(SyncProgress("push", done, total, f"sent {done} of {total} changes"))
+                await emit(
+                    SyncProgress(
+                        "push",
+                        done,
+                        total,
+                        f"sent {done} of {total} changes",
+                        "push_sent",
+                        {"done": done, "total": total},
+                    )
+                )
             if batch is None or self._stop_requested:
                 break  # a batch frozen just before a stop stays in flight: the next run sends it first
             if batch.batch_id == previous:
@@ -317,7 +344,16 @@ class SyncAgent:
                     result.pulled += await asyncio.to_thread(self._apply_page, records, next_cursor, purged)
                 received += len(records)
                 cursor = next_cursor
-                await emit(SyncProgress("pull", received, None if more else received, f"received {received} records"))
+                await emit(
+                    SyncProgress(
+                        "pull",
+                        received,
+                        None if more else received,
+                        f"received {received} records",
+                        "pull_received",
+                        {"count": received},
+                    )
+                )
                 if not prefetch:
                     break
         finally:
@@ -352,6 +388,14 @@ def _store_failed(error: StoreError) -> str:
         f"sync stopped: the tablet could not record its progress ({error}). Everything saved before is safe; "
         "free some space and sync again"
     )
+
+
+def _summary_key(result: SyncResult) -> tuple[str, dict[str, Any]]:
+    """The key and parameters of the last progress event (what ``_summary`` says in English)."""
+    if result.error:
+        return "failed", {"kind": result.error_kind, "error": result.error}
+    counts = ("pushed", "pulled", "conflicts", "refused", "erased", "stopped")
+    return "done", {name: getattr(result, name) for name in counts}
 
 
 def _summary(result: SyncResult) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from field_agent.domain.errors import DomainError, IdNumberError, ValidationError
+from field_agent.domain.errors import DomainError, FieldError, IdNumberError, ValidationError
+from field_agent.domain.messages import Message
 from field_agent.domain.printable import inert
 from field_agent.store import errors as store_errors
 from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
@@ -21,7 +22,10 @@ _STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
 
 
 def describe_error(t: Translator, error: BaseException) -> str:
-    """A one-line message a grid worker can act on; the original English detail follows when it adds facts.
+    """A one-line message a grid worker can act on, wholly in the active language.
+
+    Domain errors are said from their message key and parameters (``domain.<key>`` in the catalogs); store errors
+    from their type and attributes (the path, the number of failed tries), never with the store's English text.
 
     Control characters in it (from a value or a server's answer) are shown as escapes, never sent to the terminal.
     """
@@ -35,15 +39,15 @@ def _describe(t: Translator, error: BaseException) -> str:
         return t("error.household_not_empty", count=error.residents)
     for error_type, key in _STORE_KEYS:
         if isinstance(error, error_type):
-            return t(key, detail=str(error))
+            return t(key, **_store_params(t, error))
     if isinstance(error, SyncError):
         return _sync_error(t, error)
     if isinstance(error, ValidationError):
-        return t("error.invalid", detail="; ".join(field_message(t, e.field, e.message) for e in error.errors))
+        return t("error.invalid", detail=t("error.separator").join(field_error_message(t, e) for e in error.errors))
     if isinstance(error, IdNumberError):
         return t(f"idcheck.{error.reason}")
     if isinstance(error, DomainError):
-        return t("error.domain", detail=str(error))
+        return t("error.domain", detail=domain_message(t, error.detail) if error.detail else str(error))
     return t("error.unexpected", detail=f"{type(error).__name__}: {error}")
 
 
@@ -71,5 +75,35 @@ def _sync_error(t: Translator, error: SyncError) -> str:
     return t("enrol.error.sync", detail=detail)
 
 
+def _store_params(t: Translator, error: BaseException) -> dict[str, object]:
+    """What a store error's catalog message may name: where (path, file and byte), how many failed tries."""
+    params: dict[str, object] = {"detail": str(error), "path": getattr(error, "path", "")}
+    if isinstance(error, store_errors.WrongPassphrase):
+        failures = error.failures
+        params["retries"] = t("error.wrong_passphrase_retries", failures=failures) if failures >= 3 else ""
+    if isinstance(error, store_errors.StoreCorrupted):
+        file, offset = error.file, error.offset
+        params["where"] = t("error.where_offset", file=file, offset=offset) if offset is not None else str(file)
+    return params
+
+
+def domain_message(t: Translator, message: Message) -> str:
+    """A domain message (``domain.messages``) in the active language; its English text if the catalog lacks it."""
+    key = f"domain.{message.key}"
+    if not t.has(key):
+        return str(message)
+    params = {
+        name: domain_message(t, value) if isinstance(value, Message) else value
+        for name, value in message.params.items()
+    }
+    return t(key, **params)
+
+
+def field_error_message(t: Translator, error: FieldError) -> str:
+    """``电话：手机号应为11位数字，不是9位``: the field's label and the problem, both in the active language."""
+    detail = error.detail
+    return field_message(t, error.field, domain_message(t, detail) if detail else error.message)
+
+
 def field_message(t: Translator, field: str, message: str) -> str:
-    return f"{t.label('field', field)}: {message}"
+    return t("error.field", field=t.label("field", field), message=message)

@@ -127,3 +127,20 @@ def test_scope_names_the_grid_or_the_town(town: list[dict[str, Any]]) -> None:
     one_grid = [e for e in town if e["grid"] == town[0]["grid"]]
     assert build_ledger("residents", one_grid, today=TODAY).scope == "城关镇 东门社区 第一网格"
     assert build_ledger("residents", town, today=TODAY).scope == "城关镇（2个网格）"
+
+
+def test_buildings_typed_full_width_sort_with_their_ascii_forms() -> None:
+    """Ａ座 typed with a Chinese input method sorts before B座, and １０ after 9 (one natural order, domain/sorting)."""
+    from .town import G1, TownBuilder, person
+
+    t = TownBuilder()
+    t.add("grid", G1, {"town": "城关镇", "community": "东门社区", "name": "第一网格", "mode": "normal"})
+    for number, building in enumerate(["c座", "B座", "Ａ座", "１０号楼", "9号楼"], start=1):
+        household = t.add("household", G1, {"building": building, "room": "101", "address": building})
+        t.add(
+            "resident",
+            G1,
+            {"household": household, "name": f"住户{number}", "id_number": person(40, number), "residency": "resident"},
+        )
+    rows = build_ledger("residents", list(t.envelopes.values()), today=TODAY).as_dicts()
+    assert [r["building"] for r in rows] == ["9号楼", "１０号楼", "Ａ座", "B座", "c座"]

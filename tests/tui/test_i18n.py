@@ -17,7 +17,7 @@ from field_agent.tui.widgets.nav import NAV_ITEMS
 
 TUI = Path(__file__).resolve().parents[2] / "field_agent" / "tui"
 LITERAL_KEY = re.compile(
-    r"""\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"|Binding\([^)]*?"((?:key|nav|outcome|sampling)\.[a-z_]+)"\s*[,)]"""
+    r"""\bt(?:\.n)?\(\s*"([a-z_]+(?:\.[a-z_]+)+)"|Binding\([^)]*?"((?:key|nav|outcome|sampling)\.[a-z_]+)"\s*[,)]"""
 )
 # Keys the code builds at run time, and the values they are built from.
 DYNAMIC = {
@@ -39,8 +39,19 @@ DYNAMIC = {
     "tasks.switch_to": enums.GRID_MODES,
     "tasks.switched": enums.GRID_MODES,
     "language": LANGUAGES,
-    "sync.error": ("offline", "auth", "not_enrolled", "server", "protocol", "certificate"),
+    "sync.error": (
+        "offline",
+        "auth",
+        "not_enrolled",
+        "server",
+        "protocol",
+        "certificate",
+        "rate_limited",
+        "store",
+        "sync",
+    ),
     "phase": ("connect", "push", "pull", "retry", "done"),
+    "sync.progress": ("conflicts", "refused", "erased"),
     "enrol.error": ("code_invalid", "code_used", "code_expired"),
 }
 
@@ -154,3 +165,73 @@ def test_a_refused_household_deletion_reads_in_the_workers_language() -> None:
         == "此户还有 3 位居民，不能删除：请先把他们迁到其他户或删除后再删此户。"
     )
     assert "3 resident(s)" in describe_error(Translator("en"), error)
+
+
+def test_every_message_the_domain_can_give_is_in_both_catalogs() -> None:
+    """The domain's registry (domain/messages.py) lists every key its rules raise; each has a catalog entry
+    ``domain.<key>`` in both languages, naming only parameters the rule gives."""
+    from field_agent.domain.messages import MESSAGES
+
+    for language in LANGUAGES:
+        catalog = load_catalog(language)
+        missing = sorted(f"domain.{key}" for key in MESSAGES if f"domain.{key}" not in catalog)
+        assert missing == [], (language, missing)
+        for key, english in MESSAGES.items():
+            given = {name for _, name, _, _ in Formatter().parse(english) if name}
+            used = {name for _, name, _, _ in Formatter().parse(catalog[f"domain.{key}"]) if name}
+            assert used <= given, (language, key)
+
+
+@pytest.mark.parametrize(
+    ("values", "zh", "en"),
+    [
+        (
+            {"phone": "138123456"},
+            "电话：手机号应为 11 位数字，现在是 9 位",
+            "Phone: mobile number must have 11 digits, not 9",
+        ),
+        ({"isolation_days": 99}, "隔离天数：必须在 1 到 60 之间", "Isolation days: must be between 1 and 60"),
+    ],
+)
+def test_validation_messages_are_said_in_the_workers_language(values, zh, en) -> None:
+    from field_agent.domain.errors import ValidationError
+    from field_agent.domain.validation import validate_record
+    from field_agent.tui.errors import describe_error
+
+    with pytest.raises(ValidationError) as caught:
+        validate_record(
+            "resident",
+            values,
+            {
+                "household": "0193a1b2-0000-7000-8000-000000000001",
+                "name": "甲",
+                "id_number": "350181199001011234",
+                "residency": "resident",
+            },
+        )
+    chinese = describe_error(Translator("zh_CN"), caught.value)
+    assert zh in chinese and not re.search(r"[A-Za-z]{3,}", chinese), chinese
+    assert en in describe_error(Translator("en"), caught.value)
+
+
+def test_a_wrong_passphrase_is_said_in_chinese_only() -> None:
+    from field_agent.store.errors import StoreLocked, WrongPassphrase
+    from field_agent.tui.errors import describe_error
+
+    zh = Translator("zh_CN")
+    assert describe_error(zh, WrongPassphrase(1)) == "密码错误。"
+    assert describe_error(zh, WrongPassphrase(4)) == "密码错误。已连续输错 4 次，每次重试都要多等一会儿。"
+    assert describe_error(Translator("en"), WrongPassphrase(1)) == "Wrong passphrase."
+    locked = describe_error(zh, StoreLocked(Path("/data/store"), "1234"))
+    assert locked == "数据正被其他程序使用（终端程序或 'field-agent sync --watch'），请关闭后重试。（/data/store）"
+
+
+def test_every_singular_form_has_its_plural_and_the_translator_picks_by_count() -> None:
+    for language in LANGUAGES:
+        catalog = load_catalog(language)
+        assert sorted(k for k in catalog if k.endswith(".one") and k.removesuffix(".one") not in catalog) == []
+    en = Translator("en")
+    assert en.n("sync.refused", 1) == "⚠ 1 change refused by the server."
+    assert en.n("sync.refused", 5) == "⚠ 5 changes refused by the server."
+    assert en.n("sync.refused", 0) == "⚠ 0 changes refused by the server."
+    assert Translator("zh_CN").n("sync.refused", 1) == "⚠ 服务器拒收 1 条修改。"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import date
+
 from textual.widgets import DataTable, Input, Static
 
+from field_agent.domain.idnumber import make_id_number
 from field_agent.tui.screens.sampling import SamplingScreen
 from field_agent.tui.widgets.confirm import ConfirmDialog
 from field_agent.tui.widgets.prompt import FieldsDialog
@@ -106,3 +110,33 @@ async def test_new_round_closes_the_old_one(app_factory, demo, store_path) -> No
     assert by_id[old_round["id"]]["status"] == "closed"
     new = [r for r in rounds if r["id"] != old_round["id"]]
     assert len(new) == 1 and new[0]["status"] == "open" and new[0]["name"] == "第2轮（2026-11-30）"
+
+
+async def test_left_out_list_is_in_natural_building_order(app_factory) -> None:
+    """1号楼, 2号楼, …, 10号楼, 11号楼: not 10号楼, 11号楼, 1号楼 as plain text sorts them (issue 15, item 7)."""
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        for building, number in (("10号楼", 1), ("11号楼", 2), ("１２号楼", 3)):  # the last typed full-width
+            household = app.session.save("household", {"building": building, "room": "101", "address": building})
+            resident = {
+                "household": household["id"],
+                "name": f"居家{number}",
+                "id_number": make_id_number("350181", date(1980, 1, number), number, "male"),
+                "residency": "resident",
+                "isolation_status": "home",
+                "isolation_start": "2026-11-29",
+            }
+            app.session.save("resident", resident)
+        screen = await open_sampling(pilot)
+        await pilot.press("n")  # a new round: every eligible resident is left out again, in every building
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        await show_left_out(pilot, screen)
+        table = screen.query_one("#sampling-table", DataTable)
+        shown = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    buildings = [building for building in shown if building]
+    numbers = [int(unicodedata.normalize("NFKC", building).removesuffix("号楼")) for building in buildings]
+    assert {10, 11, 12} <= set(numbers)
+    assert numbers == sorted(numbers), buildings

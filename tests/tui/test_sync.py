@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import httpx
+import pytest
 from textual.widgets import DataTable, Log, Static
 
 from field_agent.domain.envelope import local_edit, view
@@ -123,3 +125,110 @@ async def test_conflict_shown_side_by_side_and_resolved_in_one_step(app_factory,
     fixed = next(r for r in residents if r["id"] == resident["id"])
     assert fixed["phone"] == "13900000002"
     assert "_conflicts" not in fixed
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_the_sync_log_speaks_the_workers_language_with_plurals(tmp_path: Path, lang: str) -> None:
+    """The agent reports each step by key and numbers; the screen says it from its catalog (issue 15, item 5):
+    no ``connecting to``/``sending 1 changes`` on a Chinese screen, "1 change" in English."""
+    from server_stub.app import create_app
+    from server_stub.db import open_database
+    from server_stub.demo import seed_demo
+    from server_stub.enrolment import issue_code
+
+    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    grid_id = seed_demo(db, grids=1, households=3, seed=7)["grids"][0]
+    code = issue_code(db, grid_id, "陈倩", "leader", ttl_ms=3_600_000)["code"]
+    transport = httpx.ASGITransport(app=create_app(db))
+    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
+    await enroll(store, "http://town.test", code, transport=transport)
+    store.put("household", {"building": "9号楼", "room": "101", "address": "9号楼101"})
+    app = make_app(
+        tmp_path / "store",
+        lang=lang,
+        store=store,
+        now=frozen_now,
+        environ={},
+        agent_factory=lambda opened: SyncAgent(opened, transport=transport),
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        lines = list(screen.query_one("#sync-log", Log).lines)
+        await app.action_lock()
+    db.close()
+    if lang == "zh_CN":
+        assert lines[:3] == ["连接: 正在连接 http://town.test", "上传: 准备上传 1 条修改", "上传: 已上传 1 / 1 条修改"]
+        assert lines[-1].startswith("完成: 上传 1，下载 ")
+        assert not [line for line in lines if re.search(r"[A-Za-z]{3,}", line.replace("http://town.test", ""))]
+    else:
+        assert lines[:3] == [
+            "Connect: connecting to http://town.test",
+            "Send: sending 1 change",
+            "Send: sent 1 of 1 change",
+        ]
+        assert lines[-1].startswith("Done: sent 1, received ")
+
+
+def test_sync_log_lines_for_one_and_many() -> None:
+    from field_agent.sync.agent import SyncProgress
+    from field_agent.tui.i18n import Translator
+    from field_agent.tui.screens.sync import progress_line
+
+    en, zh = Translator("en"), Translator("zh_CN")
+    five = SyncProgress("push", 0, 5, "sending 5 changes", "push_start", {"total": 5})
+    assert progress_line(en, five) == "Send: sending 5 changes"
+    assert progress_line(zh, five) == "上传: 准备上传 5 条修改"
+    done = SyncProgress(
+        "done",
+        3,
+        None,
+        "",
+        "done",
+        {"pushed": 2, "pulled": 1, "conflicts": 1, "refused": 3, "erased": 0, "stopped": True},
+    )
+    assert progress_line(en, done) == "Done: sent 2, received 1, 1 conflict to resolve, 3 changes refused (stopped)"
+    assert progress_line(zh, done) == "完成: 上传 2，下载 1，1 个冲突待处理，3 条修改被拒收（已停止）"
+    retry = SyncProgress(
+        "retry", 0, None, "x", "retry", {"kind": "offline", "error": "offline: …", "attempt": 2, "seconds": 1.5}
+    )
+    assert progress_line(zh, retry).endswith("（1.5 秒后第 2 次重试）")
+    assert (
+        progress_line(en, SyncProgress("pull", 1, 1, "", "pull_received", {"count": 1})) == "Receive: received 1 record"
+    )
+
+
+async def test_a_failed_sync_is_explained_in_chinese_only(app_factory, store_path: Path) -> None:
+    """Not 本设备尚未登记 followed by the agent's English; and the last run's failure, read back from the store,
+    is said from its kind too (issue 15, item 5)."""
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        result = str(screen.query_one("#sync-result", Static).content)
+        lines = list(screen.query_one("#sync-log", Log).lines)
+        await app.action_lock()
+    assert result == "同步失败：本设备尚未登记：请向镇街索取登记码。"
+    assert lines == ["完成: 本设备尚未登记：请向镇街索取登记码。"]
+    with Store.open(store_path, PASSPHRASE) as store:
+        store.meta_set(
+            "last_sync",
+            {
+                "at": "2026-11-30T01:00:00+00:00",
+                "ok": False,
+                "pushed": 0,
+                "pulled": 0,
+                "error": "offline: the town server could not be reached; unsent changes are kept for the next sync",
+                "error_kind": "offline",
+            },
+        )
+    again = app_factory()
+    async with again.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        shown = str(screen.query_one("#sync-result", Static).content)
+    assert shown == "同步失败：无法连接服务器：修改已保存在本机，下次同步时上传。"

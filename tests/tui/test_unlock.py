@@ -59,6 +59,18 @@ async def test_wrong_passphrase_says_so_and_stays_locked(app_factory) -> None:
         assert app.screen.query_one("#passphrase", Input).value == ""
 
 
+async def test_a_wrong_passphrase_is_said_in_chinese_only(app_factory) -> None:
+    """Not 密码错误。（wrong passphrase）: the store's English text stays out of a Chinese screen (issue 15, item 5)."""
+    app = app_factory(opened=False)
+    async with app.run_test() as pilot:
+        for _ in range(3):
+            await type_into(pilot, "#passphrase", "not the passphrase at all")
+            await pilot.press("enter")
+            await settle(pilot)
+        shown = str(app.screen.query_one("#unlock-error", Label).content)
+    assert shown == "密码错误。已连续输错 3 次，每次重试都要多等一会儿。"
+
+
 async def test_lock_key_drops_the_store_and_its_key(app_factory, store_path: Path) -> None:
     app = app_factory()
     async with app.run_test() as pilot:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from textual.widgets import Input, Static
 
 from field_agent.domain.idnumber import make_id_number
@@ -125,6 +127,27 @@ async def test_invalid_resident_is_not_saved_and_says_why(app_factory, demo, sto
         await settle(pilot)
         residents = await reopen_records(pilot, store_path, "resident")
     assert not [r for r in residents if r["name"] == "无证"]
+
+
+async def test_a_refused_phone_is_explained_in_chinese_beside_the_form(app_factory, demo) -> None:
+    """Not ``mobile number must have 11 digits``: the domain's message key is said from the catalog (issue 15,
+    item 5)."""
+    household = household_by_head(demo, "陈峰林")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await open_visit(pilot, household["id"])
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#name", Input).value = "林新"
+        form.query_one("#id_number", Input).value = make_id_number("350181", date(1950, 3, 1), 7, "male")
+        form.query_one("#phone", Input).value = "138123456"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentForm)
+        shown = str(form.query_one("#form-errors", Static).content)
+    assert shown == "未保存：电话：手机号应为 11 位数字，现在是 9 位"
 
 
 async def test_correcting_a_resident_keeps_the_id_number_hidden_until_asked(app_factory, demo, store_path) -> None:

@@ -61,6 +61,13 @@ class Translator:
             return f"<{key}>"
         return message.format(**values) if values else message
 
+    def n(self, key: str, count: int, **values: Any) -> str:
+        """A message about ``count`` things, in the right plural form: ``key.one`` when ``count`` is 1 and the
+        language has that form (English: "1 change"), ``key`` otherwise ("5 changes"; Chinese has one form)."""
+        one = f"{key}.one"
+        chosen = one if count == 1 and one in self._messages else key
+        return self(chosen, count=count, **values)
+
     def has(self, key: str) -> bool:
         return key in self._messages
 

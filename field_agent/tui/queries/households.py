@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from field_agent.domain.sorting import natural_key
 from field_agent.tui import people
 from field_agent.tui.model import GridModel
 from field_agent.tui.queries.rounds import checked_since, round_start
+from field_agent.tui.timefmt import town_date
 
 FILTERS: tuple[str, ...] = ("all", "unchecked", "special", "isolation")
 MAX_ROWS = 60
 """Rows drawn at once: more than a tablet shows; typing more narrows the list."""
-_NUMBER = re.compile(r"(\d+)")
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,13 @@ class HouseholdRow:
     last_outcome: str | None
 
 
-def natural_key(text: str | None) -> tuple[Any, ...]:
-    """Sort key where "2栋" comes before "10栋"."""
-    return tuple(int(part) if part.isdigit() else part for part in _NUMBER.split(text or ""))
-
-
 def household_order(household: dict[str, Any]) -> tuple[Any, ...]:
+    """Walking order: building, unit, room, then address, each in natural order (``domain.sorting``)."""
     return (
         natural_key(household.get("building")),
         natural_key(household.get("unit")),
         natural_key(household.get("room")),
-        household.get("address") or "",
+        natural_key(household.get("address")),
     )
 
 
@@ -59,7 +55,7 @@ def household_row(model: GridModel, household: dict[str, Any], today: date, sinc
         special=any(model.derived(r, ("groups", today), lambda r: people.special_groups(r, today)) for r in residents),
         isolation=any(r.get("isolation_status") == "home" for r in residents),
         checked_round=checked_since(model, household["id"], since),
-        last_visit=(last.get("visited_at") or "")[:10] if last else "",
+        last_visit=town_date(last.get("visited_at")) if last else "",
         last_outcome=last.get("outcome") if last else None,
     )
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from field_agent.domain.enums import SYMPTOMS
+from field_agent.domain.sorting import natural_key
 from field_agent.tui.model import GridModel
 
 FEVER_AT = 37.3
@@ -51,7 +52,9 @@ def isolation_rows(model: GridModel, today: date, default_days: int) -> list[Iso
                 last_temperature=last.get("temperature") if last else None,
             )
         )
-    rows.sort(key=lambda r: (not r.flagged_today, r.checked_today, r.address, r.resident.get("name") or ""))
+    rows.sort(
+        key=lambda r: (not r.flagged_today, r.checked_today, natural_key(r.address), r.resident.get("name") or "")
+    )
     return rows
 
 

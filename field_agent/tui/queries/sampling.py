@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from field_agent.domain.enums import SAMPLING_DONE_STATUSES
+from field_agent.domain.sorting import natural_key
 from field_agent.tui import people
 from field_agent.tui.model import GridModel
 from field_agent.tui.queries.rounds import current_round
@@ -104,5 +105,5 @@ def coverage(model: GridModel, today: date) -> Coverage:
                 sampling=entry,
             )
         )
-    rows.sort(key=lambda r: (r.building, r.address, r.resident.get("name") or ""))
+    rows.sort(key=lambda r: (natural_key(r.building), natural_key(r.address), r.resident.get("name") or ""))
     return Coverage(round_, rows)

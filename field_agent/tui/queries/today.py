@@ -9,6 +9,7 @@ from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
 from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
+from field_agent.domain.sorting import natural_key
 from field_agent.store.reader import StoreReader
 from field_agent.tui import people
 from field_agent.tui.queries.isolation import isolation_day
@@ -96,7 +97,7 @@ def today_summary(
             for task in reader.views(reader.referencing("task", "assignee", worker) if worker else set())
             if task.get("status") in OPEN_TASK_STATUSES and (task.get("due") or today_text) <= today_text
         ),
-        key=lambda t: (t.get("due") or "", t.get("title") or ""),
+        key=lambda t: (t.get("due") or "", natural_key(t.get("title"))),
     )
     last_sync = sync_state.get("last_sync")
     grid = reader.grid() or {}

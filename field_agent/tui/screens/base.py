@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
 from field_agent.tui.localize import localize_bindings
 from field_agent.tui.session import Session
+from field_agent.tui.timefmt import ZONE_SETTING, town_zone
 from field_agent.tui.widgets.nav import NavBar
 
 
@@ -25,6 +27,7 @@ class SessionScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         localize_bindings(self, self.t)
+        self._zone: tzinfo | None = None
 
     @property
     def t(self) -> Translator:
@@ -33,6 +36,13 @@ class SessionScreen(Screen[None]):
     @property
     def session(self) -> Session:
         return field_app(self).require_session()
+
+    @property
+    def zone(self) -> tzinfo:
+        """The town's time zone, in which this screen shows every time (``timefmt.short_time(value, self.zone)``)."""
+        if self._zone is None:
+            self._zone = town_zone(self.session.setting(ZONE_SETTING))
+        return self._zone
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.t, current=self.NAV)

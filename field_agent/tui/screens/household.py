@@ -162,7 +162,7 @@ class HouseholdScreen(SessionScreen):
         lines = [f"[b]{t('household.visits')}[/b]"]
         for visit in self.detail.visits[:10]:
             lines.append(
-                f"{short_time(visit.get('visited_at'))}  {t.label('outcome', visit.get('outcome'))}  "
+                f"{short_time(visit.get('visited_at'), self.zone)}  {t.label('outcome', visit.get('outcome'))}  "
                 f"{escape(visit.get('worker') or '')}  {escape(visit.get('notes') or '')}"
             )
         if not self.detail.visits:
@@ -171,7 +171,7 @@ class HouseholdScreen(SessionScreen):
         for sampling, resident in self.detail.samplings:
             lines.append(
                 f"{escape(resident.get('name') or '')}  {t.label('sampling', sampling.get('status'))}  "
-                f"{short_time(sampling.get('sampled_at') or sampling.get('scheduled_at'))}"
+                f"{short_time(sampling.get('sampled_at') or sampling.get('scheduled_at'), self.zone)}"
             )
         if not self.detail.samplings:
             lines.append(t("household.no_samplings"))

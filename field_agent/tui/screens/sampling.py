@@ -112,7 +112,7 @@ class SamplingScreen(SessionScreen):
                 t(
                     "sampling.round",
                     name=escape(cover.round.get("name") or ""),
-                    started=short_time(cover.round.get("started_at")),
+                    started=short_time(cover.round.get("started_at"), self.zone),
                 )
             )
         self.query_one("#coverage-bar", ProgressBar).update(total=max(cover.eligible, 1), progress=cover.done)
@@ -127,7 +127,9 @@ class SamplingScreen(SessionScreen):
         previous_building = None
         for row in self.shown:
             sampling = row.sampling or {}
-            schedule = " ".join(filter(None, [short_time(sampling.get("scheduled_at")), sampling.get("team")]))
+            schedule = " ".join(
+                filter(None, [short_time(sampling.get("scheduled_at"), self.zone), sampling.get("team")])
+            )
             table.add_row(
                 Text(row.building if row.building != previous_building else ""),
                 Text(row.resident.get("name") or ""),
@@ -227,7 +229,7 @@ class SamplingScreen(SessionScreen):
         t = self.t
         question = t("sampling.new_round_question")
         if self.coverage is not None and self.coverage.left_out:
-            question += "\n" + t("sampling.new_round_left_out", count=len(self.coverage.left_out))
+            question += "\n" + t.n("sampling.new_round_left_out", len(self.coverage.left_out))
 
         def answered(yes: bool | None) -> None:
             if yes:

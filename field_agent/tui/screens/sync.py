@@ -16,6 +16,7 @@ from textual.widgets import Button, DataTable, Log, ProgressBar, Static
 from field_agent.domain.printable import inert
 from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
 from field_agent.tui.app_base import field_app
+from field_agent.tui.i18n import Translator
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
@@ -28,6 +29,45 @@ def shown_value(value: Any) -> str:
     if isinstance(value, list | dict):
         return escape(str(value))
     return escape(str(value))
+
+
+def progress_line(t: Translator, progress: SyncProgress) -> str:
+    """One line of the sync log, said from the event's key and numbers in the active language (plain text)."""
+    params = dict(progress.params)
+    key = progress.key
+    if key == "connect":
+        text = t("sync.progress.connect", url=params.get("url", ""))
+    elif key == "push_start":
+        text = t.n("sync.progress.push_start", params["total"])
+    elif key == "push_sent":
+        text = t.n("sync.progress.push_sent", params["total"], done=params["done"])
+    elif key == "pull_received":
+        text = t.n("sync.progress.pull_received", params["count"])
+    elif key == "retry":
+        text = t(
+            "sync.progress.retry",
+            reason=_reason(t, params.get("kind"), params.get("error")),
+            attempt=params["attempt"],
+            seconds=params["seconds"],
+        )
+    elif key == "done":
+        text = t("sync.progress.done", pushed=params["pushed"], pulled=params["pulled"])
+        for part in ("conflicts", "refused", "erased"):
+            if params.get(part):
+                text += t.n(f"sync.progress.{part}", params[part])
+        if params.get("stopped"):
+            text += t("sync.progress.stopped")
+    elif key == "failed":
+        text = _reason(t, params.get("kind"), params.get("error"))
+    else:  # an agent that gives no key: its own words
+        text = progress.message
+    return inert(f"{t.label('phase', progress.phase)}: {text}")
+
+
+def _reason(t: Translator, kind: object, error: object) -> str:
+    """Why a sync failed or waits, from the error's kind; the agent's own words only for a kind the catalog lacks."""
+    key = f"sync.error.{kind}"
+    return t(key) if t.has(key) else str(error or "")
 
 
 class SyncScreen(SessionScreen):
@@ -112,14 +152,15 @@ class SyncScreen(SessionScreen):
                 "sync.state",
                 server=escape(state.get("server") or t("sync.no_server")),
                 pending=state["pending"],
-                last=short_time(last) if last else t("today.never"),
+                last=short_time(last, self.zone) if last else t("today.never"),
                 conflicts=state["conflicts"],
             )
         )
         last_result = state.get("last_result")
         if last_result and not self.query_one("#sync-result", Static).content:
             if last_result.get("error"):
-                summary = t("sync.failed", reason=escape(str(last_result["error"])))
+                reason = escape(_reason(t, last_result.get("error_kind"), last_result["error"]))
+                summary = t("sync.failed", reason=reason)
             else:
                 summary = t("sync.last_ok", pushed=last_result.get("pushed", 0), pulled=last_result.get("pulled", 0))
             self.query_one("#sync-result", Static).update(summary)
@@ -140,7 +181,7 @@ class SyncScreen(SessionScreen):
                 t.label("field", entry["field"]),
                 shown_value(current)[:30],
                 shown_value(other)[:30],
-                short_time(entry.get("opened_at")),
+                short_time(entry.get("opened_at"), self.zone),
                 key=entry["cid"] + "|" + entry["record"],
             )
         self.query_one("#conflicts-title", Static).update(t("sync.conflicts_count", count=len(self.conflicts)))
@@ -165,10 +206,10 @@ class SyncScreen(SessionScreen):
                 whose = t("sync.this_device") if entry.get("mine") == side else t("sync.other_device")
                 widget.update(
                     f"[b]{t(f'sync.side.{side}')}[/b] ({whose})\n{shown_value(entry[side]['value'])}\n"
-                    f"{short_time(entry[side].get('at'))}"
+                    f"{short_time(entry[side].get('at'), self.zone)}"
                 )
         else:
-            winner.update(f"[b]{t('sync.deleted')}[/b]\n{short_time(entry.get('deleted_at'))}")
+            winner.update(f"[b]{t('sync.deleted')}[/b]\n{short_time(entry.get('deleted_at'), self.zone)}")
             edits = ", ".join(
                 f"{t.label('field', k)}={shown_value(v.get('value'))}" for k, v in entry["edited"].items()
             )
@@ -212,7 +253,7 @@ class SyncScreen(SessionScreen):
             bar.update(total=1, progress=1)
         elif total:
             bar.update(total=total, progress=progress.done)
-        self.query_one("#sync-log", Log).write_line(f"{t.label('phase', progress.phase)}: {inert(progress.message)}")
+        self.query_one("#sync-log", Log).write_line(progress_line(t, progress))
 
     def on_sync_screen_sync_finished(self, message: SyncScreen.SyncFinished) -> None:
         result, t = message.result, self.t
@@ -222,7 +263,8 @@ class SyncScreen(SessionScreen):
         if result.error:
             text = t(f"sync.error.{result.error_kind}") if t.has(f"sync.error.{result.error_kind}") else ""
             text = t("sync.failed", reason=text or escape(inert(result.error)))
-            if text and result.error_kind not in ("offline",):
+            if text and result.error_kind not in ("offline",) and t.language == "en":
+                # the agent's own words add facts for IT, in English: only on an English screen
                 text += f"\n[dim]{escape(inert(result.error))}[/dim]"
         else:
             text = t(
@@ -233,7 +275,7 @@ class SyncScreen(SessionScreen):
                 seconds=f"{result.duration_s:.1f}",
             )
             if result.refused:
-                text += "\n" + t("sync.refused", count=result.refused)
+                text += "\n" + t.n("sync.refused", result.refused)
         self.query_one("#sync-result", Static).update(text)
         self.reload()
 

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.domain.sorting import natural_key
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.widgets.confirm import ConfirmDialog
@@ -123,7 +124,7 @@ class TasksScreen(SessionScreen):
                 order.get(task.get(slot_field) or "", 99),
                 status_order.get(task.get("status") or "", 9),
                 task.get("due") or "",
-                task.get("title") or "",
+                natural_key(task.get("title")),
             ),
         )
         table = self.query_one("#tasks-table", DataTable)
@@ -236,7 +237,7 @@ class TasksScreen(SessionScreen):
                 f"• {escape(move['name'])}: {slot_name(move.get('from'), language)} → "
                 f"{slot_name(move.get('to'), language)}"
             )
-        lines.append(t("tasks.switch_tasks", count=len(change.task_values)))
+        lines.append(t.n("tasks.switch_tasks", len(change.task_values)))
         return "\n".join(lines)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")

@@ -94,7 +94,7 @@ class TodayScreen(SessionScreen):
         sync = t(
             "today.sync_text",
             pending=s.pending,
-            last=short_time(s.last_sync) if s.last_sync else t("today.never"),
+            last=short_time(s.last_sync, self.zone) if s.last_sync else t("today.never"),
             conflicts=s.conflicts,
         )
         if s.stale:

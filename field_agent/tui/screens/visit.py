@@ -109,9 +109,7 @@ class VisitScreen(SessionScreen):
         for resident in self.residents:
             self.answers.setdefault(resident["id"], {"present": False, "fever": False, "cough": False, "other": ""})
         self.query_one("#visit-header", Static).update(
-            self.t(
-                "visit.header", address=escape(message.household.get("short_address") or ""), count=len(self.residents)
-            )
+            self.t.n("visit.header", len(self.residents), address=escape(message.household.get("short_address") or ""))
         )
         self.render_residents()
 
