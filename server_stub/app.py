@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from field_agent.domain.hlc import wall_ms
-from field_agent.sync.protocol import (
+from field_agent.protocol.wire import (
     API_PREFIX,
     DEFAULT_PULL_LIMIT,
     MAX_PULL_LIMIT,

@@ -9,7 +9,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from field_agent.domain.hlc import wall_ms
-from field_agent.sync.protocol import PushRequest
+from field_agent.protocol.wire import PushRequest
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.errors import RateLimited, RequestInvalid

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from field_agent.sync.merge import ChangeOutcome
+from field_agent.protocol.merge import ChangeOutcome
 
 _IMMUTABLE = (str, int, float, bool, type(None))
 

@@ -16,7 +16,7 @@ import orjson
 
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
-from field_agent.sync.merge import MergeRefused, apply_change
+from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced

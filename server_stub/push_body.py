@@ -16,7 +16,7 @@ import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from field_agent.sync.protocol import MAX_BATCH_CHANGES, MAX_NAME_LENGTH, PushRequest, RecordKind
+from field_agent.protocol.wire import MAX_BATCH_CHANGES, MAX_NAME_LENGTH, PushRequest, RecordKind
 from server_stub.config import Settings
 from server_stub.limits import check_values
 

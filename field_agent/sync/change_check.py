@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, get_args
 
-from field_agent.sync.protocol import MAX_NAME_LENGTH, Change, RecordKind
+from field_agent.protocol.wire import MAX_NAME_LENGTH, Change, RecordKind
 
 
 def invalid_changes(changes: list[dict[str, Any]]) -> dict[int, str]:

@@ -10,6 +10,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
+from field_agent.protocol.wire import API_PREFIX, DeviceInfo, EnrollResponse, PushResponse
 from field_agent.sync.backoff import parse_retry_after
 from field_agent.sync.errors import (
     AuthRefused,
@@ -20,7 +21,6 @@ from field_agent.sync.errors import (
     ServerError,
     SyncError,
 )
-from field_agent.sync.protocol import API_PREFIX, DeviceInfo, EnrollResponse, PushResponse
 
 ENVELOPE_KEYS = frozenset(("id", "kind", "grid", "fields", "stamps", "sets", "conflicts"))
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from field_agent.sync.merge import apply_change
+from field_agent.protocol.merge import apply_change
 from server_stub.config import Settings
 from server_stub.errors import ServerError
 from server_stub.new_record import create_from_change

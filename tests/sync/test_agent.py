@@ -234,8 +234,8 @@ def test_the_quick_change_check_refuses_all_the_protocol_model_refuses() -> None
 
     from pydantic import ValidationError
 
+    from field_agent.protocol.wire import Change
     from field_agent.sync.change_check import change_problem
-    from field_agent.sync.protocol import Change
 
     store = MemStore()
     record = store.edit(values={"room": "1", "tags": None}, set_changes={"tags": {"a": True}})

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from field_agent.domain.envelope import DELETED, coalesce, local_edit, open_conflicts, view
 from field_agent.domain.hlc import HybridClock
-from field_agent.sync.merge import MergeRefused, apply_change, merge_envelopes
+from field_agent.protocol.merge import MergeRefused, apply_change, merge_envelopes
 
 NODES = ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]
 
