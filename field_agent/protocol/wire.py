@@ -1,14 +1,22 @@
-"""Wire format of the sync protocol (``/v1/``), shared by the town server and the sync agent.
+"""Wire format of the sync protocol (``/v1/``): one schema for the town server and the tablet.
 
 JSON over HTTP. Push sends batches of per-record changes (see ``field_agent.domain.envelope``) under an
 idempotency key; pull pages through records changed since a cursor (the server's sequence number).
+
+The messages that carry records (push and pull, both ways) are TypedDicts, read with the TypeAdapters below: they
+validate and return plain dicts (missing parts filled in with their defaults), which is what the merge rules, the
+store and the server work on, with no model objects built and dumped again. The server reads a push body with
+``PUSH_REQUEST.validate_json``; the tablet checks the push it is about to send with that same adapter
+(``invalid_changes``) and the answers it receives with ``PUSH_RESPONSE`` and ``PULL_RESPONSE`` (strict: a server
+sends exact types). Enrolment, ``/me`` and error bodies, which FastAPI reads and documents itself, stay models.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict  # pydantic reads only typing_extensions' TypedDict before Python 3.12
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/v1"
@@ -22,55 +30,63 @@ Stamp = Annotated[str, StringConstraints(pattern=r"^\d{15}-\d{5}-[0-9a-f]{12}$")
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")]
 BatchId = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+ConflictId = Annotated[str, StringConstraints(max_length=128)]
 RecordKind = Literal[
     "grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task", "config"
 ]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_CLOSED = ConfigDict(extra="forbid")
 
 
-class FieldWrite(_Strict):
+@with_config(_CLOSED)
+class FieldWrite(TypedDict):
     value: Any
     stamp: Stamp
 
 
-class SetWrite(_Strict):
+@with_config(_CLOSED)
+class SetWrite(TypedDict):
     present: bool
     stamp: Stamp
 
 
-class Change(_Strict):
+@with_config(_CLOSED)
+class Change(TypedDict):
+    """One record's change; validation fills in the parts a change may leave out (as empty objects)."""
+
     record: RecordId
     kind: RecordKind
     grid: RecordId
-    fields: dict[Name, FieldWrite] = Field(default_factory=dict)
-    sets: dict[Name, dict[Name, SetWrite]] = Field(default_factory=dict)
-    base: dict[Name, Stamp] = Field(default_factory=dict)
-    resolve: dict[Annotated[str, StringConstraints(max_length=128)], Stamp] = Field(default_factory=dict)
+    fields: NotRequired[Annotated[dict[Name, FieldWrite], Field(default_factory=dict)]]
+    sets: NotRequired[Annotated[dict[Name, dict[Name, SetWrite]], Field(default_factory=dict)]]
+    base: NotRequired[Annotated[dict[Name, Stamp], Field(default_factory=dict)]]
+    resolve: NotRequired[Annotated[dict[ConflictId, Stamp], Field(default_factory=dict)]]
 
 
-class PushRequest(_Strict):
+@with_config(_CLOSED)
+class PushRequest(TypedDict):
     batch_id: BatchId
-    changes: list[Change] = Field(max_length=MAX_BATCH_CHANGES)
+    changes: Annotated[list[Change], Field(max_length=MAX_BATCH_CHANGES)]
 
 
-class ChangeResult(_Strict):
+@with_config(_CLOSED)
+class ChangeResult(TypedDict):
     record: str
     status: Literal["applied", "conflict", "refused"]
-    code: str | None = None
-    reason: str | None = None
-    conflicts: list[str] = Field(default_factory=list)
+    code: NotRequired[Annotated[str | None, Field(default=None)]]
+    reason: NotRequired[Annotated[str | None, Field(default=None)]]
+    conflicts: NotRequired[Annotated[list[str], Field(default_factory=list)]]
 
 
-class PushResponse(_Strict):
+@with_config(_CLOSED)
+class PushResponse(TypedDict):
     batch_id: str
     results: list[ChangeResult]
-    replayed: bool = False
+    replayed: NotRequired[Annotated[bool, Field(default=False)]]
 
 
-class Envelope(_Strict):
+@with_config(_CLOSED)
+class Envelope(TypedDict):
     id: str
     kind: str
     grid: str
@@ -80,7 +96,8 @@ class Envelope(_Strict):
     conflicts: dict[str, dict[str, Any]]
 
 
-class PurgeMarker(_Strict):
+@with_config(_CLOSED)
+class PurgeMarker(TypedDict):
     """A record (``fields`` None) or some of its fields erased by the town's retention rule; never a value.
 
     ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling)
@@ -91,15 +108,52 @@ class PurgeMarker(_Strict):
     grid: str
     seq: int
     purged_ms: int
-    parent: str | None = None
-    fields: dict[str, str] | None = None
+    parent: NotRequired[Annotated[str | None, Field(default=None)]]
+    fields: NotRequired[Annotated[dict[str, str] | None, Field(default=None)]]
 
 
-class PullResponse(_Strict):
+@with_config(_CLOSED)
+class PullResponse(TypedDict):
     records: list[Envelope]
     next_cursor: int
     more: bool
-    purged: list[PurgeMarker] = Field(default_factory=list)
+    purged: NotRequired[Annotated[list[PurgeMarker], Field(default_factory=list)]]
+
+
+# Typed as Any: the callers (merge rules, store, server) handle records and changes as dict[str, Any].
+PUSH_REQUEST: TypeAdapter[Any] = TypeAdapter(PushRequest)
+PUSH_RESPONSE: TypeAdapter[Any] = TypeAdapter(PushResponse)
+PULL_RESPONSE: TypeAdapter[Any] = TypeAdapter(PullResponse)
+
+
+def invalid_changes(encoded: bytes) -> dict[int, str]:
+    """The changes of an encoded push request that the server would refuse as malformed, by index, with the reason.
+
+    The tablet checks what it is about to send with the server's own reading of a push body (``PUSH_REQUEST``),
+    so that one malformed change is kept aside instead of making the server refuse the whole batch. Problems that
+    belong to no single change (the batch id, the batch's size) are left to the server to answer.
+    """
+    try:
+        PUSH_REQUEST.validate_json(encoded)
+    except ValidationError as error:
+        invalid: dict[int, str] = {}
+        for problem in error.errors(include_url=False, include_context=False, include_input=False):
+            loc = problem["loc"]
+            if len(loc) >= 2 and loc[0] == "changes" and type(loc[1]) is int and loc[1] not in invalid:
+                invalid[loc[1]] = f"the change does not fit the wire format: {_where(loc[2:])}{problem['msg']}"
+        return invalid
+    return {}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A problem's place inside a change (``fields.phone.stamp: ``); each part cut to 80 characters."""
+    if not loc:
+        return ""
+    return ".".join(str(part)[:80] for part in loc) + ": "
+
+
+class _Strict(BaseModel):
+    model_config = _CLOSED
 
 
 class EnrollRequest(_Strict):

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import orjson
 
+from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
-from field_agent.sync.change_check import invalid_changes
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.sync.enroll import enroll
@@ -267,9 +267,12 @@ class SyncAgent:
         if frozen is None:
             return None
         batch_id, changes = frozen
-        invalid = invalid_changes(changes)
-        sendable = [change for index, change in enumerate(changes) if index not in invalid]
-        encoded = orjson.dumps({"batch_id": batch_id, "changes": sendable}) if sendable else b""
+        encoded = orjson.dumps({"batch_id": batch_id, "changes": changes})
+        invalid = invalid_changes(encoded)  # the server's own reading of a push body: one bad change is kept aside
+        sendable = changes
+        if invalid:
+            sendable = [change for index, change in enumerate(changes) if index not in invalid]
+            encoded = orjson.dumps({"batch_id": batch_id, "changes": sendable}) if sendable else b""
         return _PreparedBatch(batch_id, changes, invalid, sendable, encoded)
 
     async def _push_batch(

@@ -10,7 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from server_stub.sealing import Sealer
 
 
 class Transaction(ABC):
@@ -89,6 +92,7 @@ class Database(ABC):
     """A server database: reads outside transactions see only committed data."""
 
     url: str
+    sealer: Sealer  # seals records and stored answers at rest (server_stub.sealing)
     # the driver's own exceptions: the HTTP API answers them 503 "database unavailable"
     driver_errors: tuple[type[Exception], ...] = ()
 
