@@ -75,13 +75,16 @@ class BodyLimit:
 
 # the integers the database's JSON (orjson) can hold: a signed or an unsigned 64-bit one
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+# orjson reads an integer beyond 64 bits as a float: a float this large may have been written as one
+_FLOAT_BOUND = 2.0**63
 
 
 def check_values(changes: list[dict[str, Any]], settings: Settings) -> bool:
     """Refuse (422, naming the field) values nested too deep or strings too long anywhere in a batch.
 
-    Returns whether some value holds an integer beyond 64 bits, which is not refused here: ``push`` refuses each
-    change that carries one, and applies the rest of the batch."""
+    Returns whether some value may hold a number beyond 64 bits (an integer, or a float as large, which orjson may
+    have read from such an integer). Not refused here: ``push`` refuses each change that carries an integer the
+    database cannot store, and applies the rest of the batch."""
     limit = settings.max_string_length
     wide = False
     for index, change in enumerate(changes):
@@ -93,6 +96,9 @@ def check_values(changes: list[dict[str, Any]], settings: Settings) -> bool:
                     _check(value, _Where(f"changes.{index}.fields.{name}.value"), 0, settings)
             elif kind is int:
                 if not _INT_MIN <= value <= _INT_MAX:
+                    wide = True
+            elif kind is float:
+                if not -_FLOAT_BOUND < value < _FLOAT_BOUND:
                     wide = True
             elif kind is dict or kind is list:
                 wide = _check(value, _Where(f"changes.{index}.fields.{name}.value"), 0, settings) or wide
@@ -112,7 +118,7 @@ class _Where:
 
 
 def _check(value: Any, where: _Where, depth: int, settings: Settings) -> bool:
-    """The limits on one value (as check_values); True when it holds an integer beyond 64 bits."""
+    """The limits on one value (as check_values); True when it may hold a number beyond 64 bits."""
     if isinstance(value, str):
         if len(value) > settings.max_string_length:
             raise RequestInvalid(
@@ -134,6 +140,8 @@ def _check(value: Any, where: _Where, depth: int, settings: Settings) -> bool:
                 )
             wide = _check(item, _Where(key, where), depth + 1, settings) or wide
         return wide
+    if type(value) is float:
+        return not -_FLOAT_BOUND < value < _FLOAT_BOUND
     return type(value) is int and not _INT_MIN <= value <= _INT_MAX
 
 

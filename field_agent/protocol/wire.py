@@ -6,9 +6,10 @@ idempotency key; pull pages through records changed since a cursor (the server's
 The messages that carry records (push and pull, both ways) are TypedDicts, read with the TypeAdapters below: they
 validate and return plain dicts (missing parts filled in with their defaults), which is what the merge rules, the
 store and the server work on, with no model objects built and dumped again. The server reads a push body with
-``PUSH_REQUEST.validate_json``; the tablet checks the push it is about to send with that same adapter
-(``invalid_changes``) and the answers it receives with ``PUSH_RESPONSE`` and ``PULL_RESPONSE`` (strict: a server
-sends exact types). Enrolment, ``/me`` and error bodies, which FastAPI reads and documents itself, stay models.
+``PUSH_REQUEST`` (``server_stub.push_body``); the tablet checks the changes it is about to send with the same
+definitions (``invalid_changes``) and the answers it receives with ``PUSH_RESPONSE`` and ``PULL_RESPONSE``
+(``field_agent.sync.client``). Enrolment, ``/me`` and error bodies, which FastAPI reads and documents itself, stay
+models.
 """
 
 from __future__ import annotations
@@ -124,23 +125,25 @@ class PullResponse(TypedDict):
 PUSH_REQUEST: TypeAdapter[Any] = TypeAdapter(PushRequest)
 PUSH_RESPONSE: TypeAdapter[Any] = TypeAdapter(PushResponse)
 PULL_RESPONSE: TypeAdapter[Any] = TypeAdapter(PullResponse)
+CHANGES: TypeAdapter[Any] = TypeAdapter(list[Change])
 
 
-def invalid_changes(encoded: bytes) -> dict[int, str]:
-    """The changes of an encoded push request that the server would refuse as malformed, by index, with the reason.
+def invalid_changes(changes: list[Any]) -> dict[int, str]:
+    """The changes the server would refuse as malformed, by index, with the reason.
 
-    The tablet checks what it is about to send with the server's own reading of a push body (``PUSH_REQUEST``),
-    so that one malformed change is kept aside instead of making the server refuse the whole batch. Problems that
-    belong to no single change (the batch id, the batch's size) are left to the server to answer.
+    Checked here, with the schema the server reads a push with, so that one malformed change is kept aside instead
+    of making the server refuse the whole batch. Strict: a change whose types are exact (as the store makes them)
+    is one the server accepts; one that only the server's lax reading would coerce (``1`` for ``true``) is kept
+    aside too. One validation of the whole batch; pydantic's error locations name the changes.
     """
     try:
-        PUSH_REQUEST.validate_json(encoded)
+        CHANGES.validate_python(changes, strict=True)
     except ValidationError as error:
         invalid: dict[int, str] = {}
         for problem in error.errors(include_url=False, include_context=False, include_input=False):
             loc = problem["loc"]
-            if len(loc) >= 2 and loc[0] == "changes" and type(loc[1]) is int and loc[1] not in invalid:
-                invalid[loc[1]] = f"the change does not fit the wire format: {_where(loc[2:])}{problem['msg']}"
+            if loc and type(loc[0]) is int and loc[0] not in invalid:
+                invalid[loc[0]] = f"the change does not fit the wire format: {_where(loc[1:])}{problem['msg']}"
         return invalid
     return {}
 

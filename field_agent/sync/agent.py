@@ -267,12 +267,9 @@ class SyncAgent:
         if frozen is None:
             return None
         batch_id, changes = frozen
-        encoded = orjson.dumps({"batch_id": batch_id, "changes": changes})
-        invalid = invalid_changes(encoded)  # the server's own reading of a push body: one bad change is kept aside
-        sendable = changes
-        if invalid:
-            sendable = [change for index, change in enumerate(changes) if index not in invalid]
-            encoded = orjson.dumps({"batch_id": batch_id, "changes": sendable}) if sendable else b""
+        invalid = invalid_changes(changes)
+        sendable = [change for index, change in enumerate(changes) if index not in invalid]
+        encoded = orjson.dumps({"batch_id": batch_id, "changes": sendable}) if sendable else b""
         return _PreparedBatch(batch_id, changes, invalid, sendable, encoded)
 
     async def _push_batch(

@@ -120,7 +120,7 @@ class SyncClient:
         ``encoded`` is the request body already serialised (by a worker thread) from the same batch id and changes.
         """
         content = encoded if encoded is not None else orjson.dumps({"batch_id": batch_id, "changes": changes})
-        answered, results = push_results(await self._request("POST", "/push", content=content, raw=True))
+        answered, results = push_results(await self._request("POST", "/push", content=content))
         if answered != batch_id:
             raise ProtocolError(f"the server answered batch {answered} when {batch_id} was sent")
         if len(results) != len(changes):
@@ -136,8 +136,8 @@ class SyncClient:
 
     async def pull_page(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
         """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it."""
-        answer = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit}, raw=True)
-        page = _validated(PULL_RESPONSE, answer, "/pull", "PullResponse")
+        body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
+        page = _validated(PULL_RESPONSE, body, "PullResponse")
         records, next_cursor, more = page["records"], page["next_cursor"], page["more"]
         if next_cursor < cursor or (more and next_cursor == cursor):
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
@@ -151,9 +151,7 @@ class SyncClient:
         body: Any = None,
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
-        raw: bool = False,
     ) -> Any:
-        """The server's answer read from JSON, or with ``raw`` its bytes as they came (a 2xx answer only)."""
         if body is not None:
             content = orjson.dumps(body)
         try:
@@ -162,8 +160,6 @@ class SyncClient:
             raise _map_transport_error(error, self.base_url) from error
         if response.status_code >= 400:
             raise _map_status(response)
-        if raw:
-            return response.content
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
@@ -223,19 +219,17 @@ def _model(model: Any, body: Any) -> Any:
         ) from error
 
 
-def push_results(answer: bytes) -> tuple[str, list[dict[str, Any]]]:
-    """The batch id and results (``wire.ChangeResult`` dicts, every key present) of a push answer's bytes."""
-    response = _validated(PUSH_RESPONSE, answer, "/push", "PushResponse")
+def push_results(body: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The batch id and results (``wire.ChangeResult`` dicts, every key present) of a push answer."""
+    response = _validated(PUSH_RESPONSE, body, "PushResponse")
     return response["batch_id"], response["results"]
 
 
-def _validated(adapter: TypeAdapter[Any], answer: bytes, path: str, name: str) -> Any:
-    """An answer read and checked against the wire format in one pass (strict: a server sends exact types)."""
+def _validated(adapter: TypeAdapter[Any], body: Any, name: str) -> Any:
+    """An answer (read from JSON) checked against the wire format; strict, since a server sends exact types."""
     try:
-        return adapter.validate_json(answer, strict=True)
+        return adapter.validate_python(body, strict=True)
     except ValidationError as error:
-        problems = error.errors(include_url=False, include_context=False, include_input=False)
-        if any(problem["type"] == "json_invalid" for problem in problems):
-            raise ProtocolError(f"the server's answer to {path} is not JSON") from error
-        where = ".".join(str(part)[:80] for part in problems[0]["loc"]) or "answer"
-        raise ProtocolError(f"the server's answer is not a valid {name}: {where}: {problems[0]['msg']}") from error
+        problem = error.errors(include_url=False, include_context=False, include_input=False)[0]
+        where = ".".join(str(part)[:80] for part in problem["loc"]) or "answer"
+        raise ProtocolError(f"the server's answer is not a valid {name}: {where}: {problem['msg']}") from error

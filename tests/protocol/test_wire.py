@@ -1,4 +1,4 @@
-"""The wire format: one schema, read the same way by the server and by the tablet before it sends."""
+"""The wire format: one schema, read by the server and by the tablet before it sends and when it receives."""
 
 from __future__ import annotations
 
@@ -53,17 +53,19 @@ def _batch(changes: list[Any], batch_id: str = "batch-0001") -> bytes:
 
 
 def test_a_well_formed_batch_has_no_invalid_change() -> None:
-    assert invalid_changes(_batch([_good(), _good()])) == {}
+    batch = [_good(), _good()]
+    assert invalid_changes(batch) == {}
+    PUSH_REQUEST.validate_json(_batch(batch))
 
 
 @pytest.mark.parametrize("index", range(13))
 def test_each_change_the_server_refuses_is_named_by_its_index(index: int) -> None:
     good = _good()
     bad = _variants(good)[index]
-    body = _batch([good, copy.deepcopy(bad), good])
-    with pytest.raises(ValidationError):  # the server's own reading of the body refuses it
-        PUSH_REQUEST.validate_json(body)
-    invalid = invalid_changes(body)
+    batch = [good, copy.deepcopy(bad), good]
+    with pytest.raises(ValidationError):  # the server's reading of the body refuses it
+        PUSH_REQUEST.validate_json(_batch(batch))
+    invalid = invalid_changes(batch)
     assert list(invalid) == [1]
     assert invalid[1].startswith("the change does not fit the wire format: ")
     assert "maybe" not in invalid[1] and "yesterday" not in invalid[1]  # the problem, never the value
@@ -73,7 +75,7 @@ def test_every_bad_change_of_a_batch_is_named_and_the_good_ones_are_not() -> Non
     good = _good()
     variants = _variants(good)
     batch = [good, variants[0], good, variants[4], variants[7], good]
-    invalid = invalid_changes(_batch(batch))
+    invalid = invalid_changes(batch)
     assert sorted(invalid) == [1, 3, 4]
     assert "record" in invalid[1] and "fields.room.stamp" in invalid[3] and "sets.tags.a.present" in invalid[4]
     sendable = [change for index, change in enumerate(batch) if index not in invalid]
@@ -83,12 +85,15 @@ def test_every_bad_change_of_a_batch_is_named_and_the_good_ones_are_not() -> Non
 def test_a_long_name_is_cut_short_in_the_reason() -> None:
     good = _good()
     bad = {**good, "fields": {"n" * 500: {"value": 1, "stamp": good["fields"]["room"]["stamp"]}}}
-    reason = invalid_changes(_batch([bad]))[0]
+    reason = invalid_changes([bad])[0]
     assert "n" * 80 in reason and "n" * 81 not in reason
 
 
-def test_a_problem_of_the_batch_itself_is_left_to_the_server() -> None:
-    assert invalid_changes(_batch([_good()], batch_id="short")) == {}
+def test_a_change_only_the_servers_lax_reading_would_coerce_is_kept_aside_too() -> None:
+    good = _good()
+    coerced = {**good, "sets": {"tags": {"a": {"present": 1, "stamp": good["fields"]["room"]["stamp"]}}}}
+    PUSH_REQUEST.validate_json(_batch([coerced]))  # the server would take 1 for true
+    assert list(invalid_changes([good, coerced])) == [1]  # the tablet sends only what it made right
 
 
 def test_the_push_answer_fills_in_what_a_result_may_leave_out() -> None:
