@@ -16,7 +16,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    with_config,
+)
 from typing_extensions import TypedDict  # pydantic reads only typing_extensions' TypedDict before Python 3.12
 
 PROTOCOL_VERSION = 1
@@ -88,13 +97,19 @@ class PushResponse(TypedDict):
 
 @with_config(_CLOSED)
 class Envelope(TypedDict):
+    """A record as the server stores and sends it (``field_agent.domain.envelope``).
+
+    Its parts are checked as objects of their kind, not copied or walked (``InstanceOf``): a pull page of 500
+    records is read at the cost of the check it replaced, and the types inside are documented (JSON schema) and
+    written only by the merge rules."""
+
     id: str
     kind: str
     grid: str
-    fields: dict[str, Any]
-    stamps: dict[str, str]
-    sets: dict[str, dict[str, list[Any]]]
-    conflicts: dict[str, dict[str, Any]]
+    fields: InstanceOf[dict[str, Any]]
+    stamps: InstanceOf[dict[str, str]]
+    sets: InstanceOf[dict[str, dict[str, list[Any]]]]
+    conflicts: InstanceOf[dict[str, dict[str, Any]]]
 
 
 @with_config(_CLOSED)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
-from field_agent.protocol.wire import PUSH_REQUEST, PUSH_RESPONSE, invalid_changes
+from field_agent.protocol.wire import PULL_RESPONSE, PUSH_REQUEST, PUSH_RESPONSE, invalid_changes
 
 NODE = "0123456789ab"
 
@@ -105,3 +105,16 @@ def test_the_push_answer_fills_in_what_a_result_may_leave_out() -> None:
         "results": [{"record": "r1", "status": "applied", "code": None, "reason": None, "conflicts": []}],
         "replayed": False,
     }
+
+
+def test_a_pull_page_is_read_with_its_records_parts_checked_as_objects() -> None:
+    clock = HybridClock(NODE)
+    record, _ = local_edit(None, clock, record_id="r1", kind="household", grid="g1", values={"room": "1"})
+    page = PULL_RESPONSE.validate_python({"records": [record], "next_cursor": 1, "more": False}, strict=True)
+    assert page == {"records": [record], "next_cursor": 1, "more": False, "purged": []}
+    assert page["records"][0]["fields"] is record["fields"]  # checked, not copied
+    for part in ("fields", "stamps", "sets", "conflicts"):
+        with pytest.raises(ValidationError):
+            PULL_RESPONSE.validate_python({"records": [{**record, part: []}], "next_cursor": 1, "more": False})
+    with pytest.raises(ValidationError):
+        PULL_RESPONSE.validate_python({"records": [{**record, "extra": 1}], "next_cursor": 1, "more": False})
