@@ -16,17 +16,17 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from field_agent.domain.hlc import wall_ms
-from field_agent.sync.protocol import (
+from field_agent.protocol.wire import (
     API_PREFIX,
     DEFAULT_PULL_LIMIT,
     MAX_PULL_LIMIT,
     PROTOCOL_VERSION,
+    PUSH_REQUEST,
     DeviceInfo,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
     PullResponse,
-    PushRequest,
     PushResponse,
 )
 from server_stub import __version__
@@ -233,7 +233,7 @@ def _document_push_body(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         document = generate()
-        schema = PushRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = PUSH_REQUEST.json_schema(ref_template="#/components/schemas/{model}")
         components = document.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in schema.pop("$defs", {}).items():
             components.setdefault(name, definition)
@@ -289,7 +289,8 @@ def _install_error_handlers(app: FastAPI, driver_errors: tuple[type[Exception], 
         )
 
     # the database's own driver errors (psycopg's only over PostgreSQL: a SQLite server never loads psycopg)
-    for driver_error in dict.fromkeys((sqlite3.Error, *driver_errors)):
+    handled: tuple[type[Exception], ...] = (sqlite3.Error, *driver_errors)
+    for driver_error in dict.fromkeys(handled):
         app.add_exception_handler(driver_error, database_down)
 
     @app.exception_handler(Exception)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import platformdirs
 
 from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS
-from field_agent.sync.protocol import MAX_STRING_LENGTH
+from field_agent.protocol.wire import MAX_STRING_LENGTH
 from server_stub.errors import DatabaseError
 
 DATA_DIR_ENV = "FIELD_SERVER_DATA_DIR"

@@ -9,7 +9,7 @@ from typing import Any
 
 from field_agent.domain.hlc import wall_ms
 from field_agent.domain.ids import new_id
-from field_agent.sync.protocol import EnrollRequest, EnrollResponse
+from field_agent.protocol.wire import EnrollRequest, EnrollResponse
 from server_stub.db.base import Database
 from server_stub.errors import AuthError, CodeRefused, Conflict, NotFound, RequestInvalid
 

@@ -9,7 +9,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from field_agent.domain.hlc import wall_ms
-from field_agent.sync.protocol import PushRequest
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.errors import RateLimited, RequestInvalid
@@ -74,33 +73,76 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def check_values(request: PushRequest, settings: Settings) -> None:
-    """Refuse (422, naming the field) values nested too deep or strings too long anywhere in a batch."""
-    for index, change in enumerate(request.changes):
-        for name, write in change.fields.items():
-            _check(write.value, f"changes.{index}.fields.{name}.value", 0, settings)
+# the integers the database's JSON (orjson) can hold: a signed or an unsigned 64-bit one
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+# orjson reads an integer beyond 64 bits as a float: a float this large may have been written as one
+_FLOAT_BOUND = 2.0**63
 
 
-def _check(value: Any, where: str, depth: int, settings: Settings) -> None:
+def check_values(changes: list[dict[str, Any]], settings: Settings) -> bool:
+    """Refuse (422, naming the field) values nested too deep or strings too long anywhere in a batch.
+
+    Returns whether some value may hold a number beyond 64 bits (an integer, or a float as large, which orjson may
+    have read from such an integer). Not refused here: ``push`` refuses each change that carries an integer the
+    database cannot store, and applies the rest of the batch."""
+    limit = settings.max_string_length
+    wide = False
+    for index, change in enumerate(changes):
+        for name, write in change["fields"].items():
+            value = write["value"]
+            kind = type(value)
+            if kind is str:
+                if len(value) > limit:
+                    _check(value, _Where(f"changes.{index}.fields.{name}.value"), 0, settings)
+            elif kind is int:
+                if not _INT_MIN <= value <= _INT_MAX:
+                    wide = True
+            elif kind is float:
+                if not -_FLOAT_BOUND < value < _FLOAT_BOUND:
+                    wide = True
+            elif kind is dict or kind is list:
+                wide = _check(value, _Where(f"changes.{index}.fields.{name}.value"), 0, settings) or wide
+    return wide
+
+
+class _Where:
+    """A value's place in the batch, spelled out only when a limit refuses it."""
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, key: object, parent: _Where | None = None) -> None:
+        self.key, self.parent = key, parent
+
+    def __str__(self) -> str:
+        return f"{self.parent}.{self.key}" if self.parent is not None else str(self.key)
+
+
+def _check(value: Any, where: _Where, depth: int, settings: Settings) -> bool:
+    """The limits on one value (as check_values); True when it may hold a number beyond 64 bits."""
     if isinstance(value, str):
         if len(value) > settings.max_string_length:
             raise RequestInvalid(
                 f"{where}: text of {len(value)} characters is longer than the limit of {settings.max_string_length}",
                 code="value_too_long",
             )
-        return
+        return False
     if isinstance(value, dict | list):
         if depth >= settings.max_value_depth:
             raise RequestInvalid(
                 f"{where}: value nested deeper than {settings.max_value_depth} levels", code="value_too_deep"
             )
+        wide = False
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             if isinstance(key, str) and len(key) > settings.max_string_length:
                 raise RequestInvalid(
                     f"{where}: a key is longer than {settings.max_string_length}", code="value_too_long"
                 )
-            _check(item, f"{where}.{key}", depth + 1, settings)
+            wide = _check(item, _Where(key, where), depth + 1, settings) or wide
+        return wide
+    if type(value) is float:
+        return not -_FLOAT_BOUND < value < _FLOAT_BOUND
+    return type(value) is int and not _INT_MIN <= value <= _INT_MAX
 
 
 class RateLimiter:

@@ -16,13 +16,12 @@ import orjson
 
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
-from field_agent.sync.merge import MergeRefused, apply_change
+from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
-from server_stub.new_record import create_from_change
 from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
 
@@ -58,7 +57,7 @@ def push(
     """Apply a device's batch (or answer a repeated one from its stored result); returns the answer as JSON.
 
     ``check_encodable``: refuse, per change, values the database's JSON cannot hold (integers beyond 64 bits);
-    needed only for bodies read by pydantic, since orjson never reads such a number as an integer.
+    needed only for a body that holds one (``push_body.parse_push`` tells).
     """
     for attempt in range(RACE_RETRIES):
         try:
@@ -164,10 +163,7 @@ def _plan(
             check_change(device, change, current, settings, now)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
-            if current is None:
-                merged, outcome = create_from_change(change)
-            else:
-                merged, outcome = apply_change(current, change, owned=True)  # read for this plan only
+            merged, outcome = apply_change(current, change, owned=True)  # read for this plan only
         except Refusal as refusal:
             results.append(_result(record_id, "refused", refusal.code, refusal.reason))
             continue

@@ -8,8 +8,8 @@ import sys
 BACKEND = [
     "field_agent.domain.envelope",
     "field_agent.domain.hlc",
-    "field_agent.sync.merge",
-    "field_agent.sync.protocol",
+    "field_agent.protocol.merge",
+    "field_agent.protocol.wire",
     "field_agent.cli.main",
 ]
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from field_agent.domain.envelope import ENVELOPE_KEYS
+from field_agent.protocol.merge import merge_envelopes
 from field_agent.store.erasure import COMPACT_KEY, WAITING_KEY, ErasureCounts, erase_marked
 from field_agent.store.guard import locked
 from field_agent.store.rollback import advance_prior
-from field_agent.sync.merge import merge_envelopes
 
 if TYPE_CHECKING:
     from field_agent.store.store import Store

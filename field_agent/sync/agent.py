@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import orjson
 
+from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
-from field_agent.sync.change_check import invalid_changes
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.sync.enroll import enroll

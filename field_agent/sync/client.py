@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from field_agent.protocol.wire import API_PREFIX, PULL_RESPONSE, PUSH_RESPONSE, DeviceInfo, EnrollResponse
 from field_agent.sync.backoff import parse_retry_after
 from field_agent.sync.errors import (
     AuthRefused,
@@ -20,9 +21,7 @@ from field_agent.sync.errors import (
     ServerError,
     SyncError,
 )
-from field_agent.sync.protocol import API_PREFIX, DeviceInfo, EnrollResponse, PushResponse
 
-ENVELOPE_KEYS = frozenset(("id", "kind", "grid", "fields", "stamps", "sets", "conflicts"))
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 AUTH_MESSAGES = {
@@ -116,13 +115,12 @@ class SyncClient:
     async def push(
         self, batch_id: str, changes: list[dict[str, Any]], *, encoded: bytes | None = None
     ) -> list[dict[str, Any]]:
-        """Send one batch; return one result per change, in order, as ``ChangeResult.model_dump()`` dicts.
+        """Send one batch; return one result per change, in order, as ``wire.ChangeResult`` dicts (every key present).
 
         ``encoded`` is the request body already serialised (by a worker thread) from the same batch id and changes.
         """
         content = encoded if encoded is not None else orjson.dumps({"batch_id": batch_id, "changes": changes})
-        body = await self._request("POST", "/push", content=content)
-        answered, results = push_results(body)
+        answered, results = push_results(await self._request("POST", "/push", content=content))
         if answered != batch_id:
             raise ProtocolError(f"the server answered batch {answered} when {batch_id} was sent")
         if len(results) != len(changes):
@@ -137,21 +135,13 @@ class SyncClient:
         return records, next_cursor, more
 
     async def pull_page(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
-        """One pull page: records, next cursor, more, and the erasure markers (``protocol.PurgeMarker``) in it."""
+        """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it."""
         body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
-        if not isinstance(body, dict):
-            raise ProtocolError("the server's pull answer is not a JSON object")
-        records, next_cursor, more = body.get("records"), body.get("next_cursor"), body.get("more")
-        if not isinstance(records, list) or type(next_cursor) is not int or type(more) is not bool:
-            raise ProtocolError("the server's pull answer lacks records, next_cursor or more")
-        for record in records:
-            _check_envelope(record)
+        page = _validated(PULL_RESPONSE, body, "PullResponse")
+        records, next_cursor, more = page["records"], page["next_cursor"], page["more"]
         if next_cursor < cursor or (more and next_cursor == cursor):
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
-        purged = body.get("purged", [])
-        if not isinstance(purged, list) or not all(_is_marker(marker) for marker in purged):
-            raise ProtocolError("the server sent a malformed erasure marker")
-        return records, next_cursor, more, purged
+        return records, next_cursor, more, page["purged"]
 
     async def _request(
         self,
@@ -229,59 +219,17 @@ def _model(model: Any, body: Any) -> Any:
         ) from error
 
 
-_RESPONSE_KEYS = frozenset(("batch_id", "results", "replayed"))
-_RESULT_KEYS = frozenset(("record", "status", "code", "reason", "conflicts"))
-_STATUSES = frozenset(("applied", "conflict", "refused"))
-
-
 def push_results(body: Any) -> tuple[str, list[dict[str, Any]]]:
-    """The batch id and results of a push answer; a plainly well-formed answer skips building pydantic models."""
-    if (
-        type(body) is dict
-        and body.keys() <= _RESPONSE_KEYS
-        and type(body.get("batch_id")) is str
-        and type(body.get("replayed", False)) is bool
-    ):
-        results = body.get("results")
-        if type(results) is list and all(_plain_result(entry) for entry in results):
-            return body["batch_id"], results
-    response = _model(PushResponse, body)
-    return response.batch_id, [entry.model_dump() for entry in response.results]
+    """The batch id and results (``wire.ChangeResult`` dicts, every key present) of a push answer."""
+    response = _validated(PUSH_RESPONSE, body, "PushResponse")
+    return response["batch_id"], response["results"]
 
 
-def _plain_result(entry: Any) -> bool:
-    return (
-        type(entry) is dict
-        and entry.keys() == _RESULT_KEYS
-        and type(entry["record"]) is str
-        and type(entry["status"]) is str
-        and entry["status"] in _STATUSES
-        and (entry["code"] is None or type(entry["code"]) is str)
-        and (entry["reason"] is None or type(entry["reason"]) is str)
-        and type(entry["conflicts"]) is list
-        and all(type(cid) is str for cid in entry["conflicts"])
-    )
-
-
-def _is_marker(marker: Any) -> bool:
-    return (
-        type(marker) is dict
-        and type(marker.get("id")) is str
-        and type(marker.get("kind")) is str
-        and (marker.get("fields") is None or _str_map(marker["fields"]))
-        and type(marker.get("purged_ms")) is int
-    )
-
-
-def _str_map(value: Any) -> bool:
-    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
-
-
-def _check_envelope(record: Any) -> None:
-    if type(record) is not dict or record.keys() != ENVELOPE_KEYS:
-        raise ProtocolError("the server sent a record that is not a record envelope")
-    if not (type(record["id"]) is str and type(record["kind"]) is str and type(record["grid"]) is str):
-        raise ProtocolError("the server sent a record without id, kind or grid")
-    for name in ("fields", "stamps", "sets", "conflicts"):
-        if type(record[name]) is not dict:
-            raise ProtocolError(f"the server sent record {record['id']} with a malformed {name!r}")
+def _validated(adapter: TypeAdapter[Any], body: Any, name: str) -> Any:
+    """An answer (read from JSON) checked against the wire format; strict, since a server sends exact types."""
+    try:
+        return adapter.validate_python(body, strict=True)
+    except ValidationError as error:
+        problem = error.errors(include_url=False, include_context=False, include_input=False)[0]
+        where = ".".join(str(part)[:80] for part in problem["loc"]) or "answer"
+        raise ProtocolError(f"the server's answer is not a valid {name}: {where}: {problem['msg']}") from error

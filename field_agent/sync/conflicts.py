@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from field_agent.domain.hlc import stamp_ms, stamp_node
-from field_agent.sync.merge import conflict_parties
+from field_agent.protocol.merge import conflict_parties
 
 CHOICES = ("mine", "theirs", "value")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
+from field_agent.protocol.wire import EnrollResponse
 from field_agent.sync.client import SyncClient
 from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
-from field_agent.sync.protocol import EnrollResponse
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 FetchCertificate = Callable[[str, int], Awaitable[bytes]]

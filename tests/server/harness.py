@@ -11,7 +11,7 @@ import httpx
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
 from field_agent.domain.ids import new_id, new_node_id
-from field_agent.sync.merge import merge_envelopes
+from field_agent.protocol.merge import merge_envelopes
 from server_stub.app import create_app
 from server_stub.config import Settings
 from server_stub.db import open_database

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from field_agent.domain.ids import new_node_id
-from field_agent.sync.protocol import EnrollRequest
+from field_agent.protocol.wire import EnrollRequest
 from server_stub.app import create_app
 from server_stub.config import Settings
 from server_stub.db import open_database

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from field_agent.sync.merge import apply_change
+from field_agent.protocol.merge import apply_change
 from server_stub.enrolment import authenticate
 from server_stub.push import push
 from server_stub.push_body import parse_push

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from field_agent.domain.schema import SCHEMAS
-from field_agent.sync.protocol import RecordKind
+from field_agent.protocol.wire import RecordKind
 from server_stub.enrolment import issue_code
 from server_stub.rights import ANYONE, LEADER, NOBODY, RIGHTS
 

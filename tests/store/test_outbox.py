@@ -8,9 +8,9 @@ import pytest
 
 from field_agent.domain.envelope import local_edit, view
 from field_agent.domain.hlc import HybridClock
+from field_agent.protocol.merge import apply_change
+from field_agent.protocol.wire import ChangeResult, Envelope
 from field_agent.store import OutboxError, Store
-from field_agent.sync.merge import apply_change
-from field_agent.sync.protocol import ChangeResult, Envelope
 
 from .conftest import PASSPHRASE
 

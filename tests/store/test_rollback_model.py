@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
+from field_agent.protocol.merge import apply_change
 from field_agent.store import Store
-from field_agent.sync.merge import apply_change
 
 from .conftest import PASSPHRASE
 

@@ -12,7 +12,7 @@ import orjson
 
 from field_agent.domain.envelope import change_stamps
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
-from field_agent.sync.merge import MergeRefused, apply_change
+from field_agent.protocol.merge import MergeRefused, apply_change
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -11,7 +11,7 @@ from typing import Any
 from field_agent.domain.envelope import DELETED, coalesce, local_edit, open_conflicts
 from field_agent.domain.hlc import HybridClock, stamp_node, wall_ms
 from field_agent.domain.ids import new_id, new_node_id
-from field_agent.sync.merge import merge_envelopes
+from field_agent.protocol.merge import merge_envelopes
 
 _batches = itertools.count(1)
 

@@ -12,10 +12,10 @@ from textual.widgets import DataTable, Log, Static
 
 from field_agent.domain.envelope import local_edit, view
 from field_agent.domain.hlc import HybridClock
+from field_agent.protocol.merge import apply_change
 from field_agent.store import Store
 from field_agent.sync.agent import SyncAgent
 from field_agent.sync.enroll import enroll
-from field_agent.sync.merge import apply_change
 from field_agent.tui.app import make_app
 from field_agent.tui.screens.sync import SyncScreen
 

@@ -141,6 +141,9 @@ def apply_change(
     With ``owned=True`` the caller hands ``envelope`` over and it is updated in place instead of copied.
     """
     if envelope is None:
+        delete_write = change["fields"].get(DELETED)
+        if delete_write is None or delete_write["value"] is not True:
+            return _created(change)
         current = new_envelope(change["record"], change["kind"], change["grid"])
     else:
         if envelope["kind"] != change["kind"] or envelope["grid"] != change["grid"]:
@@ -203,6 +206,37 @@ def apply_change(
     return current, outcome
 
 
+def _created(change: Mapping[str, Any]) -> tuple[dict[str, Any], ChangeOutcome]:
+    """``apply_change(None, change)`` for a change that does not delete: nothing to merge and no conflict to find,
+    so the envelope is built directly (most of a nightly push is new records). The same envelope, byte for byte,
+    as the general path gives from ``new_envelope`` (tests/protocol/test_merge.py checks it with hypothesis); a
+    change that deletes takes the general path, which keeps the deletion's ``_deleted@…`` marker."""
+    fields: dict[str, Any] = {}
+    stamps: dict[str, str] = {}
+    for name, write in change["fields"].items():
+        value = write["value"]
+        # like the general path, never share a mutable value with the change it came from
+        fields[name] = value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+        stamps[name] = write["stamp"]
+    sets = {
+        name: {element: [write["stamp"], bool(write["present"])] for element, write in elements.items()}
+        for name, elements in change["sets"].items()
+    }
+    envelope = {
+        "id": change["record"],
+        "kind": change["kind"],
+        "grid": change["grid"],
+        "fields": fields,
+        "stamps": stamps,
+        "sets": sets,
+        "conflicts": {},
+    }
+    return envelope, ChangeOutcome(changed=bool(fields) or any(sets.values()))
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
 def _take_over(
     current: dict[str, Any],
     name: str,
@@ -239,8 +273,9 @@ def _detect_delete_conflict(
     deletion and, per register, the greatest edit the deletion had not seen. Set elements are not part of it."""
     deleted_stamp = current["stamps"].get(DELETED)
     delete_write = writes.get(DELETED)
-    deleting = delete_write is not None and delete_write["value"] is True
-    if deleting and deleted_stamp == delete_write["stamp"]:
+    deletion: str | None = delete_write["stamp"] if delete_write is not None and delete_write["value"] is True else None
+    deleting = deletion is not None
+    if deleting and deleted_stamp == deletion:
         return  # this deletion again
     deleted_unseen = bool(current["fields"].get(DELETED)) and base.get(DELETED) != deleted_stamp
     if not (deleting or deleted_unseen or current["conflicts"]):
@@ -250,21 +285,23 @@ def _detect_delete_conflict(
     if own:  # this change's edits, unseen by a deletion made from the same state, or by the one in force here
         known = current["conflicts"].get(epoch)
         # (unless that deletion is this change's own, sent again: its own edits are its decision)
-        own_deletion = deleting and known is not None and known["deleted"]["stamp"] == delete_write["stamp"]
+        own_deletion = deleting and known is not None and known["deleted"]["stamp"] == deletion
         targets = {epoch} if known is not None and not own_deletion else set()
         if deleted_unseen:
-            targets.add(_conflict_of_deletion(current, deleted_stamp) or epoch)  # type: ignore[arg-type]
+            targets.add(_conflict_of_deletion(current, deleted_stamp) or epoch)
         for cid in sorted(targets):
-            deletion = current["conflicts"][cid]["deleted"]["stamp"] if cid in current["conflicts"] else deleted_stamp
+            against = current["conflicts"][cid]["deleted"]["stamp"] if cid in current["conflicts"] else deleted_stamp
             edited = {name: {"value": copy.deepcopy(e["value"]), "stamp": e["stamp"]} for name, e in own.items()}
-            _open_delete_conflict(current, cid, deletion, edited, outcome)  # type: ignore[arg-type]
-    if deleting:  # the deletion is kept on the record even when it saw everything: a later edit it had not seen
+            _open_delete_conflict(current, cid, against, edited, outcome)
+    if (
+        deletion is not None
+    ):  # the deletion is kept on the record even when it saw everything: a later edit it had not seen
         unseen = {  # (arriving after a restore) must find it, as it would have in any other order
             name: {"value": copy.deepcopy(current["fields"].get(name)), "stamp": stamp}
             for name, stamp in current["stamps"].items()
             if name != DELETED and base.get(name) != stamp and own.get(name, {}).get("stamp") != stamp
         }
-        _open_delete_conflict(current, epoch, delete_write["stamp"], unseen, outcome)
+        _open_delete_conflict(current, epoch, deletion, unseen, outcome)
 
 
 def _conflict_of_deletion(current: Mapping[str, Any], deletion: str) -> str | None:

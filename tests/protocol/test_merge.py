@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from field_agent.domain.envelope import DELETED, coalesce, local_edit, open_conflicts, view
+from field_agent.domain.envelope import DELETED, coalesce, local_edit, new_envelope, open_conflicts, view
 from field_agent.domain.hlc import HybridClock
-from field_agent.sync.merge import MergeRefused, apply_change, merge_envelopes
+from field_agent.protocol.merge import MergeRefused, apply_change, merge_envelopes
 
 NODES = ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]
 
@@ -423,3 +424,69 @@ def test_a_losing_change_sent_again_after_later_edits_changes_nothing() -> None:
     before = copy.deepcopy(server["r1"])
     again, outcome = apply_change(server["r1"], late)
     assert again == before and not outcome.changed
+
+
+NODE = "0123456789ab"
+names = st.sampled_from(["address", "notes", "phone", "tags", DELETED, "x" * 64, "名字"])
+stamps = st.builds(
+    lambda ms, counter, node: f"{ms:015d}-{counter:05d}-{node}",
+    st.integers(0, 10**15 - 1),
+    st.integers(0, 99_999),
+    st.sampled_from([NODE, "fedcba987654"]),
+)
+values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=10,
+)
+changes = st.fixed_dictionaries(
+    {
+        "record": st.sampled_from(["r1", "0190aa-1"]),
+        "kind": st.sampled_from(["household", "resident", "visit", "grid"]),
+        "grid": st.sampled_from(["g1", "grid-2"]),
+        "fields": st.dictionaries(
+            names,
+            st.fixed_dictionaries({"value": st.one_of(values, st.just(True)), "stamp": stamps}),
+            max_size=4,
+        ),
+        "sets": st.dictionaries(
+            names,
+            st.dictionaries(names, st.fixed_dictionaries({"present": st.booleans(), "stamp": stamps}), max_size=3),
+            max_size=2,
+        ),
+        "base": st.dictionaries(names, stamps, max_size=2),
+        "resolve": st.dictionaries(st.text(max_size=10), stamps, max_size=2),
+    }
+)
+CREATED_DELETED = {
+    "record": "r1",
+    "kind": "household",
+    "grid": "g1",
+    "fields": {
+        "notes": {"value": "x", "stamp": f"001700000000000-00000-{NODE}"},
+        DELETED: {"value": True, "stamp": f"001700000000001-00000-{NODE}"},
+    },
+    "sets": {},
+    "base": {},
+    "resolve": {},
+}
+
+
+@example(CREATED_DELETED)  # created and deleted before it was ever sent: the deletion's marker is kept
+@given(changes)
+def test_a_new_record_is_built_exactly_as_the_general_merge_builds_it(change: dict) -> None:
+    """``apply_change(None, …)`` builds most new records directly; the result is the general path's, byte for byte."""
+    original = copy.deepcopy(change)
+    expected, expected_outcome = apply_change(new_envelope(change["record"], change["kind"], change["grid"]), change)
+    envelope, outcome = apply_change(None, change)
+    assert envelope == expected
+    assert json.dumps(envelope) == json.dumps(expected)  # same key order, so the same stored bytes
+    assert (outcome.status, outcome.conflicts, outcome.changed) == (
+        expected_outcome.status,
+        expected_outcome.conflicts,
+        expected_outcome.changed,
+    )
+    for value in envelope["fields"].values():  # nothing mutable shared with the change
+        if isinstance(value, dict | list):
+            value.append(1) if isinstance(value, list) else value.update(extra=1)
+    assert change == original
