@@ -112,3 +112,9 @@ class SealedTinyDB(TinyDB):
     @property
     def sealed(self) -> SealedStorage:
         return self.storage  # type: ignore[return-value]
+
+    def delta_table(self, name: str) -> DeltaTable:
+        """The table ``name``, typed as what ``table_class`` makes it."""
+        table = self.table(name)
+        assert isinstance(table, DeltaTable)
+        return table
