@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from field_agent.store.outbox import Outbox
 from field_agent.store.reader import StoreReader
 from field_agent.store.repositories import DEFAULT_SEARCH_LIMIT, Repositories
 from field_agent.store.storage import SealedStorage
-from field_agent.store.sync_state import SyncSide, envelope_stamps
+from field_agent.store.sync_state import SyncSide, Wire, envelope_stamps
 from field_agent.store.tinydb_seam import SealedTinyDB
 
 FREEZE_AT = 5000
@@ -318,10 +318,10 @@ class Store:
     def next_batch(self, limit: int) -> tuple[str, list[dict[str, Any]]] | None:
         return self.sync.next_batch(limit)
 
-    def ack_batch(self, batch_id: str, results: list[Any]) -> None:
+    def ack_batch(self, batch_id: str, results: Sequence[Wire]) -> None:
         self.sync.ack_batch(batch_id, results)
 
-    def apply_pulled(self, envelopes: list[Any], next_cursor: int, purged: list[Any] | None = None) -> int:
+    def apply_pulled(self, envelopes: Sequence[Wire], next_cursor: int, purged: Sequence[Wire] | None = None) -> int:
         return self.sync.apply_pulled(envelopes, next_cursor, purged)
 
     def refused_changes(self) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import orjson
 
@@ -15,11 +15,21 @@ from field_agent.store.rollback import advance_prior
 from field_agent.sync.merge import merge_envelopes
 
 
-def _plain(item: Any) -> dict[str, Any]:
+class Dumpable(Protocol):
+    """A pydantic model (``protocol.ChangeResult``, ``protocol.Envelope``, ``protocol.PurgeMarker``)."""
+
+    def model_dump(self) -> dict[str, Any]: ...
+
+
+Wire = Mapping[str, Any] | Dumpable
+"""What the sync agent hands over from the server: a dict or the protocol's pydantic model of it."""
+
+
+def _plain(item: Wire) -> dict[str, Any]:
     """Accept dicts or pydantic models (protocol.ChangeResult, protocol.Envelope)."""
-    dump = getattr(item, "model_dump", None)
-    plain: dict[str, Any] = dump() if callable(dump) else dict(item)
-    return plain
+    if isinstance(item, Mapping):
+        return dict(item)
+    return item.model_dump()
 
 
 def envelope_stamps(envelope: Mapping[str, Any]) -> list[str]:
@@ -74,7 +84,7 @@ class SyncSide:
             return self.core.outbox.freeze(limit)
 
     @locked
-    def ack_batch(self, batch_id: str, results: list[Any]) -> None:
+    def ack_batch(self, batch_id: str, results: Sequence[Wire]) -> None:
         """Settle the in-flight batch: applied/conflict leave the outbox, refused move aside (one commit)."""
         self.core.check_open()
         with self.core.storage.batch():
@@ -92,7 +102,7 @@ class SyncSide:
         self.core.outbox.refused.delete(entry_id)
 
     @locked
-    def apply_pulled(self, envelopes: list[Any], next_cursor: int, purged: list[Any] | None = None) -> int:
+    def apply_pulled(self, envelopes: Sequence[Wire], next_cursor: int, purged: Sequence[Wire] | None = None) -> int:
         """Merge records pulled from the server and save the cursor, in one commit; return how many changed here.
 
         A register with a local edit the server has not acknowledged keeps the local value (the push that
