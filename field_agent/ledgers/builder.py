@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.erasures import erased_label
-from field_agent.ledgers.index import RecordIndex, day_of, parse_when
+from field_agent.ledgers.index import RecordIndex, Records, day_of, parse_when
 from field_agent.ledgers.roster_headers import compose_address
 
 Cell = str | int | float
@@ -45,7 +45,7 @@ class Ledger:
 
 def build_ledger(
     name: str,
-    envelopes: Iterable[Mapping[str, Any]],
+    envelopes: Records,
     *,
     today: dt.date,
     masked: bool = True,

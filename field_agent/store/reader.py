@@ -52,6 +52,17 @@ class StoreReader:
         """Envelopes by id, as TinyDB holds them in memory (read only: the store replaces them, never edits)."""
         return self._table.documents()
 
+    def live_views(self) -> list[dict[str, Any]]:
+        """Views of every live record, in the table's order (the index says which are deleted)."""
+        deleted = set(self.index.deleted)
+        stored = list(self.stored().items())  # one step, so a concurrent save cannot change it under the loop
+        return [view(envelope) for record_id, envelope in stored if record_id not in deleted]
+
+    def conflicted(self) -> list[Mapping[str, Any]]:
+        """The stored envelopes of records with open conflicts (from the index)."""
+        stored = self.stored()
+        return [envelope for record_id in set(self.index.conflicted) if (envelope := stored.get(record_id))]
+
     def grid(self) -> dict[str, Any] | None:
         grids = self.views(sorted(self.live_ids("grid")))
         return grids[0] if grids else None

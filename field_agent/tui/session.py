@@ -92,7 +92,7 @@ class Session:
         store = self._open_store()
         with gc_paused(freeze=True):
             records = store.views(store.index.ids(None))
-            return GridModel.from_views(record for record in records if record["kind"] in KINDS)
+            return GridModel.from_views((record for record in records if record["kind"] in KINDS), store.index)
 
     def today_numbers(self) -> TodaySummary:
         """Today's numbers, from the store's indexes (no read model needed); the ones made while unlocking, once."""
