@@ -160,9 +160,18 @@ class RecordIndex:
             ids = [record_id for record_id in self._records if record_id in wanted] if wanted else []
         return ids if include_deleted else [record_id for record_id in ids if record_id not in self.deleted]
 
+    def bucket(self, kind: str, field: str) -> dict[Any, set[str]]:
+        """The live index of ``kind`` records by ``field`` (value -> ids), kept until the next ``rebuild`` (the store
+        rebuilds only on open); read only, and copy a set before iterating it outside the store's lock."""
+        if field not in REFERENCE_FIELDS.get(kind, ()):
+            raise KeyError(f"{kind}.{field} is not indexed")
+        return self.refs.setdefault((kind, field), {})
+
     def referencing(self, kind: str, field: str, value: Any) -> set[str]:
-        """Live records of ``kind`` whose ``field`` equals ``value``."""
-        return set(self.refs.get((kind, field), {}).get(value, set()))
+        """Live records of ``kind`` whose ``field`` equals ``value`` (a copy: the index changes as the store saves)."""
+        bucket = self.refs.get((kind, field))
+        holders = bucket.get(value) if bucket is not None else None
+        return set(holders) if holders else set()
 
     @property
     def search(self) -> SearchIndex:

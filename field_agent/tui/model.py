@@ -1,4 +1,4 @@
-"""The app's in-memory read model of one grid: every record's flat view, indexed the way the screens read them."""
+"""The app's in-memory read model of one grid: every record's flat view, related through the store's index."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ class GridModel:
     """Values derived from one record (age groups, eligibility), dropped when that record changes."""
     grid_memo: dict[Any, Any] = field(default_factory=dict)
     """Values derived from all households (walking order, buildings), dropped when any household changes."""
+
+    def __post_init__(self) -> None:
+        # the index's buckets of the references the screens follow, held directly: a keystroke's rows follow them
+        # a few hundred times (the store keeps each bucket for as long as it is open)
+        bucket = self.index.bucket
+        self._residents = bucket("resident", "household")
+        self._visits = bucket("visit", "household")
+        self._samplings = bucket("sampling", "resident")
+        self._followups = bucket("followup", "resident")
 
     @classmethod
     def from_views(cls, views: Iterable[dict[str, Any]], index: RecordIndex) -> GridModel:
@@ -82,10 +91,14 @@ class GridModel:
         if old["kind"] == "household":
             self.grid_memo.clear()
 
-    def related(self, kind: str, field: str, record_id: str) -> list[dict[str, Any]]:
-        """Views of the live records of ``kind`` whose ``field`` points at ``record_id`` (from the store's index)."""
+    def _related(self, bucket: dict[Any, set[str]], record_id: str) -> list[dict[str, Any]]:
+        """Views of the live records a bucket of the store's index holds under ``record_id``."""
+        holders = bucket.get(record_id)
+        if not holders:
+            return []
         records = self.records
-        return [found for rid in self.index.referencing(kind, field, record_id) if (found := records.get(rid))]
+        # tuple(): one step under the GIL, as the store's worker threads may change the set meanwhile
+        return [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
 
     def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
         return self.by_kind.get(kind, {})
@@ -99,19 +112,29 @@ class GridModel:
         return next(iter(grids.values()), None)
 
     def residents_of(self, household_id: str) -> list[dict[str, Any]]:
-        members = self.related("resident", "household", household_id)
+        holders = self._residents.get(household_id)  # inlined (not _related): the special filter runs it per household
+        if not holders:
+            return []
+        records = self.records
+        members = [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
         return sorted(members, key=lambda r: (r.get("name") or "", r["id"]))
 
     def visits_of(self, household_id: str) -> list[dict[str, Any]]:
         """The household's visits, latest first."""
-        visits = self.related("visit", "household", household_id)
-        return sorted(visits, key=lambda v: v.get("visited_at") or "", reverse=True)
+        return sorted(self.visits_unordered(household_id), key=lambda v: v.get("visited_at") or "", reverse=True)
+
+    def visits_unordered(self, household_id: str) -> list[dict[str, Any]]:
+        holders = self._visits.get(household_id)  # inlined (not _related): "not yet checked" runs it per household
+        if not holders:
+            return []
+        records = self.records
+        return [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
 
     def samplings_of(self, resident_id: str) -> list[dict[str, Any]]:
-        return self.related("sampling", "resident", resident_id)
+        return self._related(self._samplings, resident_id)
 
     def followups_of(self, resident_id: str) -> list[dict[str, Any]]:
-        found = self.related("followup", "resident", resident_id)
+        found = self._related(self._followups, resident_id)
         return sorted(found, key=lambda f: f.get("date") or "")
 
     def household_label(self, household_id: str | None) -> str:

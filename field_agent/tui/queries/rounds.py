@@ -40,5 +40,5 @@ def counts_as_checked(visit: dict[str, Any]) -> bool:
 def checked_since(model: GridModel, household_id: str, since: str) -> bool:
     return any(
         counts_as_checked(visit) and (visit.get("visited_at") or "")[:10] >= since
-        for visit in model.related("visit", "household", household_id)
+        for visit in model.visits_unordered(household_id)
     )
