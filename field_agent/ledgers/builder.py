@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.erasures import erased_label
-from field_agent.ledgers.index import RecordIndex, day_of, parse_when
+from field_agent.ledgers.index import RecordIndex, Records, day_of, parse_when
 from field_agent.ledgers.roster_headers import compose_address
 
 Cell = str | int | float
@@ -44,7 +44,7 @@ class Ledger:
 
 def build_ledger(
     name: str,
-    envelopes: Iterable[Mapping[str, Any]],
+    envelopes: Records,
     *,
     today: dt.date,
     masked: bool = True,

@@ -1,7 +1,8 @@
 """Cross-references over record views: households of residents, each grid's current round, visits, follow-ups.
 
 Built once from envelopes (deleted records skipped) and shared by the ledgers and the town overview, so both count
-the same way.
+the same way. On the tablet it is built from the open store (``LiveRecords``, the store's ``StoreReader``): the
+store's own index says which records are live and which hold open conflicts, and no envelope is copied.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from field_agent.domain.enums import SAMPLING_DONE_STATUSES
 from field_agent.domain.envelope import is_deleted, open_conflicts, view
@@ -21,6 +22,23 @@ DONE_STATUSES = frozenset(SAMPLING_DONE_STATUSES)
 CHECKED_OUTCOMES = frozenset({"met", "vacant"})
 
 View = dict[str, Any]
+
+
+@runtime_checkable
+class LiveRecords(Protocol):
+    """What the ledgers read from an open store (``field_agent.store.reader.StoreReader``), by its record index."""
+
+    def live_views(self) -> list[View]:
+        """Views of every live record, in the store's order."""
+        ...
+
+    def conflicted(self) -> list[Mapping[str, Any]]:
+        """Envelopes of the records with open conflicts."""
+        ...
+
+
+Records = Iterable[Mapping[str, Any]] | LiveRecords
+"""Envelopes (the server's, a file's) or an open store's live records."""
 
 
 def parse_when(value: object) -> dt.datetime | None:
@@ -49,8 +67,10 @@ class RecordIndex:
     open_conflicts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
-    def build(cls, envelopes: Iterable[Mapping[str, Any]], today: dt.date) -> RecordIndex:
+    def build(cls, envelopes: Records, today: dt.date) -> RecordIndex:
         index = cls(today=today)
+        if isinstance(envelopes, LiveRecords):
+            return index._from_store(envelopes)
         for envelope in envelopes:
             conflicts = open_conflicts(envelope)
             if conflicts:
@@ -60,6 +80,14 @@ class RecordIndex:
             index.by_kind[envelope["kind"]][envelope["id"]] = view(envelope)
         index._cross_reference()
         return index
+
+    def _from_store(self, store: LiveRecords) -> RecordIndex:
+        for envelope in store.conflicted():
+            self.open_conflicts[envelope["grid"]] += len(open_conflicts(envelope))
+        for record in store.live_views():
+            self.by_kind[record["kind"]][record["id"]] = record
+        self._cross_reference()
+        return self
 
     def kind(self, kind: str) -> list[View]:
         return list(self.by_kind.get(kind, {}).values())

@@ -3,41 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import Any
 
 from field_agent.domain.envelope import DELETED, is_deleted, open_conflicts
+from field_agent.store.core import StoreCore, copy_value
+from field_agent.store.editing import Editor
 from field_agent.store.errors import RecordNotFound, StoreError
 from field_agent.store.guard import locked
 
-if TYPE_CHECKING:
-    from field_agent.store.store import Store
+OpenConflict = tuple[dict[str, Any], str, dict[str, Any]]
+"""(the record's envelope, conflict id, the conflict)."""
 
 
-class ConflictMethods:
-    """Mixed into Store: the conflicts the server opened, and their resolution by a person."""
+class Conflicts:
+    """The conflicts the server opened, and their resolution by a person (``Store.conflicts``)."""
+
+    def __init__(self, core: StoreCore, editor: Editor) -> None:
+        self.core = core
+        self.editor = editor
+        self._lock = core.lock
 
     @locked
-    def open_conflicts(self: Store) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
-        table = self._records.documents()
+    def open(self) -> list[OpenConflict]:
+        """Every open conflict, by record id then conflict id (copies: the caller may keep them)."""
+        table = self.core.records.documents()
         found = []
-        for record_id in sorted(self.index.conflicted):
-            envelope = orjson.loads(orjson.dumps(table[record_id]))
+        for record_id in sorted(self.core.index.conflicted):
+            envelope: dict[str, Any] = copy_value(table[record_id])
             for cid, conflict in sorted(open_conflicts(envelope).items()):
                 found.append((envelope, cid, conflict))
         return found
 
     @locked
-    def resolve_conflict(
-        self: Store, record_id: str, conflict_id: str, *, choice: str, value: Any = None
-    ) -> dict[str, Any]:
+    def resolve(self, record_id: str, conflict_id: str, *, choice: str, value: Any = None) -> dict[str, Any]:
         """Close a conflict by keeping "mine", "theirs" or a typed "value": one local edit.
 
         "mine" is the side this device wrote (if neither did: the value the record holds now, or for an
         edit-vs-delete conflict, keeping the record); for a delete conflict, ``value`` true keeps it deleted."""
-        self._check_open()
-        existing = self._records.raw(record_id)
+        self.core.check_open()
+        existing = self.core.records.raw(record_id)
         if existing is None:
             raise RecordNotFound(record_id)
         conflict = existing["conflicts"].get(conflict_id)
@@ -46,12 +50,12 @@ class ConflictMethods:
         if choice not in ("mine", "theirs", "value"):
             raise StoreError(f"choice must be mine, theirs or value, not {choice!r}")
         values = self._resolution(existing, conflict, choice, value)
-        return self._edit(existing, record_id, existing["kind"], existing["grid"], values, resolve=(conflict_id,))
+        return self.editor.edit(existing, record_id, existing["kind"], existing["grid"], values, resolve=(conflict_id,))
 
     def _resolution(
-        self: Store, envelope: Mapping[str, Any], conflict: Mapping[str, Any], choice: str, value: Any
-    ) -> dict:
-        node = self.node_id
+        self, envelope: Mapping[str, Any], conflict: Mapping[str, Any], choice: str, value: Any
+    ) -> dict[str, Any]:
+        node = self.core.node_id
         if conflict["type"] == "value":
             sides = [conflict["winner"], conflict["loser"]]
             mine = next((s for s in sides if s["stamp"].endswith(node)), conflict["winner"])

@@ -22,10 +22,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from field_agent.store.store import Store
+from field_agent.store.core import StoreCore
 
 WAITING_KEY = "erase_waiting"
 COMPACT_KEY = "erase_compact_due"
@@ -38,29 +37,29 @@ class ErasureCounts:
     unsent: int = 0  # unsent or refused changes dropped with them
 
 
-def erase_marked(store: Store, markers: Iterable[Mapping[str, Any]]) -> ErasureCounts:
+def erase_marked(core: StoreCore, markers: Iterable[Mapping[str, Any]]) -> ErasureCounts:
     """Apply erasure markers (inside the caller's ``storage.batch()``); returns what was erased."""
     counts = ErasureCounts()
     waiting: list[dict[str, Any]] = []
     notes: dict[str, Any] | None = None
-    for marker in [*(store.meta_get(WAITING_KEY) or []), *markers]:
+    for marker in [*(core.meta_get(WAITING_KEY) or []), *markers]:
         record_id = marker["id"]
-        _, frozen = store.outbox._maps()
+        _, frozen = core.outbox._maps()
         if record_id in frozen:
             waiting.append(dict(marker))
             continue
         if marker.get("fields") is None:
-            _erase_record(store, record_id, counts)
+            _erase_record(core, record_id, counts)
         else:
-            _clear_fields(store, record_id, marker["fields"], counts)
+            _clear_fields(core, record_id, marker["fields"], counts)
         if notes is None:
-            notes = store.meta_get(NOTES_KEY) or {}
+            notes = core.meta_get(NOTES_KEY) or {}
         _note(notes, marker)
     if notes is not None:
-        store._meta.put(NOTES_KEY, {"v": notes})
-        store._meta.put(COMPACT_KEY, {"v": True})
-    if waiting or store.meta_get(WAITING_KEY):
-        store._meta.put(WAITING_KEY, {"v": waiting})
+        core.meta.put(NOTES_KEY, {"v": notes})
+        core.meta.put(COMPACT_KEY, {"v": True})
+    if waiting or core.meta_get(WAITING_KEY):
+        core.meta.put(WAITING_KEY, {"v": waiting})
     return counts
 
 
@@ -76,18 +75,18 @@ def _note(notes: dict[str, Any], marker: Mapping[str, Any]) -> None:
         by_kind[marker["kind"]] = max(int(by_kind.get(marker["kind"], 0)), day_ms)
 
 
-def _refused_of(store: Store, record_id: str) -> list[tuple[str, dict[str, Any]]]:
+def _refused_of(core: StoreCore, record_id: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (entry_id, entry)
-        for entry_id, entry in store.outbox.refused.documents().items()
+        for entry_id, entry in core.outbox.refused.documents().items()
         if entry["change"]["record"] == record_id
     ]
 
 
-def _erase_record(store: Store, record_id: str, counts: ErasureCounts) -> None:
-    outbox = store.outbox
+def _erase_record(core: StoreCore, record_id: str, counts: ErasureCounts) -> None:
+    outbox = core.outbox
     entries = outbox.unsent_entries(record_id)
-    refused = _refused_of(store, record_id)
+    refused = _refused_of(core, record_id)
     if entries:
         outbox.pending.delete_many([entry_id for entry_id, _ in entries])
         opened, _ = outbox._maps()
@@ -95,14 +94,14 @@ def _erase_record(store: Store, record_id: str, counts: ErasureCounts) -> None:
     if refused:
         outbox.refused.delete_many([entry_id for entry_id, _ in refused])
     counts.unsent += len(entries) + len(refused)
-    if store._records.raw(record_id) is not None:
-        store._records.delete(record_id)
-        store._touched.add(record_id)
+    if core.records.raw(record_id) is not None:
+        core.records.delete(record_id)
+        core.touched.add(record_id)
     counts.erased += 1
 
 
-def _clear_fields(store: Store, record_id: str, cleared: Mapping[str, str], counts: ErasureCounts) -> None:
-    envelope = store._records.raw(record_id)
+def _clear_fields(core: StoreCore, record_id: str, cleared: Mapping[str, str], counts: ErasureCounts) -> None:
+    envelope = core.records.raw(record_id)
     if envelope is not None:
         updated = copy.deepcopy(envelope)
         for name, stamp in cleared.items():
@@ -113,26 +112,26 @@ def _clear_fields(store: Store, record_id: str, cleared: Mapping[str, str], coun
             cid: conflict for cid, conflict in updated["conflicts"].items() if conflict.get("field") not in cleared
         }
         if updated != envelope:
-            store._records.put(record_id, updated)
-            store._touched.add(record_id)
+            core.records.put(record_id, updated)
+            core.touched.add(record_id)
         counts.erased += 1
-    for entry_id, entry in store.outbox.unsent_entries(record_id):
+    for entry_id, entry in core.outbox.unsent_entries(record_id):
         scrubbed = _scrub(entry, cleared)
         if scrubbed is None:
-            store.outbox.pending.delete(entry_id)
-            opened, _ = store.outbox._maps()
+            core.outbox.pending.delete(entry_id)
+            opened, _ = core.outbox._maps()
             if opened.get(record_id) == entry_id:
                 del opened[record_id]
             counts.unsent += 1
         elif scrubbed != entry:
-            store.outbox.pending.put(entry_id, scrubbed)
+            core.outbox.pending.put(entry_id, scrubbed)
             counts.unsent += 1
-    for entry_id, entry in _refused_of(store, record_id):
+    for entry_id, entry in _refused_of(core, record_id):
         scrubbed = _scrub(entry, cleared, refused=True)
         if scrubbed is None:
-            store.outbox.refused.delete(entry_id)
+            core.outbox.refused.delete(entry_id)
         elif scrubbed != entry:
-            store.outbox.refused.put(entry_id, scrubbed)
+            core.outbox.refused.put(entry_id, scrubbed)
         if scrubbed != entry:
             counts.unsent += 1
 

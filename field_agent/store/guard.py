@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+class HasLock(Protocol):
+    """A store or one of its parts: it holds the store's re-entrant lock."""
+
+    @property
+    def _lock(self) -> AbstractContextManager[Any]: ...
 
 
-def locked(method: F) -> F:
-    """Run a Store method under the store's re-entrant lock."""
+S = TypeVar("S", bound=HasLock)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def locked(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run a method of the store (or of one of its parts) under the store's re-entrant lock."""
 
     @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
             return method(self, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -29,6 +29,9 @@ class RecordIndex:
     """Secondary indexes; each record's indexed values are remembered so an update removes exactly them."""
 
     def __init__(self) -> None:
+        self._reset({})
+
+    def _reset(self, records: Mapping[str, Any]) -> None:
         self.by_kind: dict[str, set[str]] = {}
         self.deleted: set[str] = set()
         self.conflicted: set[str] = set()
@@ -36,12 +39,11 @@ class RecordIndex:
         self.groups: dict[str, set[str]] = {}
         self._indexed: dict[str, tuple[str, bool, tuple[tuple[str, Any], ...], tuple[str, ...]]] = {}
         self._search: SearchIndex | None = None
-        self._records: Mapping[str, Any] = {}
+        self._records: Mapping[str, Any] = records
 
     def rebuild(self, records: Mapping[str, Any]) -> None:
         """Index every record in one pass (runs on every open: at 50,000 records every microsecond counts)."""
-        self.__init__()  # type: ignore[misc]
-        self._records = records
+        self._reset(records)
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
         per_kind: dict[str, tuple[set[str], list[tuple[str, dict[Any, set[str]]]], bool]] = {}
@@ -93,7 +95,7 @@ class RecordIndex:
             self._add(record_id, envelope)
         if self._search is not None:
             searchable = envelope is not None and envelope["kind"] in SEARCHABLE_KINDS and not is_deleted(envelope)
-            self._search.update(record_id, view(envelope) if searchable else None)
+            self._search.update(record_id, view(envelope) if envelope is not None and searchable else None)
 
     def _add(self, record_id: str, envelope: Mapping[str, Any]) -> None:
         # Runs for every record on open (50,000 times): plain dict/set operations, no throwaway defaults.
@@ -158,9 +160,18 @@ class RecordIndex:
             ids = [record_id for record_id in self._records if record_id in wanted] if wanted else []
         return ids if include_deleted else [record_id for record_id in ids if record_id not in self.deleted]
 
+    def bucket(self, kind: str, field: str) -> dict[Any, set[str]]:
+        """The live index of ``kind`` records by ``field`` (value -> ids), kept until the next ``rebuild`` (the store
+        rebuilds only on open); read only, and copy a set before iterating it outside the store's lock."""
+        if field not in REFERENCE_FIELDS.get(kind, ()):
+            raise KeyError(f"{kind}.{field} is not indexed")
+        return self.refs.setdefault((kind, field), {})
+
     def referencing(self, kind: str, field: str, value: Any) -> set[str]:
-        """Live records of ``kind`` whose ``field`` equals ``value``."""
-        return set(self.refs.get((kind, field), {}).get(value, set()))
+        """Live records of ``kind`` whose ``field`` equals ``value`` (a copy: the index changes as the store saves)."""
+        bucket = self.refs.get((kind, field))
+        holders = bucket.get(value) if bucket is not None else None
+        return set(holders) if holders else set()
 
     @property
     def search(self) -> SearchIndex:

@@ -76,7 +76,7 @@ class Outbox:
         opened, _ = self._maps()
         entry_id = opened.get(record_id)
         entry = self.pending.raw(entry_id) if entry_id is not None else None
-        if entry is None:
+        if entry_id is None or entry is None:
             entry_id = new_id()
             self.pending.put(entry_id, {"change": _copy(change), "prior": _copy(prior)})
             opened[record_id] = entry_id
@@ -116,10 +116,10 @@ class Outbox:
     def unsent_entries(self, record_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(entry id, entry) of a record's unsent changes, in flight first."""
         opened, frozen = self._maps()
-        found = []
+        found: list[tuple[str, dict[str, Any]]] = []
         for entry_id in (frozen.get(record_id), opened.get(record_id)):
             entry = self.pending.raw(entry_id) if entry_id is not None else None
-            if entry is not None:
+            if entry_id is not None and entry is not None:
                 found.append((entry_id, entry))
         return found
 
@@ -167,10 +167,10 @@ class Outbox:
         if batch["batch_id"] != batch_id:
             raise OutboxError(f"batch {batch_id} is not the batch in flight ({batch['batch_id']})")
         by_record: dict[str, Mapping[str, Any]] = {}
-        for result in results:
-            if result.get("status") not in RESULT_STATUSES:
-                raise OutboxError(f"unknown result status {result.get('status')!r} for record {result.get('record')}")
-            by_record[result["record"]] = result
+        for answer in results:
+            if answer.get("status") not in RESULT_STATUSES:
+                raise OutboxError(f"unknown result status {answer.get('status')!r} for record {answer.get('record')}")
+            by_record[answer["record"]] = answer
         now = time.time_ns() // 10**6
         entries = self._batch_entries(batch)
         answered = [entry_id for entry_id, entry in entries if entry["change"]["record"] in by_record]
@@ -205,7 +205,7 @@ class Outbox:
         opened, _ = self._maps()
         newer_id = opened.get(record_id)
         newer = self.pending.raw(newer_id) if newer_id is not None else None
-        if newer is None:
+        if newer_id is None or newer is None:
             if entry_id is None:  # from a batch frozen by an older version
                 entry_id = new_id()
                 self.pending.put(entry_id, {"change": _copy(entry["change"]), "prior": None})
@@ -218,7 +218,7 @@ class Outbox:
                     "prior": fold_prior(entry.get("prior"), newer.get("prior")),
                 },
             )
-            self.pending.delete(newer_id)  # type: ignore[arg-type]
+            self.pending.delete(newer_id)
         opened[record_id] = entry_id
 
     def _roll_back(self, entry: Mapping[str, Any]) -> bool:
@@ -240,7 +240,7 @@ class Outbox:
         opened, _ = self._maps()
         newer_id = opened.get(record_id)
         newer = self.pending.raw(newer_id) if newer_id is not None else None
-        if newer is not None:
+        if newer_id is not None and newer is not None:
             self.pending.put(newer_id, rebase_after_refusal(newer, change, prior))
         return changed
 

@@ -156,9 +156,9 @@ def _estimate(text: str, inputs: list[str], fragments: dict[str, str]) -> tuple[
 
 
 def _part_of(match: dict[str, Any], fragments: dict[str, str]) -> str:
-    pattern = match.get("pattern")
+    pattern = str(match.get("pattern") or "")
     if pattern == "dictionary":
-        source = match.get("dictionary_name")
+        source = str(match.get("dictionary_name") or "")
         if source == "user_inputs":
             word = match.get("matched_word", "")
             return fragments.get(word) or ("keyboard" if word in _walks() else "name")

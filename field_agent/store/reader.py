@@ -1,4 +1,4 @@
-"""A read-only window on an open store: its indexes and stored envelopes, read in place without copies.
+"""A read-only window on an open store (``Store.reader``): its index and stored envelopes, read in place.
 
 For callers that must be fast on tens of thousands of records (the terminal app shows Today in well under a
 second at 50,000 records; copying or flattening every record would be most of that). It reads only the few
@@ -10,31 +10,31 @@ each record either before or after a concurrent save, never half of it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from field_agent.domain.envelope import view
-
-if TYPE_CHECKING:
-    from field_agent.store.store import Store
+from field_agent.store.indexes import RecordIndex
+from field_agent.store.tinydb_seam import DeltaTable
 
 
 class StoreReader:
     """Fields of live records by kind or by reference, read in place (callers must not change what they get)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._table = store._records
+    def __init__(self, index: RecordIndex, records: DeltaTable) -> None:
+        self.index = index
+        self._table = records
 
     def live_ids(self, kind: str) -> set[str]:
-        index = self.store.index
+        index = self.index
         return set(index.by_kind.get(kind, ())) - index.deleted
 
     def referencing(self, kind: str, field: str, value: Any) -> set[str]:
         """Live records of ``kind`` whose ``field`` is ``value`` (from the store's reference index)."""
-        return self.store.index.referencing(kind, field, value)
+        return self.index.referencing(kind, field, value)
 
     def envelope(self, record_id: str) -> Mapping[str, Any] | None:
-        return self._table.raw(record_id)
+        envelope: Mapping[str, Any] | None = self._table.raw(record_id)
+        return envelope
 
     def fields(self, ids: set[str] | list[str]) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
         """(id, registers, sets) of each record still stored."""
@@ -51,6 +51,17 @@ class StoreReader:
     def stored(self) -> Mapping[str, Any]:
         """Envelopes by id, as TinyDB holds them in memory (read only: the store replaces them, never edits)."""
         return self._table.documents()
+
+    def live_views(self) -> list[dict[str, Any]]:
+        """Views of every live record, in the table's order (the index says which are deleted)."""
+        deleted = set(self.index.deleted)
+        stored = list(self.stored().items())  # one step, so a concurrent save cannot change it under the loop
+        return [view(envelope) for record_id, envelope in stored if record_id not in deleted]
+
+    def conflicted(self) -> list[Mapping[str, Any]]:
+        """The stored envelopes of records with open conflicts (from the index)."""
+        stored = self.stored()
+        return [envelope for record_id in set(self.index.conflicted) if (envelope := stored.get(record_id))]
 
     def grid(self) -> dict[str, Any] | None:
         grids = self.views(sorted(self.live_ids("grid")))

@@ -196,9 +196,11 @@ def _own_node(tables: dict[str, Any]) -> str | None:
     if isinstance(clock, str) and STAMP_RE.match(clock):
         return stamp_node(clock)
     nodes: Counter[str] = Counter()
-    changes = [entry.get("change") for entry in tables.get("pending", {}).values() if isinstance(entry, dict)]
+    changes = [entry["change"] for entry in tables.get("pending", {}).values() if isinstance(entry, dict)]
     changes.extend((tables.get("inflight", {}).get("batch") or {}).get("changes", []))
     for change in changes:
+        if not isinstance(change, dict):
+            continue
         try:
             nodes.update(stamp_node(stamp) for stamp in change_stamps(change) if STAMP_RE.match(stamp))
         except (KeyError, TypeError, AttributeError):

@@ -192,7 +192,8 @@ class SearchIndex:
                 del self.walk[position]
 
     def build(self, views: Iterable[dict[str, Any]]) -> None:
-        name_pairs, phone_pairs = [], []
+        name_pairs: list[tuple[str, str]] = []
+        phone_pairs: list[tuple[str, str]] = []
         for view in views:
             self._place(view, building=True)
             names, phones, address = self.keys_of(view)

@@ -7,7 +7,7 @@ seals the changed documents into one frame and fsyncs before the write returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, KeysView, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -67,7 +67,7 @@ class TrackingDict(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return key in self.live
 
-    def keys(self):  # type: ignore[override]
+    def keys(self) -> KeysView[str]:
         return self.live.keys()
 
     def clear(self) -> None:

@@ -3,50 +3,43 @@
 Tables inside the sealed log: ``records`` (envelopes by id), ``pending``/``inflight``/``refused`` (the outbox)
 and ``meta`` (node id, grid, clock, sync cursor, device credentials, settings). Each public write is one durable
 frame; ``batch()`` folds many into one.
+
+``Store`` is a facade: opening builds the shared pieces (``core.StoreCore``: lock, log, tables, outbox, clock,
+index) and the parts that work on them (``editing.Editor``, ``conflicts.Conflicts``, ``sync_state.SyncSide``,
+``repositories.Repositories``, ``reader.StoreReader``); no part imports this module.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
-
-from field_agent.domain.envelope import DELETED, local_edit, set_members, view
+from field_agent.domain.envelope import view
 from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, stamp_ms, wall_ms
-from field_agent.domain.ids import new_id, new_node_id
-from field_agent.domain.validation import normalize_values, validate_record
-from field_agent.store.conflicts import ConflictMethods
-from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreClosed, StoreCorrupted, StoreError
+from field_agent.domain.ids import new_node_id
+from field_agent.store.conflicts import Conflicts, OpenConflict
+from field_agent.store.core import StoreCore, copy_value
+from field_agent.store.editing import Editor, SetChanges
+from field_agent.store.erasure import ErasureCounts
+from field_agent.store.errors import StoreCorrupted, StoreError
 from field_agent.store.guard import locked
 from field_agent.store.indexes import RecordIndex
 from field_agent.store.log import gc_paused
 from field_agent.store.opening import Unlocked, change_passphrase, create_directory, open_directory
 from field_agent.store.outbox import Outbox
-from field_agent.store.rollback import prior_of
+from field_agent.store.reader import StoreReader
+from field_agent.store.repositories import DEFAULT_SEARCH_LIMIT, Repositories
 from field_agent.store.storage import SealedStorage
-from field_agent.store.sync_state import SyncState, envelope_stamps
+from field_agent.store.sync_state import SyncSide, Wire, envelope_stamps
 from field_agent.store.tinydb_seam import SealedTinyDB
 
-if TYPE_CHECKING:
-    from field_agent.store.repositories import Repositories
-
-# Set fields per kind (docs/RECORDS.md): a list given for one of these replaces its members.
-SET_FIELDS: dict[str, tuple[str, ...]] = {
-    "household": ("tags",),
-    "resident": ("special_groups",),
-    "task": ("coverage",),
-}
-IDENTITY_FIELDS = ("id", "kind", "grid")
 FREEZE_AT = 5000
 
-
-def _copy(value: Any) -> Any:
-    return orjson.loads(orjson.dumps(value))
+Envelope = dict[str, Any]
 
 
 def resume_clock(node_id: str, saved: str | None, now_ms: int) -> tuple[HybridClock, str | None]:
@@ -65,11 +58,28 @@ def resume_clock(node_id: str, saved: str | None, now_ms: int) -> tuple[HybridCl
     return HybridClock(node_id, last=saved), None
 
 
-class Store(SyncState, ConflictMethods):
-    """An open store directory (the only writer while open). Use as a context manager or call close()."""
+class Store:
+    """An open store directory (the only writer while open). Use as a context manager or call close().
+
+    A facade over the parts that do the work; its public members:
+
+    - lifecycle: ``create``, ``open`` (class methods), ``change_passphrase`` (a closed store), ``passwd`` (this
+      one), ``close``, ``batch()`` (many writes, one frame), ``compact``; ``path``, ``open_report``;
+    - identity and settings: ``node_id``, ``grid``, ``meta_get``, ``meta_set``, ``clock`` (settable, for tests);
+    - records: ``get``, ``records``, ``views``, ``put``, ``delete``, ``status``; reads without copies through
+      ``reader`` (``StoreReader``) and ``index`` (``RecordIndex``, the one index of the records: kinds,
+      references, groups, conflicts and household search); ``search_households`` (views), ``search_household_ids``
+      and ``warm_search``; ``repos`` (typed lookups per kind);
+    - parts: ``conflicts`` (``Conflicts``: ``open()``, ``resolve()``) and ``sync`` (``SyncSide``: what the sync
+      agent calls). The agent's calls are also forwarded by name, as the sync agent and its in-memory test
+      double use them: ``pending_count``, ``next_batch``, ``ack_batch``, ``apply_pulled``, ``refused_changes``,
+      ``compact_if_erased``, ``take_erasure_counts``, ``open_conflicts``, ``resolve_conflict``;
+    - the storage below for tools and tests: ``db`` (TinyDB), ``storage`` (the sealed log), ``outbox``.
+    """
 
     def __init__(self, unlocked: Unlocked) -> None:
-        self._lock = threading.RLock()
+        lock = threading.RLock()
+        self._lock = lock
         self.path = unlocked.directory
         self._unlocked = unlocked
         self.open_report = unlocked.report
@@ -80,29 +90,33 @@ class Store(SyncState, ConflictMethods):
             snapshot_bytes=unlocked.snapshot_bytes,
         )
         self.storage: SealedStorage = self.db.sealed
-        self._records = self.db.table("records")
-        self._meta = self.db.table("meta")
+        records, meta = self.db.delta_table("records"), self.db.delta_table("meta")
         self.outbox = Outbox(
-            self.db.table("pending"), self.db.table("inflight"), self.db.table("refused"), self._records
+            self.db.delta_table("pending"), self.db.delta_table("inflight"), self.db.delta_table("refused"), records
         )
         self.storage.after_rollback.append(self.outbox.invalidate)
-        if not isinstance(self.meta_get("node_id"), str):
+        node_id = meta.raw("node_id")
+        if node_id is None or not isinstance(node_id["v"], str):
             raise StoreCorrupted(self.path / "store.log", None, "the store has no device identity (node id)")
-        self.clock, clock_note = resume_clock(self.node_id, self.meta_get("clock"), wall_ms())
+        saved_clock = meta.raw("clock")
+        clock, clock_note = resume_clock(node_id["v"], saved_clock["v"] if saved_clock else None, wall_ms())
+        self._core = core = StoreCore(lock, self.path, self.storage, records, meta, self.outbox, RecordIndex(), clock)
         if clock_note:
             self._clock_past_seen()
             report = dict(self.open_report or {})
             report["clock"] = clock_note
             report["message"] = " ".join(filter(None, (report.get("message"), clock_note)))
             self.open_report = report
-        self.index = RecordIndex()
-        records = self._records.documents()
-        with gc_paused(freeze=len(records) >= FREEZE_AT):
-            self.index.rebuild(records)
-        self._touched: set[str] = set()
+        self.index = core.index
+        documents = records.documents()
+        with gc_paused(freeze=len(documents) >= FREEZE_AT):
+            self.index.rebuild(documents)
         self.storage.after_commit.append(self._reindex)
-        self._closed = False
-        self._repos: Repositories | None = None
+        self._editor = Editor(core)
+        self.conflicts = Conflicts(core, self._editor)
+        self.sync = SyncSide(core)
+        self.repos = Repositories(core, self._editor)
+        self.reader = StoreReader(core.index, records)
         try:
             self.compact_if_erased()  # an erasure whose compaction was cut off (field_agent/store/erasure.py)
         except StoreError as error:  # e.g. a full disk: the store still opens; the next sync or open retries
@@ -115,7 +129,7 @@ class Store(SyncState, ConflictMethods):
         """Make a new store at ``path`` (a directory) and return it open."""
         path = Path(path)
         now = time.time_ns() // 10**6
-        meta = {"node_id": {"v": new_node_id()}, "created_ms": {"v": now}}
+        meta: dict[str, Any] = {"node_id": {"v": new_node_id()}, "created_ms": {"v": now}}
         if grid:
             meta["grid"] = {"v": grid}
         keys = create_directory(path, passphrase, kdf_profile, {"meta": meta})
@@ -147,21 +161,20 @@ class Store(SyncState, ConflictMethods):
     @locked
     def passwd(self, old: str, new: str, *, kdf_profile: str | None = None) -> None:
         """Re-wrap this open store's key under a new passphrase."""
-        self._check_open()
+        self._core.check_open()
         change_passphrase(self.path, old, new, kdf_profile, lock_held=True)
 
     @locked
     def close(self) -> None:
-        if self._closed:
+        if self._core.closed:
             return
-        self._closed = True
+        self._core.closed = True
         self.storage.close()
         self._unlocked.lock.release()
         # Opening froze the loaded objects out of the cyclic GC's reach (log.gc_paused), this store included: break
-        # its reference cycles (commit hooks, repositories) so that refcounting frees it once it is dropped.
+        # its reference cycles (commit hooks) so that refcounting frees it once it is dropped.
         self.storage.after_commit.clear()
         self.storage.after_rollback.clear()
-        self._repos = None
 
     def __enter__(self) -> Store:
         return self
@@ -169,25 +182,22 @@ class Store(SyncState, ConflictMethods):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreClosed()
-
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Many writes, one durable frame at the end; if the block raises, none of them is kept."""
-        self._check_open()
+        self._core.check_open()
         with self._lock, self.storage.batch():
             yield
 
     @locked
     def compact(self) -> int:
         """Rewrite the log as one snapshot (atomically); return its size in bytes."""
-        self._check_open()
+        self._core.check_open()
         return self.storage.compact()
 
     def _reindex(self) -> None:
-        touched, self._touched = self._touched, set()
+        core = self._core
+        touched, core.touched = core.touched, set()
         for record_id in touched:
             self.index.update(record_id)
 
@@ -195,55 +205,74 @@ class Store(SyncState, ConflictMethods):
 
     @property
     def node_id(self) -> str:
-        return self.meta_get("node_id")
+        return self._core.node_id
 
     @property
     def grid(self) -> str | None:
-        return self.meta_get("grid")
+        grid = self._core.meta_get("grid")
+        return str(grid) if grid is not None else None
+
+    @property
+    def clock(self) -> HybridClock:
+        return self._core.clock
+
+    @clock.setter
+    def clock(self, clock: HybridClock) -> None:
+        self._core.clock = clock
 
     def meta_get(self, key: str, default: Any = None) -> Any:
-        entry = self._meta.raw(key)
-        return default if entry is None else _copy(entry["v"])
+        """A setting saved in the store (a copy), or ``default``."""
+        return self._core.meta_get(key, default)
 
     @locked
     def meta_set(self, key: str, value: Any) -> None:
         """Save a setting inside the sealed store (durable when it returns, unless inside batch())."""
-        self._check_open()
-        self._meta.put(key, {"v": _copy(value)})
+        self._core.check_open()
+        self._core.meta_put(key, copy_value(value))
 
     def _clock_past_seen(self) -> None:
         """After a clock restart, move the clock past every stamp this tablet holds that the server took or another
         tablet made (all but its own unsent ones, which the server will refuse): an edit made now must sort after
         the value it replaces, or it would lose to it silently (docs/SYNC.md, "A wrong date")."""
         unsent = self.outbox.unsent_stamps()
-        records = self._records.documents().values()
+        records = self._core.records.documents().values()
         newest = max((s for env in records for s in envelope_stamps(env) if s not in unsent), default=None)
         if newest is not None:
             self.clock.observe(newest)
 
-    def _save_clock(self) -> None:
-        self._meta.put("clock", {"v": self.clock.last})
-
     # -- records ------------------------------------------------------------------------------------------------
 
     @locked
-    def get(self, record_id: str) -> dict[str, Any] | None:
-        envelope = self._records.raw(record_id)
-        return None if envelope is None else _copy(envelope)
+    def get(self, record_id: str) -> Envelope | None:
+        envelope = self._core.records.raw(record_id)
+        return None if envelope is None else copy_value(envelope)
 
     @locked
-    def records(self, kind: str | None = None, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        table = self._records.documents()
-        return [_copy(table[record_id]) for record_id in self.index.ids(kind, include_deleted)]
+    def records(self, kind: str | None = None, *, include_deleted: bool = False) -> list[Envelope]:
+        table = self._core.records.documents()
+        return [copy_value(table[record_id]) for record_id in self.index.ids(kind, include_deleted)]
 
-    @property
-    def repos(self) -> Repositories:
-        """Typed repositories (households, residents, …) over this store."""
-        if self._repos is None:
-            from field_agent.store.repositories import Repositories
+    @locked
+    def views(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Flat views of the given stored records."""
+        table = self._core.records.documents()
+        return [view(table[record_id]) for record_id in ids if record_id in table]
 
-            self._repos = Repositories(self)
-        return self._repos
+    def put(
+        self,
+        kind: str,
+        values: Mapping[str, Any],
+        *,
+        record_id: str | None = None,
+        grid: str | None = None,
+        set_changes: SetChanges | None = None,
+    ) -> Envelope:
+        """Create or edit a record (only the given fields); durable and queued for sync when it returns."""
+        return self._editor.put(kind, values, record_id=record_id, grid=grid, set_changes=set_changes)
+
+    def delete(self, record_id: str) -> Envelope:
+        """Mark a record deleted (a tombstone that syncs); HouseholdNotEmpty while residents live in it."""
+        return self._editor.delete(record_id)
 
     @locked
     def warm_search(self) -> None:
@@ -252,102 +281,60 @@ class Store(SyncState, ConflictMethods):
         _ = self.index.search
 
     @locked
-    def search_households(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Households matching every term of ``query`` (name, pinyin initials or prefix, phone tail, address)."""
+    def search_household_ids(self, query: str, limit: int = DEFAULT_SEARCH_LIMIT) -> list[str]:
+        """Ids of households matching every term of ``query`` (name, pinyin initials or prefix, phone tail,
+        address), the first ``limit`` in walking order."""
+        return self.repos.households.search_ids(query, limit)
+
+    @locked
+    def search_households(self, query: str, limit: int = DEFAULT_SEARCH_LIMIT) -> list[dict[str, Any]]:
+        """The views of ``search_household_ids``."""
         return self.repos.households.search(query, limit)
 
     @locked
-    def views(self, ids: Iterator[str] | list[str] | set[str]) -> list[dict[str, Any]]:
-        """Flat views of the given live records."""
-        table = self._records.documents()
-        return [view(table[record_id]) for record_id in ids if record_id in table]
+    def status(self) -> dict[str, Any]:
+        """Counts per kind, pending and refused changes, open conflicts, last sync."""
+        index = self.index
+        counts = {kind: len(ids - index.deleted) for kind, ids in sorted(index.by_kind.items()) if ids}
+        return {
+            "path": str(self.path),
+            "node_id": self.node_id,
+            "grid": self.grid,
+            "counts": counts,
+            "deleted": len(index.deleted),
+            "pending_changes": self.sync.pending_count(),
+            "in_flight": self.outbox.in_flight(),
+            "refused_changes": len(self.outbox.refused.documents()),
+            "open_conflicts": len(self.conflicts.open()),
+            "last_sync": self.meta_get("last_sync"),
+            "cursor": self.meta_get("cursor"),
+        }
 
-    @locked
-    def put(
-        self,
-        kind: str,
-        values: Mapping[str, Any],
-        *,
-        record_id: str | None = None,
-        grid: str | None = None,
-        set_changes: Mapping[str, Mapping[str, bool]] | None = None,
-    ) -> dict[str, Any]:
-        """Create or edit a record (only the given fields); durable and queued for sync when it returns."""
-        self._check_open()
-        existing = self._records.raw(record_id) if record_id else None
-        values, set_changes = self._prepare(kind, values, set_changes, existing)
-        if existing is not None:
-            if existing["kind"] != kind:
-                raise StoreError(f"record {record_id} is a {existing['kind']}, not a {kind}")
-            grid = existing["grid"]
-        grid = grid or self.grid
-        if not grid:
-            raise StoreError("no grid for this record: create the store with --grid or enrol the device first")
-        return self._edit(existing, record_id or new_id(), kind, grid, values, set_changes)
+    # -- forwarded to the parts, by the names the sync agent calls ------------------------------------------------
 
-    def _prepare(
-        self,
-        kind: str,
-        values: Mapping[str, Any],
-        set_changes: Mapping[str, Mapping[str, bool]] | None,
-        existing: Mapping[str, Any] | None,
-    ) -> tuple[dict[str, Any], dict[str, dict[str, bool]]]:
-        reserved = [name for name in values if name in IDENTITY_FIELDS or name.startswith("_")]
-        if reserved:
-            raise StoreError(f"field(s) {', '.join(sorted(reserved))} cannot be set directly")
-        values = normalize_values(kind, dict(values))
-        proposed = {**values, **{name: dict(elements) for name, elements in (set_changes or {}).items()}}
-        validate_record(kind, proposed, view(existing) if existing is not None else None)
-        changes = {name: dict(elements) for name, elements in (set_changes or {}).items()}
-        for name in SET_FIELDS.get(kind, ()):
-            if name in values and isinstance(values[name], list | tuple | set):
-                wanted = {str(element) for element in values.pop(name)}
-                current = set(set_members(existing, name)) if existing is not None else set()
-                elements = changes.setdefault(name, {})
-                elements.update({element: True for element in wanted})
-                elements.update({element: False for element in current - wanted})
-        return values, changes
+    def pending_count(self) -> int:
+        return self.sync.pending_count()
 
-    def _edit(
-        self,
-        existing: Mapping[str, Any] | None,
-        record_id: str,
-        kind: str,
-        grid: str,
-        values: Mapping[str, Any] | None = None,
-        set_changes: Mapping[str, Mapping[str, bool]] | None = None,
-        resolve: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
-        envelope, change = local_edit(
-            existing, self.clock, record_id=record_id, kind=kind, grid=grid,
-            values=values, set_changes=set_changes, resolve=resolve,
-        )  # fmt: skip
-        if change is None:
-            return envelope
-        with self.storage.batch():
-            self._records.put(record_id, envelope)
-            self.outbox.add(change, prior_of(existing, change))
-            self._save_clock()
-            self._touched.add(record_id)
-        return _copy(envelope)
+    def next_batch(self, limit: int) -> tuple[str, list[dict[str, Any]]] | None:
+        return self.sync.next_batch(limit)
 
-    @locked
-    def delete(self, record_id: str) -> dict[str, Any]:
-        """Mark a record deleted (a tombstone that syncs); the record stays for conflict handling.
+    def ack_batch(self, batch_id: str, results: Sequence[Wire]) -> None:
+        self.sync.ack_batch(batch_id, results)
 
-        A household is not deleted while residents live in it (HouseholdNotEmpty): move or delete them first."""
-        self._check_open()
-        existing = self._records.raw(record_id)
-        if existing is None:
-            raise RecordNotFound(record_id)
-        if existing["kind"] == "household" and not existing["fields"].get(DELETED):
-            residents = [
-                rid
-                for rid in self.index.referencing("resident", "household", record_id)
-                if (resident := self._records.raw(rid)) is not None
-                and not resident["fields"].get(DELETED)
-                and resident["fields"].get("household") == record_id
-            ]
-            if residents:
-                raise HouseholdNotEmpty(record_id, len(residents))
-        return self._edit(existing, record_id, existing["kind"], existing["grid"], {DELETED: True})
+    def apply_pulled(self, envelopes: Sequence[Wire], next_cursor: int, purged: Sequence[Wire] | None = None) -> int:
+        return self.sync.apply_pulled(envelopes, next_cursor, purged)
+
+    def refused_changes(self) -> list[dict[str, Any]]:
+        return self.sync.refused_changes()
+
+    def compact_if_erased(self) -> bool:
+        return self.sync.compact_if_erased()
+
+    def take_erasure_counts(self) -> ErasureCounts:
+        return self.sync.take_erasure_counts()
+
+    def open_conflicts(self) -> list[OpenConflict]:
+        return self.conflicts.open()
+
+    def resolve_conflict(self, record_id: str, conflict_id: str, *, choice: str, value: Any = None) -> Envelope:
+        return self.conflicts.resolve(record_id, conflict_id, choice=choice, value=value)

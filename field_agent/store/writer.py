@@ -13,6 +13,7 @@ the marker within seconds anyway; only a power cut in those seconds can leave it
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import hmac
 import os
@@ -57,18 +58,24 @@ def read_marker(directory: Path, data_key: bytes, store_id: bytes) -> tuple[int,
         return None
 
 
-_READ = object()
+class _Marker(enum.Enum):
+    READ = "read it now"
 
 
 def check_against_tail(
-    directory: Path, scan: ScanResult, data_key: bytes, store_id: bytes, *, marker: object = _READ
+    directory: Path,
+    scan: ScanResult,
+    data_key: bytes,
+    store_id: bytes,
+    *,
+    marker: tuple[int, int, int] | _Marker | None = _Marker.READ,
 ) -> str | None:
     """Raise StoreCorrupted if acknowledged frames are missing; return a warning if the marker is unreadable.
 
     ``marker`` is the (generation, frames, length) read before the log was (verify, without the lock); by
     default it is read now."""
     log_path = directory / LOG_NAME
-    if marker is _READ:
+    if marker is _Marker.READ:
         marker = read_marker(directory, data_key, store_id)
     if marker is None:
         return "the commit marker (store.tail) is missing or damaged, so a cut-off log could not be ruled out"

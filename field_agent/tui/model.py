@@ -1,4 +1,4 @@
-"""The app's in-memory read model of one grid: every record's flat view, indexed the way the screens read them."""
+"""The app's in-memory read model of one grid: every record's flat view, related through the store's index."""
 
 from __future__ import annotations
 
@@ -9,37 +9,47 @@ from typing import Any
 
 from field_agent.domain.envelope import view
 from field_agent.domain.printable import inert_record
+from field_agent.store.indexes import RecordIndex
 
 KINDS = ("grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task")
 
 
 @dataclass
 class GridModel:
-    """Views of all live records of the store, with the indexes the screens need; updated on every save."""
+    """Inert flat views of the grid's live records, by kind, as the screens draw them; updated on every save.
 
+    It holds no index of its own: which residents live in a household, its visits, a resident's samplings and
+    follow-ups are read from the store's record index (``field_agent.store.indexes.RecordIndex``, kept current by
+    the store after every commit), and only the views of those records come from here."""
+
+    index: RecordIndex = field(default_factory=RecordIndex)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_kind: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
-    residents_by_household: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    visits_by_household: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    samplings_by_resident: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    followups_by_resident: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     memo: dict[str, dict[Any, Any]] = field(default_factory=dict)
     """Values derived from one record (age groups, eligibility), dropped when that record changes."""
     grid_memo: dict[Any, Any] = field(default_factory=dict)
     """Values derived from all households (walking order, buildings), dropped when any household changes."""
 
+    def __post_init__(self) -> None:
+        # the index's buckets of the references the screens follow, held directly: a keystroke's rows follow them
+        # a few hundred times (the store keeps each bucket for as long as it is open)
+        bucket = self.index.bucket
+        self._residents = bucket("resident", "household")
+        self._visits = bucket("visit", "household")
+        self._samplings = bucket("sampling", "resident")
+        self._followups = bucket("followup", "resident")
+
     @classmethod
-    def from_views(cls, views: Iterable[dict[str, Any]]) -> GridModel:
-        """A model of freshly loaded records (each id once; deleted ones skipped)."""
-        model = cls()
-        records, by_kind, index = model.records, model.by_kind, model._index
+    def from_views(cls, views: Iterable[dict[str, Any]], index: RecordIndex) -> GridModel:
+        """A model of freshly loaded records (each id once; deleted ones skipped) over the store's index."""
+        model = cls(index)
+        records, by_kind = model.records, model.by_kind
         for record in views:
             if record.get("_deleted"):
                 continue
             record = inert_record(record)  # control characters in values are shown, never sent to the terminal
             records[record["id"]] = record
             by_kind[record["kind"]][record["id"]] = record
-            index(record)
         return model
 
     def apply(self, envelope: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -50,26 +60,14 @@ class GridModel:
         """Take in a record's flat view; None when it is deleted."""
         record = inert_record(record)
         record_id = record["id"]
-        self._unindex(record_id)
+        self._drop(record_id)
         if record.get("_deleted"):
             return None
         self.records[record_id] = record
         self.by_kind[record["kind"]][record_id] = record
-        self._index(record)
-        return record
-
-    def _index(self, record: dict[str, Any]) -> None:
-        kind, record_id = record["kind"], record["id"]
-        if kind == "household":
+        if record["kind"] == "household":
             self.grid_memo.clear()
-        if kind == "resident" and record.get("household"):
-            self.residents_by_household[record["household"]].add(record_id)
-        elif kind == "visit" and record.get("household"):
-            self.visits_by_household[record["household"]].add(record_id)
-        elif kind == "sampling" and record.get("resident"):
-            self.samplings_by_resident[record["resident"]].add(record_id)
-        elif kind == "followup" and record.get("resident"):
-            self.followups_by_resident[record["resident"]].add(record_id)
+        return record
 
     def across_households(self, key: Any, compute: Callable[[GridModel], Any]) -> Any:
         """``compute(model)`` over all households, remembered until a household changes."""
@@ -84,7 +82,7 @@ class GridModel:
             cache[key] = compute(record)
         return cache[key]
 
-    def _unindex(self, record_id: str) -> None:
+    def _drop(self, record_id: str) -> None:
         self.memo.pop(record_id, None)
         old = self.records.pop(record_id, None)
         if old is None:
@@ -92,14 +90,15 @@ class GridModel:
         self.by_kind[old["kind"]].pop(record_id, None)
         if old["kind"] == "household":
             self.grid_memo.clear()
-        for key, index in (
-            ("household", self.residents_by_household if old["kind"] == "resident" else None),
-            ("household", self.visits_by_household if old["kind"] == "visit" else None),
-            ("resident", self.samplings_by_resident if old["kind"] == "sampling" else None),
-            ("resident", self.followups_by_resident if old["kind"] == "followup" else None),
-        ):
-            if index is not None and old.get(key):
-                index[old[key]].discard(record_id)
+
+    def _related(self, bucket: dict[Any, set[str]], record_id: str) -> list[dict[str, Any]]:
+        """Views of the live records a bucket of the store's index holds under ``record_id``."""
+        holders = bucket.get(record_id)
+        if not holders:
+            return []
+        records = self.records
+        # tuple(): one step under the GIL, as the store's worker threads may change the set meanwhile
+        return [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
 
     def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
         return self.by_kind.get(kind, {})
@@ -113,18 +112,29 @@ class GridModel:
         return next(iter(grids.values()), None)
 
     def residents_of(self, household_id: str) -> list[dict[str, Any]]:
-        members = (self.records[rid] for rid in self.residents_by_household.get(household_id, ()))
+        holders = self._residents.get(household_id)  # inlined (not _related): the special filter runs it per household
+        if not holders:
+            return []
+        records = self.records
+        members = [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
         return sorted(members, key=lambda r: (r.get("name") or "", r["id"]))
 
     def visits_of(self, household_id: str) -> list[dict[str, Any]]:
-        visits = (self.records[vid] for vid in self.visits_by_household.get(household_id, ()))
-        return sorted(visits, key=lambda v: v.get("visited_at") or "", reverse=True)
+        """The household's visits, latest first."""
+        return sorted(self.visits_unordered(household_id), key=lambda v: v.get("visited_at") or "", reverse=True)
+
+    def visits_unordered(self, household_id: str) -> list[dict[str, Any]]:
+        holders = self._visits.get(household_id)  # inlined (not _related): "not yet checked" runs it per household
+        if not holders:
+            return []
+        records = self.records
+        return [found for rid in tuple(holders) if (found := records.get(rid)) is not None]
 
     def samplings_of(self, resident_id: str) -> list[dict[str, Any]]:
-        return [self.records[sid] for sid in self.samplings_by_resident.get(resident_id, ())]
+        return self._related(self._samplings, resident_id)
 
     def followups_of(self, resident_id: str) -> list[dict[str, Any]]:
-        found = (self.records[fid] for fid in self.followups_by_resident.get(resident_id, ()))
+        found = self._related(self._followups, resident_id)
         return sorted(found, key=lambda f: f.get("date") or "")
 
     def household_label(self, household_id: str | None) -> str:

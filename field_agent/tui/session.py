@@ -44,7 +44,7 @@ class Session:
 
     def __init__(self, store: Store, now: Callable[[], datetime] = wall_now) -> None:
         self.store: Store | None = store
-        self.reader = StoreReader(store)
+        self.reader: StoreReader = store.reader
         self.now = now
         self.lock = threading.RLock()
         self._model: GridModel | None = None
@@ -92,7 +92,7 @@ class Session:
         store = self._open_store()
         with gc_paused(freeze=True):
             records = store.views(store.index.ids(None))
-            return GridModel.from_views(record for record in records if record["kind"] in KINDS)
+            return GridModel.from_views((record for record in records if record["kind"] in KINDS), store.index)
 
     def today_numbers(self) -> TodaySummary:
         """Today's numbers, from the store's indexes (no read model needed); the ones made while unlocking, once."""
@@ -188,8 +188,7 @@ class Session:
         """Household ids matching address, name, pinyin initials or phone tail (None for an empty query)."""
         if not query.strip():
             return None
-        found = self._open_store().search_households(query.strip(), limit=MAX_SEARCH)
-        return [item if isinstance(item, str) else item["id"] for item in found]
+        return self._open_store().search_household_ids(query.strip(), limit=MAX_SEARCH)
 
     def warm_search(self) -> None:
         """Build the store's search index now, so the first keystroke on the Households screen is fast."""

@@ -144,3 +144,16 @@ def test_buildings_typed_full_width_sort_with_their_ascii_forms() -> None:
         )
     rows = build_ledger("residents", list(t.envelopes.values()), today=TODAY).as_dicts()
     assert [r["building"] for r in rows] == ["9号楼", "１０号楼", "Ａ座", "B座", "c座"]
+
+
+def test_a_ledger_from_an_open_store_is_the_ledger_of_its_envelopes(town: list[dict[str, Any]], tmp_path) -> None:
+    """On the tablet a ledger reads the store's index and views in place (``Store.reader``): the same rows, in the
+    same order, as from copies of every envelope, deleted records and open conflicts included."""
+    from field_agent.store import Store
+
+    with Store.create(tmp_path / "store", "correct horse battery staple", grid="grid-1") as store:
+        store.apply_pulled(town, next_cursor=1)
+        assert any(is_deleted(e) for e in store.records(include_deleted=True))
+        for name in load_definitions():
+            from_copies = build_ledger(name, store.records(include_deleted=True), today=TODAY)
+            assert build_ledger(name, store.reader, today=TODAY) == from_copies, name

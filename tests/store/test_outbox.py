@@ -69,7 +69,7 @@ def test_refused_changes_move_aside_and_unanswered_ones_return(store: Store) -> 
     _, again = store.next_batch(10)
     assert [ch["record"] for ch in again] == [c]
     assert set(again[0]["fields"]) == {"address", "notes"}  # the unanswered change folded with the newer edit
-    store.discard_refused(refused[0]["id"])
+    store.sync.discard_refused(refused[0]["id"])
     assert store.refused_changes() == []
 
 

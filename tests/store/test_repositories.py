@@ -20,7 +20,7 @@ from .conftest import PASSPHRASE, resident_values
 
 @pytest.fixture
 def repos(store: Store) -> Repositories:
-    return Repositories(store)
+    return store.repos
 
 
 @pytest.fixture
@@ -78,53 +78,55 @@ def test_lookups(repos: Repositories, town: dict[str, str]) -> None:
         ("wangwu", set()),
     ],
 )
-def test_search_households(repos: Repositories, town: dict[str, str], query: str, expected: set[str]) -> None:
-    assert ids(repos.store.search_households(query)) == {town[key] for key in expected}
+def test_search_households(
+    store: Store, repos: Repositories, town: dict[str, str], query: str, expected: set[str]
+) -> None:
+    assert ids(store.search_households(query)) == {town[key] for key in expected}
 
 
-def test_indexes_follow_edits_and_deletes(repos: Repositories, town: dict[str, str]) -> None:
-    repos.store.search_households("zs")  # build the search index first, so updates must keep it current
+def test_indexes_follow_edits_and_deletes(store: Store, repos: Repositories, town: dict[str, str]) -> None:
+    store.search_households("zs")  # build the search index first, so updates must keep it current
     repos.residents.put({"name": "王五", "household": town["h2"], "special_groups": []}, record_id=town["r1"])
     repos.households.put({"head": "王五"}, record_id=town["h1"])
-    assert repos.store.search_households("zs") == []
-    assert ids(repos.store.search_households("ww")) == {town["h1"], town["h2"]}
+    assert store.search_households("zs") == []
+    assert ids(store.search_households("ww")) == {town["h1"], town["h2"]}
     assert ids(repos.residents.by_household(town["h2"])) == {town["r1"], town["r3"]}
     assert ids(repos.residents.by_group("chronic")) == {town["r3"]}
     repos.residents.delete(town["r3"])
     assert ids(repos.residents.by_household(town["h2"])) == {town["r1"]}
     assert repos.residents.by_group("bedridden") == []
-    assert ids(repos.store.search_households("zxh")) == {town["h2"]}  # the household head is still 曾小华
+    assert ids(store.search_households("zxh")) == {town["h2"]}  # the household head is still 曾小华
     with pytest.raises(HouseholdNotEmpty):  # r1 still lives there
         repos.households.delete(town["h2"])
     repos.residents.delete(town["r1"])
     repos.households.delete(town["h2"])
-    assert repos.store.search_households("zxh") == []
+    assert store.search_households("zxh") == []
 
 
-def test_indexes_follow_pulled_records(repos: Repositories, town: dict[str, str]) -> None:
-    repos.store.search_households("x")
+def test_indexes_follow_pulled_records(store: Store, repos: Repositories, town: dict[str, str]) -> None:
+    store.search_households("x")
     other = HybridClock("0000000000ff")
     pulled, _ = local_edit(
         None, other, record_id="remote-1", kind="resident", grid="grid-1",
         values=resident_values(town["h2"], "孙悟空", 9, phone="13700009999"),
         set_changes={"special_groups": {"disabled": True}},
     )  # fmt: skip
-    repos.store.apply_pulled([pulled], next_cursor=1)
+    store.apply_pulled([pulled], next_cursor=1)
     assert ids(repos.residents.by_group("disabled")) == {"remote-1"}
-    assert ids(repos.store.search_households("swk")) == {town["h2"]}
-    assert ids(repos.store.search_households("9999")) == {town["h2"]}
+    assert ids(store.search_households("swk")) == {town["h2"]}
+    assert ids(store.search_households("9999")) == {town["h2"]}
 
 
-def test_indexes_rebuilt_on_open(repos: Repositories, town: dict[str, str], store_dir: Path) -> None:
-    repos.store.close()
-    with Store.open(store_dir, PASSPHRASE) as store:
-        again = Repositories(store)
+def test_indexes_rebuilt_on_open(store: Store, town: dict[str, str], store_dir: Path) -> None:
+    store.close()
+    with Store.open(store_dir, PASSPHRASE) as reopened:
+        again = reopened.repos
         assert ids(again.residents.by_household(town["h1"])) == {town["r1"], town["r2"]}
-        assert ids(store.search_households("zhangsan")) == {town["h1"]}
+        assert ids(reopened.search_households("zhangsan")) == {town["h1"]}
 
 
-def test_empty_query_lists_households_in_walking_order(repos: Repositories, town: dict[str, str]) -> None:
-    assert [v["id"] for v in repos.store.search_households("  ")] == [town["h1"], town["h2"]]
+def test_empty_query_lists_households_in_walking_order(store: Store, repos: Repositories, town: dict[str, str]) -> None:
+    assert [v["id"] for v in store.search_households("  ")] == [town["h1"], town["h2"]]
 
 
 Town = tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any] | None]], list[str]]
@@ -197,7 +199,7 @@ def test_search_fast_paths_answer_as_full_match_sets(town: Town, limit: int, bro
         assert index.households(query, limit) == index.households_by_sets(query, limit), query
 
 
-def test_broad_query_returns_the_first_matches_in_walking_order(repos: Repositories) -> None:
+def test_broad_query_returns_the_first_matches_in_walking_order(store: Store, repos: Repositories) -> None:
     """One letter matching every household: the first ``limit`` in walking order (2栋 before 10栋), not any 3."""
     made = [
         repos.households.put(
@@ -206,9 +208,9 @@ def test_broad_query_returns_the_first_matches_in_walking_order(repos: Repositor
         for b in (10, 2, 1)
         for room in (201, 101)
     ]
-    index = repos.store.index.search
+    index = store.index.search
     index.broad = index.broad_per_row = 0  # force the ordered walk on this small store
     by_id = {h["id"]: (h["building"], h["room"]) for h in made}
-    found = [by_id[v["id"]] for v in repos.store.search_households("c", limit=3)]
+    found = [by_id[v["id"]] for v in store.search_households("c", limit=3)]
     assert found == [("1栋", "101"), ("1栋", "201"), ("2栋", "101")]
-    assert ids(repos.store.search_households("cf 10栋", limit=5)) == {h["id"] for h in made[:2]}
+    assert ids(store.search_households("cf 10栋", limit=5)) == {h["id"] for h in made[:2]}

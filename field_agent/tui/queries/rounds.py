@@ -39,6 +39,6 @@ def counts_as_checked(visit: dict[str, Any]) -> bool:
 
 def checked_since(model: GridModel, household_id: str, since: str) -> bool:
     return any(
-        counts_as_checked(model.records[vid]) and (model.records[vid].get("visited_at") or "")[:10] >= since
-        for vid in model.visits_by_household.get(household_id, ())
+        counts_as_checked(visit) and (visit.get("visited_at") or "")[:10] >= since
+        for visit in model.visits_unordered(household_id)
     )

@@ -69,10 +69,9 @@ class LedgersScreen(SessionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
     def build(self, session: Session, name: str) -> None:
-        store = session.store
-        if store is None:
+        if session.store is None:
             return
-        ledger = build_ledger(name, store.records(), today=session.today, masked=True)
+        ledger = build_ledger(name, session.reader, today=session.today, masked=True)
         self.post_message(self.Built(ledger))
 
     def on_ledgers_screen_built(self, message: LedgersScreen.Built) -> None:
@@ -94,10 +93,9 @@ class LedgersScreen(SessionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self, session: Session, name: str, path: Path) -> None:
-        store = session.store
-        if store is None:
+        if session.store is None:
             return
-        ledger = build_ledger(name, store.records(), today=session.today, masked=True)
+        ledger = build_ledger(name, session.reader, today=session.today, masked=True)
         write_ledger(ledger, path)
         self.post_message(self.Exported(path, len(ledger.rows)))
 
