@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -14,22 +14,13 @@ from field_agent.store.erasure import COMPACT_KEY, WAITING_KEY, ErasureCounts, e
 from field_agent.store.guard import locked
 from field_agent.store.rollback import advance_prior
 
-
-class Dumpable(Protocol):
-    """A pydantic model (``protocol.ChangeResult``, ``protocol.Envelope``, ``protocol.PurgeMarker``)."""
-
-    def model_dump(self) -> dict[str, Any]: ...
-
-
-Wire = Mapping[str, Any] | Dumpable
-"""What the sync agent hands over from the server: a dict or the protocol's pydantic model of it."""
+Wire = Mapping[str, Any]
+"""What the sync agent hands over from the server: a push result, a pulled envelope or an erasure marker, as the
+plain dicts ``field_agent.protocol.wire`` validates (``ChangeResult``, ``Envelope``, ``PurgeMarker``)."""
 
 
 def _plain(item: Wire) -> dict[str, Any]:
-    """Accept dicts or pydantic models (protocol.ChangeResult, protocol.Envelope)."""
-    if isinstance(item, Mapping):
-        return dict(item)
-    return item.model_dump()
+    return dict(item)
 
 
 def envelope_stamps(envelope: Mapping[str, Any]) -> list[str]:

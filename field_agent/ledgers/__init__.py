@@ -1,0 +1,1 @@
+"""The ledgers a town office keeps: definitions, rows from the records, .xlsx/.csv writers, roster import."""
