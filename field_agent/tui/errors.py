@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from field_agent.domain.errors import DomainError, IdNumberError, ValidationError
+from field_agent.domain.errors import DomainError, FieldError, IdNumberError, ValidationError
 from field_agent.domain.printable import inert
 from field_agent.store import errors as store_errors
 from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
@@ -73,3 +73,8 @@ def _sync_error(t: Translator, error: SyncError) -> str:
 
 def field_message(t: Translator, field: str, message: str) -> str:
     return f"{t.label('field', field)}: {message}"
+
+
+def field_error_text(t: Translator, error: FieldError) -> str:
+    """What is wrong with one field, shown beside it (the field's label is already there)."""
+    return inert(error.message)
