@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.domain.roles import Label as RoleLabel
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.widgets.confirm import ConfirmDialog
@@ -244,8 +245,8 @@ class TasksScreen(SessionScreen):
         lines = [t(f"tasks.switch_to.{change.to_mode}")]
         for move in change.moves:
             lines.append(
-                f"• {escape(move['name'])}: {slot_name(move.get('from'), language)} → "
-                f"{slot_name(move.get('to'), language)}"
+                f"• {escape(move['name'])}: {label_name(move.get('from_label'), language)} → "
+                f"{label_name(move.get('to_label'), language)}"
             )
         lines.append(t("tasks.switch_tasks", count=len(change.task_values)))
         return "\n".join(lines)
@@ -269,11 +270,6 @@ def save_task(
     return session.save("task", values, record_id=task_id, set_changes={"coverage": coverage} if coverage else None)
 
 
-def slot_name(key: str | None, language: str) -> str:
-    """The name of a role or group key (either list), or a dash."""
-    if not key:
-        return "—"
-    for label in (*CONFIG.roles, *CONFIG.groups):
-        if label.key == key:
-            return label.name(language)
-    return key
+def label_name(label: RoleLabel | None, language: str) -> str:
+    """The name of a role or group, or a dash."""
+    return label.name(language) if label is not None else "—"
