@@ -1,81 +1,28 @@
-"""Who may write what: for each record kind, which device roles may create it, edit which fields, delete it, and
-close its conflicts. The server checks every pushed change against this table (``push.check_change``).
-
-Device roles are the enrolment code's (``enrolment.ROLES``): ``leader`` (the grid leader's tablet) and ``worker``.
-The town office writes through ``field-server`` commands on the server itself and is not limited by this table.
-A kind missing from ``RIGHTS`` (``config``, which the protocol names but no tablet writes) is refused outright.
-Closing a conflict (``resolve``) needs the right to write the conflict's field; a deletion conflict's field is
-``_deleted``, so closing it needs the right to delete.
-"""
+"""Who may write what (the table lives in ``field_agent.domain.rights``, so the tablet offers only what the server
+accepts); the server checks every pushed change against it (``push.check_change``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from field_agent.domain.rights import (
+    ANYONE,
+    FREE_WRITERS,
+    LEADER,
+    NOBODY,
+    RIGHTS,
+    KindRights,
+    Roles,
+    conflict_field,
+    may_resolve,
+)
 
-from field_agent.domain.envelope import DELETED
-
-Roles = frozenset[str]
-LEADER: Roles = frozenset({"leader"})
-ANYONE: Roles = frozenset({"leader", "worker"})
-NOBODY: Roles = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class KindRights:
-    """``create``: who may send a record of this kind the server does not hold yet (all its fields then);
-    ``edit``: who may write any field not named in ``fields``; ``fields``: fields with their own rule;
-    ``delete``: who may write ``_deleted`` (delete, or bring back)."""
-
-    create: Roles
-    edit: Roles
-    delete: Roles
-    fields: Mapping[str, Roles] = field(default_factory=dict)
-
-    def writers(self, name: str) -> Roles:
-        """Who may write field (or set) ``name`` of an existing record."""
-        if name == DELETED:
-            return self.delete
-        return self.fields.get(name, self.edit)
-
-
-_FIELD_WORK = KindRights(create=ANYONE, edit=ANYONE, delete=ANYONE)
-
-RIGHTS: dict[str, KindRights] = {
-    # the grid record is the leader's: its name, town, roles, mode and its existence; the office creates it
-    "grid": KindRights(create=NOBODY, edit=LEADER, delete=LEADER),
-    "household": _FIELD_WORK,
-    "resident": _FIELD_WORK,
-    "visit": _FIELD_WORK,
-    "sampling": _FIELD_WORK,
-    "followup": _FIELD_WORK,
-    # any tablet starts and closes a round (the sampling screen); only the leader removes one
-    "sampling_round": KindRights(create=ANYONE, edit=ANYONE, delete=LEADER),
-    # the leader assigns tasks; a worker reports on them (status, notes, buildings covered) and may raise a new one
-    # (an isolation check with a fever makes a task for the leader)
-    "task": KindRights(
-        create=ANYONE,
-        edit=LEADER,
-        delete=LEADER,
-        fields={"status": ANYONE, "notes": ANYONE, "coverage": ANYONE},
-    ),
-}
-
-
-def _free(rights: KindRights) -> Roles:
-    free = rights.edit & rights.delete
-    for roles in rights.fields.values():
-        free &= roles
-    return free
-
-
-FREE_WRITERS: dict[str, Roles] = {kind: _free(rights) for kind, rights in RIGHTS.items()}
-"""Per kind, the roles that may write every field and delete: their edits need no field-by-field check."""
-
-
-def conflict_field(conflict_id: str, conflicts: Mapping[str, Mapping[str, object]]) -> str:
-    """The field a conflict is about: from the record's conflict, else from its id (``field@stamp``)."""
-    conflict = conflicts.get(conflict_id)
-    if conflict is not None and isinstance(conflict.get("field"), str):
-        return str(conflict["field"])
-    return conflict_id.rsplit("@", 1)[0]
+__all__ = [
+    "ANYONE",
+    "FREE_WRITERS",
+    "LEADER",
+    "NOBODY",
+    "RIGHTS",
+    "KindRights",
+    "Roles",
+    "conflict_field",
+    "may_resolve",
+]

@@ -135,7 +135,11 @@ class _Progress:
 
 @click.command("sync")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print a JSON summary: pushed, pulled, conflicts, refused, duration."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary: pushed, pulled, conflicts, refused, duration, and each refusal (whose record, "
+    "which fields, why).",
 )
 @click.option("--watch", is_flag=True, help="Run as a daemon: sync in the nightly window, on demand outside it.")
 @click.option("--window", default=None, help="Nightly window, local time HH:MM-HH:MM (default 20:00-07:00).")
@@ -155,6 +159,7 @@ def sync_command(
     """Push local changes and pull others' (once), or keep syncing nightly with --watch."""
     from field_agent.sync.agent import SyncAgent
     from field_agent.sync.backoff import RetryPolicy
+    from field_agent.sync.refusals import describe_refusals
 
     if watch:
         sys.exit(_watch(ctx, window, interval_min, log_file, trigger_file))
@@ -168,8 +173,9 @@ def sync_command(
             if progress is not None:
                 progress.close()
         refused = store.refused_changes() if result.refused and not as_json else []
+        refusals = describe_refusals(store) if result.refused and as_json else []
     if as_json:
-        echo_json(result.to_json())
+        echo_json({**result.to_json(), "refusals": refusals})
     elif result.error is None:
         echo(
             f"Sent {result.pushed} changes, received {result.pulled} records in {result.duration_s:.1f} s"
