@@ -61,7 +61,9 @@ async def test_a_bad_temperature_keeps_the_followup_open_with_everything_typed(a
         assert form.query_one("#needs", Input).value == "买退烧药"
         beside = form.query_one("#error-temperature", Static)
         assert str(beside.content) and "43" in str(beside.content)
-        assert form.query_one("#temperature", Input).has_class("-invalid")
+        field = form.query_one("#temperature", Input)
+        assert field.has_class("-invalid")
+        assert field.size.height == 1, "a one-line input marked invalid keeps its text visible (no border over it)"
         form.query_one("#temperature", Input).value = "38.2"
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -37,6 +37,12 @@ def shown_value(value: Any) -> str:
     return escape(str(value))
 
 
+def hidden(widget: Static) -> Static:
+    """A line shown only when it has something to say."""
+    widget.display = False
+    return widget
+
+
 class SyncScreen(SessionScreen):
     """s syncs now; in the conflicts list 1 keeps this side, 2 takes the other, 3 types the right value."""
 
@@ -88,11 +94,11 @@ class SyncScreen(SessionScreen):
                     yield Button(self.t("key.sync_now"), variant="primary", id="sync-now", action="screen.sync")
                     yield Button(self.t("key.stop"), id="sync-stop", action="screen.stop", disabled=True)
                 yield Static("", id="sync-result")
-                yield Static("", id="sync-refusals")
+                yield hidden(Static("", id="sync-refusals"))
             yield Log(id="sync-log", max_lines=200)
         yield Static(self.t("sync.conflicts"), id="conflicts-title")
         yield DataTable[str](id="conflicts", cursor_type="row")
-        yield Static("", id="conflict-record")
+        yield hidden(Static("", id="conflict-record"))
         with Horizontal(id="conflict-sides"):
             yield Static("", id="side-winner", classes="side")
             yield Static("", id="side-loser", classes="side")
@@ -100,7 +106,7 @@ class SyncScreen(SessionScreen):
             yield Button(self.t("sync.keep_current"), action="screen.resolve('winner')")
             yield Button(self.t("sync.keep_other"), action="screen.resolve('loser')")
             yield Button(self.t("sync.type_value"), action="screen.resolve_value")
-        yield Static("", id="conflict-rights")
+        yield hidden(Static("", id="conflict-rights"))
 
     def on_mount(self) -> None:
         self.query_one("#sync-bar", ProgressBar).update(total=1, progress=0)
@@ -203,17 +209,20 @@ class SyncScreen(SessionScreen):
         t, entry = self.t, self.current_conflict()
         label = self.query_one("#conflict-record", Static)
         label.update(escape(entry.get("label") or t.label("kind", entry["kind"])) if entry else "")
+        label.display = entry is not None
         winner, loser = self.query_one("#side-winner", Static), self.query_one("#side-loser", Static)
         rights = self.query_one("#conflict-rights", Static)
         if entry is None:
             winner.update("")
             loser.update("")
             rights.update("")
+            rights.display = False
             return
         allowed = self.may_resolve(entry)
         for button in self.query("#conflict-actions Button").results(Button):
             button.disabled = not allowed
         rights.update("" if allowed else self.rights_reason(entry))
+        rights.display = not allowed
         if entry["type"] == "value":
             for widget, side in ((winner, "winner"), (loser, "loser")):
                 node = stamp_node(entry[side]["stamp"])

@@ -205,7 +205,7 @@ class FormDialog(ModalScreen[Any]):
             if isinstance(parent, Grid) and parent.has_class("form"):
                 # a two-column form: the message goes in the next row, under the field, with an empty label cell
                 parent.mount(Label("", classes="field-error"), error, after=widget)
-            elif parent is not None:
+            elif isinstance(parent, Widget):
                 parent.mount(error, after=widget)
         lines = ([summary] if summary else []) + loose
         area = self.query(".form-errors")
