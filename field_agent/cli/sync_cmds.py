@@ -49,9 +49,10 @@ def mask_id_numbers(text: str) -> str:
 
 
 def refused_lines(refused: list[dict[str, Any]], limit: int = 10) -> list[str]:
+    """One line per refusal (``sync.refusals.describe_refusals``): whose record, which fields, why."""
     lines = [
-        f"{entry['change'].get('kind', '?')} {entry['change'].get('record', '?')}: "
-        f"{mask_id_numbers(str(entry.get('reason') or entry.get('code')))}"
+        f"{entry['kind']} {entry['name'] or entry['record']} ({', '.join(entry['fields'])}): "
+        f"{mask_id_numbers(entry['reason'] or entry['code'])}"
         for entry in refused[:limit]
     ]
     if len(refused) > limit:
@@ -172,8 +173,11 @@ def sync_command(
         finally:
             if progress is not None:
                 progress.close()
-        refused = store.refused_changes() if result.refused and not as_json else []
-        refusals = describe_refusals(store) if result.refused and as_json else []
+        refusals = (
+            [{**entry, "reason": mask_id_numbers(entry["reason"])} for entry in describe_refusals(store)]
+            if result.refused
+            else []
+        )
     if as_json:
         echo_json({**result.to_json(), "refusals": refusals})
     elif result.error is None:
@@ -189,7 +193,7 @@ def sync_command(
             echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
         if result.refused:
             echo(f"{result.refused} changes were refused by the server and kept aside:")
-            for line in refused_lines(refused):
+            for line in refused_lines(refusals):
                 echo(f"  {line}")
     if result.error is not None:
         echo(f"field-agent: sync failed: {result.error}", err=True)

@@ -52,3 +52,6 @@ def test_sync_json_names_each_refused_change_its_fields_and_the_reason(town: Tow
     assert (refusal["record"], refusal["kind"], refusal["name"]) == (task_id, "task", "张贴防疫海报")
     assert refusal["fields"] == ["title"]
     assert refusal["code"] == "leader_only" and "leader" in refusal["reason"]
+    plain = fa(store, "sync")
+    assert plain.exit_code == 0, plain.output
+    assert "task 张贴防疫海报 (title): " in plain.output and task_id not in plain.output
