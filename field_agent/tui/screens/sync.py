@@ -223,6 +223,7 @@ class SyncScreen(SessionScreen):
             button.disabled = not allowed
         rights.update("" if allowed else self.rights_reason(entry))
         rights.display = not allowed
+        self.refresh_bindings()
         if entry["type"] == "value":
             for widget, side in ((winner, "winner"), (loser, "loser")):
                 node = stamp_node(entry[side]["stamp"])
@@ -312,6 +313,14 @@ class SyncScreen(SessionScreen):
         """Whether the town server accepts this device's resolution of ``entry`` (``domain.rights``)."""
         field = DELETED if entry["type"] != "value" else entry["field"]
         return may_resolve(self.role, entry["kind"], field)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The resolve keys show as disabled in the footer for a conflict the server would refuse from this role."""
+        if action in ("resolve", "resolve_value"):
+            entry = self.current_conflict() if self.query("#conflicts") else None
+            if entry is not None and not self.may_resolve(entry):
+                return None
+        return True
 
     def refuse_resolving(self, entry: dict[str, Any]) -> bool:
         """Say why this device may not resolve ``entry``, and return True, when the server would refuse it."""
