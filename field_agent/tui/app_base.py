@@ -56,10 +56,11 @@ class FieldAppBase(App[None]):
             raise RuntimeError("the store is locked")
         return self.session
 
-    def offer_undo(self, what: str, restore: Restore) -> None:
-        """Say ``what`` was saved, in a toast that offers Ctrl+Z to undo it for a few seconds (``tui.undo``)."""
+    def offer_undo(self, saved: str, what: str, restore: Restore) -> None:
+        """Say what was saved (``saved``), in a toast that offers Ctrl+Z to undo it for a few seconds; ``what``
+        names it once undone (``tui.undo``)."""
         self.undo_offer = UndoOffer(what, restore, self.idle_clock() + UNDO_SECONDS)
-        self.notify(self.t("undo.offer", what=what, key=self.t("undo.key")), timeout=UNDO_SECONDS)
+        self.notify(self.t("undo.offer", saved=saved, key=self.t("undo.key")), timeout=UNDO_SECONDS)
 
     def action_undo(self) -> None:
         """Ctrl+Z: undo the last one-key save while its offer lasts."""

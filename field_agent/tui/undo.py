@@ -25,7 +25,7 @@ Restore = Callable[[Session], Any]
 
 @dataclass(frozen=True)
 class UndoOffer:
-    """What was saved (``what``, shown again once undone), how to put it back, and until when (the app's idle
+    """What was saved (``what``, named again once undone), how to put it back, and until when (the app's idle
     clock)."""
 
     what: str

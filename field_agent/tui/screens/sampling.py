@@ -221,10 +221,9 @@ class SamplingScreen(SessionScreen):
     def on_sampling_screen_sampling_marked(self, message: SamplingScreen.SamplingMarked) -> None:
         """A one-key mark: said in a toast that offers to undo it."""
         saved, t = message.sampling, self.t
-        what = t(
-            "sampling.marked_name", status=t.label("sampling", saved.get("status")), name=escape(self.name_of(saved))
-        )
-        field_app(self).offer_undo(what, restore_values("sampling", message.before, saved))
+        what = t("undo.what", what=t.label("sampling", saved.get("status")), name=escape(self.name_of(saved)))
+        saved_text = t("sampling.marked", status=what)
+        field_app(self).offer_undo(saved_text, what, restore_values("sampling", message.before, saved))
         self.reload()
 
     def name_of(self, sampling: dict[str, Any]) -> str:

@@ -230,8 +230,8 @@ class VisitScreen(SessionScreen):
         from field_agent.tui.widgets.confirm import ConfirmDialog
 
         visit, t = message.visit, self.t
-        what = t("visit.saved_at", outcome=t.label("outcome", visit.get("outcome")), address=escape(self.address))
-        field_app(self).offer_undo(what, restore_values("visit", None, visit))
+        what = t("undo.what", what=t.label("outcome", visit.get("outcome")), name=escape(self.address))
+        field_app(self).offer_undo(t("visit.saved", outcome=what), what, restore_values("visit", None, visit))
         following = message.next_household
         if following is None:
             self.app.pop_screen()
