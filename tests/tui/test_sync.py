@@ -262,6 +262,10 @@ async def test_every_server_refusal_is_shown_with_the_record_field_and_reason(tm
         await pilot.press("s")
         await settle(pilot)
         shown = str(screen.query_one("#sync-refusals", Static).content)
+        await pilot.press("k")  # read: forget them
+        await settle(pilot)
+        assert not screen.query_one("#sync-refusals", Static).display
+        assert store.refused_changes() == []
         await app.action_lock()
     db.close()
     assert task["title"] in shown and "标题" in shown and "网格长" in shown

@@ -44,7 +44,8 @@ def hidden(widget: Static) -> Static:
 
 
 class SyncScreen(SessionScreen):
-    """s syncs now; in the conflicts list 1 keeps this side, 2 takes the other, 3 types the right value."""
+    """s syncs now; in the conflicts list 1 keeps this side, 2 takes the other, 3 types the right value; k clears
+    the list of changes the server refused once read."""
 
     NAV = "sync"
     BINDINGS = [
@@ -53,6 +54,7 @@ class SyncScreen(SessionScreen):
         Binding("1", "resolve('winner')", "sync.keep_current"),
         Binding("2", "resolve('loser')", "sync.keep_other"),
         Binding("3", "resolve_value", "sync.type_value"),
+        Binding("k", "clear_refusals", "sync.clear_refusals"),
     ]
 
     class StateLoaded(Message):
@@ -74,6 +76,9 @@ class SyncScreen(SessionScreen):
             super().__init__()
             self.result = result
 
+    class RefusalsCleared(Message):
+        """The refused changes a person has read were forgotten."""
+
     class ConflictResolved(Message):
         def __init__(self, record: dict[str, Any]) -> None:
             super().__init__()
@@ -84,6 +89,7 @@ class SyncScreen(SessionScreen):
         self.agent: SyncAgent | None = None
         self.conflicts: list[dict[str, Any]] = []
         self.role = "worker"
+        self.refusals: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sync-top"):
@@ -157,6 +163,8 @@ class SyncScreen(SessionScreen):
 
     def render_refusals(self, refusals: list[dict[str, Any]]) -> None:
         """Every change the server refused: whose record, which fields, and the server's reason."""
+        self.refusals = refusals
+        self.refresh_bindings()
         t, box = self.t, self.query_one("#sync-refusals", Static)
         lines = [t("sync.refusals_title", count=len(refusals))] if refusals else []
         for entry in refusals:
@@ -308,6 +316,23 @@ class SyncScreen(SessionScreen):
         self.query_one("#sync-result", Static).update(text)
         self.reload()
 
+    def action_clear_refusals(self) -> None:
+        """k: the worker has read the refused changes (already undone here): forget them."""
+        if self.refusals:
+            self.clear_refusals(self.session, [entry["id"] for entry in self.refusals])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refusals")
+    def clear_refusals(self, session: Session, entry_ids: list[str]) -> None:
+        store = session.store
+        if store is not None:
+            with store.batch():
+                for entry_id in entry_ids:
+                    store.discard_refused(entry_id)
+        self.post_message(self.RefusalsCleared())
+
+    def on_sync_screen_refusals_cleared(self) -> None:
+        self.reload()
+
     # ------------------------------------------------------------------ conflicts
     def may_resolve(self, entry: dict[str, Any]) -> bool:
         """Whether the town server accepts this device's resolution of ``entry`` (``domain.rights``)."""
@@ -320,6 +345,8 @@ class SyncScreen(SessionScreen):
             entry = self.current_conflict() if self.query("#conflicts") else None
             if entry is not None and not self.may_resolve(entry):
                 return None
+        if action == "clear_refusals":
+            return bool(self.refusals)
         return True
 
     def refuse_resolving(self, entry: dict[str, Any]) -> bool:
