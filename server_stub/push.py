@@ -16,13 +16,13 @@ import orjson
 
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
+from field_agent.domain.rights import FREE_WRITERS, RIGHTS, conflict_field
 from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
-from server_stub.rights import FREE_WRITERS, RIGHTS, conflict_field
 from server_stub.sealing import Sealer
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent

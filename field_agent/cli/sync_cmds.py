@@ -49,9 +49,10 @@ def mask_id_numbers(text: str) -> str:
 
 
 def refused_lines(refused: list[dict[str, Any]], limit: int = 10) -> list[str]:
+    """One line per refusal (``sync.refusals.describe_refusals``): whose record, which fields, why."""
     lines = [
-        f"{entry['change'].get('kind', '?')} {entry['change'].get('record', '?')}: "
-        f"{mask_id_numbers(str(entry.get('reason') or entry.get('code')))}"
+        f"{entry['kind']} {entry['name'] or entry['record']} ({', '.join(entry['fields'])}): "
+        f"{mask_id_numbers(entry['reason'] or entry['code'])}"
         for entry in refused[:limit]
     ]
     if len(refused) > limit:
@@ -135,7 +136,11 @@ class _Progress:
 
 @click.command("sync")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print a JSON summary: pushed, pulled, conflicts, refused, duration."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary: pushed, pulled, conflicts, refused, duration, and each refusal (whose record, "
+    "which fields, why).",
 )
 @click.option("--watch", is_flag=True, help="Run as a daemon: sync in the nightly window, on demand outside it.")
 @click.option("--window", default=None, help="Nightly window, local time HH:MM-HH:MM (default 20:00-07:00).")
@@ -155,6 +160,7 @@ def sync_command(
     """Push local changes and pull others' (once), or keep syncing nightly with --watch."""
     from field_agent.sync.agent import SyncAgent
     from field_agent.sync.backoff import RetryPolicy
+    from field_agent.sync.refusals import describe_refusals
 
     if watch:
         sys.exit(_watch(ctx, window, interval_min, log_file, trigger_file))
@@ -167,9 +173,13 @@ def sync_command(
         finally:
             if progress is not None:
                 progress.close()
-        refused = store.refused_changes() if result.refused and not as_json else []
+        refusals = (
+            [{**entry, "reason": mask_id_numbers(entry["reason"])} for entry in describe_refusals(store)]
+            if result.refused
+            else []
+        )
     if as_json:
-        echo_json(result.to_json())
+        echo_json({**result.to_json(), "refusals": refusals})
     elif result.error is None:
         echo(
             f"Sent {result.pushed} changes, received {result.pulled} records in {result.duration_s:.1f} s"
@@ -183,7 +193,7 @@ def sync_command(
             echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
         if result.refused:
             echo(f"{result.refused} changes were refused by the server and kept aside:")
-            for line in refused_lines(refused):
+            for line in refused_lines(refusals):
                 echo(f"  {line}")
     if result.error is not None:
         echo(f"field-agent: sync failed: {result.error}", err=True)

@@ -161,8 +161,10 @@ DEFAULT_ROLE_CONFIG = RoleConfig()
 class ModeSwitch:
     """What switching a grid's mode changes, as values for ``local_edit``.
 
-    ``grid_values`` go to the grid record; ``moves`` says where each member now works (``from``/``to`` are a role
-    and a group, either way round); ``task_values`` maps each open task's id to the fields it gets.
+    ``grid_values`` go to the grid record; ``moves`` says where each member now works: ``from``/``to`` are the keys
+    of a role and a group, either way round, and ``from_label``/``to_label`` the role or group they name (None when
+    the member has none), since a role and a group may share a key (``publicity``); ``task_values`` maps each open
+    task's id to the fields it gets.
     """
 
     grid_id: str
@@ -208,9 +210,9 @@ def switch_mode(
     if new_mode == "wartime":
         for member in members:
             member["group"] = wartime_group(member, leader, config)
-            moves.append({"name": member["name"], "from": member.get("role"), "to": member["group"]})
+            moves.append(_move(member["name"], member.get("role"), member["group"], config.roles, config.groups))
     else:
-        moves = [{"name": m["name"], "from": m.get("group"), "to": m.get("role")} for m in members]
+        moves = [_move(m["name"], m.get("group"), m.get("role"), config.groups, config.roles) for m in members]
     task_values: dict[str, dict[str, str | None]] = {}
     for task in tasks:
         if task.get("_deleted") or task.get("status") not in OPEN_TASK_STATUSES:
@@ -229,6 +231,19 @@ def switch_mode(
         moves=moves,
         task_values=task_values,
     )
+
+
+def _move(
+    name: str, from_key: str | None, to_key: str | None, from_list: tuple[Label, ...], to_list: tuple[Label, ...]
+) -> dict[str, Any]:
+    """One member's move, with the labels looked up in the list each key belongs to."""
+    return {
+        "name": name,
+        "from": from_key,
+        "to": to_key,
+        "from_label": _find(from_list, from_key, "slot") if from_key else None,
+        "to_label": _find(to_list, to_key, "slot") if to_key else None,
+    }
 
 
 def _check_member(member: Mapping[str, Any], config: RoleConfig) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from field_agent.domain.isolation import followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
@@ -161,6 +162,8 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
             status = "erased" if erased else "left_out"
         followups = sorted(index.followups_by_resident.get(resident["id"], []), key=lambda f: f.get("date") or "")
         last = followups[-1] if followups else {}
+        # an attempt that reached nobody (no contact, no temperature) is not the day's check
+        reached_today = any(f.get("date") == index.today.isoformat() and followup_reached(f) for f in followups)
         visits = index.visits_by_household.get(resident.get("household") or "", [])
         start = resident.get("isolation_start")
         rows.append(
@@ -189,8 +192,8 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "sampling_team": (entry or {}).get("team"),
                 "sampling_reason": (entry or {}).get("reason"),
                 "followup_count": len(followups),
-                "followup_today": any(f.get("date") == index.today.isoformat() for f in followups),
-                "followup_today_zh": labels.YES_NO[any(f.get("date") == index.today.isoformat() for f in followups)],
+                "followup_today": reached_today,
+                "followup_today_zh": labels.YES_NO[reached_today],
                 "last_followup_date": last.get("date") or _erased(index, resident["id"], "followup"),
                 "last_temperature": last.get("temperature"),
                 "last_symptoms": labels.SYMPTOMS_JOIN.join(

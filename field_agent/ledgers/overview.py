@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from field_agent.domain.isolation import followup_reached
 from field_agent.ledgers.index import CHINA, RecordIndex, parse_when
 
 
@@ -47,7 +48,9 @@ def grid_overview(
     checked = index.households_checked_since(grid_id, since) if round_record else set()
     isolated = [r for r in residents if r.get("isolation_status") == "home"]
     followed_today = {
-        f.get("resident") for f in index.kind("followup") if f["grid"] == grid_id and f.get("date") == today.isoformat()
+        f.get("resident")
+        for f in index.kind("followup")
+        if f["grid"] == grid_id and f.get("date") == today.isoformat() and followup_reached(f)
     }
     done = len(eligible) - len(left_out) if round_record else 0
     # the round's samplings erased by the retention rule: its coverage can no longer be told (not "nobody left out")

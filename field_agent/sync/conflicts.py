@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from field_agent.domain.envelope import view
+from field_agent.domain.errors import ValidationError
 from field_agent.domain.hlc import stamp_ms, stamp_node
+from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.protocol.merge import conflict_parties
 
 CHOICES = ("mine", "theirs", "value")
@@ -55,11 +58,28 @@ def list_conflicts(store: Any) -> list[dict[str, Any]]:
     return sorted(found, key=lambda entry: (entry["opened_at"] or "", entry["record"], entry["cid"]))
 
 
+def check_typed_value(store: Any, record_id: str, cid: str, value: Any) -> None:
+    """Raise ValidationError when ``value`` breaks the rules of the conflict's field (the rules every edit of the
+    record is checked with): the town server would refuse it, and the conflict would come back."""
+    envelope = store.get(record_id)
+    conflict = (envelope or {}).get("conflicts", {}).get(cid)
+    if envelope is None or conflict is None or conflict.get("type") != "value":
+        return  # the store says what is wrong with the record or the conflict
+    field, kind = conflict["field"], envelope["kind"]
+    try:
+        validate_record(kind, normalize_values(kind, {field: value}), view(envelope))
+    except ValidationError as error:
+        about_field = [problem for problem in error.errors if problem.field == field]
+        if about_field:
+            raise ValidationError(about_field, kind) from None
+
+
 def resolve(store: Any, record_id: str, cid: str, choice: str, value: Any = None) -> Any:
     """Close a conflict with ``mine``, ``theirs`` or a typed ``value``; the next sync spreads it. Blocking."""
     if choice not in CHOICES:
         raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
     if choice == "value":
+        check_typed_value(store, record_id, cid, value)
         return store.resolve_conflict(record_id, cid, choice="value", value=value)
     if value is not None:
         raise ValueError("a value only goes with choice 'value'")

@@ -107,3 +107,9 @@ def field_error_message(t: Translator, error: FieldError) -> str:
 
 def field_message(t: Translator, field: str, message: str) -> str:
     return t("error.field", field=t.label("field", field), message=message)
+
+
+def field_error_text(t: Translator, error: FieldError) -> str:
+    """What is wrong with one field, shown beside it (the field's label is already there), in the active language."""
+    detail = error.detail
+    return inert(domain_message(t, detail) if detail else error.message)

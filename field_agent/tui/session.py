@@ -175,6 +175,10 @@ class Session:
                 envelopes.append(store.put(kind, dict(values), record_id=record_id))
         return [self._applied(envelope) for envelope in envelopes]
 
+    def delete(self, record_id: str) -> None:
+        """Delete a record (a tombstone that syncs), e.g. one just created, when its save is undone."""
+        self._applied(self._open_store().delete(record_id))
+
     def _applied(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         """A saved record's view, taken into the read model when there is one (else it is built with it later)."""
         if not envelope:

@@ -58,6 +58,16 @@ def test_to_wartime_moves_members_to_their_groups() -> None:
     assert GRID["members"][1] == {"name": "陈丽", "role": "publicity"}  # input untouched
 
 
+def test_a_move_names_the_role_and_the_group_even_when_they_share_a_key() -> None:
+    """The publicity officer joins the publicity group: both keys are ``publicity``, the names are not."""
+    to_war = switch_mode(GRID, TASKS, "wartime")
+    move = next(m for m in to_war.moves if m["name"] == "陈丽")
+    assert (move["from_label"].zh_CN, move["to_label"].zh_CN) == ("宣传员", "宣传引导组")
+    war_grid, war_tasks = apply(GRID, TASKS, to_war)
+    back = next(m for m in switch_mode(war_grid, war_tasks, "normal").moves if m["name"] == "陈丽")
+    assert (back["from_label"].name("en"), back["to_label"].name("en")) == ("Publicity", "Publicity officer")
+
+
 def test_to_wartime_moves_only_open_tasks_with_their_assignee() -> None:
     switch = switch_mode(GRID, TASKS, "wartime")
     assert switch.task_values == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -12,7 +13,7 @@ from field_agent.domain.groups import DEFAULT_ELIGIBILITY, nobody_left_out, spec
 from field_agent.ledgers.builder import build_ledger
 from field_agent.ledgers.definitions import load_definitions
 
-from .town import TODAY
+from .town import G1, TODAY, TownBuilder
 
 MASKED_ID = re.compile(r"^\d{6}\*{10}[0-9X]{2}$")
 
@@ -83,6 +84,20 @@ def test_isolation_ledger_follows_up_today_and_computes_the_end(town: list[dict[
     assert wang["followup_today_zh"] == "是" and wang["followup_count"] == 2 and wang["flagged_count"] == 1
     assert wang["last_temperature"] == 37.8 and wang["last_symptoms"] == "发热、咳嗽"
     assert wang["isolation_end"] > wang["isolation_start"]
+
+
+def test_a_followup_that_reached_nobody_is_not_todays_check(town: list[dict[str, Any]]) -> None:
+    """No contact and no temperature: an attempt, recorded, but not "今日已随访" (domain.isolation.followup_reached)."""
+    wang_id = next(view(e)["id"] for e in town if e["kind"] == "resident" and view(e).get("name") == "王芳")
+    attempts = TownBuilder()
+    attempts.serial = itertools.count(90_000)  # ids the town does not use
+    attempts.add(
+        "followup", G1, {"resident": wang_id, "date": TODAY.isoformat(), "contact_made": False, "by": "林网格"}
+    )
+    earlier = [e for e in town if not (e["kind"] == "followup" and view(e)["date"] == TODAY.isoformat())]
+    rows = build_ledger("isolation", [*earlier, *attempts.envelopes.values()], today=TODAY).as_dicts()
+    wang = next(r for r in rows if r["name"] == "王芳")
+    assert wang["followup_today_zh"] == "否" and wang["followup_count"] == 2
 
 
 def test_visits_ledger_names_residents_seen_and_health_concerns(town: list[dict[str, Any]]) -> None:

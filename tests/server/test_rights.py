@@ -1,4 +1,4 @@
-"""Who may write what (server_stub/rights.py, docs/SERVER.md): checked per kind and per field on every push."""
+"""Who may write what (field_agent/domain/rights.py, docs/SERVER.md): checked per kind and per field on every push."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any, get_args
 
+from field_agent.domain.rights import ANYONE, LEADER, NOBODY, RIGHTS
 from field_agent.domain.schema import SCHEMAS
 from field_agent.protocol.wire import RecordKind
 from server_stub.enrolment import issue_code
-from server_stub.rights import ANYONE, LEADER, NOBODY, RIGHTS
 
 from .harness import Harness, Tablet, household
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import Button, DataTable, Input, Log, Static
 
 from field_agent.domain.envelope import local_edit, view
 from field_agent.domain.hlc import HybridClock
@@ -18,6 +18,7 @@ from field_agent.sync.agent import SyncAgent
 from field_agent.sync.enroll import enroll
 from field_agent.tui.app import make_app
 from field_agent.tui.screens.sync import SyncScreen
+from field_agent.tui.widgets.prompt import FieldsDialog
 
 from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, unlocked
 
@@ -232,3 +233,148 @@ async def test_a_failed_sync_is_explained_in_chinese_only(app_factory, store_pat
         screen = await open_sync(pilot)
         shown = str(screen.query_one("#sync-result", Static).content)
     assert shown == "同步失败：无法连接服务器：修改已保存在本机，下次同步时上传。"
+
+
+OTHER_NODE = "bbbbbbbbbbbb"
+
+
+def open_conflict(store_path: Path, record_id: str, field: str, mine: object, theirs: object) -> None:
+    """Another device (OTHER_NODE) and this one changed one field of a record unseen: the server's answer carries
+    the conflict back."""
+    with Store.open(store_path, PASSPHRASE) as store:
+        server = copy.deepcopy(store.get(record_id))
+        server, _ = local_edit(
+            server,
+            HybridClock(OTHER_NODE),
+            record_id=record_id,
+            kind=server["kind"],
+            grid=server["grid"],
+            values={field: theirs},
+        )
+        store.put(server["kind"], {field: mine}, record_id=record_id)
+        _batch, changes = store.next_batch(1000)
+        change = next(c for c in changes if c["record"] == record_id)
+        merged, outcome = apply_change(server, change)
+        assert outcome.status == "conflict"
+        store.apply_pulled([merged], 1)
+
+
+def pull_a_visit_by(store_path: Path, household_id: str, worker: str) -> None:
+    """The other device's worker recorded a visit: that tells this device whose tablet OTHER_NODE is."""
+    with Store.open(store_path, PASSPHRASE) as store:
+        visit, _ = local_edit(
+            None,
+            HybridClock(OTHER_NODE),
+            record_id="visit-by-other-device",
+            kind="visit",
+            grid=store.grid,
+            values={
+                "household": household_id,
+                "visited_at": "2026-11-29T10:00:00+08:00",
+                "worker": worker,
+                "outcome": "nobody_home",
+            },
+        )
+        store.apply_pulled([visit], 2)
+
+
+async def test_a_conflict_row_names_the_person_the_household_and_the_other_worker(app_factory, demo, store_path):
+    resident = next(r for r in demo["resident"].values() if r.get("phone"))
+    household = demo["household"][resident["household"]]
+    open_conflict(store_path, resident["id"], "phone", "13800000001", "13900000002")
+    pull_a_visit_by(store_path, household["id"], "王勇刚")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        table = screen.query_one("#conflicts", DataTable)
+        row = [str(cell) for cell in table.get_row_at(0)]
+        sides = str(screen.query_one("#side-winner", Static).content) + str(
+            screen.query_one("#side-loser", Static).content
+        )
+    assert resident["name"] in row[0] and household["room"] in row[0]
+    assert "王勇刚的设备" in row
+    assert "王勇刚的设备" in sides and "本机" in sides
+
+
+async def test_a_typed_conflict_value_is_checked_like_the_edit_form_and_the_dialog_stays(
+    app_factory, demo, store_path
+) -> None:
+    resident = next(r for r in demo["resident"].values() if r.get("phone"))
+    open_conflict(store_path, resident["id"], "phone", "13800000001", "13900000002")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, FieldsDialog)
+        field = dialog.query_one("#field-phone", Input)
+        field.value = "123"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is dialog, "a phone number the server refuses must not close the conflict"
+        assert field.value == "123"
+        assert str(dialog.query_one("#error-field-phone", Static).content)
+        field.value = "13900001111"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.query_one("#conflicts", DataTable).row_count == 0
+        residents = await reopen_records(pilot, store_path, "resident")
+    assert next(r for r in residents if r["id"] == resident["id"])["phone"] == "13900001111"
+
+
+async def test_a_worker_is_not_offered_a_resolution_the_server_refuses(app_factory, demo, store_path) -> None:
+    task = next(t for t in demo["task"].values() if t.get("assignee"))
+    open_conflict(store_path, task["id"], "title", "我改的标题", "别人改的标题")
+    with Store.open(store_path, PASSPHRASE) as store:
+        store.meta_set("role", "worker")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        buttons = list(screen.query("#conflict-actions Button").results(Button))
+        assert buttons and all(button.disabled for button in buttons)
+        assert "网格长" in str(screen.query_one("#conflict-rights", Static).content)
+        await pilot.press("1")
+        await settle(pilot)
+        assert screen.query_one("#conflicts", DataTable).row_count == 1
+
+
+async def test_every_server_refusal_is_shown_with_the_record_field_and_reason(tmp_path: Path) -> None:
+    from server_stub.app import create_app
+    from server_stub.db import open_database
+    from server_stub.demo import seed_demo
+    from server_stub.enrolment import issue_code
+
+    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    grid_id = seed_demo(db, grids=1, households=12, seed=7)["grids"][0]
+    code = issue_code(db, grid_id, "刘逸梓", "worker", ttl_ms=3_600_000)["code"]
+    transport = httpx.ASGITransport(app=create_app(db))
+    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
+    await enroll(store, "http://town.test", code, transport=transport)
+    await SyncAgent(store, transport=transport).sync()
+    task = next(view(e) for e in store.records("task") if view(e).get("status") == "open")
+    store.put("task", {"title": "改过的标题"}, record_id=task["id"])  # only the leader's device may
+    app = make_app(
+        tmp_path / "store",
+        store=store,
+        now=frozen_now,
+        environ={},
+        agent_factory=lambda opened: SyncAgent(opened, transport=transport),
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        screen = await open_sync(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        shown = str(screen.query_one("#sync-refusals", Static).content)
+        await pilot.press("k")  # read: forget them
+        await settle(pilot)
+        assert not screen.query_one("#sync-refusals", Static).display
+        assert store.refused_changes() == []
+        await app.action_lock()
+    db.close()
+    assert task["title"] in shown and "标题" in shown and "网格长" in shown

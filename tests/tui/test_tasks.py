@@ -100,6 +100,20 @@ async def test_switch_to_wartime_shows_who_moves_then_moves_them(app_factory, de
     assert open_tasks_after and all(t.get("group") for t in open_tasks_after)
 
 
+async def test_the_switch_preview_names_the_group_a_publicity_officer_moves_to(app_factory, demo) -> None:
+    grid = next(iter(demo["grid"].values()))
+    publicity = next(m["name"] for m in grid["members"] if m.get("role") == "publicity")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlocked(pilot)
+        await open_tasks(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        question = str(app.screen.query_one("#confirm-question", Static).content)
+    assert f"{publicity}: 宣传员 → 宣传引导组" in question
+
+
 async def test_a_worker_who_is_not_the_leader_cannot_switch_mode(app_factory, store_path) -> None:
     with Store.open(store_path, PASSPHRASE) as store:
         store.meta_set("worker", "刘逸梓")

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from field_agent.domain.enums import SYMPTOMS
+from field_agent.domain.isolation import followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.tui.model import GridModel
 
@@ -22,8 +23,11 @@ class IsolationRow:
     day: int
     days: int
     checked_today: bool
+    """A check today reached the resident (``followup_reached``)."""
     flagged_today: bool
     last_temperature: float | None
+    attempted_today: bool = False
+    """Someone tried today but did not get through: the resident is still due."""
 
     @property
     def due_today(self) -> bool:
@@ -47,7 +51,8 @@ def isolation_rows(model: GridModel, today: date, default_days: int) -> list[Iso
                 address=model.household_label(resident.get("household")),
                 day=day,
                 days=int(resident.get("isolation_days") or default_days),
-                checked_today=bool(todays),
+                checked_today=any(followup_reached(f) for f in todays),
+                attempted_today=bool(todays),
                 flagged_today=any(f.get("flagged") for f in todays),
                 last_temperature=last.get("temperature") if last else None,
             )

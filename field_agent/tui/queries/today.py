@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
-from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS, followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.store.reader import StoreReader
 from field_agent.tui import people
@@ -89,7 +89,7 @@ def today_summary(
         due += 1
         todays = [f for _, f, _ in reader.fields(reader.referencing("followup", "resident", resident_id))]
         todays = [f for f in todays if f.get("date") == today_text]
-        checked += bool(todays)
+        checked += any(followup_reached(f) for f in todays)
         flagged += any(f.get("flagged") for f in todays)
     my_tasks = sorted(
         (

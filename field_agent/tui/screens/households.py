@@ -68,6 +68,9 @@ class HouseholdsScreen(SessionScreen):
         self.query_one("#search", Input).focus()
         self.refresh_list()
 
+    def reload(self) -> None:
+        self.refresh_list()
+
     def refresh_list(self) -> None:
         self.serial += 1
         query = self.query_one("#search", Input).value

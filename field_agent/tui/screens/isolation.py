@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
-from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
+from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS, followup_reached
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.isolation import IsolationRow, isolation_rows
@@ -32,14 +32,6 @@ class IsolationScreen(SessionScreen):
         def __init__(self, rows: list[IsolationRow]) -> None:
             super().__init__()
             self.rows = rows
-
-    class FollowUpSaved(Message):
-        """Today's check was saved; ``flagged`` when it went to the grid leader."""
-
-        def __init__(self, followup: dict[str, Any], flagged: bool) -> None:
-            super().__init__()
-            self.followup = followup
-            self.flagged = flagged
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,6 +75,8 @@ class IsolationScreen(SessionScreen):
                 status = t("isolation.flagged")
             elif row.checked_today:
                 status = t("isolation.checked")
+            elif row.due_today and row.attempted_today:
+                status = t("isolation.not_reached")
             elif row.due_today:
                 status = t("isolation.due")
             else:
@@ -106,26 +100,36 @@ class IsolationScreen(SessionScreen):
             return
         row = self.rows[table.cursor_row]
         title = self.t("followup.title", name=row.resident.get("name") or "", day=row.day, days=row.days)
+        session, resident, t = self.session, row.resident, self.t
+        record = {"resident": resident["id"], "date": session.today.isoformat(), "by": session.worker}
 
-        def answered(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                self.save(self.session, row.resident, values, self.t)
+        def save(values: dict[str, Any]) -> dict[str, Any]:
+            return save_followup(session, resident, {**record, **values}, t)
 
-        self.app.push_screen(FollowUpForm(title), answered)
+        def answered(saved: dict[str, Any] | None) -> None:
+            if saved is not None:
+                self.followup_saved(saved)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def save(self, session: Session, resident: dict[str, Any], values: dict[str, Any], t: Translator) -> None:
-        followup = {"resident": resident["id"], "date": session.today.isoformat(), "by": session.worker, **values}
-        writes: list[tuple[str, Mapping[str, Any], str | None]] = [("followup", followup, None)]
-        if values["flagged"]:
-            writes.append(("task", leader_task(session, resident, values, t), None))
-        saved = session.save_many(writes)
-        self.post_message(self.FollowUpSaved(saved[0], bool(values["flagged"])))
+        self.app.push_screen(FollowUpForm(title, record, save), answered)
 
-    def on_isolation_screen_follow_up_saved(self, message: IsolationScreen.FollowUpSaved) -> None:
-        key = "followup.saved_flagged" if message.flagged else "followup.saved"
-        self.notify(self.t(key), severity="warning" if message.flagged else "information")
+    def followup_saved(self, followup: dict[str, Any]) -> None:
+        if followup.get("flagged"):
+            self.notify(self.t("followup.saved_flagged"), severity="warning")
+        elif not followup_reached(followup):
+            self.notify(self.t("followup.saved_not_reached"), severity="warning")
+        else:
+            self.notify(self.t("followup.saved"))
         self.reload()
+
+
+def save_followup(
+    session: Session, resident: dict[str, Any], followup: dict[str, Any], t: Translator
+) -> dict[str, Any]:
+    """Save today's check (blocking); a flagged one sends a task to the grid leader in the same batch."""
+    writes: list[tuple[str, Mapping[str, Any], str | None]] = [("followup", followup, None)]
+    if followup.get("flagged"):
+        writes.append(("task", leader_task(session, resident, followup, t), None))
+    return session.save_many(writes)[0]
 
 
 def leader_task(session: Session, resident: dict[str, Any], values: dict[str, Any], t: Translator) -> dict[str, Any]:

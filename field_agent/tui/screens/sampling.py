@@ -21,6 +21,7 @@ from field_agent.tui.queries.times import parse_when
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.undo import restore_values
 from field_agent.tui.widgets.confirm import ConfirmDialog
 from field_agent.tui.widgets.prompt import FieldsDialog
 
@@ -47,11 +48,12 @@ class SamplingScreen(SessionScreen):
             self.coverage = coverage
 
     class SamplingMarked(Message):
-        """A resident's entry in the round was saved."""
+        """A resident's entry in the round was saved with one key; ``before``: the entry before (None: new)."""
 
-        def __init__(self, sampling: dict[str, Any]) -> None:
+        def __init__(self, sampling: dict[str, Any], before: dict[str, Any] | None) -> None:
             super().__init__()
             self.sampling = sampling
+            self.before = before
 
     class RoundStarted(Message):
         def __init__(self, round_: dict[str, Any]) -> None:
@@ -164,66 +166,72 @@ class SamplingScreen(SessionScreen):
         if row is None or self._need_round():
             return
         if status not in REASON_NEEDED:
-            self.write(self.session, row, {"status": status})
+            self.write(self.session, self.round_id(), row, {"status": status})
             return
-        t = self.t
+        t, session, round_id = self.t, self.session, self.round_id()
         dialog = FieldsDialog(
             t("sampling.reason_title", status=t.label("sampling", status), name=row.resident.get("name") or ""),
             [("reason", t("field.reason"), "", status != "missed")],
             t("key.save"),
             t("key.cancel"),
             t("dialog.required"),
+            save=lambda values: save_sampling(session, round_id, row, {"status": status, "reason": values["reason"]}),
         )
-
-        def answered(values: dict[str, str] | None) -> None:
-            if values is not None:
-                self.write(self.session, row, {"status": status, "reason": values["reason"]})
-
-        self.app.push_screen(dialog, answered)
+        self.app.push_screen(dialog, self._dialog_saved)
 
     def action_schedule(self) -> None:
         row = self.current_row()
         if row is None or self._need_round():
             return
-        t, sampling = self.t, row.sampling or {}
+        t, sampling, session, round_id = self.t, row.sampling or {}, self.session, self.round_id()
+        now = field_app(self).now
+
+        def check(values: dict[str, Any]) -> dict[str, str]:
+            return {} if parse_when(values["when"], now()) is not None else {"when": t("sampling.bad_time")}
+
+        def save(values: dict[str, Any]) -> dict[str, Any]:
+            status = row.status if row.status in ("sampled", "exempt") else "scheduled"
+            when = parse_when(values["when"], now())
+            return save_sampling(
+                session, round_id, row, {"status": status, "scheduled_at": when, "team": values["team"]}
+            )
+
         dialog = FieldsDialog(
             t("sampling.schedule_title", name=row.resident.get("name") or ""),
             [("when", t("field.scheduled_at"), "", True), ("team", t("field.team"), sampling.get("team") or "", False)],
             t("key.save"),
             t("key.cancel"),
             t("dialog.required"),
+            save=save,
+            check=check,
         )
+        self.app.push_screen(dialog, self._dialog_saved)
 
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            when = parse_when(values["when"], field_app(self).now())
-            if when is None:
-                self.notify(t("sampling.bad_time"), severity="error")
-                return
-            status = row.status if row.status in ("sampled", "exempt") else "scheduled"
-            self.write(self.session, row, {"status": status, "scheduled_at": when, "team": values["team"]})
+    def _dialog_saved(self, saved: dict[str, Any] | None) -> None:
+        if saved is not None:
+            self.notify(self.t("sampling.marked", status=self.t.label("sampling", saved.get("status"))))
+            self.reload()
 
-        self.app.push_screen(dialog, answered)
+    def round_id(self) -> str | None:
+        return self.coverage.round["id"] if self.coverage and self.coverage.round else None
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="save")
-    def write(self, session: Session, row: SamplingRow, changes: dict[str, Any]) -> None:
-        round_id = self.coverage.round["id"] if self.coverage and self.coverage.round else None
-        values: dict[str, Any] = {
-            "round": round_id,
-            "resident": row.resident["id"],
-            "household": row.resident.get("household"),
-            **changes,
-        }
-        if changes.get("status") == "sampled":
-            values.update(sampled_at=session.now().isoformat(), by=session.worker)
-        record_id = row.sampling["id"] if row.sampling else None
-        saved = session.save("sampling", values, record_id=record_id)
-        self.post_message(self.SamplingMarked(saved))
+    def write(self, session: Session, round_id: str | None, row: SamplingRow, changes: dict[str, Any]) -> None:
+        saved = save_sampling(session, round_id, row, changes)
+        self.post_message(self.SamplingMarked(saved, row.sampling))
 
     def on_sampling_screen_sampling_marked(self, message: SamplingScreen.SamplingMarked) -> None:
-        self.notify(self.t("sampling.marked", status=self.t.label("sampling", message.sampling.get("status"))))
+        """A one-key mark: said in a toast that offers to undo it."""
+        saved, t = message.sampling, self.t
+        what = t("undo.what", what=t.label("sampling", saved.get("status")), name=escape(self.name_of(saved)))
+        saved_text = t("sampling.marked", status=what)
+        field_app(self).offer_undo(saved_text, what, restore_values("sampling", message.before, saved))
         self.reload()
+
+    def name_of(self, sampling: dict[str, Any]) -> str:
+        rows = self.coverage.rows if self.coverage else []
+        resident = next((r.resident for r in rows if r.resident["id"] == sampling.get("resident")), {})
+        return str(resident.get("name") or "")
 
     def action_new_round(self) -> None:
         t = self.t
@@ -254,3 +262,17 @@ class SamplingScreen(SessionScreen):
     def on_sampling_screen_round_started(self, message: SamplingScreen.RoundStarted) -> None:
         self.notify(self.t("sampling.round_started", name=message.round.get("name") or ""))
         self.reload()
+
+
+def save_sampling(session: Session, round_id: str | None, row: SamplingRow, changes: dict[str, Any]) -> dict[str, Any]:
+    """Save a resident's entry in the round (blocking): the existing one changed, or a new one."""
+    values: dict[str, Any] = {
+        "round": round_id,
+        "resident": row.resident["id"],
+        "household": row.resident.get("household"),
+        **changes,
+    }
+    if changes.get("status") == "sampled":
+        values.update(sampled_at=session.now().isoformat(), by=session.worker)
+    record_id = row.sampling["id"] if row.sampling else None
+    return session.save("sampling", values, record_id=record_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,13 +14,19 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, Log, ProgressBar, Static
 
+from field_agent.domain.envelope import DELETED
+from field_agent.domain.hlc import stamp_node
 from field_agent.domain.printable import inert
+from field_agent.domain.rights import may_resolve
 from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
+from field_agent.sync.refusals import describe_refusals
 from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
+from field_agent.tui.queries.conflicts import explain_conflicts
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.widgets.form_dialog import domain_errors
 from field_agent.tui.widgets.prompt import FieldsDialog
 
 
@@ -70,8 +77,15 @@ def _reason(t: Translator, kind: object, error: object) -> str:
     return t(key) if t.has(key) else str(error or "")
 
 
+def hidden(widget: Static) -> Static:
+    """A line shown only when it has something to say."""
+    widget.display = False
+    return widget
+
+
 class SyncScreen(SessionScreen):
-    """s syncs now; in the conflicts list 1 keeps this side, 2 takes the other, 3 types the right value."""
+    """s syncs now; in the conflicts list 1 keeps this side, 2 takes the other, 3 types the right value; k clears
+    the list of changes the server refused once read."""
 
     NAV = "sync"
     BINDINGS = [
@@ -80,13 +94,17 @@ class SyncScreen(SessionScreen):
         Binding("1", "resolve('winner')", "sync.keep_current"),
         Binding("2", "resolve('loser')", "sync.keep_other"),
         Binding("3", "resolve_value", "sync.type_value"),
+        Binding("k", "clear_refusals", "sync.clear_refusals"),
     ]
 
     class StateLoaded(Message):
-        def __init__(self, state: dict[str, Any], conflicts: list[dict[str, Any]]) -> None:
+        def __init__(
+            self, state: dict[str, Any], conflicts: list[dict[str, Any]], refusals: list[dict[str, Any]]
+        ) -> None:
             super().__init__()
             self.state = state
             self.conflicts = conflicts
+            self.refusals = refusals
 
     class SyncProgressed(Message):
         def __init__(self, progress: SyncProgress) -> None:
@@ -98,6 +116,9 @@ class SyncScreen(SessionScreen):
             super().__init__()
             self.result = result
 
+    class RefusalsCleared(Message):
+        """The refused changes a person has read were forgotten."""
+
     class ConflictResolved(Message):
         def __init__(self, record: dict[str, Any]) -> None:
             super().__init__()
@@ -107,6 +128,8 @@ class SyncScreen(SessionScreen):
         super().__init__()
         self.agent: SyncAgent | None = None
         self.conflicts: list[dict[str, Any]] = []
+        self.role = "worker"
+        self.refusals: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sync-top"):
@@ -117,9 +140,11 @@ class SyncScreen(SessionScreen):
                     yield Button(self.t("key.sync_now"), variant="primary", id="sync-now", action="screen.sync")
                     yield Button(self.t("key.stop"), id="sync-stop", action="screen.stop", disabled=True)
                 yield Static("", id="sync-result")
+                yield hidden(Static("", id="sync-refusals"))
             yield Log(id="sync-log", max_lines=200)
         yield Static(self.t("sync.conflicts"), id="conflicts-title")
         yield DataTable[str](id="conflicts", cursor_type="row")
+        yield hidden(Static("", id="conflict-record"))
         with Horizontal(id="conflict-sides"):
             yield Static("", id="side-winner", classes="side")
             yield Static("", id="side-loser", classes="side")
@@ -127,11 +152,12 @@ class SyncScreen(SessionScreen):
             yield Button(self.t("sync.keep_current"), action="screen.resolve('winner')")
             yield Button(self.t("sync.keep_other"), action="screen.resolve('loser')")
             yield Button(self.t("sync.type_value"), action="screen.resolve_value")
+        yield hidden(Static("", id="conflict-rights"))
 
     def on_mount(self) -> None:
         self.query_one("#sync-bar", ProgressBar).update(total=1, progress=0)
         table = self.query_one("#conflicts", DataTable)
-        for key in ("record", "field", "current", "other", "when"):
+        for key in ("record", "field", "current", "other", "by", "when"):
             table.add_column(self.t(f"sync.col.{key}"), key=key)
         self.reload()
 
@@ -142,7 +168,14 @@ class SyncScreen(SessionScreen):
     def load_state(self, session: Session) -> None:
         state = session.sync_state()
         state["server"] = session.setting("server_url")
-        self.post_message(self.StateLoaded(state, session.conflicts()))
+        conflicts = session.conflicts()
+        store = session.store
+        if conflicts:
+            with session.reading() as model:
+                conflicts = explain_conflicts(model, session.reader, conflicts, store.node_id if store else "")
+        refusals = describe_refusals(store) if store is not None else []
+        state["role"] = str(session.setting("role") or "worker")
+        self.post_message(self.StateLoaded(state, conflicts, refusals))
 
     def on_sync_screen_state_loaded(self, message: SyncScreen.StateLoaded) -> None:
         t, state = self.t, message.state
@@ -164,8 +197,30 @@ class SyncScreen(SessionScreen):
             else:
                 summary = t("sync.last_ok", pushed=last_result.get("pushed", 0), pulled=last_result.get("pulled", 0))
             self.query_one("#sync-result", Static).update(summary)
+        self.role = state["role"]
         self.conflicts = message.conflicts
+        self.render_refusals(message.refusals)
         self.render_conflicts()
+
+    def render_refusals(self, refusals: list[dict[str, Any]]) -> None:
+        """Every change the server refused: whose record, which fields, and the server's reason."""
+        self.refusals = refusals
+        self.refresh_bindings()
+        t, box = self.t, self.query_one("#sync-refusals", Static)
+        lines = [t("sync.refusals_title", count=len(refusals))] if refusals else []
+        for entry in refusals:
+            fields = "、".join(t.label("field", name) for name in entry["fields"])
+            reason = t(f"sync.refusal.{entry['code']}") if t.has(f"sync.refusal.{entry['code']}") else ""
+            lines.append(
+                t(
+                    "sync.refusal",
+                    record=escape(entry["name"] or t.label("kind", entry["kind"])),
+                    fields=escape(fields),
+                    reason=escape(reason or entry["reason"] or entry["code"]),
+                )
+            )
+        box.update("\n".join(lines))
+        box.display = bool(refusals)
 
     def render_conflicts(self) -> None:
         t = self.t
@@ -177,15 +232,20 @@ class SyncScreen(SessionScreen):
             else:
                 current, other = t("sync.deleted"), t("sync.edited")
             table.add_row(
-                t.label("kind", entry["kind"]),
+                Text(entry.get("label") or t.label("kind", entry["kind"])),
                 t.label("field", entry["field"]),
                 shown_value(current)[:30],
                 shown_value(other)[:30],
+                Text("、".join(self.device_name(node, worker) for node, worker in entry.get("devices") or ())),
                 short_time(entry.get("opened_at"), self.zone),
                 key=entry["cid"] + "|" + entry["record"],
             )
         self.query_one("#conflicts-title", Static).update(t("sync.conflicts_count", count=len(self.conflicts)))
         self.show_sides()
+
+    def device_name(self, node: str, worker: str | None) -> str:
+        """Another device, by its worker's name where known."""
+        return self.t("sync.device_of", worker=worker) if worker else self.t("sync.device_id", node=node)
 
     def current_conflict(self) -> dict[str, Any] | None:
         table = self.query_one("#conflicts", DataTable)
@@ -196,14 +256,33 @@ class SyncScreen(SessionScreen):
     @on(DataTable.RowHighlighted, "#conflicts")
     def show_sides(self) -> None:
         t, entry = self.t, self.current_conflict()
+        label = self.query_one("#conflict-record", Static)
+        label.update(escape(entry.get("label") or t.label("kind", entry["kind"])) if entry else "")
+        label.display = entry is not None
         winner, loser = self.query_one("#side-winner", Static), self.query_one("#side-loser", Static)
+        rights = self.query_one("#conflict-rights", Static)
         if entry is None:
             winner.update("")
             loser.update("")
+            rights.update("")
+            rights.display = False
             return
+        allowed = self.may_resolve(entry)
+        for button in self.query("#conflict-actions Button").results(Button):
+            button.disabled = not allowed
+        rights.update("" if allowed else self.rights_reason(entry))
+        rights.display = not allowed
+        self.refresh_bindings()
         if entry["type"] == "value":
             for widget, side in ((winner, "winner"), (loser, "loser")):
-                whose = t("sync.this_device") if entry.get("mine") == side else t("sync.other_device")
+                node = stamp_node(entry[side]["stamp"])
+                worker = dict(entry.get("devices") or ()).get(node)
+                if entry.get("mine") == side:
+                    whose = t("sync.this_device")
+                elif (node, worker) in (entry.get("devices") or ()):
+                    whose = escape(self.device_name(node, worker))
+                else:
+                    whose = t("sync.other_device")
                 widget.update(
                     f"[b]{t(f'sync.side.{side}')}[/b] ({whose})\n{shown_value(entry[side]['value'])}\n"
                     f"{short_time(entry[side].get('at'), self.zone)}"
@@ -279,10 +358,52 @@ class SyncScreen(SessionScreen):
         self.query_one("#sync-result", Static).update(text)
         self.reload()
 
+    def action_clear_refusals(self) -> None:
+        """k: the worker has read the refused changes (already undone here): forget them."""
+        if self.refusals:
+            self.clear_refusals(self.session, [entry["id"] for entry in self.refusals])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refusals")
+    def clear_refusals(self, session: Session, entry_ids: list[str]) -> None:
+        store = session.store
+        if store is not None:
+            with store.batch():
+                for entry_id in entry_ids:
+                    store.sync.discard_refused(entry_id)
+        self.post_message(self.RefusalsCleared())
+
+    def on_sync_screen_refusals_cleared(self) -> None:
+        self.reload()
+
     # ------------------------------------------------------------------ conflicts
+    def may_resolve(self, entry: dict[str, Any]) -> bool:
+        """Whether the town server accepts this device's resolution of ``entry`` (``domain.rights``)."""
+        field = DELETED if entry["type"] != "value" else entry["field"]
+        return may_resolve(self.role, entry["kind"], field)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The resolve keys show as disabled in the footer for a conflict the server would refuse from this role."""
+        if action in ("resolve", "resolve_value"):
+            entry = self.current_conflict() if self.query("#conflicts") else None
+            if entry is not None and not self.may_resolve(entry):
+                return None
+        if action == "clear_refusals":
+            return bool(self.refusals)
+        return True
+
+    def refuse_resolving(self, entry: dict[str, Any]) -> bool:
+        """Say why this device may not resolve ``entry``, and return True, when the server would refuse it."""
+        if self.may_resolve(entry):
+            return False
+        self.notify(self.rights_reason(entry), severity="warning")
+        return True
+
+    def rights_reason(self, entry: dict[str, Any]) -> str:
+        return self.t("sync.leader_only", field=self.t.label("field", entry["field"]))
+
     def action_resolve(self, side: str) -> None:
         entry = self.current_conflict()
-        if entry is None:
+        if entry is None or self.refuse_resolving(entry):
             return
         if entry["type"] == "value":
             self.resolve(self.session, entry, "value", entry[side]["value"])
@@ -294,29 +415,44 @@ class SyncScreen(SessionScreen):
         self.resolve(self.session, entry, choice, None)
 
     def action_resolve_value(self) -> None:
+        """3: type the right value; checked with the record's rules (as the edit forms are) before it is saved,
+        and the dialog stays open on a problem."""
         entry = self.current_conflict()
-        if entry is None or entry["type"] != "value":
+        if entry is None or entry["type"] != "value" or self.refuse_resolving(entry):
             return
-        t = self.t
-        current = entry["winner"]["value"]
+        t, session = self.t, self.session
+        field, current = entry["field"], entry["winner"]["value"]
+
+        def typed(values: dict[str, Any]) -> Any:
+            text = values[field]
+            if isinstance(current, int | float) and not isinstance(current, bool):
+                return type(current)(text)  # ValueError: not a number
+            return text
+
+        def check(values: dict[str, Any]) -> dict[str, str]:
+            try:
+                value = typed(values)
+            except ValueError:
+                return {field: t("sync.bad_value")}
+            errors = domain_errors(t, entry["kind"], {field: value})
+            return {name: message for name, message in errors.items() if name == field}
+
+        def save(values: dict[str, Any]) -> dict[str, Any]:
+            return session.resolve_conflict(entry["record"], entry["cid"], "value", typed(values))
+
         dialog = FieldsDialog(
-            t("sync.type_title", field=t.label("field", entry["field"])),
-            [("value", t.label("field", entry["field"]), "" if current is None else str(current), True)],
+            t("sync.type_title", field=t.label("field", field)),
+            [(field, t.label("field", field), "" if current is None else str(current), True)],
             t("key.save"),
             t("key.cancel"),
             t("dialog.required"),
+            save=save,
+            check=check,
         )
 
-        def answered(values: dict[str, str] | None) -> None:
-            if values is not None:
-                typed: Any = values["value"]
-                if isinstance(current, int | float) and not isinstance(current, bool):
-                    try:
-                        typed = type(current)(typed)
-                    except ValueError:
-                        self.notify(t("sync.bad_value"), severity="error")
-                        return
-                self.resolve(self.session, entry, "value", typed)
+        def answered(record: dict[str, Any] | None) -> None:
+            if record is not None:
+                self.on_sync_screen_conflict_resolved(self.ConflictResolved(record))
 
         self.app.push_screen(dialog, answered)
 

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.domain.roles import Label as RoleLabel
 from field_agent.domain.sorting import natural_key
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
@@ -170,18 +171,25 @@ class TasksScreen(SessionScreen):
         fields = [("notes", t("field.notes"), task.get("notes") or "", False)]
         if task.get("task_kind") == "publicity":
             fields.append(("coverage", t("tasks.coverage_prompt"), "", False))
-        dialog = FieldsDialog(
-            t("tasks.complete_title", title=task.get("title") or ""), fields, t("key.complete"), t("key.cancel")
-        )
+        session = self.session
 
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
+        def save(values: dict[str, Any]) -> dict[str, Any]:
             buildings = [b.strip() for b in values.get("coverage", "").replace("，", ",").split(",") if b.strip()]
             coverage = {b: True for b in buildings} or None
-            self.write(self.session, task["id"], {"status": "done", "notes": values["notes"]}, coverage)
+            return save_task(session, task["id"], {"status": "done", "notes": values["notes"]}, coverage)
 
-        self.app.push_screen(dialog, answered)
+        dialog = FieldsDialog(
+            t("tasks.complete_title", title=task.get("title") or ""),
+            fields,
+            t("key.complete"),
+            t("key.cancel"),
+            save=save,
+        )
+        self.app.push_screen(dialog, self._task_answered)
+
+    def _task_answered(self, saved: dict[str, Any] | None) -> None:
+        if saved is not None:
+            self.task_saved(saved)
 
     def action_new_task(self) -> None:
         board = self.board
@@ -192,23 +200,27 @@ class TasksScreen(SessionScreen):
             return
         members = [m.get("name") for m in board.grid.get("members") or [] if m.get("name")]
 
-        def answered(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                self.write(self.session, None, values, None)
-
-        self.app.push_screen(TaskForm(board.wartime, self.slots(board), members, self.session.today), answered)
+        session = self.session
+        form = TaskForm(
+            board.wartime,
+            self.slots(board),
+            members,
+            session.today,
+            save=lambda values: save_task(session, None, values, None),
+        )
+        self.app.push_screen(form, self._task_answered)
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="save")
     def write(
         self, session: Session, task_id: str | None, values: dict[str, Any], coverage: dict[str, bool] | None
     ) -> None:
-        saved = session.save(
-            "task", values, record_id=task_id, set_changes={"coverage": coverage} if coverage else None
-        )
-        self.post_message(self.TaskSaved(saved))
+        self.post_message(self.TaskSaved(save_task(session, task_id, values, coverage)))
 
     def on_tasks_screen_task_saved(self, message: TasksScreen.TaskSaved) -> None:
-        self.notify(self.t("tasks.saved", status=self.t.label("task_status", message.task.get("status"))))
+        self.task_saved(message.task)
+
+    def task_saved(self, task: dict[str, Any]) -> None:
+        self.notify(self.t("tasks.saved", status=self.t.label("task_status", task.get("status"))))
         self.reload()
 
     def action_switch_mode(self) -> None:
@@ -234,8 +246,8 @@ class TasksScreen(SessionScreen):
         lines = [t(f"tasks.switch_to.{change.to_mode}")]
         for move in change.moves:
             lines.append(
-                f"• {escape(move['name'])}: {slot_name(move.get('from'), language)} → "
-                f"{slot_name(move.get('to'), language)}"
+                f"• {escape(move['name'])}: {label_name(move.get('from_label'), language)} → "
+                f"{label_name(move.get('to_label'), language)}"
             )
         lines.append(t.n("tasks.switch_tasks", len(change.task_values)))
         return "\n".join(lines)
@@ -252,11 +264,13 @@ class TasksScreen(SessionScreen):
         self.reload()
 
 
-def slot_name(key: str | None, language: str) -> str:
-    """The name of a role or group key (either list), or a dash."""
-    if not key:
-        return "—"
-    for label in (*CONFIG.roles, *CONFIG.groups):
-        if label.key == key:
-            return label.name(language)
-    return key
+def save_task(
+    session: Session, task_id: str | None, values: dict[str, Any], coverage: dict[str, bool] | None
+) -> dict[str, Any]:
+    """Save a task (blocking); ``coverage`` adds buildings to its set of buildings covered."""
+    return session.save("task", values, record_id=task_id, set_changes={"coverage": coverage} if coverage else None)
+
+
+def label_name(label: RoleLabel | None, language: str) -> str:
+    """The name of a role or group, or a dash."""
+    return label.name(language) if label is not None else "—"

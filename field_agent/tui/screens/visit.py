@@ -20,6 +20,7 @@ from field_agent.tui.errors import describe_error
 from field_agent.tui.queries.households import next_in_building
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
+from field_agent.tui.undo import restore_values
 
 QUICK_OUTCOMES = ("nobody_home", "refused", "vacant")
 """Outcomes with nobody to ask: their key saves the visit at once."""
@@ -66,6 +67,7 @@ class VisitScreen(SessionScreen):
         self.residents: list[dict[str, Any]] = []
         self.answers: dict[str, dict[str, Any]] = {}
         self.saving = False
+        self.address = ""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="visit-header")
@@ -106,6 +108,7 @@ class VisitScreen(SessionScreen):
 
     def on_visit_screen_loaded(self, message: VisitScreen.Loaded) -> None:
         self.residents = message.residents
+        self.address = message.household.get("short_address") or ""
         for resident in self.residents:
             self.answers.setdefault(resident["id"], {"present": False, "fever": False, "cough": False, "other": ""})
         self.query_one("#visit-header", Static).update(
@@ -224,7 +227,9 @@ class VisitScreen(SessionScreen):
     async def on_visit_screen_visit_saved(self, message: VisitSaved) -> None:
         from field_agent.tui.widgets.confirm import ConfirmDialog
 
-        self.notify(self.t("visit.saved", outcome=self.t.label("outcome", message.visit.get("outcome"))))
+        visit, t = message.visit, self.t
+        what = t("undo.what", what=t.label("outcome", visit.get("outcome")), name=escape(self.address))
+        field_app(self).offer_undo(t("visit.saved", outcome=what), what, restore_values("visit", None, visit))
         following = message.next_household
         if following is None:
             self.app.pop_screen()

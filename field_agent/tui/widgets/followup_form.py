@@ -10,15 +10,19 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from field_agent.domain.enums import SYMPTOMS
+from field_agent.domain.isolation import followup_reached
 from field_agent.tui.queries.isolation import needs_flag
-from field_agent.tui.widgets.form_dialog import FormDialog
+from field_agent.tui.widgets.form_dialog import FormDialog, FormErrors, Saver
 
 
 class FollowUpForm(FormDialog):
-    """Dismisses with the follow-up's values (``flagged`` worked out), or None when cancelled."""
+    """Dismisses with what ``save`` returned for the follow-up's values (``flagged`` worked out; checked against
+    the follow-up record's rules first), or None when cancelled. A check without contact and without a
+    temperature is saved as an attempt (not reached): the resident stays due today."""
 
-    def __init__(self, title: str) -> None:
-        super().__init__()
+    def __init__(self, title: str, record: dict[str, Any], save: Saver | None = None) -> None:
+        """``record``: the fields the screen adds (resident, date, by), so the whole follow-up is checked."""
+        super().__init__(save=save, kind="followup", record=record)
         self.form_title = title
 
     def compose(self) -> ComposeResult:
@@ -37,19 +41,20 @@ class FollowUpForm(FormDialog):
                 yield Label(t("field.contact_made"))
                 yield Checkbox(t("followup.contact_made"), True, id="contact_made", compact=True)
             yield Static("", id="flag-warning")
+            yield Static("", id="form-errors", classes="form-errors")
             with Horizontal(classes="actions"):
-                yield Button(t("key.save"), variant="primary", id="save")
+                yield self.save_button()
                 yield Button(t("key.cancel"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#temperature", Input).focus()
 
-    def read(self) -> dict[str, Any] | None:
+    def read(self) -> dict[str, Any]:
         text = self.query_one("#temperature", Input).value.strip()
         try:
             temperature = float(text) if text else None
         except ValueError:
-            return None
+            raise FormErrors({"temperature": self.t("followup.bad_temperature")}) from None
         symptoms = [s for s in SYMPTOMS if self.query_one(f"#symptom-{s}", Checkbox).value]
         return {
             "temperature": temperature,
@@ -62,17 +67,15 @@ class FollowUpForm(FormDialog):
     @on(Input.Changed)
     @on(Checkbox.Changed)
     def _changed(self) -> None:
-        values = self.read()
         warning = self.query_one("#flag-warning", Static)
-        if values is None:
+        try:
+            values = self.read()
+        except FormErrors:
             warning.update(self.t("followup.bad_temperature"))
-        else:
-            warning.update(self.t("followup.will_flag") if values["flagged"] else "")
-
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        values = self.read()
-        if values is None:
-            self.query_one("#temperature", Input).focus()
             return
-        self.dismiss(values)
+        if values["flagged"]:
+            warning.update(self.t("followup.will_flag"))
+        elif not followup_reached(values):
+            warning.update(self.t("followup.will_not_reach"))
+        else:
+            warning.update("")

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from field_agent.tui.widgets.form_dialog import Checker, FormDialog, FormErrors, Saver
 
-class FieldsDialog(ModalScreen[dict[str, str] | None]):
-    """Asks for named text fields; dismisses with their values, or None when cancelled.
+
+class FieldsDialog(FormDialog):
+    """Asks for named text fields; dismisses with their values (or what ``save`` returned), or None when
+    cancelled. Ctrl+S, Enter on the last field or the ok button save; a problem keeps the dialog open, shown
+    beside its field.
 
     ``fields`` are ``(name, label, initial, required)``; an empty required field keeps the dialog open.
     """
 
-    BINDINGS = [Binding("escape", "cancel", show=False)]
-
     def __init__(
-        self, title: str, fields: list[tuple[str, str, str, bool]], ok: str, cancel: str, required_message: str = ""
+        self,
+        title: str,
+        fields: list[tuple[str, str, str, bool]],
+        ok: str,
+        cancel: str,
+        required_message: str = "",
+        *,
+        save: Saver | None = None,
+        check: Checker | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(save=save, check=check)
         self.dialog_title = title
         self.fields = fields
         self.ok = ok
@@ -34,14 +44,20 @@ class FieldsDialog(ModalScreen[dict[str, str] | None]):
             with Grid(classes="form"):
                 for name, label, initial, _required in self.fields:
                     yield Label(label)
-                    yield Input(initial, id=f"field-{name}", compact=True)
-            yield Static("", id="dialog-error")
+                    yield Input(initial, id=self.field_id(name), compact=True)
+            yield Static("", id="dialog-error", classes="form-errors")
             with Horizontal(classes="actions"):
-                yield Button(self.ok, variant="primary", id="ok")
+                yield self.save_button(self.ok)
                 yield Button(self.cancel, id="cancel")
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()
+
+    def field_id(self, name: str) -> str:
+        return f"field-{name}"
+
+    def field_label(self, name: str) -> str:
+        return next((label for field, label, *_ in self.fields if field == name), name)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -50,18 +66,15 @@ class FieldsDialog(ModalScreen[dict[str, str] | None]):
         if position + 1 < len(inputs):
             inputs[position + 1].focus()
         else:
-            self._ok()
+            self.action_save()
 
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        values = {name: self.query_one(f"#field-{name}", Input).value.strip() for name, *_ in self.fields}
-        missing = [name for name, _label, _initial, required in self.fields if required and not values[name]]
+    def read(self) -> dict[str, Any]:
+        values = {name: self.query_one(f"#{self.field_id(name)}", Input).value.strip() for name, *_ in self.fields}
+        missing = {
+            name: self.required_message or self.t("dialog.required")
+            for name, _label, _initial, required in self.fields
+            if required and not values[name]
+        }
         if missing:
-            self.query_one(f"#field-{missing[0]}", Input).focus()
-            self.query_one("#dialog-error", Static).update(self.required_message)
-            return
-        self.dismiss(values)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            raise FormErrors(missing)
+        return values

@@ -14,7 +14,6 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES
-from field_agent.domain.errors import ValidationError
 from field_agent.tui import people
 from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
@@ -26,16 +25,12 @@ TEXT_FIELDS = ("name", "id_number", "phone", "isolation_start", "isolation_days"
 
 
 class ResidentForm(FormDialog):
-    """Dismisses with the saved resident's view, or None when cancelled."""
+    """Dismisses with the saved resident's view, or None when cancelled; checked with the resident record's rules
+    before it is saved (the store checks them again)."""
 
     BINDINGS = [Binding("ctrl+r", "reveal", "key.reveal", priority=True)]
 
-    class ResidentSaved(Message):
-        def __init__(self, resident: dict[str, Any]) -> None:
-            super().__init__()
-            self.resident = resident
-
-    class SaveFailed(Message):
+    class RevealFailed(Message):
         def __init__(self, error: Exception) -> None:
             super().__init__()
             self.error = error
@@ -48,7 +43,7 @@ class ResidentForm(FormDialog):
             self.seconds = seconds
 
     def __init__(self, household_id: str, resident: dict[str, Any] | None) -> None:
-        super().__init__()
+        super().__init__(save=self._save, kind="resident", record=resident)
         self.household_id = household_id
         self.resident = resident
         self.reveal_timer: Timer | None = None
@@ -105,9 +100,9 @@ class ResidentForm(FormDialog):
                 )
                 yield Label(t("field.isolation_days"))
                 yield Input(str(r.get("isolation_days") or ""), id="isolation_days", compact=True, type="integer")
-            yield Static("", id="form-errors")
+            yield Static("", id="form-errors", classes="form-errors")
             with Horizontal(classes="actions"):
-                yield Button(t("key.save"), variant="primary", id="save")
+                yield self.save_button()
                 yield Button(t("key.cancel"), id="cancel")
                 if self.resident is not None:
                     yield Button(t("key.reveal"), id="reveal")
@@ -135,8 +130,8 @@ class ResidentForm(FormDialog):
             box.update(t(f"idcheck.{check.reason}"))
             box.set_classes("-invalid")
 
-    def values(self) -> tuple[dict[str, Any], dict[str, bool]]:
-        """The form's fields as record values, and the recorded groups as set changes."""
+    def read(self) -> dict[str, Any]:
+        """The form's fields as record values; the recorded groups as set changes (``{group: present}``)."""
         values: dict[str, Any] = {"household": self.household_id}
         for name in TEXT_FIELDS:
             text = self.query_one(f"#{name}", Input).value.strip()
@@ -148,36 +143,16 @@ class ResidentForm(FormDialog):
             values[name] = self.query_one(f"#{name}", Select).value
         if values["isolation_status"] == "home" and not values["isolation_start"]:
             values["isolation_start"] = field_app(self).now().date().isoformat()
-        groups = {g: self.query_one(f"#group-{g}", Checkbox).value for g in RECORDED_GROUPS}
-        return values, groups
+        values["special_groups"] = {g: self.query_one(f"#group-{g}", Checkbox).value for g in RECORDED_GROUPS}
+        return values
 
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        values, groups = self.values()
+    def _save(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Runs in the form's save worker."""
+        values = dict(values)
+        groups = values.pop("special_groups")
         record_id = self.resident["id"] if self.resident else None
-        self.query_one("#save", Button).disabled = True
-        self.save(field_app(self).require_session(), values, record_id, groups)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def save(self, session: Session, values: dict[str, Any], record_id: str | None, groups: dict[str, bool]) -> None:
-        try:
-            saved = session.save("resident", values, record_id=record_id, set_changes={"special_groups": groups})
-        except Exception as error:
-            self.post_message(self.SaveFailed(error))
-            return
-        self.post_message(self.ResidentSaved(saved))
-
-    def on_resident_form_resident_saved(self, message: ResidentSaved) -> None:
-        self.dismiss(message.resident)
-
-    def on_resident_form_save_failed(self, message: SaveFailed) -> None:
-        self.query_one("#save", Button).disabled = False
-        error = message.error
-        if isinstance(error, ValidationError):
-            for field_error in error.errors:
-                if field_error.field in TEXT_FIELDS:
-                    self.query_one(f"#{field_error.field}", Input).add_class("-invalid")
-        self.query_one("#form-errors", Static).update(describe_error(self.t, error))
+        session = field_app(self).require_session()
+        return session.save("resident", values, record_id=record_id, set_changes={"special_groups": groups})
 
     @on(Button.Pressed, "#reveal")
     def action_reveal(self) -> None:
@@ -210,9 +185,12 @@ class ResidentForm(FormDialog):
         try:
             seconds = session.audit_reveal(resident_id, self.household_id, ["id_number"], reason)
         except Exception as error:
-            self.post_message(self.SaveFailed(error))
+            self.post_message(self.RevealFailed(error))
             return
         self.post_message(self.IdRevealed(seconds))
+
+    def on_resident_form_reveal_failed(self, message: RevealFailed) -> None:
+        self.query_one("#form-errors", Static).update(describe_error(self.t, message.error))
 
     def on_resident_form_id_revealed(self, message: IdRevealed) -> None:
         self.query_one("#id_number", Input).password = False

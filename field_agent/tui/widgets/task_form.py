@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from field_agent.domain.enums import TASK_KINDS
 from field_agent.domain.roles import Label as RoleLabel
-from field_agent.tui.widgets.form_dialog import FormDialog
+from field_agent.tui.widgets.form_dialog import FormDialog, Saver
 
 
 class TaskForm(FormDialog):
-    """Dismisses with the new task's values, or None when cancelled."""
+    """Dismisses with what ``save`` returned for the new task's values (checked against the task record's rules
+    first), or None when cancelled."""
 
-    def __init__(self, wartime: bool, slots: tuple[RoleLabel, ...], members: list[str], today: date) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        wartime: bool,
+        slots: tuple[RoleLabel, ...],
+        members: list[str],
+        today: date,
+        save: Saver | None = None,
+    ) -> None:
+        super().__init__(save=save, kind="task")
         self.wartime = wartime
         self.slots = slots
         self.members = members
@@ -54,31 +62,29 @@ class TaskForm(FormDialog):
                 )
                 yield Label(t("field.due"))
                 yield Input(self.today.isoformat(), id="due", compact=True)
-            yield Static("", id="task-error")
+            yield Static("", id="task-error", classes="form-errors")
             with Horizontal(classes="actions"):
-                yield Button(t("key.save"), variant="primary", id="save")
+                yield self.save_button()
                 yield Button(t("key.cancel"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
 
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        title = self.query_one("#title", Input).value.strip()
-        if not title:
-            self.query_one("#task-error", Static).update(self.t("dialog.required"))
-            self.query_one("#title", Input).focus()
-            return
+    def read(self) -> dict[str, Any]:
         assignee = self.query_one("#assignee", Select).value
         slot = self.query_one("#slot", Select).value
-        self.dismiss(
-            {
-                "title": title,
-                "task_kind": self.query_one("#task_kind", Select).value,
-                "role": None if self.wartime else slot,
-                "group": slot if self.wartime else None,
-                "assignee": None if assignee is Select.BLANK else assignee,
-                "due": self.query_one("#due", Input).value.strip() or None,
-                "status": "open",
-            }
-        )
+        return {
+            "title": self.query_one("#title", Input).value.strip(),
+            "task_kind": self.query_one("#task_kind", Select).value,
+            "role": None if self.wartime else slot,
+            "group": slot if self.wartime else None,
+            "assignee": None if assignee is Select.BLANK else assignee,
+            "due": self.query_one("#due", Input).value.strip() or None,
+            "status": "open",
+        }
+
+    def check(self, values: dict[str, Any]) -> dict[str, str]:
+        errors = super().check(values)
+        if not values["title"]:
+            errors["title"] = self.t("dialog.required")
+        return errors

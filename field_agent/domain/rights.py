@@ -1,5 +1,6 @@
 """Who may write what: for each record kind, which device roles may create it, edit which fields, delete it, and
-close its conflicts. The server checks every pushed change against this table (``push.check_change``).
+close its conflicts. The town server checks every pushed change against this table (``server_stub.push``); the
+tablet reads the same table to offer a person only what the server will accept (``may_resolve``).
 
 Device roles are the enrolment code's (``enrolment.ROLES``): ``leader`` (the grid leader's tablet) and ``worker``.
 The town office writes through ``field-server`` commands on the server itself and is not limited by this table.
@@ -79,3 +80,10 @@ def conflict_field(conflict_id: str, conflicts: Mapping[str, Mapping[str, object
     if conflict is not None and isinstance(conflict.get("field"), str):
         return str(conflict["field"])
     return conflict_id.rsplit("@", 1)[0]
+
+
+def may_resolve(role: str, kind: str, field: str) -> bool:
+    """Whether a device of ``role`` may close a conflict on ``field`` of a ``kind`` record (a deletion conflict's
+    field is ``_deleted``): the server refuses the resolution otherwise."""
+    rights = RIGHTS.get(kind)
+    return rights is not None and role in rights.writers(field)

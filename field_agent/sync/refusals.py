@@ -1,0 +1,57 @@
+"""Changes the town server refused, in a person's words: whose record (a resident's name and household, a
+household's address, a task's title), which fields, and the server's reason. The sync screen and
+``field-agent sync --json`` both show them from here. Blocking: call it from a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from field_agent.domain.envelope import view
+from field_agent.domain.printable import inert
+
+
+def record_name(store: Any, kind: str, record_id: str, written: Mapping[str, Any] | None = None) -> str:
+    """Who or what a record is about: ``name（address）`` for a resident (a follow-up's or sampling's resident
+    too), a household's address, a visit's household, a task's title. ``written``: the refused change's values,
+    used when the record is no longer here (created on this device and refused, so rolled back)."""
+    envelope = store.get(record_id)
+    record: Mapping[str, Any] = view(envelope) if envelope is not None else {}
+    record = {**record, **{k: v for k, v in (written or {}).items() if k not in record}}
+    if kind in ("sampling", "followup"):
+        return record_name(store, "resident", record["resident"]) if record.get("resident") else ""
+    if kind == "resident":
+        name = str(record.get("name") or "")
+        household = record_name(store, "household", record["household"]) if record.get("household") else ""
+        return f"{name}（{household}）" if household and name else name or household
+    if kind == "household":
+        return str(record.get("address") or "")
+    if kind == "visit":
+        return record_name(store, "household", record["household"]) if record.get("household") else ""
+    return str(record.get("title") or record.get("name") or "")
+
+
+def describe_refusals(store: Any) -> list[dict[str, Any]]:
+    """Every change the server refused and this device keeps aside, oldest first: ``record``, ``kind``, ``name``
+    (``record_name``), ``fields`` (the fields it wrote), ``code`` and ``reason`` (the server's words, control
+    characters shown as escapes)."""
+    found = []
+    for entry in sorted(store.refused_changes(), key=lambda e: (e.get("refused_ms") or 0, e["id"])):
+        change = entry.get("change") or {}
+        written = {name: field.get("value") for name, field in (change.get("fields") or {}).items()}
+        fields = sorted({*written, *(change.get("sets") or {})} - {"_deleted"})
+        if "_deleted" in written:
+            fields.append("_deleted")
+        kind, record_id = str(change.get("kind") or "?"), str(change.get("record") or "?")
+        found.append(
+            {
+                "id": entry["id"],
+                "record": record_id,
+                "kind": kind,
+                "name": inert(record_name(store, kind, record_id, written)),
+                "fields": fields,
+                "code": str(entry.get("code") or "refused"),
+                "reason": inert(str(entry.get("reason") or "")),
+            }
+        )
+    return found

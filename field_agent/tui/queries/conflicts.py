@@ -1,0 +1,80 @@
+"""Conflicts and refused changes in a person's words: whose record (a resident's name and household, a household's
+address, a task's title), and whose device made the other value (its worker's name where this device can tell)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from field_agent.domain.hlc import stamp_node
+from field_agent.store.reader import StoreReader
+from field_agent.tui.model import GridModel
+
+WORKER_FIELDS = {"visit": "worker", "sampling": "by", "followup": "by"}
+"""Fields that name the worker who did the work: the device that wrote them is that worker's tablet."""
+
+
+def record_label(model: GridModel, kind: str, record_id: str) -> str:
+    """Who or what a record is about, for a person: ``name（household）`` for a resident (and for a follow-up or
+    sampling, the resident's), a household's address, a task's title; empty when the record is not known here."""
+    record = model.get(record_id)
+    if record is None:
+        return ""
+    if kind in ("sampling", "followup"):
+        resident = model.get(record.get("resident"))
+        return record_label(model, "resident", resident["id"]) if resident is not None else ""
+    if kind == "resident":
+        household = model.household_label(record.get("household"))
+        name = str(record.get("name") or "")
+        return f"{name}（{household}）" if household else name
+    if kind in ("household", "visit"):
+        return model.household_label(record_id if kind == "household" else record.get("household"))
+    return str(record.get("title") or record.get("name") or "")
+
+
+def device_workers(reader: StoreReader, nodes: Iterable[str]) -> dict[str, str]:
+    """The worker of each device ``nodes`` names, as far as the records here tell (who its visits, samplings and
+    follow-ups say did them); a device that wrote none of those is left out."""
+    wanted = set(nodes)
+    found: dict[str, str] = {}
+    stored = reader.stored()
+    for kind, field in WORKER_FIELDS.items():
+        for record_id in reader.live_ids(kind):
+            envelope: Mapping[str, Any] | None = stored.get(record_id)
+            if envelope is None:
+                continue
+            stamp = envelope["stamps"].get(field)
+            worker = envelope["fields"].get(field)
+            if stamp and worker:
+                node = stamp_node(stamp)
+                if node in wanted and node not in found:
+                    found[node] = str(worker)
+            if len(found) == len(wanted):
+                return found
+    return found
+
+
+def other_nodes(entry: Mapping[str, Any], this_node: str) -> list[str]:
+    """The devices other than this one whose edits a conflict describes (``sync.conflicts.describe``), in order."""
+    nodes: list[str] = []
+    for node in entry.get("parties") or ():
+        if node != this_node and node not in nodes:
+            nodes.append(node)
+    return nodes
+
+
+def explain_conflicts(
+    model: GridModel, reader: StoreReader, conflicts: list[dict[str, Any]], this_node: str
+) -> list[dict[str, Any]]:
+    """Each conflict with ``label`` (``record_label``) and ``devices``: the other devices, as ``(node, worker)``
+    pairs (worker None when not known here). Blocking: call it from a worker thread."""
+    others = {entry["cid"] + entry["record"]: other_nodes(entry, this_node) for entry in conflicts}
+    workers = device_workers(reader, {node for nodes in others.values() for node in nodes})
+    return [
+        {
+            **entry,
+            "label": record_label(model, entry["kind"], entry["record"]),
+            "devices": [(node, workers.get(node)) for node in others[entry["cid"] + entry["record"]]],
+        }
+        for entry in conflicts
+    ]
