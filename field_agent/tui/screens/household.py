@@ -43,6 +43,8 @@ class HouseholdScreen(SessionScreen):
     """Detail of one household; v records a visit, a adds a resident, e corrects the selected one."""
 
     NAV = "households"
+    AUTO_FOCUS = "#residents"
+    """Down and e act on the residents at once (a scroll container would otherwise take the focus)."""
     BINDINGS = [
         Binding("escape", "app.pop_screen", "key.back"),
         Binding("v", "visit", "key.visit"),
