@@ -6,14 +6,13 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.session import Session
+from field_agent.tui.widgets.keybar import KeyBar
 from field_agent.tui.widgets.nav import NavBar
 
 
@@ -21,10 +20,6 @@ class SessionScreen(Screen[None]):
     """A screen shown while the store is unlocked."""
 
     NAV: ClassVar[str] = ""
-
-    def __init__(self) -> None:
-        super().__init__()
-        localize_bindings(self, self.t)
 
     @property
     def t(self) -> Translator:
@@ -37,7 +32,7 @@ class SessionScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield NavBar(self.t, current=self.NAV)
         yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -26,6 +26,7 @@ from field_agent.tui.app_base import field_app
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.widgets.app_button import AppButton
 from field_agent.tui.widgets.prompt import FieldsDialog
 
 REVEAL_CHECK_SECONDS = 0.5
@@ -87,7 +88,7 @@ class HouseholdScreen(SessionScreen):
             yield Button(self.t("key.add_resident"), action="screen.add_resident")
             yield Button(self.t("key.edit_resident"), action="screen.edit_resident")
             yield Button(self.t("key.reveal"), action="screen.reveal")
-            yield Button(self.t("key.back"), action="app.pop_screen")
+            yield AppButton(self.t("key.back"), "app.pop_screen")
 
     def on_mount(self) -> None:
         table = self.query_one("#residents", DataTable)

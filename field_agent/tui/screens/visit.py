@@ -20,6 +20,7 @@ from field_agent.tui.errors import describe_error
 from field_agent.tui.queries.households import next_in_building
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
+from field_agent.tui.widgets.app_button import AppButton
 
 QUICK_OUTCOMES = ("nobody_home", "refused", "vacant")
 """Outcomes with nobody to ask: their key saves the visit at once."""
@@ -30,7 +31,11 @@ class VisitScreen(SessionScreen):
 
     NAV = "households"
     BINDINGS = [
-        *(Binding(str(n), f"outcome('{o}')", f"outcome.{o}") for n, o in enumerate(VISIT_OUTCOMES, start=1)),
+        # The outcome buttons show their keys (1-4): the key bar keeps its room for save and back.
+        *(
+            Binding(str(n), f"outcome('{o}')", f"outcome.{o}", show=False)
+            for n, o in enumerate(VISIT_OUTCOMES, start=1)
+        ),
         Binding("space", "toggle_answer('present')", "key.present"),
         Binding("f", "toggle_answer('fever')", "key.fever"),
         Binding("c", "toggle_answer('cough')", "key.cough"),
@@ -87,7 +92,7 @@ class VisitScreen(SessionScreen):
             yield Button(self.t("key.present"), action="screen.toggle_answer('present')")
             yield Button(self.t("key.fever"), action="screen.toggle_answer('fever')")
             yield Button(self.t("key.add_resident"), action="screen.add_resident")
-            yield Button(self.t("key.back"), action="app.pop_screen")
+            yield AppButton(self.t("key.back"), "app.pop_screen")
 
     def on_mount(self) -> None:
         table = self.query_one("#visit-residents", DataTable)

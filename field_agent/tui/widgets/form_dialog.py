@@ -11,7 +11,6 @@ from textual.widgets import Button
 
 from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 
 
 class FormDialog(ModalScreen[dict[str, Any] | None]):
@@ -25,7 +24,6 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
 
     def __init__(self) -> None:
         super().__init__()
-        localize_bindings(self, self.t)
 
     @property
     def t(self) -> Translator:
