@@ -10,18 +10,11 @@ from textual.content import Content
 from textual.widgets import Button
 
 from field_agent.tui.i18n import Translator
+from field_agent.tui.screens import MAIN_SCREENS
 from field_agent.tui.widgets.app_button import AppButton
 
-NAV_ITEMS: tuple[str, ...] = (
-    "today",
-    "households",
-    "sampling",
-    "isolation",
-    "tasks",
-    "sync",
-    "ledgers",
-    "settings",
-)
+NAV_ITEMS: tuple[str, ...] = tuple(MAIN_SCREENS)
+"""The main screens in the order of their F keys (F1 Today ... F8 Settings): the one list of them."""
 WIDE_FROM = 120
 """From this many columns a screen is ``-wide`` (a tablet's 160x48), below it ``-narrow`` (an 80x24 terminal)."""
 
