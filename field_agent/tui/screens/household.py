@@ -47,11 +47,11 @@ class HouseholdScreen(SessionScreen):
     AUTO_FOCUS = "#residents"
     """Down and e act on the residents at once (a scroll container would otherwise take the focus)."""
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "key.back"),
-        Binding("v", "visit", "key.visit"),
-        Binding("a", "add_resident", "key.add_resident"),
-        Binding("e", "edit_resident", "key.edit_resident"),
-        Binding("x", "reveal", "key.reveal"),
+        Binding("escape", "app.pop_screen", "key.back", id="household.pop_screen"),
+        Binding("v", "visit", "key.visit", id="household.visit"),
+        Binding("a", "add_resident", "key.add_resident", id="household.add_resident"),
+        Binding("e", "edit_resident", "key.edit_resident", id="household.edit_resident"),
+        Binding("x", "reveal", "key.reveal", id="household.reveal"),
     ]
 
     class Loaded(Message):

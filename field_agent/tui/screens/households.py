@@ -24,10 +24,10 @@ class HouseholdsScreen(SessionScreen):
 
     NAV = "households"
     BINDINGS = [
-        Binding("ctrl+f", "focus_search", "key.search"),
-        Binding("v", "visit", "key.visit"),
-        Binding("ctrl+r", "cycle_filter", "key.filter"),
-        Binding("down", "focus_results", "key.results", show=False),
+        Binding("ctrl+f", "focus_search", "key.search", id="households.focus_search"),
+        Binding("v", "visit", "key.visit", id="households.visit"),
+        Binding("ctrl+r", "cycle_filter", "key.filter", id="households.cycle_filter"),
+        Binding("down", "focus_results", "key.results", show=False, id="households.focus_results"),
     ]
 
     class Searched(Message):

@@ -34,13 +34,13 @@ class SamplingScreen(SessionScreen):
 
     NAV = "sampling"
     BINDINGS = [
-        Binding("s", "mark('sampled')", "sampling.sampled"),
-        Binding("m", "mark('missed')", "sampling.missed"),
-        Binding("r", "mark('refused')", "sampling.refused"),
-        Binding("x", "mark('exempt')", "sampling.exempt"),
-        Binding("t", "schedule", "key.schedule"),
-        Binding("l", "toggle_left_out", "key.left_out"),
-        Binding("n", "new_round", "key.new_round"),
+        Binding("s", "mark('sampled')", "sampling.sampled", id="sampling.mark.sampled"),
+        Binding("m", "mark('missed')", "sampling.missed", id="sampling.mark.missed"),
+        Binding("r", "mark('refused')", "sampling.refused", id="sampling.mark.refused"),
+        Binding("x", "mark('exempt')", "sampling.exempt", id="sampling.mark.exempt"),
+        Binding("t", "schedule", "key.schedule", id="sampling.schedule"),
+        Binding("l", "toggle_left_out", "key.left_out", id="sampling.toggle_left_out"),
+        Binding("n", "new_round", "key.new_round", id="sampling.new_round"),
     ]
 
     class Loaded(Message):

@@ -43,10 +43,10 @@ class TasksScreen(SessionScreen):
 
     NAV = "tasks"
     BINDINGS = [
-        Binding("d", "complete", "key.complete"),
-        Binding("g", "start", "key.start_task"),
-        Binding("n", "new_task", "key.new_task"),
-        Binding("w", "switch_mode", "key.switch_mode"),
+        Binding("d", "complete", "key.complete", id="tasks.complete"),
+        Binding("g", "start", "key.start_task", id="tasks.start"),
+        Binding("n", "new_task", "key.new_task", id="tasks.new_task"),
+        Binding("w", "switch_mode", "key.switch_mode", id="tasks.switch_mode"),
     ]
 
     class Loaded(Message):

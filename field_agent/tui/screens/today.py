@@ -22,11 +22,11 @@ class TodayScreen(SessionScreen):
 
     NAV = "today"
     BINDINGS = [
-        Binding("v", "app.goto('households')", "key.start_visits"),
-        Binding("p", "app.goto('sampling')", "key.sampling"),
-        Binding("i", "app.goto('isolation')", "key.isolation"),
-        Binding("s", "app.goto('sync')", "key.sync"),
-        Binding("r", "reload", "key.refresh"),
+        Binding("v", "app.goto('households')", "key.start_visits", id="today.goto.households"),
+        Binding("p", "app.goto('sampling')", "key.sampling", id="today.goto.sampling"),
+        Binding("i", "app.goto('isolation')", "key.isolation", id="today.goto.isolation"),
+        Binding("s", "app.goto('sync')", "key.sync", id="today.goto.sync"),
+        Binding("r", "reload", "key.refresh", id="today.reload"),
     ]
 
     class Loaded(Message):

@@ -33,16 +33,16 @@ class VisitScreen(SessionScreen):
     BINDINGS = [
         # The outcome buttons show their keys (1-4): the key bar keeps its room for save and back.
         *(
-            Binding(str(n), f"outcome('{o}')", f"outcome.{o}", show=False)
+            Binding(str(n), f"outcome('{o}')", f"outcome.{o}", show=False, id=f"visit.outcome.{o}")
             for n, o in enumerate(VISIT_OUTCOMES, start=1)
         ),
-        Binding("space", "toggle_answer('present')", "key.present"),
-        Binding("f", "toggle_answer('fever')", "key.fever"),
-        Binding("c", "toggle_answer('cough')", "key.cough"),
-        Binding("a", "add_resident", "key.add_resident"),
-        Binding("e", "edit_resident", "key.edit_resident"),
-        Binding("ctrl+s", "save", "key.save", priority=True),
-        Binding("escape", "app.pop_screen", "key.back"),
+        Binding("space", "toggle_answer('present')", "key.present", id="visit.toggle_answer.present"),
+        Binding("f", "toggle_answer('fever')", "key.fever", id="visit.toggle_answer.fever"),
+        Binding("c", "toggle_answer('cough')", "key.cough", id="visit.toggle_answer.cough"),
+        Binding("a", "add_resident", "key.add_resident", id="visit.add_resident"),
+        Binding("e", "edit_resident", "key.edit_resident", id="visit.edit_resident"),
+        Binding("ctrl+s", "save", "key.save", priority=True, id="visit.save"),
+        Binding("escape", "app.pop_screen", "key.back", id="visit.pop_screen"),
     ]
 
     class Loaded(Message):
