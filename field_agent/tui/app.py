@@ -6,34 +6,27 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from textual import events, on, work
-from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from field_agent.store import Store
 from field_agent.tui.app_base import FieldAppBase
+from field_agent.tui.commands import FieldCommands
 from field_agent.tui.enrolment import AgentFactory, EnrollFunction
 from field_agent.tui.i18n import Translator, resolve_language
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.screens import main_screen
 from field_agent.tui.screens.unlock import UnlockScreen
 from field_agent.tui.session import Session, wall_now
+from field_agent.tui.widgets.nav import NAV_ITEMS, WIDE_FROM
 
-SCREENS_ORDER: tuple[str, ...] = (
-    "today",
-    "households",
-    "sampling",
-    "isolation",
-    "tasks",
-    "sync",
-    "ledgers",
-    "settings",
-)
+SCREENS_ORDER: tuple[str, ...] = NAV_ITEMS
+"""The main screens in the order of their F keys (F1 Today ... F8 Settings) and of the navigation bar."""
 IDLE_CHECK_SECONDS = 5.0
 SWITCH_INTERVAL_S = 0.001
 """Python's default 5 ms GIL switch interval delays every hand-off between the event loop and a thread worker
@@ -45,13 +38,20 @@ class FieldAgentApp(FieldAppBase):
 
     CSS_PATH = "app.tcss"
     TITLE = "Field Agent"
+    COMMANDS = {FieldCommands}
+    """The palette's one provider: every screen and key by name, pinyin or key, in the active language."""
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
+    """Screens are ``-narrow`` below 120 columns (an 80x24 terminal), ``-wide`` from there (a tablet's 160x48)."""
     BINDINGS = [
+        # Descriptions are catalog keys, translated where they are drawn (key bar, palette); ids let a keymap
+        # (``App.set_keymap``) rebind them.
         *(
-            Binding(f"f{n}", f"goto('{name}')", f"nav.{name}", show=False)
+            Binding(f"f{n}", f"goto('{name}')", f"nav.{name}", show=False, id=f"goto.{name}")
             for n, name in enumerate(SCREENS_ORDER, start=1)
         ),
-        Binding("ctrl+l", "lock", "key.lock", priority=True),
-        Binding("ctrl+q", "quit", "key.quit", priority=True),
+        Binding("ctrl+p", "command_palette", "key.palette", priority=True, id="command_palette"),
+        Binding("ctrl+l", "lock", "key.lock", priority=True, id="lock"),
+        Binding("ctrl+q", "quit", "key.quit", priority=True, id="quit"),
     ]
 
     def __init__(
@@ -84,7 +84,6 @@ class FieldAgentApp(FieldAppBase):
         self._switch_interval: float | None = None
         self._owns_gc_freeze = False
         super().__init__()
-        localize_bindings(self, self.t)
         self.title = self.t("app.title")
 
     # ----------------------------------------------------------------- start, unlock, lock
@@ -195,50 +194,33 @@ class FieldAgentApp(FieldAppBase):
         if language == self.t.language:
             return
         self.t = Translator(language)
-        localize_bindings(self, self.t)
         self.title = self.t("app.title")
+        for screen in self.screen_stack:
+            screen.refresh_bindings()  # key bars draw the descriptions in the new language
 
     @on(events.ScreenResume)
     def _screen_resumed(self) -> None:
         self.refresh_bindings()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every screen and every key of the current screen, by name, in the command palette."""
-        if self.session is not None:
-            for name in SCREENS_ORDER:
-                yield SystemCommand(self.t(f"nav.{name}"), self.t("palette.goto"), self._goto_callback(name))
-            for _key, binding in screen._bindings:
-                if binding.show and binding.description:
-                    action = binding.action
-                    yield SystemCommand(
-                        binding.description,
-                        self.t("palette.key", key=binding.key),
-                        self._action_callback(screen, action),
-                    )
-            yield SystemCommand(self.t("key.lock"), "ctrl+l", self.action_lock)
-        yield SystemCommand(self.t("key.quit"), "ctrl+q", self.action_quit)
-
-    def _goto_callback(self, name: str) -> Callable[[], object]:
-        return lambda: self.run_worker(self.goto(name), group="nav", exclusive=True)
-
-    def _action_callback(self, screen: Screen, action: str) -> Callable[[], object]:
-        return lambda: self.run_worker(screen.run_action(action), group="palette")
+    def action_command_palette(self) -> None:
+        """The command palette, its search box prompting in the active language."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(placeholder=self.t("palette.placeholder"), id="--command-palette"))
 
     # ----------------------------------------------------------------- crashes
     def _fatal_error(self) -> None:
         """Exit after an unhandled error with a traceback that shows no local variables.
 
         Textual's own crash report lists every frame's locals, which here hold residents' names, full ID numbers
-        and phones; the report goes to stderr, which a launcher may well write to a file.
+        and phones; the report goes to stderr, which a launcher may well write to a file. Textual 8 has no public
+        hook for the report of an unhandled error, so this overrides the one method that draws it, and hands the
+        traceback to the public ``panic`` (which shows renderables on exit and closes the app) without copying it.
         """
         import rich
-        from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
-        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
-        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
-        self._close_messages_no_wait()
+        self.panic(Traceback(show_locals=False, width=None, suppress=[rich]))
 
 
 def make_app(

@@ -85,7 +85,8 @@ async def test_schedule_sets_time_and_team(app_factory, store_path) -> None:
         await pilot.press("enter")
         await settle(pilot)
         table = screen.query_one("#sampling-table", DataTable)
-        assert "Team 2" in str(table.get_row_at(table.cursor_row)[5])
+        row = table.get_row_at(table.cursor_row)
+        assert "Team 2" in str(row[[str(c.key.value) for c in table.ordered_columns].index("schedule")])
         samplings = await reopen_records(pilot, store_path, "sampling")
     entry = next(s for s in samplings if s["resident"] == target and s.get("team") == "Team 2")
     assert entry["scheduled_at"] == "2026-11-30T14:30:00+08:00"

@@ -23,10 +23,10 @@ FIELD_AGENT = str(Path(sys.executable).with_name("field-agent"))
 class Terminal:
     """One tmux session on a private server socket, driven with send-keys and read with capture-pane."""
 
-    def __init__(self, command: str, env: dict[str, str]) -> None:
+    def __init__(self, command: str, env: dict[str, str], size: tuple[int, int] = (100, 30)) -> None:
         self.socket = f"field-agent-test-{uuid.uuid4().hex[:8]}"
         self.env = env
-        self.tmux("new-session", "-d", "-s", "app", "-x", "100", "-y", "30", command)
+        self.tmux("new-session", "-d", "-s", "app", "-x", str(size[0]), "-y", str(size[1]), command)
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(

@@ -6,7 +6,7 @@ import importlib
 
 from textual.screen import Screen
 
-MAIN_SCREENS: dict[str, str] = {
+MAIN_SCREENS: dict[str, str] = {  # in the order of their F keys and of the navigation bar
     "today": "field_agent.tui.screens.today:TodayScreen",
     "households": "field_agent.tui.screens.households:HouseholdsScreen",
     "sampling": "field_agent.tui.screens.sampling:SamplingScreen",

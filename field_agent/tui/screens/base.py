@@ -7,15 +7,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import ZONE_SETTING, town_zone
+from field_agent.tui.widgets.keybar import KeyBar
 from field_agent.tui.widgets.nav import NavBar
 
 
@@ -26,7 +25,6 @@ class SessionScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        localize_bindings(self, self.t)
         self._zone: tzinfo | None = None
 
     @property
@@ -47,7 +45,7 @@ class SessionScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield NavBar(self.t, current=self.NAV)
         yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

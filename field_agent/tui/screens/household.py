@@ -26,6 +26,7 @@ from field_agent.tui.app_base import field_app
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.widgets.app_button import AppButton
 from field_agent.tui.widgets.prompt import FieldsDialog
 
 REVEAL_CHECK_SECONDS = 0.5
@@ -43,12 +44,14 @@ class HouseholdScreen(SessionScreen):
     """Detail of one household; v records a visit, a adds a resident, e corrects the selected one."""
 
     NAV = "households"
+    AUTO_FOCUS = "#residents"
+    """Down and e act on the residents at once (a scroll container would otherwise take the focus)."""
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "key.back"),
-        Binding("v", "visit", "key.visit"),
-        Binding("a", "add_resident", "key.add_resident"),
-        Binding("e", "edit_resident", "key.edit_resident"),
-        Binding("x", "reveal", "key.reveal"),
+        Binding("escape", "app.pop_screen", "key.back", id="household.pop_screen"),
+        Binding("v", "visit", "key.visit", id="household.visit"),
+        Binding("a", "add_resident", "key.add_resident", id="household.add_resident"),
+        Binding("e", "edit_resident", "key.edit_resident", id="household.edit_resident"),
+        Binding("x", "reveal", "key.reveal", id="household.reveal"),
     ]
 
     class Loaded(Message):
@@ -85,7 +88,7 @@ class HouseholdScreen(SessionScreen):
             yield Button(self.t("key.add_resident"), action="screen.add_resident")
             yield Button(self.t("key.edit_resident"), action="screen.edit_resident")
             yield Button(self.t("key.reveal"), action="screen.reveal")
-            yield Button(self.t("key.back"), action="app.pop_screen")
+            yield AppButton(self.t("key.back"), "app.pop_screen")
 
     def on_mount(self) -> None:
         table = self.query_one("#residents", DataTable)

@@ -24,9 +24,10 @@ class HouseholdsScreen(SessionScreen):
 
     NAV = "households"
     BINDINGS = [
-        Binding("ctrl+f", "focus_search", "key.search"),
-        Binding("v", "visit", "key.visit"),
-        Binding("ctrl+r", "cycle_filter", "key.filter"),
+        Binding("ctrl+f", "focus_search", "key.search", id="households.focus_search"),
+        Binding("v", "visit", "key.visit", id="households.visit"),
+        Binding("ctrl+r", "cycle_filter", "key.filter", id="households.cycle_filter"),
+        Binding("down", "focus_results", "key.results", show=False, id="households.focus_results"),
     ]
 
     class Searched(Message):
@@ -156,6 +157,12 @@ class HouseholdsScreen(SessionScreen):
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_focus_results(self) -> None:
+        """Down from the search box (or a filter): into the results, on their highlighted row."""
+        found = self.query_one("#households", HouseholdList)
+        if found.row_count:
+            found.focus()
 
     def selected_household(self) -> str | None:
         return self.query_one("#households", HouseholdList).highlighted_id

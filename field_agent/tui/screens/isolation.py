@@ -26,7 +26,7 @@ class IsolationScreen(SessionScreen):
     """Enter or c records today's check of the selected resident."""
 
     NAV = "isolation"
-    BINDINGS = [Binding("c", "check", "key.check")]
+    BINDINGS = [Binding("c", "check", "key.check", id="isolation.check")]
 
     class Loaded(Message):
         def __init__(self, rows: list[IsolationRow]) -> None:

@@ -25,7 +25,7 @@ class LedgersScreen(SessionScreen):
     """Choose a ledger to preview it; ctrl+e exports it to the file named below."""
 
     NAV = "ledgers"
-    BINDINGS = [Binding("ctrl+e", "export", "key.export", priority=True)]
+    BINDINGS = [Binding("ctrl+e", "export", "key.export", priority=True, id="ledgers.export")]
 
     class Built(Message):
         def __init__(self, ledger: Ledger) -> None:

@@ -22,7 +22,9 @@ from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
 from field_agent.tui.undo import restore_values
+from field_agent.tui.widgets.columns import fill_table
 from field_agent.tui.widgets.confirm import ConfirmDialog
+from field_agent.tui.widgets.nav import WIDE_FROM
 from field_agent.tui.widgets.prompt import FieldsDialog
 
 REASON_NEEDED = ("missed", "refused", "exempt")
@@ -33,13 +35,13 @@ class SamplingScreen(SessionScreen):
 
     NAV = "sampling"
     BINDINGS = [
-        Binding("s", "mark('sampled')", "sampling.sampled"),
-        Binding("m", "mark('missed')", "sampling.missed"),
-        Binding("r", "mark('refused')", "sampling.refused"),
-        Binding("x", "mark('exempt')", "sampling.exempt"),
-        Binding("t", "schedule", "key.schedule"),
-        Binding("l", "toggle_left_out", "key.left_out"),
-        Binding("n", "new_round", "key.new_round"),
+        Binding("s", "mark('sampled')", "sampling.sampled", id="sampling.mark.sampled"),
+        Binding("m", "mark('missed')", "sampling.missed", id="sampling.mark.missed"),
+        Binding("r", "mark('refused')", "sampling.refused", id="sampling.mark.refused"),
+        Binding("x", "mark('exempt')", "sampling.exempt", id="sampling.mark.exempt"),
+        Binding("t", "schedule", "key.schedule", id="sampling.schedule"),
+        Binding("l", "toggle_left_out", "key.left_out", id="sampling.toggle_left_out"),
+        Binding("n", "new_round", "key.new_round", id="sampling.new_round"),
     ]
 
     class Loaded(Message):
@@ -83,12 +85,16 @@ class SamplingScreen(SessionScreen):
             yield Button(self.t("key.left_out"), action="screen.toggle_left_out", id="left-out-button")
             yield Button(self.t("key.new_round"), action="screen.new_round")
 
+    COLUMNS = ("building", "name", "status", "schedule", "reasons", "address")
+    """Who, whether sampled, when and by which team first; the address (its building is in the first column) gives
+    way at 80 columns."""
+
     def on_mount(self) -> None:
-        table = self.query_one("#sampling-table", DataTable)
-        for key in ("building", "name", "address", "reasons", "status", "schedule"):
-            table.add_column(self.t(f"sampling.col.{key}"), key=key)
-        table.focus()
+        self.query_one("#sampling-table", DataTable).focus()
         self.reload()
+
+    def on_resize(self) -> None:
+        self.render_table()
 
     def reload(self) -> None:
         self.load(self.session)
@@ -124,26 +130,32 @@ class SamplingScreen(SessionScreen):
         self.shown = cover.left_out if self.left_out_only else cover.rows
         self.query_one("#left-out-button", Button).set_class(self.left_out_only, "-active")
         table = self.query_one("#sampling-table", DataTable)
-        cursor = table.cursor_row
-        table.clear()
+        width = table.size.width or self.size.width
+        today_year = f"{self.session.today.year}-"
+        rows: list[tuple[str, list[str | Text]]] = []
         previous_building = None
         for row in self.shown:
             sampling = row.sampling or {}
-            schedule = " ".join(
-                filter(None, [short_time(sampling.get("scheduled_at"), self.zone), sampling.get("team")])
-            )
-            table.add_row(
-                Text(row.building if row.building != previous_building else ""),
-                Text(row.resident.get("name") or ""),
-                Text(row.address),
-                " ".join(t.label("group", g) for g in row.groups),
-                t.label("sampling", row.status) if row.status else t("sampling.none"),
-                schedule,
-                key=row.resident["id"],
-            )
+            when = short_time(sampling.get("scheduled_at"), self.zone)
+            if width < WIDE_FROM and when[:5] == today_year:
+                when = when[5:]  # 11-30 13:53: the year goes at 80 columns, the time and the team stay
+            schedule = " ".join(filter(None, [when, sampling.get("team")]))
+            cells: dict[str, str | Text] = {
+                "building": Text(row.building if row.building != previous_building else ""),
+                "name": Text(row.resident.get("name") or ""),
+                "status": t.label("sampling", row.status) if row.status else t("sampling.none"),
+                "schedule": Text(schedule),
+                "reasons": " ".join(t.label("group", g) for g in row.groups),
+                "address": Text(row.address),
+            }
+            rows.append((row.resident["id"], [cells[key] for key in self.COLUMNS]))
             previous_building = row.building
-        if table.row_count:
-            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
+        if width < WIDE_FROM:
+            # The building has its own column: the rest of the address (unit, room) is what tells doors apart.
+            for (_, shown_cells), row in zip(rows, self.shown, strict=True):
+                shown_cells[-1] = Text(after_building(row.address, row.building))
+        headers = [(key, t(f"sampling.col.{key}")) for key in self.COLUMNS]
+        fill_table(table, headers, rows, "address", width)
 
     def current_row(self) -> SamplingRow | None:
         table = self.query_one("#sampling-table", DataTable)
@@ -276,3 +288,11 @@ def save_sampling(session: Session, round_id: str | None, row: SamplingRow, chan
         values.update(sampled_at=session.now().isoformat(), by=session.worker)
     record_id = row.sampling["id"] if row.sampling else None
     return session.save("sampling", values, record_id=record_id)
+
+
+def after_building(address: str, building: str) -> str:
+    """``融侨花园1号楼1单元101室`` with building ``1号楼``: ``1单元101室`` (the address as is without the building)."""
+    if building and building in address:
+        rest = address.split(building, 1)[1].strip(" ,，")
+        return rest or address
+    return address

@@ -27,7 +27,7 @@ class SettingsScreen(SessionScreen):
     """ctrl+s saves the settings; the passphrase has its own button (it re-derives the key)."""
 
     NAV = "settings"
-    BINDINGS = [Binding("ctrl+s", "save", "key.save", priority=True)]
+    BINDINGS = [Binding("ctrl+s", "save", "key.save", priority=True, id="settings.save")]
 
     class Loaded(Message):
         def __init__(self, values: dict[str, Any]) -> None:

@@ -89,12 +89,12 @@ class SyncScreen(SessionScreen):
 
     NAV = "sync"
     BINDINGS = [
-        Binding("s", "sync", "key.sync_now"),
-        Binding("x", "stop", "key.stop"),
-        Binding("1", "resolve('winner')", "sync.keep_current"),
-        Binding("2", "resolve('loser')", "sync.keep_other"),
-        Binding("3", "resolve_value", "sync.type_value"),
-        Binding("k", "clear_refusals", "sync.clear_refusals"),
+        Binding("s", "sync", "key.sync_now", id="sync.sync"),
+        Binding("x", "stop", "key.stop", id="sync.stop"),
+        Binding("1", "resolve('winner')", "sync.keep_current", id="sync.resolve.winner"),
+        Binding("2", "resolve('loser')", "sync.keep_other", id="sync.resolve.loser"),
+        Binding("3", "resolve_value", "sync.type_value", id="sync.resolve_value"),
+        Binding("k", "clear_refusals", "sync.clear_refusals", id="sync.clear_refusals"),
     ]
 
     class StateLoaded(Message):

@@ -20,6 +20,7 @@ from field_agent.domain.roles import Label as RoleLabel
 from field_agent.domain.sorting import natural_key
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
+from field_agent.tui.widgets.columns import fill_table
 from field_agent.tui.widgets.confirm import ConfirmDialog
 from field_agent.tui.widgets.prompt import FieldsDialog
 from field_agent.tui.widgets.task_form import TaskForm
@@ -44,10 +45,10 @@ class TasksScreen(SessionScreen):
 
     NAV = "tasks"
     BINDINGS = [
-        Binding("d", "complete", "key.complete"),
-        Binding("g", "start", "key.start_task"),
-        Binding("n", "new_task", "key.new_task"),
-        Binding("w", "switch_mode", "key.switch_mode"),
+        Binding("d", "complete", "key.complete", id="tasks.complete"),
+        Binding("g", "start", "key.start_task", id="tasks.start"),
+        Binding("n", "new_task", "key.new_task", id="tasks.new_task"),
+        Binding("w", "switch_mode", "key.switch_mode", id="tasks.switch_mode"),
     ]
 
     class Loaded(Message):
@@ -82,12 +83,15 @@ class TasksScreen(SessionScreen):
                 self.t("key.switch_mode"), action="screen.switch_mode", classes="leader-only", variant="warning"
             )
 
+    COLUMNS = ("slot", "title", "status", "due", "assignee", "kind")
+    """Status and due date right after the title, which gives way at 80 columns: they decide the work."""
+
     def on_mount(self) -> None:
-        table = self.query_one("#tasks-table", DataTable)
-        for key in ("slot", "title", "kind", "assignee", "due", "status"):
-            table.add_column(self.t(f"tasks.col.{key}"), key=key)
-        table.focus()
+        self.query_one("#tasks-table", DataTable).focus()
         self.reload()
+
+    def on_resize(self) -> None:
+        self.render_rows()
 
     def reload(self) -> None:
         self.load(self.session)
@@ -128,9 +132,15 @@ class TasksScreen(SessionScreen):
                 natural_key(task.get("title")),
             ),
         )
-        table = self.query_one("#tasks-table", DataTable)
-        cursor = table.cursor_row
-        table.clear()
+        self.render_rows()
+
+    def render_rows(self) -> None:
+        board, t = self.board, self.t
+        if board is None:
+            return
+        language = t.language
+        slot_field = "group" if board.wartime else "role"
+        rows: list[tuple[str, list[str | Text]]] = []
         previous = None
         for task in self.rows:
             slot_key = task.get(slot_field) or ""
@@ -139,18 +149,19 @@ class TasksScreen(SessionScreen):
             title = task.get("title") or ""
             if coverage:
                 title += " " + t("tasks.covered", buildings="、".join(coverage))
-            table.add_row(
-                label if slot_key != previous else "",
-                Text(title),
-                t.label("task_kind", task.get("task_kind")),
-                Text(task.get("assignee") or "—"),
-                task.get("due") or "",
-                t.label("task_status", task.get("status")),
-                key=task["id"],
-            )
+            cells: dict[str, str | Text] = {
+                "slot": label if slot_key != previous else "",
+                "title": Text(title),
+                "status": t.label("task_status", task.get("status")),
+                "due": task.get("due") or "",
+                "assignee": Text(task.get("assignee") or "—"),
+                "kind": t.label("task_kind", task.get("task_kind")),
+            }
+            rows.append((task["id"], [cells[key] for key in self.COLUMNS]))
             previous = slot_key
-        if table.row_count:
-            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
+        table = self.query_one("#tasks-table", DataTable)
+        headers = [(key, t(f"tasks.col.{key}")) for key in self.COLUMNS]
+        fill_table(table, headers, rows, "title", table.size.width or self.size.width)
 
     def current_task(self) -> dict[str, Any] | None:
         table = self.query_one("#tasks-table", DataTable)

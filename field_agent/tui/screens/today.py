@@ -8,12 +8,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import Button, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from field_agent.tui.queries.today import TodaySummary
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
+from field_agent.tui.widgets.app_button import AppButton
 
 
 class TodayScreen(SessionScreen):
@@ -21,11 +22,11 @@ class TodayScreen(SessionScreen):
 
     NAV = "today"
     BINDINGS = [
-        Binding("v", "app.goto('households')", "key.start_visits"),
-        Binding("p", "app.goto('sampling')", "key.sampling"),
-        Binding("i", "app.goto('isolation')", "key.isolation"),
-        Binding("s", "app.goto('sync')", "key.sync"),
-        Binding("r", "reload", "key.refresh"),
+        Binding("v", "app.goto('households')", "key.start_visits", id="today.goto.households"),
+        Binding("p", "app.goto('sampling')", "key.sampling", id="today.goto.sampling"),
+        Binding("i", "app.goto('isolation')", "key.isolation", id="today.goto.isolation"),
+        Binding("s", "app.goto('sync')", "key.sync", id="today.goto.sync"),
+        Binding("r", "reload", "key.refresh", id="today.reload"),
     ]
 
     class Loaded(Message):
@@ -45,10 +46,10 @@ class TodayScreen(SessionScreen):
                 card.border_title = self.t(f"today.{name}")
                 yield card
         with Horizontal(classes="actions"):
-            yield Button(self.t("key.start_visits"), action="app.goto('households')", variant="primary")
-            yield Button(self.t("key.sampling"), action="app.goto('sampling')")
-            yield Button(self.t("key.isolation"), action="app.goto('isolation')")
-            yield Button(self.t("key.sync"), action="app.goto('sync')")
+            yield AppButton(self.t("key.start_visits"), "app.goto('households')", variant="primary")
+            yield AppButton(self.t("key.sampling"), "app.goto('sampling')")
+            yield AppButton(self.t("key.isolation"), "app.goto('isolation')")
+            yield AppButton(self.t("key.sync"), "app.goto('sync')")
 
     def on_mount(self) -> None:
         self.action_reload()

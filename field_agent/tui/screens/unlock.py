@@ -15,16 +15,16 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, ProgressBar, Static
+from textual.widgets import Button, Input, Label, LoadingIndicator, ProgressBar, Static
 
 from field_agent.store.passphrase import check_passphrase
 from field_agent.tui.app_base import field_app
 from field_agent.tui.enrolment import enrol_new_store
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 from field_agent.tui.session import Session
 from field_agent.tui.setup import create_store, store_exists
+from field_agent.tui.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from field_agent.sync.agent import SyncProgress, SyncResult
@@ -67,7 +67,6 @@ class UnlockScreen(Screen[None]):
         self.store_path = store_path
         self.opening = opening
         self.first_run = not opening and not store_exists(store_path)
-        localize_bindings(self, self.t)
 
     @property
     def t(self) -> Translator:
@@ -110,7 +109,7 @@ class UnlockScreen(Screen[None]):
                     yield Button(t("unlock.demo"), id="demo", compact=True)
                 else:
                     yield Button(t("unlock.unlock"), variant="primary", id="unlock")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_busy(self.opening)

@@ -21,6 +21,7 @@ from field_agent.tui.queries.households import next_in_building
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
 from field_agent.tui.undo import restore_values
+from field_agent.tui.widgets.app_button import AppButton
 
 QUICK_OUTCOMES = ("nobody_home", "refused", "vacant")
 """Outcomes with nobody to ask: their key saves the visit at once."""
@@ -31,14 +32,18 @@ class VisitScreen(SessionScreen):
 
     NAV = "households"
     BINDINGS = [
-        *(Binding(str(n), f"outcome('{o}')", f"outcome.{o}") for n, o in enumerate(VISIT_OUTCOMES, start=1)),
-        Binding("space", "toggle_answer('present')", "key.present"),
-        Binding("f", "toggle_answer('fever')", "key.fever"),
-        Binding("c", "toggle_answer('cough')", "key.cough"),
-        Binding("a", "add_resident", "key.add_resident"),
-        Binding("e", "edit_resident", "key.edit_resident"),
-        Binding("ctrl+s", "save", "key.save", priority=True),
-        Binding("escape", "app.pop_screen", "key.back"),
+        # The outcome buttons show their keys (1-4): the key bar keeps its room for save and back.
+        *(
+            Binding(str(n), f"outcome('{o}')", f"outcome.{o}", show=False, id=f"visit.outcome.{o}")
+            for n, o in enumerate(VISIT_OUTCOMES, start=1)
+        ),
+        Binding("space", "toggle_answer('present')", "key.present", id="visit.toggle_answer.present"),
+        Binding("f", "toggle_answer('fever')", "key.fever", id="visit.toggle_answer.fever"),
+        Binding("c", "toggle_answer('cough')", "key.cough", id="visit.toggle_answer.cough"),
+        Binding("a", "add_resident", "key.add_resident", id="visit.add_resident"),
+        Binding("e", "edit_resident", "key.edit_resident", id="visit.edit_resident"),
+        Binding("ctrl+s", "save", "key.save", priority=True, id="visit.save"),
+        Binding("escape", "app.pop_screen", "key.back", id="visit.pop_screen"),
     ]
 
     class Loaded(Message):
@@ -89,7 +94,7 @@ class VisitScreen(SessionScreen):
             yield Button(self.t("key.present"), action="screen.toggle_answer('present')")
             yield Button(self.t("key.fever"), action="screen.toggle_answer('fever')")
             yield Button(self.t("key.add_resident"), action="screen.add_resident")
-            yield Button(self.t("key.back"), action="app.pop_screen")
+            yield AppButton(self.t("key.back"), "app.pop_screen")
 
     def on_mount(self) -> None:
         table = self.query_one("#visit-residents", DataTable)

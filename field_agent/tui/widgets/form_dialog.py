@@ -27,7 +27,6 @@ from field_agent.domain.validation import validate_record
 from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error, field_error_text
 from field_agent.tui.i18n import Translator
-from field_agent.tui.localize import localize_bindings
 
 SAVE_KEY = "ctrl+s"
 """The one key that saves in every dialog (and on the visit screen)."""
@@ -103,7 +102,6 @@ class FormDialog(ModalScreen[Any]):
         self.record = dict(record or {})
         self.saving = False
         self._marked: list[Widget] = []
-        localize_bindings(self, self.t)
 
     @property
     def t(self) -> Translator:
