@@ -26,6 +26,7 @@ from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.sync.enroll import enroll
 from field_agent.sync.errors import NotEnrolled, Offline, ProtocolError, RateLimited, ServerError, SyncError
+from field_agent.sync.store_view import SyncedStore
 
 __all__ = ["SyncAgent", "SyncProgress", "SyncResult", "enroll", "list_conflicts", "resolve"]
 
@@ -107,7 +108,7 @@ class SyncAgent:
 
     def __init__(
         self,
-        store: Any,
+        store: SyncedStore,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         batch_size: int = 500,

@@ -10,6 +10,7 @@ from field_agent.domain.errors import ValidationError
 from field_agent.domain.hlc import stamp_ms, stamp_node
 from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.protocol.merge import conflict_parties
+from field_agent.store import Store
 
 CHOICES = ("mine", "theirs", "value")
 
@@ -51,14 +52,14 @@ def describe(envelope: dict[str, Any], cid: str, conflict: dict[str, Any], node_
     return entry
 
 
-def list_conflicts(store: Any) -> list[dict[str, Any]]:
+def list_conflicts(store: Store) -> list[dict[str, Any]]:
     """Every open conflict on this device, oldest first. Blocking: call it from a worker thread."""
     node_id = store.node_id
     found = [describe(envelope, cid, conflict, node_id) for envelope, cid, conflict in store.open_conflicts()]
     return sorted(found, key=lambda entry: (entry["opened_at"] or "", entry["record"], entry["cid"]))
 
 
-def check_typed_value(store: Any, record_id: str, cid: str, value: Any) -> None:
+def check_typed_value(store: Store, record_id: str, cid: str, value: Any) -> None:
     """Raise ValidationError when ``value`` breaks the rules of the conflict's field (the rules every edit of the
     record is checked with): the town server would refuse it, and the conflict would come back."""
     envelope = store.get(record_id)
@@ -74,7 +75,7 @@ def check_typed_value(store: Any, record_id: str, cid: str, value: Any) -> None:
             raise ValidationError(about_field, kind) from None
 
 
-def resolve(store: Any, record_id: str, cid: str, choice: str, value: Any = None) -> Any:
+def resolve(store: Store, record_id: str, cid: str, choice: str, value: Any = None) -> Any:
     """Close a conflict with ``mine``, ``theirs`` or a typed ``value``; the next sync spreads it. Blocking."""
     if choice not in CHOICES:
         raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")

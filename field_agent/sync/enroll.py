@@ -8,11 +8,11 @@ import hashlib
 import re
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 
 from field_agent.protocol.wire import EnrollResponse
+from field_agent.store import Store
 from field_agent.sync.client import SyncClient
 from field_agent.sync.errors import CertificateMismatch, EnrollError, Offline, SyncError
 
@@ -65,7 +65,7 @@ async def fetch_certificate(host: str, port: int, timeout: float = 10.0) -> byte
 
 
 async def enroll(
-    store: Any,
+    store: Store,
     url: str,
     code: str,
     device_name: str = "tablet",
@@ -108,7 +108,7 @@ async def enroll(
     return answer
 
 
-def _save_credentials(store: Any, url: str, pinned: str | None, answer: EnrollResponse) -> None:
+def _save_credentials(store: Store, url: str, pinned: str | None, answer: EnrollResponse) -> None:
     current_grid = store.meta_get("grid")
     if current_grid and current_grid != answer.grid and _has_records(store):
         raise EnrollError(
@@ -128,5 +128,5 @@ def _save_credentials(store: Any, url: str, pinned: str | None, answer: EnrollRe
     store.meta_set("token", answer.token)
 
 
-def _has_records(store: Any) -> bool:
+def _has_records(store: Store) -> bool:
     return store.pending_count() > 0 or bool(store.meta_get("cursor", 0))

@@ -9,9 +9,10 @@ from typing import Any
 
 from field_agent.domain.envelope import view
 from field_agent.domain.printable import inert
+from field_agent.store import Store
 
 
-def record_name(store: Any, kind: str, record_id: str, written: Mapping[str, Any] | None = None) -> str:
+def record_name(store: Store, kind: str, record_id: str, written: Mapping[str, Any] | None = None) -> str:
     """Who or what a record is about: ``name（address）`` for a resident (a follow-up's or sampling's resident
     too), a household's address, a visit's household, a task's title. ``written``: the refused change's values,
     used when the record is no longer here (created on this device and refused, so rolled back)."""
@@ -31,7 +32,7 @@ def record_name(store: Any, kind: str, record_id: str, written: Mapping[str, Any
     return str(record.get("title") or record.get("name") or "")
 
 
-def describe_refusals(store: Any) -> list[dict[str, Any]]:
+def describe_refusals(store: Store) -> list[dict[str, Any]]:
     """Every change the server refused and this device keeps aside, oldest first: ``record``, ``kind``, ``name``
     (``record_name``), ``fields`` (the fields it wrote), ``code`` and ``reason`` (the server's words, control
     characters shown as escapes)."""
