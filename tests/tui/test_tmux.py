@@ -49,6 +49,27 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
+    def wait_for_all(self, *texts: str, timeout: float = 20.0) -> str:
+        """Wait until every one of ``texts`` is on screen at once; returns that screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if all(text in shown for text in texts):
+                return shown
+            time.sleep(0.1)
+        missing = [text for text in texts if text not in self.screen()]
+        raise AssertionError(f"{missing!r} never appeared on screen:\n{self.screen()}")
+
+    def wait_for_gone(self, text: str, timeout: float = 20.0) -> str:
+        """Wait until ``text`` is no longer on screen (a dialog closed, a toast expired); returns that screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text not in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} stayed on screen:\n{self.screen()}")
+
     def wait_for_exit(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

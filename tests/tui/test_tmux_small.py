@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -37,10 +36,9 @@ def test_an_80x24_chinese_screen_shows_how_to_move_and_what_decides_the_work(sto
         terminal.send("F2")
         terminal.wait_for("显示")
         terminal.send("-l", "cfl")
-        terminal.wait_for("陈峰林")
-        time.sleep(0.3)
+        terminal.wait_for_all("显示 1 / 共 1 户", "陈峰林")  # the search has filtered the list
         terminal.send("Enter")
-        time.sleep(0.3)
+        terminal.wait_for("v 入户")  # the household screen's key bar: it takes keys now
         terminal.send("v")
         screens.append(terminal.wait_for("已见面"))
         assert "^s 保存" in screens[-1] and "esc 返回" in screens[-1]
