@@ -218,3 +218,20 @@ async def test_ctrl_z_after_the_offer_ran_out_undoes_nothing(app_factory, store_
     assert [
         s["status"] for s in samplings if s["resident"] == target and s["round"] == screen.coverage.round["id"]
     ] == ["sampled"]
+
+
+async def test_a_temperature_typed_key_by_key_is_saved(app_factory, store_path) -> None:
+    """As a worker types it: 3, 6, ., 6 pressed into the dialog the moment it opens."""
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlocked(pilot)
+        screen, form = await open_followup(pilot)
+        resident_id = screen.rows[0].resident["id"]
+        await pilot.press("3", "6", ".", "6")
+        assert form.query_one("#temperature", Input).value == "36.6"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, IsolationScreen), str(form.query_one("#error-temperature", Static).content)
+        followups = await reopen_records(pilot, store_path, "followup")
+    todays = [f for f in followups if f["resident"] == resident_id and f["date"] == "2026-11-30"]
+    assert [f["temperature"] for f in todays] == [36.6]
