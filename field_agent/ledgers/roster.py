@@ -34,6 +34,10 @@ HEADER_SCAN_ROWS = 10
 PLACEHOLDER_ID = "00000000-0000-7000-8000-000000000000"
 RESIDENT_FIELDS = ("name", "id_number", "phone", "residency", "special_groups", "notes")
 HOUSEHOLD_FIELDS = ("building", "unit", "room", "address")
+NUMERIC_ID_REASON = (
+    "the ID number is stored as a number, which keeps only 15 digits, so it cannot be trusted even when it looks "
+    "valid: format the column as text and type the number again, or copy it from the original source"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +231,17 @@ def _parse_row(
         household["address"] = compose_address(household)
     if not household:
         errors.append(_error(line, columns.get("address") or columns.get("building"), headers, "no address"))
+    if "id_number" in columns and (line, columns["id_number"]) in sheet.numeric_cells:
+        # A spreadsheet number keeps 15 significant digits: an 18-digit ID number in a numeric cell has lost its last
+        # digits, and about 1 in 11 of the rounded numbers still passes the check digit as somebody else's number.
+        errors.append(_error(line, columns["id_number"], headers, NUMERIC_ID_REASON))
+        reported.add("id_number")
     resident = normalize_values("resident", resident)
     checked = {k: v for k, v in resident.items() if k not in reported}
-    errors.extend(_validate(line, "resident", {**checked, "household": PLACEHOLDER_ID}, columns, headers, sheet))
+    resident_errors = _validate(line, "resident", {**checked, "household": PLACEHOLDER_ID}, columns, headers, sheet)
+    if "id_number" in reported:  # refused above, whatever the rules say of its digits
+        resident_errors = [e for e in resident_errors if e.column != get_column_letter(columns["id_number"])]
+    errors.extend(resident_errors)
     if household:
         errors.extend(_validate(line, "household", household, columns, headers, sheet))
     head_name = _head(value, resident)
@@ -276,8 +288,6 @@ def _validate(
                 continue  # already reported from the cell's own word
             col = columns.get(problem.field) or (columns.get("address") if kind == "household" else None)
             reason = problem.message
-            if problem.field == "id_number" and col and (line, col) in sheet.numeric_cells:
-                reason += " (Excel stored it as a number and dropped digits: format the column as text and re-enter)"
             found.append(_error(line, col, headers, reason if col else f"{problem.field} {reason}"))
         return found
     return []

@@ -92,6 +92,27 @@ def test_a_header_merged_across_columns_without_sub_headers_is_refused(tmp_path:
         parse_roster(tmp_path / "wide.xlsx")
 
 
+@pytest.mark.parametrize("stored", ["rounded", "exact"])
+def test_an_id_number_from_a_numeric_cell_is_never_trusted(tmp_path: Path, stored: str) -> None:
+    """Even a number that passes the check digit (a rounded ID number does 1 time in 11, as another person's) or an
+    exact integer a script wrote: the row is refused with how to fix the file, and nothing of it is imported."""
+    valid = id_number(1980, 9)
+    assert valid[-1] != "X"
+    value = int(valid) if stored == "exact" else float(valid)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*HEADER[1:4], "住址"])
+    sheet.append(["陈大明", value, "", "3栋2单元501室"])
+    sheet.append(["陈小明", valid, "", "3栋2单元502室"])
+    book.save(tmp_path / "numeric.xlsx")
+    parsed = parse_roster(tmp_path / "numeric.xlsx")
+    assert [row.resident["name"] for row in parsed.rows] == ["陈小明"]
+    (error,) = parsed.errors
+    assert (error.line, error.column) == (2, "B")
+    assert "stored as a number" in error.reason and "format the column as text" in error.reason
+    assert valid not in str(error) and valid[:15] not in str(error)
+
+
 def test_an_id_number_excel_stored_as_a_number_gets_a_hint(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
