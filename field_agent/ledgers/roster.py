@@ -7,6 +7,7 @@ device (``field-agent import``) and the town server (``field-server roster impor
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,9 @@ def _parse_row(
     sheet: Sheet, line: int, columns: dict[str, int], headers: list[str]
 ) -> tuple[RosterRow | None, list[RowError]]:
     def value(name: str) -> str:
-        return sheet.cell(line, columns[name]).strip() if name in columns else ""
+        # NFKC: full-width digits and letters typed with a Chinese input method (３５０１…, ８栋) and ideographic
+        # spaces become their plain forms before any rule sees them
+        return unicodedata.normalize("NFKC", sheet.cell(line, columns[name])).strip() if name in columns else ""
 
     errors: list[RowError] = []
     reported: set[str] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -119,7 +120,8 @@ def compose_address(household: Mapping[str, object]) -> str:
 
 
 def _norm(text: object) -> str:
-    return re.sub(r"\s+", "", str(text or "")).upper()
+    """For matching: NFKC (full-width ８栋 is 8栋), no spaces of any width, one case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).upper()
 
 
 def household_key(household: Mapping[str, object]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ import pytest
 
 from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.roster import parse_roster
+from field_agent.ledgers.roster_headers import household_key
 
 from .rosters import GOOD_ROWS, HEADER, bad_rows, id_number, write_csv, write_two_level_xlsx, write_xlsx
 
@@ -183,3 +184,16 @@ def test_the_household_head_is_read_from_any_usual_column(header: str, chen: str
     rows = parse_roster(path).rows
     assert rows[0].head_name == "陈大明"
     assert rows[1].head_name == ("陈大明" if header == "户主姓名" else None)
+
+
+def test_full_width_digits_letters_and_spaces_are_their_plain_forms(tmp_path: Path) -> None:
+    """３５０１… and ８栋２单元６０２室 typed with a Chinese input method, an ideographic space after the name: the same
+    resident and household as the plain forms."""
+    valid = id_number(1975, 3)
+    wide = valid.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    path = tmp_path / "wide.csv"
+    path.write_text(f"姓名,身份证号,楼栋,单元,房号\n陈大明\u3000,{wide},８栋,２单元,６０２室\n", encoding="utf-8")
+    (row,) = parse_roster(path).rows
+    assert row.resident["id_number"] == valid and row.resident["name"] == "陈大明"
+    assert row.household_key == household_key({"address": "8栋2单元602室", "building": "8", "unit": "2", "room": "602"})
+    assert household_key({"building": "８号楼", "unit": "２", "room": "６０２"}) == row.household_key
