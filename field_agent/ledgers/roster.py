@@ -14,12 +14,14 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from field_agent.domain.errors import ValidationError
+from field_agent.domain.errors import DomainError, ValidationError
+from field_agent.domain.idnumber import parse_id_number
 from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.roster_headers import (
     GROUP_WORDS,
     RESIDENCY_WORDS,
+    SEX_WORDS,
     compose_address,
     describe_known_headers,
     falsy,
@@ -28,6 +30,7 @@ from field_agent.ledgers.roster_headers import (
     split_address,
     strip_suffix,
     truthy,
+    written_birth,
 )
 from field_agent.ledgers.sheets import Sheet, read_sheet
 
@@ -240,6 +243,8 @@ def _parse_row(
         errors.append(_error(line, columns["id_number"], headers, NUMERIC_ID_REASON))
         reported.add("id_number")
     resident = normalize_values("resident", resident)
+    if "id_number" not in reported:
+        errors.extend(_cross_check(line, str(resident.get("id_number") or ""), value, columns, headers))
     checked = {k: v for k, v in resident.items() if k not in reported}
     resident_errors = _validate(line, "resident", {**checked, "household": PLACEHOLDER_ID}, columns, headers, sheet)
     if "id_number" in reported:  # refused above, whatever the rules say of its digits
@@ -252,6 +257,26 @@ def _parse_row(
         errors.sort(key=lambda e: (len(e.column), e.column))
         return None, errors
     return RosterRow(line=line, resident=resident, household=household, head_name=head_name), []
+
+
+def _cross_check(line: int, number: str, value, columns: dict[str, int], headers: list[str]) -> list[RowError]:
+    """性别 and 出生日期 columns against what a valid ID number says (the reason names neither value)."""
+    try:
+        holder = parse_id_number(number)
+    except DomainError:
+        return []  # an invalid ID number is reported by the rules
+    found = []
+    sex = value("sex").lower()
+    if sex and SEX_WORDS.get(sex, holder.sex) != holder.sex:
+        found.append(_error(line, columns["sex"], headers, "性别 does not match the sex the ID number gives"))
+    if value("birth_date"):
+        written = written_birth(value("birth_date"))
+        born = holder.birth_date
+        if written is None:
+            found.append(_error(line, columns["birth_date"], headers, "出生日期 is not a date (write 1980-09-01)"))
+        elif written[:2] != (born.year, born.month) or written[2] not in (None, born.day):
+            found.append(_error(line, columns["birth_date"], headers, "出生日期 does not match the ID number's"))
+    return found
 
 
 def _groups(text: str) -> tuple[list[str], str | None]:

@@ -29,6 +29,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "is_head": ("是否户主",),
     "relation": ("与户主关系", "与户主的关系"),
     "notes": ("备注", "说明", "notes"),
+    # read only to check the ID number (never stored: the ID number is the record of both)
+    "sex": ("性别", "sex"),
+    "birth_date": ("出生日期", "出生年月", "出生年月日", "出生时间", "birth_date"),
 }
 _BY_ALIAS = {alias.lower(): name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 _DECORATION = re.compile(r"[\s*＊:：]|[（(][^）)]*[）)]")
@@ -138,3 +141,25 @@ def truthy(text: str) -> bool:
 
 def falsy(text: str) -> bool:
     return text.strip().lower() in ("否", "n", "no", "false", "0", "×", "✗")
+
+
+SEX_WORDS: dict[str, str] = {
+    **dict.fromkeys(("男", "男性", "m", "male"), "male"),
+    **dict.fromkeys(("女", "女性", "f", "female"), "female"),
+}
+_DATE = re.compile(r"(\d{4})\s*[-/.年]?\s*(\d{1,2})(?:\s*[-/.月]?\s*(\d{1,2})\s*日?)?\s*(?:月)?")
+
+
+def written_birth(text: str) -> tuple[int, int, int | None] | None:
+    """Year, month and day (None for 出生年月) of a birth date as rosters write it: 1980-09-01, 1980/9/1, 19800901,
+    1980年9月1日, 1980.09, 1980-09-01T00:00:00; None when it is not one."""
+    compact = text.strip()
+    if re.fullmatch(r"\d{8}", compact):
+        return int(compact[:4]), int(compact[4:6]), int(compact[6:])
+    if re.fullmatch(r"\d{6}", compact):
+        return int(compact[:4]), int(compact[4:6]), None
+    found = _DATE.match(compact.split("T")[0].split(" ")[0])
+    if found is None or found.end() != len(compact.split("T")[0].split(" ")[0]):
+        return None
+    year, month, day = int(found.group(1)), int(found.group(2)), found.group(3)
+    return year, month, int(day) if day else None

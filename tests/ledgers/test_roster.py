@@ -197,3 +197,28 @@ def test_full_width_digits_letters_and_spaces_are_their_plain_forms(tmp_path: Pa
     assert row.resident["id_number"] == valid and row.resident["name"] == "陈大明"
     assert row.household_key == household_key({"address": "8栋2单元602室", "building": "8", "unit": "2", "room": "602"})
     assert household_key({"building": "８号楼", "unit": "２", "room": "６０２"}) == row.household_key
+
+
+def test_sex_and_birth_date_columns_are_checked_against_the_id_number(tmp_path: Path) -> None:
+    """A roster's 性别 and 出生日期 say what the ID number already says; a row where they disagree is reported (one of
+    them was typed wrong), in any of the ways rosters write a date, and neither value is quoted."""
+    men = [id_number(1980, n, "male") for n in range(1, 6)]  # all born 1980-06-01
+    path = tmp_path / "checked.csv"
+    lines = [
+        "姓名,身份证号,性别,出生日期,住址",
+        f"陈一,{men[0]},男,1980-06-01,3栋101室",
+        f"陈二,{men[1]},男性,1980年6月,3栋102室",
+        f"陈三,{men[2]},女,19800601,3栋103室",
+        f"陈四,{men[3]},男,1979-06-01,3栋104室",
+        f"陈五,{men[4]},男,不详,3栋105室",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parsed = parse_roster(path)
+    reasons = {(e.line, e.column): e.reason for e in parsed.errors}
+    assert reasons == {
+        (4, "C"): "性别 does not match the sex the ID number gives",
+        (5, "D"): "出生日期 does not match the ID number's",
+        (6, "D"): "出生日期 is not a date (write 1980-09-01)",
+    }
+    assert [row.resident["name"] for row in parsed.rows] == ["陈一", "陈二"]
+    assert "sex" not in parsed.rows[0].resident and "birth_date" not in parsed.rows[0].resident
