@@ -7,29 +7,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from field_agent.domain import naming
 from field_agent.domain.envelope import view
 from field_agent.domain.printable import inert
 from field_agent.store import Store
 
 
 def record_name(store: Store, kind: str, record_id: str, written: Mapping[str, Any] | None = None) -> str:
-    """Who or what a record is about: ``name（address）`` for a resident (a follow-up's or sampling's resident
-    too), a household's address, a visit's household, a task's title. ``written``: the refused change's values,
+    """Who or what a record is about (``domain.naming.record_name``). ``written``: the refused change's values,
     used when the record is no longer here (created on this device and refused, so rolled back)."""
-    envelope = store.get(record_id)
-    record: Mapping[str, Any] = view(envelope) if envelope is not None else {}
-    record = {**record, **{k: v for k, v in (written or {}).items() if k not in record}}
-    if kind in ("sampling", "followup"):
-        return record_name(store, "resident", record["resident"]) if record.get("resident") else ""
-    if kind == "resident":
-        name = str(record.get("name") or "")
-        household = record_name(store, "household", record["household"]) if record.get("household") else ""
-        return f"{name}（{household}）" if household and name else name or household
-    if kind == "household":
-        return str(record.get("address") or "")
-    if kind == "visit":
-        return record_name(store, "household", record["household"]) if record.get("household") else ""
-    return str(record.get("title") or record.get("name") or "")
+
+    def lookup(other_id: Any) -> Mapping[str, Any] | None:
+        envelope = store.get(other_id) if isinstance(other_id, str) and other_id else None
+        return view(envelope) if envelope is not None else None
+
+    record = {**(written or {}), **(lookup(record_id) or {})}
+    return naming.record_name(kind, record, lookup)
 
 
 def describe_refusals(store: Store) -> list[dict[str, Any]]:

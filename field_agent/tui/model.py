@@ -142,7 +142,7 @@ class GridModel:
         household = self.get(household_id)
         return self.short_address(household) if household is not None else ""
 
-    def short_address(self, household: dict[str, Any]) -> str:
+    def short_address(self, household: Mapping[str, Any]) -> str:
         address = (
             household.get("address")
             or " ".join(str(household.get(part) or "") for part in ("building", "unit", "room")).strip()

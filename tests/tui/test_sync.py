@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,24 @@ from field_agent.tui.widgets.prompt import FieldsDialog
 from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, unlocked
 
 
+async def enrolled_in_town(
+    tmp_path: Path, *, households: int, worker: str, role: str
+) -> tuple[Any, Store, httpx.ASGITransport]:
+    """A demo town server (in process, SQLite) and a new store enrolled in its grid as ``worker``."""
+    from server_stub.app import create_app
+    from server_stub.db import open_database
+    from server_stub.demo import seed_demo
+    from server_stub.enrolment import issue_code
+
+    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    grid_id = seed_demo(db, grids=1, households=households, seed=7)["grids"][0]
+    code = issue_code(db, grid_id, worker, role, ttl_ms=3_600_000)["code"]
+    transport = httpx.ASGITransport(app=create_app(db))
+    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
+    await enroll(store, "http://town.test", code, transport=transport)
+    return db, store, transport
+
+
 async def open_sync(pilot) -> SyncScreen:
     await pilot.press("f6")
     await settle(pilot)
@@ -31,17 +50,7 @@ async def open_sync(pilot) -> SyncScreen:
 
 
 async def test_sync_now_pulls_the_grid_from_the_town_server(tmp_path: Path) -> None:
-    from server_stub.app import create_app
-    from server_stub.db import open_database
-    from server_stub.demo import seed_demo
-    from server_stub.enrolment import issue_code
-
-    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
-    grid_id = seed_demo(db, grids=1, households=12, seed=7)["grids"][0]
-    code = issue_code(db, grid_id, "陈倩", "leader", ttl_ms=3_600_000)["code"]
-    transport = httpx.ASGITransport(app=create_app(db))
-    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
-    await enroll(store, "http://town.test", code, transport=transport)
+    db, store, transport = await enrolled_in_town(tmp_path, households=12, worker="陈倩", role="leader")
     messages = []
     app = make_app(
         tmp_path / "store",
@@ -132,17 +141,7 @@ async def test_conflict_shown_side_by_side_and_resolved_in_one_step(app_factory,
 async def test_the_sync_log_speaks_the_workers_language_with_plurals(tmp_path: Path, lang: str) -> None:
     """The agent reports each step by key and numbers; the screen says it from its catalog (issue 15, item 5):
     no ``connecting to``/``sending 1 changes`` on a Chinese screen, "1 change" in English."""
-    from server_stub.app import create_app
-    from server_stub.db import open_database
-    from server_stub.demo import seed_demo
-    from server_stub.enrolment import issue_code
-
-    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
-    grid_id = seed_demo(db, grids=1, households=3, seed=7)["grids"][0]
-    code = issue_code(db, grid_id, "陈倩", "leader", ttl_ms=3_600_000)["code"]
-    transport = httpx.ASGITransport(app=create_app(db))
-    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
-    await enroll(store, "http://town.test", code, transport=transport)
+    db, store, transport = await enrolled_in_town(tmp_path, households=3, worker="陈倩", role="leader")
     store.put("household", {"building": "9号楼", "room": "101", "address": "9号楼101"})
     app = make_app(
         tmp_path / "store",
@@ -344,17 +343,7 @@ async def test_a_worker_is_not_offered_a_resolution_the_server_refuses(app_facto
 
 
 async def test_every_server_refusal_is_shown_with_the_record_field_and_reason(tmp_path: Path) -> None:
-    from server_stub.app import create_app
-    from server_stub.db import open_database
-    from server_stub.demo import seed_demo
-    from server_stub.enrolment import issue_code
-
-    db = open_database(f"sqlite:///{tmp_path / 'server.db'}")
-    grid_id = seed_demo(db, grids=1, households=12, seed=7)["grids"][0]
-    code = issue_code(db, grid_id, "刘逸梓", "worker", ttl_ms=3_600_000)["code"]
-    transport = httpx.ASGITransport(app=create_app(db))
-    store = Store.create(tmp_path / "store", PASSPHRASE, grid=grid_id)
-    await enroll(store, "http://town.test", code, transport=transport)
+    db, store, transport = await enrolled_in_town(tmp_path, households=12, worker="刘逸梓", role="worker")
     await SyncAgent(store, transport=transport).sync()
     task = next(view(e) for e in store.records("task") if view(e).get("status") == "open")
     store.put("task", {"title": "改过的标题"}, record_id=task["id"])  # only the leader's device may

@@ -172,11 +172,12 @@ def test_a_grid_workers_day_at_80x24_in_chinese(store_path: Path, town: Town, tm
             terminal.send("F7")
             step("常住人口台账", "导出")
             terminal.send("C-e")
-            step("已导出", "xlsx", typed=frozenset({"tmp", "field", "agent", "residents"}))  # the file's path
+            exported = frozenset({"tmp", "field", "agent", "residents"})  # the file's path, wrapped in its toast
+            step("已导出", "xlsx", typed=exported)
             assert len(list(home.glob("field-agent-residents-*.xlsx"))) == 1
 
             terminal.send("C-l")
-            step("请输入密码")
+            step("请输入密码", typed=exported)  # on a slow machine the export's toast is still up
             terminal.send("C-q")
             terminal.wait_for_exit(timeout=WAIT)
         finally:

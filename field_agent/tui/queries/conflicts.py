@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from field_agent.domain import naming
 from field_agent.domain.hlc import stamp_node
 from field_agent.store.reader import StoreReader
 from field_agent.tui.model import GridModel
@@ -15,21 +16,9 @@ WORKER_FIELDS = {"visit": "worker", "sampling": "by", "followup": "by"}
 
 
 def record_label(model: GridModel, kind: str, record_id: str) -> str:
-    """Who or what a record is about, for a person: ``name（household）`` for a resident (and for a follow-up or
-    sampling, the resident's), a household's address, a task's title; empty when the record is not known here."""
-    record = model.get(record_id)
-    if record is None:
-        return ""
-    if kind in ("sampling", "followup"):
-        resident = model.get(record.get("resident"))
-        return record_label(model, "resident", resident["id"]) if resident is not None else ""
-    if kind == "resident":
-        household = model.household_label(record.get("household"))
-        name = str(record.get("name") or "")
-        return f"{name}（{household}）" if household else name
-    if kind in ("household", "visit"):
-        return model.household_label(record_id if kind == "household" else record.get("household"))
-    return str(record.get("title") or record.get("name") or "")
+    """Who or what a record is about (``domain.naming.record_name``), addresses without the town and community
+    every address of the grid repeats; empty when the record is not known here."""
+    return naming.record_name(kind, model.get(record_id), model.get, model.short_address)
 
 
 def device_workers(reader: StoreReader, nodes: Iterable[str]) -> dict[str, str]:
