@@ -178,7 +178,10 @@ class FieldAgentApp(FieldAppBase):
             await self.goto(name)
 
     async def goto(self, name: str) -> None:
-        """Show one of the main screens, closing any detail screens above it."""
+        """Show one of the main screens, closing any detail screens above it. The worker has moved on: the toasts
+        of the last screen go (at 80 columns they would cover half of the new one), and with them an undo offer."""
+        self.clear_notifications()
+        self.undo_offer = None
         await self._replace_stack(self.make_screen(name))
 
     def make_screen(self, name: str) -> Screen[None]:

@@ -235,3 +235,32 @@ async def test_a_temperature_typed_key_by_key_is_saved(app_factory, store_path) 
         followups = await reopen_records(pilot, store_path, "followup")
     todays = [f for f in followups if f["resident"] == resident_id and f["date"] == "2026-11-30"]
     assert [f["temperature"] for f in todays] == [36.6]
+
+
+async def test_changing_screens_ends_the_undo_offer_and_its_toast(app_factory, store_path) -> None:
+    """At 80 columns the toasts of the last screen would cover half of the next one, and Ctrl+Z there would undo
+    something no longer shown: a main-screen change ends both; the mark stays saved."""
+    app = app_factory()
+    notes = spy_notes(app)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplingScreen)
+        await pilot.press("l")
+        row = screen.shown[0]
+        await pilot.press("s")
+        await settle(pilot)
+        assert any("Ctrl+Z" in note for note in notes)
+        await pilot.press("f5")
+        await settle(pilot)
+        assert not app.screen.query("Toast")
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert not any(note.startswith("已撤销") for note in notes)
+        samplings = await reopen_records(pilot, store_path, "sampling")
+    round_id = screen.coverage.round["id"]
+    assert [s["status"] for s in samplings if s["resident"] == row.resident["id"] and s["round"] == round_id] == [
+        "sampled"
+    ]
