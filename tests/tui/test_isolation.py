@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from textual.widgets import Checkbox, DataTable, Input, Static
 
+from field_agent.store import Store
 from field_agent.tui.screens.isolation import IsolationScreen
 from field_agent.tui.widgets.followup_form import FollowUpForm
 
-from .conftest import reopen_records, settle, unlocked
+from .conftest import PASSPHRASE, reopen_records, settle, unlocked
+from .test_forms import spy_notes
 
 
 async def record_check(pilot, temperature: str, symptoms: tuple[str, ...] = ()) -> FollowUpForm:
@@ -65,3 +69,28 @@ async def test_normal_check_is_not_flagged(app_factory, store_path) -> None:
     todays = [f for f in followups if f["date"] == "2026-11-30" and f["temperature"] == 36.6]
     assert len(todays) == 1 and todays[0]["flagged"] is False
     assert tasks_before == 12
+
+
+async def test_an_isolation_past_its_days_shows_its_end_and_offers_no_check(app_factory, demo, store_path) -> None:
+    """Day 9 of 7 is no day of isolation: the row says when it ended (the ledgers' 预计解除日期) and what to do."""
+    resident = next(r for r in demo["resident"].values() if r.get("isolation_status") == "home")
+    with Store.open(store_path, PASSPHRASE) as store:  # began 8 days before the frozen today (2026-11-30)
+        store.put("resident", {"isolation_start": "2026-11-22", "isolation_days": 7}, record_id=resident["id"])
+    app = app_factory()
+    shown = spy_notes(app)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, IsolationScreen)
+        row = next(r for r in screen.rows if r.resident["id"] == resident["id"])
+        assert row.end == date(2026, 11, 29) and row.over and not row.due_today
+        table = screen.query_one("#isolation-table", DataTable)
+        cells = [str(c) for c in table.get_row(resident["id"])]
+        assert cells[2] == "11-29 期满" and cells[3] == "期满待解除"
+        table.move_cursor(row=screen.rows.index(row))
+        await pilot.press("c")
+        await settle(pilot)
+        assert not isinstance(app.screen, FollowUpForm)
+        assert any("2026-11-29 期满" in m and "已解除" in m for m in shown), shown

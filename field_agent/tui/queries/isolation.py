@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from field_agent.domain.enums import SYMPTOMS
-from field_agent.domain.isolation import followup_reached
+from field_agent.domain.isolation import followup_reached, planned_end
 from field_agent.domain.sorting import natural_key
 from field_agent.tui.model import GridModel
 
@@ -28,10 +28,22 @@ class IsolationRow:
     last_temperature: float | None
     attempted_today: bool = False
     """Someone tried today but did not get through: the resident is still due."""
+    end: date | None = None
+    """The day the isolation is planned to end (``planned_end``: the ledgers' 预计解除日期)."""
 
     @property
     def due_today(self) -> bool:
         return 1 <= self.day <= self.days
+
+    @property
+    def over(self) -> bool:
+        """The planned days have passed but the record still says home isolation: someone must end it."""
+        return self.day > self.days
+
+    @property
+    def upcoming(self) -> bool:
+        """The isolation starts on a later day."""
+        return self.day < 1
 
 
 def isolation_rows(model: GridModel, today: date, default_days: int) -> list[IsolationRow]:
@@ -45,12 +57,14 @@ def isolation_rows(model: GridModel, today: date, default_days: int) -> list[Iso
         followups = model.followups_of(resident["id"])
         todays = [f for f in followups if f.get("date") == today_text]
         last = followups[-1] if followups else None
+        days = int(resident.get("isolation_days") or default_days)
         rows.append(
             IsolationRow(
                 resident=resident,
                 address=model.household_label(resident.get("household")),
                 day=day,
-                days=int(resident.get("isolation_days") or default_days),
+                days=days,
+                end=planned_end(resident.get("isolation_start"), days),
                 checked_today=any(followup_reached(f) for f in todays),
                 attempted_today=bool(todays),
                 flagged_today=any(f.get("flagged") for f in todays),

@@ -79,13 +79,15 @@ class IsolationScreen(SessionScreen):
                 status = t("isolation.not_reached")
             elif row.due_today:
                 status = t("isolation.due")
+            elif row.upcoming:
+                status = t("isolation.upcoming")
             else:
-                status = t("isolation.ended")
+                status = t("isolation.over")
             temperature = f"{row.last_temperature:.1f}℃" if row.last_temperature is not None else "—"
             table.add_row(
                 Text(row.resident.get("name") or ""),
                 Text(row.address),
-                t("isolation.day", day=row.day, days=row.days),
+                self._day_text(row),
                 status,
                 temperature,
                 key=row.resident["id"],
@@ -93,12 +95,29 @@ class IsolationScreen(SessionScreen):
         if table.row_count:
             table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
 
+    def _day_text(self, row: IsolationRow) -> str:
+        """``第 3 / 7 天`` while it lasts; when it is over or yet to start, the day it ends or starts instead."""
+        if row.over and row.end is not None:
+            return self.t("isolation.ends_on", end=row.end.strftime("%m-%d"))
+        if row.upcoming:
+            return self.t("isolation.starts_on", start=str(row.resident.get("isolation_start") or "")[5:10])
+        return self.t("isolation.day", day=row.day, days=row.days)
+
     @on(DataTable.RowSelected, "#isolation-table")
     def action_check(self) -> None:
         table = self.query_one("#isolation-table", DataTable)
         if not table.row_count or table.cursor_row >= len(self.rows):
             return
         row = self.rows[table.cursor_row]
+        if not row.due_today:
+            # no check is due outside the isolation's days: say what to do instead of opening a day "9 of 7"
+            name = row.resident.get("name") or ""
+            if row.upcoming:
+                self.notify(self.t("isolation.not_started", name=name), severity="warning")
+            else:
+                end = row.end.isoformat() if row.end else ""
+                self.notify(self.t("isolation.is_over", name=name, end=end), severity="warning")
+            return
         title = self.t("followup.title", name=row.resident.get("name") or "", day=row.day, days=row.days)
         session, resident, t = self.session, row.resident, self.t
         record = {"resident": resident["id"], "date": session.today.isoformat(), "by": session.worker}
