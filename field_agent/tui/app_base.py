@@ -6,6 +6,7 @@ import it back. They reach it through ``field_app(node)``, a checked, typed ``no
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -15,10 +16,12 @@ from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 
+from field_agent.sync.agent import SyncAgent, SyncProgress
 from field_agent.tui.enrolment import AgentFactory, EnrollFunction
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
 from field_agent.tui.session import Session
+from field_agent.tui.sync_run import SyncFinished, SyncWatcher, result_text
 from field_agent.tui.undo import UNDO_KEY, UNDO_SECONDS, Restore, UndoOffer
 
 
@@ -49,6 +52,8 @@ class FieldAppBase(App[None]):
 
     undo_offer: UndoOffer | None = None
     """The save that Ctrl+Z undoes now, if any (``offer_undo``)."""
+    sync_agent: SyncAgent | None = None
+    """The agent of the sync that is running, if one is (``start_sync``)."""
 
     def require_session(self) -> Session:
         """The unlocked session; RuntimeError while the store is locked."""
@@ -84,6 +89,45 @@ class FieldAppBase(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, Reloadable):
                 screen.reload()
+
+    # ----------------------------------------------------------------- sync
+    def start_sync(self) -> bool:
+        """Start a sync of the unlocked store; False when one is already running or the store is locked. It runs
+        as the app's worker, so it goes on when the worker leaves the Sync screen (``tui.sync_run``)."""
+        session = self.session
+        if self.sync_agent is not None or session is None or session.store is None:
+            return False
+        self.sync_agent = (self.agent_factory or SyncAgent)(session.store)
+        self.run_sync(self.sync_agent, session)
+        return True
+
+    def stop_sync(self) -> None:
+        """Ask the running sync to stop at its next safe point."""
+        if self.sync_agent is not None:
+            self.sync_agent.request_stop()
+
+    @work(exclusive=True, exit_on_error=False, group="sync")
+    async def run_sync(self, agent: SyncAgent, session: Session) -> None:
+        try:
+            result = await agent.sync(on_progress=self._sync_progressed)
+            await asyncio.to_thread(session.load)
+        finally:
+            self.sync_agent = None
+        self.post_message(SyncFinished(result))
+
+    def _sync_progressed(self, progress: SyncProgress) -> None:
+        if isinstance(self.screen, SyncWatcher):
+            self.screen.sync_progressed(progress)
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        result, screen = message.result, self.screen
+        if isinstance(screen, SyncWatcher):
+            screen.sync_finished(result)
+            return
+        # the worker went on to another screen: say how it ended there, and show what was pulled
+        self.notify(result_text(self.t, result), severity="error" if result.error else "information", timeout=8)
+        if isinstance(screen, Reloadable):
+            screen.reload()
 
     async def goto(self, name: str) -> None:
         """Show one of the main screens, closing any detail screens above it."""

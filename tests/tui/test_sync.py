@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from field_agent.sync.agent import SyncAgent
 from field_agent.sync.enroll import enroll
 from field_agent.tui.app import make_app
 from field_agent.tui.screens.sync import SyncScreen
+from field_agent.tui.sync_run import SyncFinished
 from field_agent.tui.widgets.prompt import FieldsDialog
 
 from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, unlocked
@@ -49,6 +51,62 @@ async def open_sync(pilot) -> SyncScreen:
     return pilot.app.screen
 
 
+class GatedTransport(httpx.AsyncBaseTransport):
+    """The town server behind a gate: every request waits until the test opens it (a slow connection)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.waiting.set()
+        await self.gate.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_sync_goes_on_when_the_worker_leaves_the_sync_screen(tmp_path: Path) -> None:
+    """Sync started, then F1: the sync is not cancelled; it ends on Today with a toast, and the records are there."""
+    db, store, transport = await enrolled_in_town(tmp_path, households=9, worker="陈倩", role="leader")
+    gated = GatedTransport(transport)
+    messages: list[Any] = []
+    notes: list[str] = []
+    app = make_app(
+        tmp_path / "store",
+        store=store,
+        now=frozen_now,
+        environ={},
+        agent_factory=lambda opened: SyncAgent(opened, transport=gated),
+    )
+    notify = app.notify
+    app.notify = lambda message, *a, **k: (notes.append(message), notify(message, *a, **k))[1]  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await unlocked(pilot)
+        await open_sync(pilot)
+        await pilot.press("s")
+        await gated.waiting.wait()  # the sync is on the wire
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.sync_agent is not None
+        await pilot.press("f6")  # back on the Sync screen, it still shows the sync running
+        await pilot.pause()
+        back = app.screen
+        assert isinstance(back, SyncScreen)
+        assert back.query_one("#sync-now", Button).disabled
+        assert str(back.query_one("#sync-result", Static).content) == app.t("sync.running")
+        await pilot.press("f1")
+        await pilot.pause()
+        gated.gate.set()
+        await settle(pilot)
+        finished = [m for m in messages if isinstance(m, SyncFinished)]
+        assert len(finished) == 1 and finished[0].result.ok, finished[0].result.error
+        assert app.sync_agent is None
+        assert any(note.startswith("同步完成") for note in notes), notes
+        assert len(app.session.model.of_kind("household")) == 9
+        await app.action_lock()
+    db.close()
+
+
 async def test_sync_now_pulls_the_grid_from_the_town_server(tmp_path: Path) -> None:
     db, store, transport = await enrolled_in_town(tmp_path, households=12, worker="陈倩", role="leader")
     messages = []
@@ -65,7 +123,7 @@ async def test_sync_now_pulls_the_grid_from_the_town_server(tmp_path: Path) -> N
         screen = await open_sync(pilot)
         await pilot.press("s")
         await settle(pilot)
-        finished = [m for m in messages if isinstance(m, SyncScreen.SyncFinished)]
+        finished = [m for m in messages if isinstance(m, SyncFinished)]
         assert finished and finished[0].result.ok, finished[0].result.error
         assert finished[0].result.pulled > 0
         assert "Done" in str(screen.query_one("#sync-result", Static).content)

@@ -8,6 +8,7 @@ from field_agent.tui.screens.household import HouseholdScreen
 from field_agent.tui.screens.sampling import SamplingScreen
 from field_agent.tui.screens.sync import SyncScreen
 from field_agent.tui.screens.visit import VisitScreen
+from field_agent.tui.sync_run import SyncFinished
 from field_agent.tui.widgets.confirm import ConfirmDialog
 from field_agent.tui.widgets.household_list import HouseholdList
 from field_agent.tui.widgets.resident_form import ResidentForm
@@ -62,7 +63,7 @@ async def test_a_day_by_taps_alone(app_factory, demo, store_path) -> None:
         assert isinstance(app.screen, SyncScreen)
         await pilot.click("#sync-now")
         await settle(pilot)
-        assert any(isinstance(m, SyncScreen.SyncFinished) for m in messages)
+        assert any(isinstance(m, SyncFinished) for m in messages)
         visits = await reopen_records(pilot, store_path, "visit")
     household = chosen["household"]
     assert any(v["household"] == household and v["outcome"] == "nobody_home" for v in visits)

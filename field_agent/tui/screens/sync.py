@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -18,13 +17,14 @@ from field_agent.domain.envelope import DELETED
 from field_agent.domain.hlc import stamp_node
 from field_agent.domain.printable import inert
 from field_agent.domain.rights import may_resolve
-from field_agent.sync.agent import SyncAgent, SyncProgress, SyncResult
+from field_agent.sync.agent import SyncProgress, SyncResult
 from field_agent.sync.refusals import describe_refusals
 from field_agent.tui.app_base import field_app
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.conflicts import explain_conflicts
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.session import Session
+from field_agent.tui.sync_run import result_text
 from field_agent.tui.timefmt import short_time
 from field_agent.tui.widgets.form_dialog import domain_errors
 from field_agent.tui.widgets.prompt import FieldsDialog
@@ -106,16 +106,6 @@ class SyncScreen(SessionScreen):
             self.conflicts = conflicts
             self.refusals = refusals
 
-    class SyncProgressed(Message):
-        def __init__(self, progress: SyncProgress) -> None:
-            super().__init__()
-            self.progress = progress
-
-    class SyncFinished(Message):
-        def __init__(self, result: SyncResult) -> None:
-            super().__init__()
-            self.result = result
-
     class RefusalsCleared(Message):
         """The refused changes a person has read were forgotten."""
 
@@ -126,7 +116,6 @@ class SyncScreen(SessionScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.agent: SyncAgent | None = None
         self.conflicts: list[dict[str, Any]] = []
         self.role = "worker"
         self.refusals: list[dict[str, Any]] = []
@@ -159,6 +148,8 @@ class SyncScreen(SessionScreen):
         table = self.query_one("#conflicts", DataTable)
         for key in ("record", "field", "current", "other", "by", "when"):
             table.add_column(self.t(f"sync.col.{key}"), key=key)
+        if field_app(self).sync_agent is not None:  # started here before the worker went to another screen
+            self.show_running(clear=False)
         self.reload()
 
     def reload(self) -> None:
@@ -296,66 +287,36 @@ class SyncScreen(SessionScreen):
 
     # ------------------------------------------------------------------ sync
     def action_sync(self) -> None:
-        if self.agent is not None:
-            return
-        session = self.session
-        if session.store is None:
-            return
-        factory = field_app(self).agent_factory or SyncAgent
-        self.agent = factory(session.store)
-        self.query_one("#sync-now", Button).disabled = True
-        self.query_one("#sync-stop", Button).disabled = False
-        self.query_one("#sync-log", Log).clear()
-        self.query_one("#sync-bar", ProgressBar).update(total=None, progress=0)
-        self.query_one("#sync-result", Static).update(self.t("sync.running"))
-        self.run_sync(self.agent, session)
+        if field_app(self).start_sync():
+            self.show_running(clear=True)
 
     def action_stop(self) -> None:
-        if self.agent is not None:
-            self.agent.request_stop()
+        field_app(self).stop_sync()
 
-    @work(exclusive=True, exit_on_error=False, group="sync")
-    async def run_sync(self, agent: SyncAgent, session: Session) -> None:
+    def show_running(self, *, clear: bool) -> None:
+        """The buttons and the result line of a running sync (started here, or before the worker came back)."""
+        self.query_one("#sync-now", Button).disabled = True
+        self.query_one("#sync-stop", Button).disabled = False
+        if clear:
+            self.query_one("#sync-log", Log).clear()
+        self.query_one("#sync-bar", ProgressBar).update(total=None, progress=0)
+        self.query_one("#sync-result", Static).update(self.t("sync.running"))
 
-        def progressed(progress: SyncProgress) -> None:
-            self.post_message(self.SyncProgressed(progress))
-
-        result = await agent.sync(on_progress=progressed)
-        await asyncio.to_thread(session.load)
-        self.post_message(self.SyncFinished(result))
-
-    def on_sync_screen_sync_progressed(self, message: SyncScreen.SyncProgressed) -> None:
-        progress, t = message.progress, self.t
+    def sync_progressed(self, progress: SyncProgress) -> None:
+        """A step of the running sync (``tui.sync_run.SyncWatcher``)."""
         total = progress.total
         bar = self.query_one("#sync-bar", ProgressBar)
         if progress.phase == "done":
             bar.update(total=1, progress=1)
         elif total:
             bar.update(total=total, progress=progress.done)
-        self.query_one("#sync-log", Log).write_line(progress_line(t, progress))
+        self.query_one("#sync-log", Log).write_line(progress_line(self.t, progress))
 
-    def on_sync_screen_sync_finished(self, message: SyncScreen.SyncFinished) -> None:
-        result, t = message.result, self.t
-        self.agent = None
+    def sync_finished(self, result: SyncResult) -> None:
+        """The running sync ended (``tui.sync_run.SyncWatcher``)."""
         self.query_one("#sync-now", Button).disabled = False
         self.query_one("#sync-stop", Button).disabled = True
-        if result.error:
-            text = t(f"sync.error.{result.error_kind}") if t.has(f"sync.error.{result.error_kind}") else ""
-            text = t("sync.failed", reason=text or escape(inert(result.error)))
-            if text and result.error_kind not in ("offline",) and t.language == "en":
-                # the agent's own words add facts for IT, in English: only on an English screen
-                text += f"\n[dim]{escape(inert(result.error))}[/dim]"
-        else:
-            text = t(
-                "sync.done",
-                pushed=result.pushed,
-                pulled=result.pulled,
-                conflicts=result.conflicts,
-                seconds=f"{result.duration_s:.1f}",
-            )
-            if result.refused:
-                text += "\n" + t.n("sync.refused", result.refused)
-        self.query_one("#sync-result", Static).update(text)
+        self.query_one("#sync-result", Static).update(result_text(self.t, result))
         self.reload()
 
     def action_clear_refusals(self) -> None:
