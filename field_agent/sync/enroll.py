@@ -25,14 +25,15 @@ def parse_code(code: str) -> tuple[str, str | None]:
     code = code.strip()
     secret, _, fingerprint = code.partition(":")
     if not secret:
-        raise EnrollError("the enrolment code is empty: copy it exactly as the town office gave it")
+        raise EnrollError("the enrolment code is empty: copy it exactly as the town office gave it", code="code_empty")
     if not fingerprint:
         return secret, None
     fingerprint = fingerprint.replace(":", "").lower()
     if not FINGERPRINT_RE.match(fingerprint):
         raise EnrollError(
             "the part of the code after ':' must be the server certificate's fingerprint (64 hex digits): "
-            "check the code for typos"
+            "check the code for typos",
+            code="code_fingerprint",
         )
     return secret, fingerprint
 
@@ -78,13 +79,17 @@ async def enroll(
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as error:
-        raise EnrollError(f"{url!r} is not a server address: use e.g. https://town.example:8443") from error
+        raise EnrollError(
+            f"{url!r} is not a server address: use e.g. https://town.example:8443", code="server_address"
+        ) from error
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise EnrollError(f"{url!r} is not a server address: use e.g. https://town.example:8443")
+        raise EnrollError(f"{url!r} is not a server address: use e.g. https://town.example:8443", code="server_address")
     pinned: str | None = None
     if fingerprint is not None:
         if parsed.scheme != "https":
-            raise EnrollError("this code pins a TLS certificate, so the server address must start with https://")
+            raise EnrollError(
+                "this code pins a TLS certificate, so the server address must start with https://", code="https_needed"
+            )
         der = await fetch_cert(parsed.host, parsed.port or 443)
         actual = certificate_fingerprint(der)
         if actual != fingerprint:
@@ -113,7 +118,8 @@ def _save_credentials(store: Store, url: str, pinned: str | None, answer: Enroll
     if current_grid and current_grid != answer.grid and _has_records(store):
         raise EnrollError(
             f"this store holds records of grid {current_grid}, but the code is for grid {answer.grid}: "
-            "create a new store for the other grid (field-agent --store DIR init) and enrol that one"
+            "create a new store for the other grid (field-agent --store DIR init) and enrol that one",
+            code="other_grid",
         )
     if store.meta_get("server_url") != url or current_grid != answer.grid:
         store.meta_set("cursor", 0)

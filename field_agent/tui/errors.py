@@ -62,17 +62,19 @@ def weak_passphrase_reason(t: Translator, error: store_errors.WeakPassphrase) ->
 
 
 def _sync_error(t: Translator, error: SyncError) -> str:
-    """Enrolment and sync failures: wrong code, offline, certificate mismatch, each with what to do."""
-    detail = str(error)
+    """Enrolment and sync failures: wrong code, offline, certificate mismatch, each with what to do. The agent's
+    own words (English, for IT) follow only on an English screen."""
     if error.code and t.has(f"enrol.error.{error.code}"):
         return t(f"enrol.error.{error.code}")
     if isinstance(error, CertificateMismatch):
-        return t("enrol.error.certificate", detail=detail)
-    if isinstance(error, Offline):
-        return t("enrol.error.offline", detail=detail)
-    if isinstance(error, EnrollError):
-        return t("enrol.error.refused" if error.code else "enrol.error.invalid", detail=detail)
-    return t("enrol.error.sync", detail=detail)
+        key = "enrol.error.certificate"
+    elif isinstance(error, Offline):
+        key = "enrol.error.offline"
+    elif isinstance(error, EnrollError):
+        key = "enrol.error.refused" if error.code else "enrol.error.invalid"
+    else:
+        key = "enrol.error.sync"
+    return t(key) + (f" ({error})" if t.language == "en" else "")
 
 
 def _store_params(t: Translator, error: BaseException) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,15 @@ def town(tmp_path: Path) -> Iterator[Town]:
     db.close()
 
 
-def first_run_app(path: Path, transport: httpx.AsyncBaseTransport, **enroll_options: Any) -> FieldAgentApp:
+def first_run_app(
+    path: Path, transport: httpx.AsyncBaseTransport, lang: str = "en", **enroll_options: Any
+) -> FieldAgentApp:
     async def enroll_with(store: Any, url: str, code: str) -> Any:
         return await enroll(store, url, code, transport=transport, **enroll_options)
 
     return make_app(
         path,
-        lang="en",
+        lang=lang,
         now=frozen_now,
         environ={},
         agent_factory=lambda store: SyncAgent(store, transport=transport),
@@ -117,6 +120,37 @@ async def test_offline_is_explained(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, UnlockScreen)
         assert "Cannot reach the town server" in str(app.screen.query_one("#unlock-error", Label).content)
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize(
+    ("server", "code", "expected"),
+    [
+        ("http://", "ABCD-EFGH", "这不是服务器地址"),
+        ("http://town.test", "ABCD:1234", "证书指纹"),
+        ("http://town.test", f"ABCD:{'ab' * 32}", "须以 https:// 开头"),
+        ("http://town.test", "NOT-A-REAL-CODE", "镇服务器不认识这个登记码"),
+        ("offline", "ABCD-EFGH", "连不上镇服务器"),
+    ],
+)
+async def test_enrolment_errors_are_all_chinese_on_a_chinese_screen(
+    tmp_path: Path, town: Town, server: str, code: str, expected: str
+) -> None:
+    """Whatever went wrong, a Chinese screen says it in Chinese only: no English from the agent or the server."""
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    transport = httpx.MockTransport(unreachable) if server == "offline" else town.transport
+    app = first_run_app(tmp_path / "store", transport, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_enrolment(pilot, SERVER if server == "offline" else server, code)
+        await pilot.click("#enrol")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen) and app.session is None
+        error = str(app.screen.query_one("#unlock-error", Label).content)
+    assert expected in error
+    assert not re.search(r"[A-Za-z]{3,}", re.sub(r"https://[a-z.:0-9]*", "", error)), error
     assert not (tmp_path / "store").exists()
 
 

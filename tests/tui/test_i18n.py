@@ -52,7 +52,19 @@ DYNAMIC = {
     ),
     "phase": ("connect", "push", "pull", "retry", "done"),
     "sync.progress": ("conflicts", "refused", "erased"),
-    "enrol.error": ("code_invalid", "code_used", "code_expired"),
+    "enrol.error": (
+        "code_invalid",
+        "code_used",
+        "code_expired",
+        "code_empty",
+        "code_fingerprint",
+        "server_address",
+        "https_needed",
+        "other_grid",
+        "grid_not_found",
+        "node_in_use",
+        "rate_limited",
+    ),
 }
 
 
