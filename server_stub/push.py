@@ -16,7 +16,7 @@ import orjson
 
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
-from field_agent.domain.rights import FREE_WRITERS, RIGHTS, conflict_field
+from field_agent.domain.rights import AUTHOR_FIELDS, AUTHORS_FOR_OTHERS, FREE_WRITERS, RIGHTS, conflict_field
 from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
@@ -239,7 +239,22 @@ def check_change(
         except StampError as error:
             raise Refusal("stamp_in_future", str(error)) from error
     check_rights(device["role"], change, current)
+    check_author(device, change)
     _validate(change, current)
+
+
+def check_author(device: Mapping[str, Any], change: Mapping[str, Any]) -> None:
+    """Raise Refusal when a worker's tablet names someone else as the one who did a visit, a sampling or a
+    follow-up (``rights.AUTHOR_FIELDS``); the reason names the field, never either name."""
+    name = AUTHOR_FIELDS.get(change["kind"])
+    if name is None or device["role"] in AUTHORS_FOR_OTHERS:
+        return
+    written = change["fields"].get(name)
+    if written is not None and written.get("value") != device["worker"]:
+        raise Refusal(
+            "not_own_work",
+            f"a worker's device records its own work: {change['kind']}.{name} must name this device's worker",
+        )
 
 
 def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:

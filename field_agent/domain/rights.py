@@ -63,6 +63,15 @@ RIGHTS: dict[str, KindRights] = {
 }
 
 
+AUTHOR_FIELDS: dict[str, str] = {"visit": "worker", "sampling": "by", "followup": "by"}
+"""Per kind, the field that names the worker who did the work. A worker's tablet records its own work, so it may
+write only its own worker's name there; the leader's tablet may record work done by any member of the grid (a
+colleague without a tablet). The tablet also reads it to tell whose device made a value (``tui.queries.conflicts``)."""
+
+AUTHORS_FOR_OTHERS: Roles = LEADER
+"""Device roles that may name another worker in an author field."""
+
+
 def _free(rights: KindRights) -> Roles:
     free = rights.edit & rights.delete
     for roles in rights.fields.values():

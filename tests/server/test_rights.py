@@ -194,3 +194,39 @@ def test_the_table_in_docs_is_the_table_the_server_enforces() -> None:
             names = re.findall(r"`(\w+)`", fields) if "every field" not in fields else list(SCHEMAS[kind])
             assert names and all(rights.writers(name) == roles for name in names), (kind, part)
         assert set(SCHEMAS[kind]) <= set(re.findall(r"`(\w+)`", edit)) or "every field" in edit, kind
+
+
+async def test_a_workers_tablet_records_only_its_own_work(server: Harness) -> None:
+    """A visit, sampling or follow-up names who did it: a worker's tablet may name only its own worker (the
+    leader's may name a colleague without a tablet); the reason names the field, never a name."""
+    grid = server.grid()
+    worker = await server.tablet(grid, role="worker", worker="王芳")
+    leader = await server.tablet(grid, role="leader", worker="陈组长")
+    home = worker.edit(values=household())
+    resident = worker.edit(
+        kind="resident",
+        values={
+            "household": home["record"],
+            "name": "林秀英",
+            "id_number": "350181193803150043",
+            "residency": "resident",
+        },
+    )
+    assert [r["status"] for r in await worker.push_ok([home, resident])] == ["applied", "applied"]
+    visit = {"household": home["record"], "visited_at": "2026-12-06T09:00:00+08:00", "outcome": "met"}
+    followup = {"resident": resident["record"], "date": "2026-12-06", "contact_made": True}
+    for kind, values, field in (("visit", visit, "worker"), ("followup", followup, "by")):
+        result = await _refused(worker, worker.edit(kind=kind, values={**values, field: "李娜"}), code="not_own_work")
+        assert f"{kind}.{field}" in result["reason"] and "李娜" not in result["reason"]
+        own = (await worker.push_ok([worker.edit(kind=kind, values={**values, field: "王芳"})]))[0]
+        assert own["status"] == "applied", own
+        await leader.pull_all()
+        other = (await leader.push_ok([leader.edit(kind=kind, values={**values, field: "李娜"})]))[0]
+        assert other["status"] == "applied", other
+    # an own visit later re-attributed to someone else by the worker's tablet is refused too
+    mine = worker.edit(kind="visit", values={**visit, "worker": "王芳"})
+    assert (await worker.push_ok([mine]))[0]["status"] == "applied"
+    await _refused(worker, worker.edit(mine["record"], kind="visit", values={"worker": "李娜"}), code="not_own_work")
+    # editing the visit's other fields is anyone's
+    notes = (await worker.push_ok([worker.edit(mine["record"], kind="visit", values={"notes": "再访"})]))[0]
+    assert notes["status"] == "applied"

@@ -8,11 +8,9 @@ from typing import Any
 
 from field_agent.domain import naming
 from field_agent.domain.hlc import stamp_node
+from field_agent.domain.rights import AUTHOR_FIELDS
 from field_agent.store.reader import StoreReader
 from field_agent.tui.model import GridModel
-
-WORKER_FIELDS = {"visit": "worker", "sampling": "by", "followup": "by"}
-"""Fields that name the worker who did the work: the device that wrote them is that worker's tablet."""
 
 
 def record_label(model: GridModel, kind: str, record_id: str) -> str:
@@ -27,7 +25,7 @@ def device_workers(reader: StoreReader, nodes: Iterable[str]) -> dict[str, str]:
     wanted = set(nodes)
     found: dict[str, str] = {}
     stored = reader.stored()
-    for kind, field in WORKER_FIELDS.items():
+    for kind, field in AUTHOR_FIELDS.items():  # who did the work: the device that wrote it is theirs
         for record_id in reader.live_ids(kind):
             envelope: Mapping[str, Any] | None = stored.get(record_id)
             if envelope is None:
