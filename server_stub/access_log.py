@@ -1,21 +1,21 @@
 """``field-server serve --access-log``: one line per request on stderr, with no token and no personal data.
 
-A line holds the time (China Standard Time), the method, the route, the status and the time taken. The route is
-its template (``/office/ledgers/{name}.xlsx``), never the query string (where a town or grid is named) nor a path
-that matched no route (the client chose it; the line says ``(unmatched)``). Client addresses, headers and bodies
-are never written.
+A line holds the time (in the town's time zone: ``server_stub/town_time.py``), the method, the route, the status and
+the time taken. The route is its template (``/office/ledgers/{name}.xlsx``), never the query string (where a town or
+grid is named) nor a path that matched no route (the client chose it; the line says ``(unmatched)``). Client
+addresses, headers and bodies are never written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sys
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+from server_stub.town_time import town_now
+
 LOGGER = "field_server.access"
 
 
@@ -56,5 +56,5 @@ class AccessLog:
         finally:
             route = getattr(scope.get("route"), "path", None) or "(unmatched)"
             took = (time.perf_counter() - started) * 1000
-            when = dt.datetime.now(CHINA).isoformat(timespec="seconds")
+            when = town_now().isoformat(timespec="seconds")
             self.logger.info("%s %s %s %d %.0fms", when, scope.get("method", "-"), route, status, took)

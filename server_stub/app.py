@@ -75,6 +75,18 @@ def note_seen(state: Any, device: dict[str, Any]) -> None:
         state.db.touch_device(device["id"], now)
 
 
+def note_synced(state: Any, device: dict[str, Any]) -> None:
+    """Record that a device received the last page of its grid: a pull is a sync, also with nothing to push
+    (``last_sync`` on the office overview and ``device list``). At most once a minute per device, like
+    ``note_seen``; between two such writes the device is noted as seen."""
+    now = wall_ms()
+    if now - state.last_synced.get(device["id"], 0) < state.settings.last_seen_every_ms:
+        note_seen(state, device)
+        return
+    state.last_synced[device["id"]] = state.last_touched[device["id"]] = now
+    state.db.note_synced(device["id"], now)
+
+
 Device = Annotated[dict[str, Any], Depends(current_device)]
 
 
@@ -99,6 +111,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     # per process, like the push thread pool: with N worker processes a device's last-seen time is written at
     # most N times per ``last_seen_every_ms`` instead of once, which is harmless
     app.state.last_touched = {}
+    app.state.last_synced = {}
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.state.answers_forgotten_ms = 0
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -206,12 +219,16 @@ def forget_old_answers(state: Any) -> None:
 
 
 def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -> Response:
-    """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored."""
+    """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored.
+    The last page (``more`` false) notes the device as synced."""
     device = authenticate(state.db, authorization)
-    note_seen(state, device)
     rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    if more:
+        note_seen(state, device)
+    else:  # the device has everything of its grid now: a sync completed
+        note_synced(state, device)
     next_cursor = rows[-1][0] if rows else cursor
     # erasure markers (server_stub/retention.py) ride in their own key, sent only when there are some, so a
     # tablet that does not know them reads the page as before

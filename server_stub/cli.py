@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from server_stub.config import (
     safe_db_url,
 )
 from server_stub.errors import ServerError
+from server_stub.town_time import iso_ms, shown_ms, town_zone
 
 if TYPE_CHECKING:  # the server's packages are imported by the commands that need them (they may be missing)
     from server_stub.db.base import Database
@@ -41,10 +41,7 @@ def echo_json(data: Any) -> None:
     click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
-def when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+DEVICE_TIMES = ("created", "last_seen", "last_sync", "revoked")
 
 
 def common_options(command: F) -> F:
@@ -118,6 +115,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """Field Agent town server: devices enrol, push and pull; the office creates grids and issues codes."""
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
+    town_zone()  # a bad $FIELD_SERVER_TZ is one line before any command runs (server_stub/town_time.py)
     if data_dir is not None:
         token = data_dir_override.set(data_dir)
         ctx.call_on_close(lambda: data_dir_override.reset(token))
@@ -208,6 +206,7 @@ def serve(
         "url": f"{'https' if tls else 'http'}://{host}:{port}",
         "db": safe_db_url(db.url),
         "workers": workers,
+        "time_zone": str(town_zone()),
     }
     if tls:
         certificate = ensure_certificate(server_dir())
@@ -217,7 +216,10 @@ def serve(
         click.echo(orjson.dumps(info, option=orjson.OPT_SORT_KEYS).decode())  # one line: scripts read it first
     else:
         plural = "es" if workers > 1 else ""
-        click.echo(f"Serving {info['url']} (database {info['db']}, {workers} worker process{plural})")
+        click.echo(
+            f"Serving {info['url']} (database {info['db']}, {workers} worker process{plural}, "
+            f"times in {info['time_zone']})"
+        )
         if tls:
             click.echo(f"Certificate SHA-256 fingerprint: {info['fingerprint']}")
     options: dict[str, Any] = {
@@ -386,7 +388,7 @@ def enroll_code(
             {
                 **issued,
                 "code": code,
-                "expires": when(issued["expires_ms"]),
+                "expires": iso_ms(issued["expires_ms"]),
                 "fingerprint": certificate.fingerprint if certificate else None,
             }
         )
@@ -405,14 +407,15 @@ def device_list(db_url: str | None, as_json: bool) -> None:
     """Every enrolled device, revoked ones included."""
     with open_db(db_url) as db:
         devices = db.list_devices()
-    if as_json:
-        echo_json({"devices": devices})
+    if as_json:  # each time as stored (ms) and in the town's time zone (``last_sync_at``: ISO 8601 with offset)
+        echo_json({"devices": [{**row, **{f"{key}_at": iso_ms(row[key]) for key in DEVICE_TIMES}} for row in devices]})
         return
     for row in devices:
-        status = f"revoked {when(row['revoked'])}" if row["revoked"] else "active"
+        reason = f" ({row['revoked_reason']})" if row["revoked_reason"] else ""
+        status = f"revoked {shown_ms(row['revoked'])}{reason}" if row["revoked"] else "active"
         click.echo(
             f"{row['id']}  grid={row['grid']}  {row['worker']} ({row['role']})  {row['name']}  "
-            f"last sync {when(row['last_sync'])}  {status}"
+            f"last sync {shown_ms(row['last_sync'])}  {status}"
         )
 
 

@@ -70,6 +70,13 @@ class RequestInvalid(ServerError):
     code = "invalid_request"
 
 
+class SettingInvalid(ServerError):
+    """A server setting (an environment variable) that cannot be used; names the setting and what it takes."""
+
+    status = 500
+    code = "setting_invalid"
+
+
 class DatabaseError(ServerError):
     """The database cannot be opened or used (bad URL, unreachable server); the tablet retries after a while."""
 

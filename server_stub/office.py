@@ -24,13 +24,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from field_agent.domain.sorting import natural_key
 from field_agent.ledgers.audit import append_audit_line, export_entry, read_audit_lines
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.errors import LedgerError
-from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.overview import grid_overview, town_totals
 from server_stub.db.base import Database
+from server_stub.town_time import town_now, town_today, town_zone
 
 TOKEN_META_KEY = "office_token_sha256"
 COOKIE = "field_office"
@@ -86,25 +87,63 @@ def _presented_token(request: Request) -> str | None:
 
 
 def china_today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
+    """Today in the town's time zone (``server_stub/town_time.py``; China's unless ``$FIELD_SERVER_TZ`` says)."""
+    return town_today()
 
 
-def town_overview(db: Database, *, town: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
-    """Every live grid's overview (of one town, or all), with totals."""
+def _by_name(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(natural_key(row[key] or "") for key in ("town", "community", "name", "grid"))
+
+
+# how the overview orders its grids; the first is the default: where most people were left out, first
+SORTS: dict[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {
+    "left_out": lambda row: (-row["left_out"], *_by_name(row)),
+    "name": _by_name,
+}
+
+
+def _header(today: dt.date) -> dict[str, Any]:
+    """What every overview answer starts with: the day, when it was made, the town's time zone."""
+    zone = town_zone()
+    return {
+        "today": today.isoformat(),
+        "generated_at": town_now().isoformat(timespec="seconds"),
+        "time_zone": str(zone),
+    }
+
+
+def town_overview(
+    db: Database, *, town: str | None = None, today: dt.date | None = None, sort: str = "left_out"
+) -> dict[str, Any]:
+    """Every live grid's overview (of one town, or all), with totals; grids ordered by ``sort`` (``SORTS``: by
+    default those that left the most residents out first)."""
+    if sort not in SORTS:
+        raise OfficeError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     day = today or china_today()
+    zone = town_zone()
     devices = db.list_devices()
     every_grid = [g for g in db.list_grids() if not g.get("deleted")]
     grids = [g for g in every_grid if town is None or g.get("town") == town]
-    rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day) for g in grids]
-    rows.sort(key=lambda r: (r["town"] or "", r["community"] or "", r["name"] or "", r["grid"]))
+    rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day, zone=zone) for g in grids]
+    rows.sort(key=SORTS[sort])
     return {
-        "today": day.isoformat(),
-        "generated_at": dt.datetime.now(CHINA).isoformat(timespec="seconds"),
+        **_header(day),
         "town": town,
+        "sort": sort,
         "towns": sorted({str(g["town"]) for g in every_grid if g.get("town")}),
         "grids": rows,
         "totals": town_totals(rows),
     }
+
+
+def grid_detail(db: Database, grid_id: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """One live grid opened: its overview row with who was left out (names, masked ID numbers, addresses, why)."""
+    found = [g for g in db.list_grids() if g["id"] == grid_id and not g.get("deleted")]
+    if not found:
+        raise OfficeError(f"no grid {grid_id!r}: see 'field-server grid list'")
+    day = today or china_today()
+    row = grid_overview(found[0], _with_erasures(db, grid_id), db.list_devices(), day, zone=town_zone(), detail=True)
+    return {**_header(day), "grid": row}
 
 
 router = APIRouter(tags=["office"])
@@ -131,25 +170,66 @@ def _login_page(request: Request, *, error: str | None = None, status: int = 401
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _refused_json(error: OfficeError, status: int) -> JSONResponse:
+    code = "not_found" if status == 404 else "invalid_request"
+    return JSONResponse(
+        {"error": {"code": code, "message": str(error)}}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
 @router.get("/v1/office/overview")
-def overview_json(request: Request, town: str | None = None) -> Response:
-    """Per grid: households checked this round, special-group coverage and left out, follow-ups today, open
-    conflicts, devices' last sync (office token required)."""
+def overview_json(request: Request, town: str | None = None, sort: str = "left_out") -> Response:
+    """Per grid: mode, households checked this round, special-group coverage and left out, follow-ups today, open
+    conflicts, devices' last sync (and why a revoked one was); grids with the most left out first, or
+    ``sort=name``. Times carry the town's offset (office token required)."""
     db = request.app.state.db
     if not check_office_token(db, _presented_token(request)):
         return _unauthorised_json(db)
-    return JSONResponse(town_overview(db, town=town), headers={"Cache-Control": "no-store"})
+    try:
+        data = town_overview(db, town=town, sort=sort)
+    except OfficeError as error:
+        return _refused_json(error, 422)
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/office/grids/{grid_id}")
+def grid_json(request: Request, grid_id: str) -> Response:
+    """One grid opened: its overview numbers, devices, and the residents its round left out (name, masked ID
+    number, building / unit / room, why they are sampled at home) (office token required)."""
+    db = request.app.state.db
+    if not check_office_token(db, _presented_token(request)):
+        return _unauthorised_json(db)
+    try:
+        data = grid_detail(db, grid_id)
+    except OfficeError as error:
+        return _refused_json(error, 404)
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+def _page(template: str, status: int = 200, **data: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(**data, ledgers=load_definitions())
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/office", response_class=HTMLResponse, include_in_schema=False)
-def overview_page(request: Request, town: str | None = None) -> Response:
+def overview_page(request: Request, town: str | None = None, sort: str = "left_out") -> Response:
     """The town office's overview page (login form until the office token is given)."""
     db = request.app.state.db
     if not check_office_token(db, _presented_token(request)):
         return _login_page(request)
-    data = town_overview(db, town=town or None)
-    html = _templates.get_template("office.html").render(**data, ledgers=load_definitions())
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return _page("office.html", **town_overview(db, town=town or None, sort=sort if sort in SORTS else "left_out"))
+
+
+@router.get("/office/grids/{grid_id}", response_class=HTMLResponse, include_in_schema=False)
+def grid_page(request: Request, grid_id: str) -> Response:
+    """One grid opened on the office page: who was left out, its devices, its ledgers."""
+    db = request.app.state.db
+    if not check_office_token(db, _presented_token(request)):
+        return _login_page(request)
+    try:
+        return _page("office_grid.html", **grid_detail(db, grid_id))
+    except OfficeError:
+        return _page("office_grid.html", status=404, grid=None, **_header(china_today()))
 
 
 @router.post("/office/login", include_in_schema=False)
@@ -228,7 +308,7 @@ def _with_erasures(db: Database, grid: str) -> Iterator[Mapping[str, Any]]:
     from field_agent.ledgers.erasures import notes_from_markers
 
     yield from db.iter_records(grid)
-    yield from notes_from_markers(db.purged_markers(grid))
+    yield from notes_from_markers(db.purged_markers(grid), town_zone())
 
 
 def _audit_path(audit_dir: Path | None) -> Path:
@@ -239,7 +319,7 @@ def _audit_path(audit_dir: Path | None) -> Path:
 
 def _audit(ledger: Ledger, *, fmt: str, actor: str, audit_dir: Path | None) -> None:
     """Append one entry (no personal data) to the server's audit log, on disk before this returns."""
-    entry = export_entry(ledger, actor=actor, role="office", fmt=fmt, at=dt.datetime.now(CHINA))
+    entry = export_entry(ledger, actor=actor, role="office", fmt=fmt, at=town_now())
     append_audit_line(_audit_path(audit_dir), entry)
 
 

@@ -198,9 +198,9 @@ def _without_stale_writes(change: dict[str, Any], cleared: Mapping[str, str]) ->
 
 
 def _erased_reason(purged_ms: int) -> str:
-    import datetime as dt
+    from server_stub.town_time import from_ms
 
-    day = dt.datetime.fromtimestamp(purged_ms / 1000, dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    day = from_ms(purged_ms).date().isoformat()
     return f"this record was erased under the town's retention rule on {day} (已按规定删除); it is not kept"
 
 

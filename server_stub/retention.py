@@ -32,6 +32,7 @@ from field_agent.domain.hlc import stamp_ms, wall_ms
 from field_agent.ledgers.audit import append_audit_line
 from server_stub.db.base import Database
 from server_stub.errors import ServerError
+from server_stub.town_time import from_ms, iso_ms
 
 RULES_META_KEY = "retention_days"
 DAY_MS = 86_400_000
@@ -245,7 +246,7 @@ def purge(
             erased[rule] += len(ids)
         for rule, ids in plan.held.items():
             held[rule] += len(ids)
-    day = dt.datetime.fromtimestamp(now / 1000, CHINA).date().isoformat()
+    day = from_ms(now).date().isoformat()
     report = {"dry_run": dry_run, "date": day, "rules": rules, "erased": erased, "held_open_conflicts": held}
     if not dry_run:
         report["space_reclaimed"] = db.reclaim_space() if any(erased.values()) else True
@@ -257,7 +258,7 @@ def _audit(report: Mapping[str, Any], now_ms: int, audit_dir: Path | None) -> No
     from server_stub.config import data_dir
 
     entry = {
-        "at": dt.datetime.fromtimestamp(now_ms / 1000, CHINA).isoformat(timespec="seconds"),
+        "at": iso_ms(now_ms),
         "action": "purge",
         "erased": dict(report["erased"]),
         "held_open_conflicts": dict(report["held_open_conflicts"]),

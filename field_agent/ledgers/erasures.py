@@ -21,31 +21,32 @@ def erased_label(day: str) -> str:
     return f"已按规定删除（{day}）"
 
 
-def _day(purged_ms: int) -> str:
-    return dt.datetime.fromtimestamp(purged_ms / 1000, CHINA).date().isoformat()
+def _day(purged_ms: int, zone: dt.tzinfo = CHINA) -> str:
+    return dt.datetime.fromtimestamp(purged_ms / 1000, zone).date().isoformat()
 
 
-def _note(grid: str, parent: str, kind: str, purged_ms: int) -> dict[str, Any]:
+def _note(grid: str, parent: str, kind: str, purged_ms: int, zone: dt.tzinfo = CHINA) -> dict[str, Any]:
     return {
         "id": f"erasure:{kind}:{parent}",
         "kind": NOTE_KIND,
         "grid": grid,
-        "fields": {"parent": parent, "erased_kind": kind, "on": _day(purged_ms)},
+        "fields": {"parent": parent, "erased_kind": kind, "on": _day(purged_ms, zone)},
         "stamps": {},
         "sets": {},
         "conflicts": {},
     }
 
 
-def notes_from_markers(markers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One note per (round / resident / visit, kind) from the server's erasure markers, the latest date."""
+def notes_from_markers(markers: Iterable[Mapping[str, Any]], zone: dt.tzinfo = CHINA) -> list[dict[str, Any]]:
+    """One note per (round / resident / visit, kind) from the server's erasure markers, the latest date (the day
+    in ``zone``: the town's, China Standard Time unless the server is told otherwise)."""
     latest: dict[tuple[str, str, str], int] = {}
     for marker in markers:
         parent = marker.get("parent")
         if isinstance(parent, str):
             key = (str(marker["grid"]), parent, str(marker["kind"]))
             latest[key] = max(latest.get(key, 0), int(marker["purged_ms"]))
-    return [_note(grid, parent, kind, ms) for (grid, parent, kind), ms in sorted(latest.items())]
+    return [_note(grid, parent, kind, ms, zone) for (grid, parent, kind), ms in sorted(latest.items())]
 
 
 def notes_from_store(erasures: Mapping[str, Any] | None, grid: str | None) -> list[dict[str, Any]]:

@@ -50,3 +50,13 @@ def label(table: dict, value: object) -> str:
 def group_labels(groups: list[str]) -> str:
     """Special groups in the order the ledgers print them (the domain's ``LEDGER_ORDER``)."""
     return SYMPTOMS_JOIN.join(GROUPS.get(key, key) for key in in_ledger_order(groups))
+
+
+MODE = {"normal": "平时", "wartime": "战时"}
+# why a resident is sampled at home (``EligibilityRule.reasons``): a special group, or home isolation
+HOME_SAMPLING_REASONS = {**GROUPS, "home_isolation": "居家隔离"}
+
+
+def reason_labels(reasons: list[str]) -> str:
+    """Home-sampling reasons, groups in ledger order and home isolation last."""
+    return SYMPTOMS_JOIN.join(HOME_SAMPLING_REASONS.get(key, key) for key in in_ledger_order(reasons))

@@ -1,5 +1,6 @@
 """The town office's at-a-glance numbers per grid: households checked this round, special-group sampling coverage
-and who was left out, isolation follow-ups done today, open conflicts, each device's last sync."""
+and who was left out, isolation follow-ups done today, open conflicts, each device's last sync; and, for one grid
+opened, who was left out (masked as every office output is: ``masking``)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,61 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from field_agent.domain.isolation import followup_reached
-from field_agent.ledgers.index import CHINA, RecordIndex, parse_when
+from field_agent.domain.sorting import natural_key
+from field_agent.ledgers import labels, masking
+from field_agent.ledgers.index import CHINA, RecordIndex, View, parse_when
 
 
-def _iso_ms(ms: object) -> str | None:
+def _iso_ms(ms: object, zone: dt.tzinfo) -> str | None:
     if not isinstance(ms, int | float) or isinstance(ms, bool):
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, CHINA).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ms / 1000, zone).isoformat(timespec="seconds")
 
 
-def device_summary(device: Mapping[str, Any]) -> dict[str, Any]:
-    """A device as the office sees it (no token, no node id)."""
+def device_summary(device: Mapping[str, Any], zone: dt.tzinfo = CHINA) -> dict[str, Any]:
+    """A device as the office sees it (no token, no node id); times in ``zone``, the town's."""
+    reason = device.get("revoked_reason")
     return {
         "id": device.get("id"),
         "worker": device.get("worker"),
         "role": device.get("role"),
         "name": device.get("name"),
-        "last_sync": _iso_ms(device.get("last_sync")),
-        "last_seen": _iso_ms(device.get("last_seen")),
+        "last_sync": _iso_ms(device.get("last_sync"), zone),
+        "last_seen": _iso_ms(device.get("last_seen"), zone),
         "revoked": device.get("revoked") is not None,
+        "revoked_at": _iso_ms(device.get("revoked"), zone),
+        "revoked_reason": masking.mask_numbers_in_text(reason) if isinstance(reason, str) and reason else None,
     }
+
+
+def left_out_rows(index: RecordIndex, round_record: View, left_out: list[View] | None = None) -> list[dict[str, Any]]:
+    """Who the round left out (``RecordIndex.left_out``, the ledgers' rule; ``left_out`` when already worked out), by
+    address: name, masked ID number, building / unit / room, why they are sampled at home, and this round's entry
+    for them if there is one.
+
+    A masked output: no birth date and no age beside the masked number (docs/LEDGERS.md, "Masking").
+    """
+    rows = []
+    for resident in index.left_out(round_record) if left_out is None else left_out:
+        household = index.get("household", resident.get("household")) or {}
+        reasons = index.home_sampling.get(resident["id"], [])
+        status = (index.round_entry(round_record["id"], resident["id"]) or {}).get("status")
+        rows.append(
+            {
+                "resident": resident["id"],
+                "name": resident.get("name"),
+                "id_number": masking.mask_value(str(resident.get("id_number") or ""), "id_number"),
+                "building": household.get("building"),
+                "unit": household.get("unit"),
+                "room": household.get("room"),
+                "reasons": reasons,
+                "reasons_zh": labels.reason_labels(reasons),
+                "status": status,
+                "status_zh": labels.label(labels.SAMPLING, status or "left_out"),
+            }
+        )
+    rows.sort(key=lambda r: tuple(natural_key(r[key] or "") for key in ("building", "unit", "room", "name")))
+    return rows
 
 
 def grid_overview(
@@ -35,8 +71,12 @@ def grid_overview(
     envelopes: Iterable[Mapping[str, Any]],
     devices: Iterable[Mapping[str, Any]],
     today: dt.date,
+    *,
+    zone: dt.tzinfo = CHINA,
+    detail: bool = False,
 ) -> dict[str, Any]:
-    """One grid's row of the overview, computed from its records (deleted ones skipped)."""
+    """One grid's row of the overview, computed from its records (deleted ones skipped); times in ``zone`` (the
+    town's). With ``detail``, also who was left out (``left_out_rows``)."""
     grid_id = str(grid["id"])
     index = RecordIndex.build(envelopes, today)
     round_record = index.current_round.get(grid_id)
@@ -55,12 +95,13 @@ def grid_overview(
     done = len(eligible) - len(left_out) if round_record else 0
     # the round's samplings erased by the retention rule: its coverage can no longer be told (not "nobody left out")
     erased = index.erased.get((round_record["id"], "sampling")) if round_record else None
-    return {
+    row = {
         "grid": grid_id,
         "town": grid.get("town"),
         "community": grid.get("community"),
         "name": grid.get("name"),
         "mode": grid.get("mode"),
+        "mode_zh": labels.label(labels.MODE, grid.get("mode")),
         "leader": grid.get("leader"),
         "round": None
         if round_record is None
@@ -79,8 +120,11 @@ def grid_overview(
         "in_isolation": len(isolated),
         "followups_today": len({r["id"] for r in isolated} & followed_today),
         "open_conflicts": index.open_conflicts.get(grid_id, 0),
-        "devices": [device_summary(d) for d in devices if d.get("grid") == grid_id],
+        "devices": [device_summary(d, zone) for d in devices if d.get("grid") == grid_id],
     }
+    if detail:
+        row["left_out_residents"] = left_out_rows(index, round_record, left_out) if round_record else []
+    return row
 
 
 def town_totals(grids: list[dict[str, Any]]) -> dict[str, Any]:

@@ -66,7 +66,8 @@ class Transaction(ABC):
         """Revoke a device; False when there is no such device."""
 
     @abstractmethod
-    def mark_synced(self, device_id: str, now_ms: int) -> None: ...
+    def mark_synced(self, device_id: str, now_ms: int) -> None:
+        """A push committed: the device was seen and synced now."""
 
     def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
         """Of the given ids, those erased whole by the retention rule: id -> when (ms) (server_stub/retention.py)."""
@@ -132,6 +133,11 @@ class Database(ABC):
     @abstractmethod
     def touch_device(self, device_id: str, now_ms: int) -> None:
         """Record that a device was seen (outside any push transaction)."""
+
+    @abstractmethod
+    def note_synced(self, device_id: str, now_ms: int) -> None:
+        """Record that a device finished a sync (it received the last page of its grid): seen and synced now,
+        outside any push transaction; never moves either time back."""
 
     @abstractmethod
     def count_records(self, grid: str | None = None) -> int: ...

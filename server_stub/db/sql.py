@@ -533,6 +533,14 @@ class SqlDatabase(Database):
         with contextlib.suppress(StorageFailed), self._writer() as connection:
             connection.execute(self.q("UPDATE devices SET last_seen = ? WHERE id = ?"), (now_ms, device_id))
 
+    def note_synced(self, device_id: str, now_ms: int) -> None:
+        """Best effort, like ``touch_device``; a push's ``mark_synced`` committed meanwhile with a later time
+        keeps it."""
+        later = "CASE WHEN {0} IS NULL OR {0} < ? THEN ? ELSE {0} END"
+        sql = f"UPDATE devices SET last_sync = {later.format('last_sync')}, last_seen = {later.format('last_seen')}"
+        with contextlib.suppress(StorageFailed), self._writer() as connection:
+            connection.execute(self.q(sql + " WHERE id = ?"), (now_ms, now_ms, now_ms, now_ms, device_id))
+
     def note_enroll_attempt(self, address: str, now_ms: int, window_ms: int, limit: int) -> int | None:
         """The enrolment rate limit, shared by every worker process: a sliding window in ``enroll_attempts``.
 

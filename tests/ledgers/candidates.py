@@ -53,6 +53,8 @@ def _candidate_dates(
         last = _shift_years(today, -age) + dt.timedelta(days=3)
     else:
         first, last = EARLIEST, today
+    if groups and groups & {"elderly", "very_old"}:  # skip the decades the age groups rule out (the rule below decides)
+        last = min(last, _shift_years(today, -(80 if "very_old" in groups else 60)) + dt.timedelta(days=3))
     day = min(last, today)
     while day >= first:
         ok = _matches(shown_date, f"{day:%Y%m%d}")

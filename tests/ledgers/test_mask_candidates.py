@@ -2,8 +2,9 @@
 
 Every masked export a user can make of the demo town — every ledger as .xlsx and .csv from the tablet's
 ``field-agent export`` and the server's ``field-server export``, every ledger downloaded from the office page, the
-office overview (page and JSON), and ``field-agent records get/list --json`` — is parsed as an outsider would read
-it, and for every row the ID numbers that fit what the row shows are counted (tests/ledgers/candidates.py).
+office overview (page and JSON), a grid opened on the office page (its left-out residents, page and JSON), and
+``field-agent records get/list --json`` — is parsed as an outsider would read it, and for every row the ID numbers
+that fit what the row shows are counted (tests/ledgers/candidates.py).
 """
 
 from __future__ import annotations
@@ -245,11 +246,34 @@ async def test_the_office_page_json_and_downloads_keep_1000_candidates_per_row(
     assert_text_holds("office overview JSON", overview.text, secrets)
     assert_text_holds("office page", page.text, secrets)
     grid = next(e["grid"] for e in envelopes if e["kind"] == "grid")
+    opened = await client.get(f"/v1/office/grids/{grid}", headers=headers)
+    opened_page = await client.get(f"/office/grids/{grid}", headers=headers)
+    assert opened.status_code == opened_page.status_code == 200
+    assert_text_holds("a grid opened, JSON", opened.text, secrets)
+    assert_text_holds("a grid opened, page", opened_page.text, secrets)
+    left_out = opened.json()["grid"]["left_out_residents"]
+    assert len(left_out) > 20 and all(r["id_number"] in opened_page.text for r in left_out)
+    for resident in left_out:
+        count = row_id_candidates(left_out_row(resident), TODAY, FUQING_REGION, stop_at=THRESHOLD)
+        assert count is not None and count >= THRESHOLD, f"a grid opened: {left_out_row(resident)} → {count}"
     for name in load_definitions():
         response = await client.get(f"/office/ledgers/{name}.xlsx?grid={grid}", headers=headers)
         assert response.status_code == 200
         today, rows = read_xlsx(response.content)
         assert_rows_hold(f"office {name}.xlsx", today, rows, secrets)
+
+
+def left_out_row(resident: dict[str, Any]) -> dict[str, str]:
+    """A left-out resident as the counter reads a row: the masked number and what the reasons tell of the age.
+
+    The reasons name the groups that make someone sampled at home (docs/DOMAIN.md): 80岁以上高龄 and 婴幼儿 are age
+    groups, and 80岁以上高龄 also says 60岁以上老人. Everyone else is told to be 3 to 79; the counter, given no age
+    group, takes them as 3 to 59, which leaves fewer candidates than an outsider has: the stricter count.
+    """
+    groups = resident["reasons_zh"]
+    if "80岁以上高龄" in groups:
+        groups += "、60岁以上老人"
+    return {"公民身份号码": resident["id_number"], "人群类别": groups}
 
 
 # --- the counter itself -------------------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
@@ -17,13 +19,16 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 
-from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.envelope import is_deleted, local_edit, view
 from field_agent.domain.groups import DEFAULT_ELIGIBILITY, nobody_left_out
+from field_agent.domain.hlc import HybridClock
+from field_agent.domain.idnumber import mask_id_number
+from field_agent.domain.phone import mask_phone
 from server_stub.cli import cli as server_cli
 from server_stub.db.sqlite import SqliteDatabase
 from server_stub.office import TOKEN_META_KEY, export_command, issue_office_token, office_group, router
 
-from .town import CHINA, G1, G2, TODAY, build_town
+from .town import CHINA, G1, G2, TODAY, build_town, person
 
 SYNCED_MS = 1_764_460_800_000
 
@@ -275,3 +280,189 @@ async def test_the_router_mounts_on_the_real_server_app(db: SqliteDatabase) -> N
         assert (await client.get("/office", headers={"Authorization": f"Bearer {token}"})).status_code == 200
     paths = app.openapi()["paths"]
     assert "/v1/office/overview" in paths and "/office" not in paths
+
+
+# --- issue 16 items 14 and 15: ordering, mode, revoked tablets, a grid opened, one time zone ---------------------
+
+
+def _extra_left_out(grid: str, names: list[str]) -> list[dict[str, Any]]:
+    """Residents sampled at home (bedridden) with nothing in the grid's round: each one left out."""
+    ticks = itertools.count(1_764_100_000_000)
+    clock = HybridClock("00000000beef", now_ms=lambda: next(ticks))
+    made = []
+    for serial, name in enumerate(names):
+        envelope, _ = local_edit(
+            None,
+            clock,
+            record_id=f"01900000-0000-7000-8000-0000000b{serial:04d}",
+            kind="resident",
+            grid=grid,
+            values={"name": name, "id_number": person(45, 300 + serial), "residency": "resident"},
+            set_changes={"special_groups": {"bedridden": True}},
+        )
+        made.append(envelope)
+    return made
+
+
+def _regrid(db: SqliteDatabase, records: list[dict[str, Any]], grid: str, **fields: Any) -> None:
+    envelope = copy.deepcopy(next(e for e in records if e["kind"] == "grid" and e["grid"] == grid))
+    envelope["fields"].update(fields)
+    with db.transaction(grid) as tx:
+        tx.put_records(grid, [envelope])
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<tr data-grid="([^"]+)">', page)
+
+
+async def test_grids_that_left_most_people_out_come_first_with_their_mode(
+    client: httpx.AsyncClient, db: SqliteDatabase, records: list[dict[str, Any]]
+) -> None:
+    with db.transaction(G2) as tx:
+        tx.put_records(G2, _extra_left_out(G2, ["吴一", "吴二", "吴三"]))
+    _regrid(db, records, G2, mode="wartime")
+    headers = {"Authorization": f"Bearer {issue_office_token(db)}"}
+    data = (await client.get("/v1/office/overview", headers=headers)).json()
+    assert [(g["grid"], g["left_out"]) for g in data["grids"]] == [(G2, 4), (G1, 3)]
+    assert data["sort"] == "left_out"
+    assert [(g["mode"], g["mode_zh"]) for g in data["grids"]] == [("wartime", "战时"), ("normal", "平时")]
+    by_name = (await client.get("/v1/office/overview?sort=name", headers=headers)).json()
+    assert [g["grid"] for g in by_name["grids"]] == [G1, G2]
+    bad = await client.get("/v1/office/overview?sort=size", headers=headers)
+    assert bad.status_code == 422 and "left_out, name" in bad.json()["error"]["message"]
+
+    page = (await client.get("/office", headers=headers)).text
+    assert _rows(page) == [G2, G1]
+    assert _rows((await client.get("/office?sort=name", headers=headers)).text) == [G1, G2]
+    rows = dict(re.findall(r'<tr data-grid="([^"]+)">(.*?)</tr>', page, re.S))
+    assert 'data-mode="wartime"' in rows[G2] and "战时" in rows[G2] and "平时" not in rows[G2]
+    assert 'data-mode="normal"' in rows[G1] and "平时" in rows[G1]
+
+
+async def test_a_revoked_tablet_shows_why(client: httpx.AsyncClient, db: SqliteDatabase) -> None:
+    revoked_ms = SYNCED_MS + 3_600_000
+    with db.transaction() as tx:
+        tx.revoke_device("dev-2", "平板丢失，捡到请联系13812345678", revoked_ms)
+    headers = {"Authorization": f"Bearer {issue_office_token(db)}"}
+    data = (await client.get("/v1/office/overview", headers=headers)).json()
+    (device,) = next(g for g in data["grids"] if g["grid"] == G2)["devices"]
+    reason = "平板丢失，捡到请联系" + mask_phone("13812345678")
+    assert device["revoked"] is True and device["revoked_reason"] == reason
+    assert device["revoked_at"] == dt.datetime.fromtimestamp(revoked_ms / 1000, CHINA).isoformat()
+    page = (await client.get("/office", headers=headers)).text
+    item = re.search(r'<li data-device="dev-2">(.*?)</li>', page, re.S)
+    assert item and "已吊销" in item.group(1) and reason in item.group(1)
+    assert "13812345678" not in page
+    opened = (await client.get(f"/office/grids/{G2}", headers=headers)).text
+    row = re.search(r'<tr data-device="dev-2">(.*?)</tr>', opened, re.S)
+    assert row and "平板丢失" in row.group(1) and "已吊销" in row.group(1)
+
+
+async def test_opening_a_grid_lists_who_was_left_out_masked(
+    client: httpx.AsyncClient, db: SqliteDatabase, records: list[dict[str, Any]]
+) -> None:
+    token = issue_office_token(db)
+    headers = {"Authorization": f"Bearer {token}"}
+    live = [view(e) for e in records if e["grid"] == G1 and not is_deleted(e)]
+    residents = [v for v in live if v["kind"] == "resident"]
+    households = {v["id"]: v for v in live if v["kind"] == "household"}
+    current = max(
+        (v for v in live if v["kind"] == "sampling_round" and v["status"] == "open"), key=lambda r: r["started_at"]
+    )
+    samplings = [v for v in live if v["kind"] == "sampling"]
+    expected = nobody_left_out(residents, samplings, current["id"], TODAY)  # the domain's rule, not the index's
+    assert len(expected) == 3
+
+    assert (await client.get(f"/v1/office/grids/{G1}")).status_code == 401
+    assert (await client.get(f"/office/grids/{G1}")).status_code == 401
+    response = await client.get(f"/v1/office/grids/{G1}", headers=headers)
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    grid = response.json()["grid"]
+    listed = grid["left_out_residents"]
+    assert grid["left_out"] == len(listed) == 3
+    assert {r["name"] for r in listed} == {r["name"] for r in expected}
+    for person_left_out in expected:
+        row = next(r for r in listed if r["name"] == person_left_out["name"])
+        household = households[person_left_out["household"]]
+        number = person_left_out["id_number"]
+        assert row["id_number"] == mask_id_number(number) == number[:6] + "*" * 10 + number[-2:]
+        assert (row["building"], row["unit"], row["room"]) == (
+            household["building"],
+            household["unit"],
+            household["room"],
+        )
+        assert row["reasons_zh"] and "birth_date" not in row and "age" not in row
+    assert [r["building"] for r in listed] == ["3", "3", "12"]  # by address, building 3 before building 12
+    reasons = {r["name"]: (r["reasons_zh"], r["status_zh"]) for r in listed}
+    assert reasons == {"陈宝宝": ("婴幼儿", "遗漏"), "陈小红": ("孕产妇", "遗漏"), "李强": ("慢性病", "已预约")}
+
+    page = await client.get(f"/office/grids/{G1}", headers=headers)
+    assert page.status_code == 200 and "遗漏名单" in page.text
+    table = re.search(r'<table id="left-out-list">(.*?)</table>', page.text, re.S)
+    assert table
+    for row in listed:
+        line = re.search(rf'<tr data-resident="{row["resident"]}">(.*?)</tr>', table.group(1), re.S)
+        assert line and row["name"] in line.group(1) and row["id_number"] in line.group(1)
+        assert row["reasons_zh"] in line.group(1)
+    numbers = {v["id_number"] for v in residents}
+    births = {f"{n[6:10]}-{n[10:12]}-{n[12:14]}" for n in numbers}
+    for text in (page.text, response.text):
+        assert not any(n in text for n in numbers) and not any(b in text for b in births)
+    overview = (await client.get("/office", headers=headers)).text
+    assert f'href="/office/grids/{G1}"' in overview and f'href="/office/grids/{G1}#left-out"' in overview
+
+    nobody = (await client.get(f"/v1/office/grids/{G2}", headers=headers)).json()["grid"]
+    assert [r["name"] for r in nobody["left_out_residents"]] == ["周卧床"]
+    missing = await client.get("/v1/office/grids/no-such-grid", headers=headers)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    missing_page = await client.get("/office/grids/no-such-grid", headers=headers)
+    assert missing_page.status_code == 404 and "没有这个网格" in missing_page.text
+
+
+def _shown(iso: str) -> str:
+    """A time as the page and the command line show it, to the minute."""
+    return iso[:16].replace("T", " ")
+
+
+@pytest.mark.parametrize(("zone", "offset"), [(None, "+08:00"), ("Asia/Urumqi", "+06:00"), ("Asia/Kolkata", "+05:30")])
+async def test_the_page_json_and_cli_show_one_time_zone_the_towns(
+    client: httpx.AsyncClient,
+    db: SqliteDatabase,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    zone: str | None,
+    offset: str,
+) -> None:
+    if zone:
+        monkeypatch.setenv("FIELD_SERVER_TZ", zone)
+    else:
+        monkeypatch.delenv("FIELD_SERVER_TZ", raising=False)
+    local = dt.datetime.fromtimestamp(SYNCED_MS / 1000, ZoneInfo(zone or "Asia/Shanghai"))
+    assert local.isoformat().endswith(offset)
+    headers = {"Authorization": f"Bearer {issue_office_token(db)}"}
+    data = (await client.get("/v1/office/overview", headers=headers)).json()
+    assert data["time_zone"] == (zone or "Asia/Shanghai") and data["generated_at"].endswith(offset)
+    device = next(d for g in data["grids"] for d in g["devices"] if d["id"] == "dev-0")
+    assert device["last_sync"] == local.isoformat()
+    page = (await client.get("/office", headers=headers)).text
+    item = re.search(r'<li data-device="dev-0">(.*?)</li>', page, re.S)
+    assert item and _shown(local.isoformat()) in item.group(1)
+    assert (zone or "Asia/Shanghai") in page
+
+    url = f"sqlite:///{data_dir / 'server.db'}"
+    listed = CliRunner().invoke(server_cli, ["device", "list", "--db", url])
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("dev-0"))
+    assert f"last sync {local.isoformat(sep=' ')}" in line and "Z" not in line
+    as_json = json.loads(CliRunner().invoke(server_cli, ["device", "list", "--json", "--db", url]).stdout)
+    row = next(d for d in as_json["devices"] if d["id"] == "dev-0")
+    assert row["last_sync"] == SYNCED_MS and row["last_sync_at"] == local.isoformat()
+    assert row["created_at"].endswith(offset) and row["revoked_at"] is None
+
+
+def test_a_time_zone_that_is_not_one_is_refused_in_one_line(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELD_SERVER_TZ", "Beijing")
+    result = CliRunner().invoke(server_cli, ["device", "list", "--db", f"sqlite:///{data_dir / 'server.db'}"])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("field-server: FIELD_SERVER_TZ='Beijing' is not a time zone name")
+    assert "Asia/Shanghai" in result.stderr

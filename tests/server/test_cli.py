@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,9 @@ def test_grid_code_and_device_commands(run, tmp_path: Path) -> None:
     issued = json.loads(
         run("enroll-code", "--grid", grid, "--worker", "陈", "--role", "leader", "--ttl", "30m", "--json").stdout
     )
-    assert issued["role"] == "leader" and issued["fingerprint"] is None and issued["expires"].endswith("Z")
+    assert issued["role"] == "leader" and issued["fingerprint"] is None
+    expires = datetime.fromisoformat(issued["expires"])  # in the town's time zone, with its offset
+    assert issued["expires"].endswith("+08:00") and expires.timestamp() * 1000 == issued["expires_ms"] // 1000 * 1000
 
     pinned = run("enroll-code", "--grid", grid, "--worker", "李娜", "--role", "worker", "--tls").stdout.strip()
     secret, fingerprint = pinned.split(":")
