@@ -70,13 +70,25 @@ async def settle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     for _ in range(20):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        running = working(app)
+        if running:  # (an empty list would mean every worker)
+            await app.workers.wait_for_complete(running)
         await pilot.pause()
-        if not any(worker.is_running for worker in app.workers):
+        if not working(app):
             break
     for field in app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
+
+
+STANDING_WORKERS = frozenset({"_loader"})
+"""Worker groups that run for as long as their widget is shown: a ``DirectoryTree``'s loader waits for the next
+folder to open (the roster import's file picker)."""
+
+
+def working(app: Any) -> list[Any]:
+    """The app's workers that will finish (not those of ``STANDING_WORKERS``) and are still running."""
+    return [worker for worker in app.workers if worker.is_running and worker.group not in STANDING_WORKERS]
 
 
 async def unlocked(pilot: Pilot[Any]) -> None:

@@ -1,4 +1,5 @@
-"""The six ledgers: pick one, preview its rows (personal data masked), export to .xlsx or .csv."""
+"""The six ledgers: pick one, preview its rows (personal data masked), export to .xlsx or .csv; the grid leader
+also imports a roster from here (``i``, ``screens/roster_import.py``)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,20 @@ from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import load_definitions
 from field_agent.ledgers.writers import write_ledger
 from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.screens.roster_import import FOLDER_SETTING, ImportRosterScreen, start_folder
 from field_agent.tui.session import Session
 
 PREVIEW_ROWS = 200
 
 
 class LedgersScreen(SessionScreen):
-    """Choose a ledger to preview it; ctrl+e exports it to the file named below."""
+    """Choose a ledger to preview it; ctrl+e exports it to the file named below; i imports a roster (the leader)."""
 
     NAV = "ledgers"
-    BINDINGS = [Binding("ctrl+e", "export", "key.export", priority=True, id="ledgers.export")]
+    BINDINGS = [
+        Binding("ctrl+e", "export", "key.export", priority=True, id="ledgers.export"),
+        Binding("i", "import_roster", "key.import_roster", id="ledgers.import_roster"),
+    ]
 
     class Built(Message):
         def __init__(self, ledger: Ledger) -> None:
@@ -38,6 +43,12 @@ class LedgersScreen(SessionScreen):
             self.path = path
             self.rows = rows
 
+    class ImportAsked(Message):
+        def __init__(self, leader: bool, folder: Path) -> None:
+            super().__init__()
+            self.leader = leader
+            self.folder = folder
+
     def __init__(self) -> None:
         super().__init__()
         self.definitions = load_definitions()
@@ -49,6 +60,7 @@ class LedgersScreen(SessionScreen):
             yield Select(options, id="ledger", allow_blank=False, value=options[0][1], compact=True)
             yield Input(id="export-path", compact=True)
             yield Button(self.t("key.export"), id="export", action="screen.export", compact=True)
+            yield Button(self.t("key.import_roster"), id="import-roster", action="screen.import_roster", compact=True)
         yield Static("", id="ledger-status")
         yield DataTable[str](id="ledger-table", zebra_stripes=True)
 
@@ -104,3 +116,24 @@ class LedgersScreen(SessionScreen):
         self.query_one("#ledger-status", Static).update(
             self.t("ledgers.exported", rows=message.rows, path=str(message.path))
         )
+
+    # ------------------------------------------------------------------ roster import (the grid leader)
+    def action_import_roster(self) -> None:
+        self.ask_import(self.session)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import-rights")
+    def ask_import(self, session: Session) -> None:
+        """Whether this device may import (the grid leader's), and where the file picker starts."""
+        if session.store is None:
+            return
+        self.post_message(self.ImportAsked(session.is_leader, start_folder(session.setting(FOLDER_SETTING))))
+
+    def on_ledgers_screen_import_asked(self, message: LedgersScreen.ImportAsked) -> None:
+        if not message.leader:
+            self.notify(self.t("import.leader_only"), severity="warning", timeout=10)
+            return
+        self.app.push_screen(ImportRosterScreen(message.folder), self._import_closed)
+
+    def _import_closed(self, _result: object) -> None:
+        """Back from an import: the preview shows the new residents."""
+        self.build(self.session, str(self.query_one("#ledger", Select).value))
