@@ -177,7 +177,10 @@ class _Strict(BaseModel):
 class EnrollRequest(_Strict):
     code: Annotated[str, StringConstraints(min_length=4, max_length=128)]
     node_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
-    device_name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)] = "tablet"
+    # shown in the office's terminal (device list) and page: one line of printable text, no control characters
+    device_name: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")
+    ] = "tablet"
 
 
 class EnrollResponse(_Strict):

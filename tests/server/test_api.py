@@ -220,3 +220,18 @@ async def test_enrol_body_that_is_not_utf8_or_too_deep_names_the_problem(server:
         assert response.status_code == 400
         error = response.json()["error"]
         assert error["code"] == "malformed_json" and reason in error["message"]
+
+
+async def test_a_device_name_with_terminal_controls_is_refused(server: Harness) -> None:
+    """The office reads device names in a terminal (device list): a name that would retitle or clear it is refused,
+    and the code stays unused for the real enrolment."""
+    grid = server.grid()
+    code = server.code(grid)
+    client = server.client()
+    for name in ("平板\x1b]0;pwned\x07", "平板\x1b[2J", "平板\n第二行", "\x9b31m"):
+        body = {"code": code, "node_id": "0123456789ab", "device_name": name}
+        response = await client.post("/v1/enroll", json=body)
+        assert response.status_code == 422, response.text
+        assert "device_name" in response.text
+    response = await client.post("/v1/enroll", json={"code": code, "node_id": "0123456789ab", "device_name": "平板 A"})
+    assert response.status_code == 200, response.text
