@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
+from field_agent.domain.printable import inert
 from field_agent.server_extra import INSTALL_SERVER, missing_server_packages
 from server_stub import __version__
 from server_stub.config import (
@@ -33,8 +34,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str) -> NoReturn:
     """Exit 1 with a one-line message on stderr."""
-    click.echo(f"field-server: {' '.join(str(message).split())}", err=True)
+    click.echo(inert(f"field-server: {' '.join(str(message).split())}"), err=True)
     sys.exit(1)
+
+
+def say(text: str) -> None:
+    """One line of output for a person at a terminal, control characters shown as escapes (``inert``): grid,
+    worker and device names come from records and tablets, and must never move the cursor or retitle the window."""
+    click.echo(inert(text))
 
 
 def echo_json(data: Any) -> None:
@@ -322,8 +329,8 @@ def grid_list(db_url: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({"grids": grids})
         return
-    for row in grids:
-        click.echo(
+    for row in grids:  # names come from records a tablet may have written: shown, never obeyed
+        say(
             f"{row['id']}  {row['town']} {row['community']} {row['name']}  mode={row['mode']}  "
             f"records={row['records']} devices={row['devices']}"
         )
@@ -413,7 +420,7 @@ def device_list(db_url: str | None, as_json: bool) -> None:
     for row in devices:
         reason = f" ({row['revoked_reason']})" if row["revoked_reason"] else ""
         status = f"revoked {shown_ms(row['revoked'])}{reason}" if row["revoked"] else "active"
-        click.echo(
+        say(  # the device's name is the tablet's to choose, the reason the office's: shown, never obeyed
             f"{row['id']}  grid={row['grid']}  {row['worker']} ({row['role']})  {row['name']}  "
             f"last sync {shown_ms(row['last_sync'])}  {status}"
         )

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from field_agent.domain.idnumber import make_id_number
+from field_agent.protocol.wire import EnrollRequest
 from server_stub.cli import cli
 from server_stub.db import open_database
 
@@ -130,3 +131,19 @@ def test_office_commands_use_the_same_data_dir(run, tmp_path: Path) -> None:
     token = json.loads(run("office", "token", "--json").stdout)["token"]
     assert token
     assert (tmp_path / "server.db").exists()  # --data-dir reached the office module's own database opening
+
+
+def test_device_list_shows_control_characters_and_never_sends_them(run, tmp_path: Path) -> None:
+    """A device named before names were checked, or a reason pasted with an escape, cannot clear the office's
+    terminal or retitle it: device list shows the escapes as text."""
+    from server_stub.enrolment import enroll, issue_code
+
+    grid = run("grid", "create", "--town", "玉屏街道", "--name", "东门一网格").stdout.strip()
+    with open_database(f"sqlite:///{tmp_path / 'server.db'}") as db:
+        code = issue_code(db, grid, "王芳", "worker", 3_600_000)["code"]
+        request = EnrollRequest.model_construct(code=code, node_id="0123456789ab", device_name="平板\x1b]0;pwned\x07")
+        device = enroll(db, request).device_id
+    run("device", "revoke", device, "--reason", "丢失\x1b[2J")
+    listed = run("device", "list").stdout
+    assert "\x1b" not in listed and "\x07" not in listed
+    assert "平板\\x1b]0;pwned\\x07" in listed and "丢失\\x1b[2J" in listed
