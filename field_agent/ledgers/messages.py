@@ -6,12 +6,29 @@ catalog; messages name fields and rules, never a resident's data.
 from __future__ import annotations
 
 import errno
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # the builder's errors use this catalog: only a type from it here
-    from field_agent.ledgers.builder import Ledger
+
+class Exported(Protocol):
+    """What a message says of an exported ledger (``builder.Ledger``, which imports this catalog's errors)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def title_en(self) -> str: ...
+
+    @property
+    def scope(self) -> str: ...
+
+    @property
+    def masked(self) -> bool: ...
+
+    @property
+    def rows(self) -> Sized: ...
+
 
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
@@ -123,7 +140,7 @@ def os_reason(error: OSError, lang: str | None) -> str:
     return found[language(lang)] if found else str(error.strerror or error)
 
 
-def exported_message(ledger: Ledger, out: Path, lang: str | None, *, with_scope: bool = False) -> str:
+def exported_message(ledger: Exported, out: Path, lang: str | None, *, with_scope: bool = False) -> str:
     """``已导出 常住人口台账（318 行；身份证号、电话已脱敏）到 FILE`` (the ledger's English title in English)."""
     english = language(lang) == "en"
     return text(
