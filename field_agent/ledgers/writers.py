@@ -25,7 +25,7 @@ from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.cell.cell import MergedCell
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -175,6 +175,21 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(vertical="center", wrap_text=True)
 _CENTER = Alignment(horizontal="center", vertical="center")
 _RIGHT = Alignment(horizontal="right", vertical="center")
+# one named cell style per kind of cell: set by name, far faster than a border and an alignment on every cell
+_CELL_STYLES = {
+    "ledger text": (_WRAP, "General"),
+    "ledger centred": (_CENTER, "General"),
+    "ledger code": (_CENTER, TEXT_FORMAT),
+    "ledger number": (_RIGHT, "General"),
+    "ledger percent": (_RIGHT, XLSX_PERCENT),
+    "ledger date": (_CENTER, XLSX_DATE),
+    "ledger time": (_CENTER, XLSX_DATETIME),
+}
+
+
+def _add_cell_styles(book: Workbook) -> None:
+    for name, (alignment, number_format) in _CELL_STYLES.items():
+        book.add_named_style(NamedStyle(name=name, border=_BOX, alignment=alignment, number_format=number_format))
 
 
 def write_xlsx(ledger: Ledger, path: Path | BinaryIO) -> None:
@@ -183,6 +198,7 @@ def write_xlsx(ledger: Ledger, path: Path | BinaryIO) -> None:
     if not isinstance(sheet, Worksheet):
         raise TypeError(f"a new workbook's active sheet is a {type(sheet).__name__}")
     sheet.title = re.sub(r"[\[\]:*?/\\]", "_", ledger.title)[:31] or "ledger"  # Excel's sheet-name rules
+    _add_cell_styles(book)
     widths = column_widths(ledger)
     width = len(widths)
     last = get_column_letter(width)
@@ -197,8 +213,7 @@ def write_xlsx(ledger: Ledger, path: Path | BinaryIO) -> None:
     sheet.row_dimensions[2].height = row_height(headers, widths)
     for number, row in enumerate(ledger.rows, start=1):
         r = number + 2
-        index = sheet.cell(row=r, column=1, value=number)
-        index.alignment, index.border = _CENTER, _BOX
+        sheet.cell(row=r, column=1, value=number).style = "ledger centred"
         for col, (value, column) in enumerate(zip(row, ledger.columns, strict=True), start=2):
             _body_cell(sheet.cell(row=r, column=col), value, column)
         wrapped = [v if isinstance(v, str) and not c.mask else "" for v, c in zip(row, ledger.columns, strict=True)]
@@ -238,27 +253,16 @@ def _title_row(sheet: Worksheet, ledger: Ledger, widths: Sequence[float]) -> Non
 
 
 def _body_cell(cell: SheetCell | MergedCell, value: Cell, column: Column) -> None:
-    cell.border = _BOX
     if column.mask:  # ID numbers and phones: text cells, so no spreadsheet ever turns them into numbers
-        cell.value = "" if value is None else str(value)
-        cell.number_format = TEXT_FORMAT
-        cell.alignment = _CENTER
-    elif isinstance(value, dt.datetime):
-        cell.value = value.replace(tzinfo=None)  # already in town time; a workbook has no time zones
-        cell.number_format = XLSX_DATETIME
-        cell.alignment = _CENTER
+        cell.value, cell.style = ("" if value is None else str(value)), "ledger code"
+    elif isinstance(value, dt.datetime):  # already in town time; a workbook has no time zones
+        cell.value, cell.style = value.replace(tzinfo=None), "ledger time"
     elif isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = XLSX_DATE
-        cell.alignment = _CENTER
+        cell.value, cell.style = value, "ledger date"
     elif is_number(value):
-        cell.value = value
-        if column.format == PERCENT:
-            cell.number_format = XLSX_PERCENT
-        cell.alignment = _RIGHT
+        cell.value, cell.style = value, ("ledger percent" if column.format == PERCENT else "ledger number")
     else:
-        cell.value = value
-        cell.alignment = _WRAP
+        cell.value, cell.style = value, "ledger text"
 
 
 def _print_setup(sheet: Worksheet, ledger: Ledger, area: str) -> None:
