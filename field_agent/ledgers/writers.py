@@ -223,8 +223,9 @@ def write_xlsx(ledger: Ledger, path: Path | BinaryIO) -> None:
         sheet.column_dimensions[get_column_letter(col)].width = fitted
     end = len(ledger.rows) + 2
     signature = end + 2
+    # one cell, not merged: it prints across the empty cells beside it, and a program reading the sheet back sees
+    # one footer cell rather than the line repeated in every column
     sheet.cell(row=signature, column=1, value=SIGNATURE_LINE).alignment = Alignment(vertical="bottom")
-    sheet.merge_cells(start_row=signature, start_column=1, end_row=signature, end_column=width)
     sheet.row_dimensions[signature].height = 30
     sheet.freeze_panes = "A3"
     if ledger.rows:
