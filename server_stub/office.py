@@ -13,10 +13,11 @@ import itertools
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import parse_qs, quote
 
 import click
 from fastapi import APIRouter, Request
@@ -25,8 +26,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from field_agent.domain.sorting import natural_key
+from field_agent.ledgers import messages
 from field_agent.ledgers.audit import append_audit_line, export_entry, read_audit_lines
-from field_agent.ledgers.builder import Ledger, build_ledger
+from field_agent.ledgers.builder import Ledger, build_ledger, grid_file_scope, grid_label
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.overview import grid_overview, town_totals
@@ -260,8 +262,8 @@ def download_ledger(request: Request, name: str, grid: str | None = None, town: 
     if not check_office_token(db, _presented_token(request)):
         return _unauthorised_json(db)
     try:
-        envelopes, scope = _scope_records(db, grid=grid, town=town)
-        ledger = build_ledger(name, envelopes, today=china_today(), masked=True, scope=scope)
+        envelopes, scope, short = _scope_records(db, grid=grid, town=town)
+        ledger = build_ledger(name, envelopes, today=china_today(), masked=True, scope=scope, short_scope=short)
     except LedgerError as error:
         return JSONResponse({"error": {"code": "ledger_refused", "message": str(error)}}, status_code=404)
     audit_dir = getattr(request.app.state, "audit_dir", None)
@@ -270,37 +272,48 @@ def download_ledger(request: Request, name: str, grid: str | None = None, town: 
 
 
 def _xlsx_response(ledger: Ledger) -> Response:
-    from field_agent.ledgers.writers import xlsx_bytes  # openpyxl is loaded by what writes a workbook, not at start
+    # openpyxl is loaded by what writes a workbook, not at start
+    from field_agent.ledgers.writers import ascii_file_name, default_file_name, xlsx_bytes
 
     body = xlsx_bytes(ledger)
-    filename = f"{ledger.name}-{ledger.today.isoformat()}.xlsx"
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": attachment(default_file_name(ledger), ascii_file_name(ledger)),
+            "Cache-Control": "no-store",
+        },
     )
+
+
+def attachment(filename: str, fallback: str) -> str:
+    """A Content-Disposition naming the file in UTF-8 (RFC 6266 / RFC 5987 ``filename*``) with an ASCII
+    ``filename`` for clients that cannot read it."""
+    plain = "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\' else "_" for ch in fallback)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # --- exports and their audit ----------------------------------------------------------------------------------
 
 
-def _scope_records(db: Database, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str]:
+def _scope_records(db: Database, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str, str]:
+    """The records of one grid or one town, what the ledger's title calls them and what its file name does."""
     grids = [g for g in db.list_grids() if not g.get("deleted")]
     if (grid is None) == (town is None):
-        raise OfficeError("name exactly one of --grid G or --town T")
+        raise OfficeError("name exactly one of --grid G or --town T", code="scope_one_of")
     if grid is not None:
         found = [g for g in grids if g["id"] == grid]
         if not found:
-            raise OfficeError(f"no grid {grid!r}: see 'field-server grid list'")
+            raise OfficeError(f"no grid {grid!r}: see 'field-server grid list'", code="no_grid", grid=grid)
         g = found[0]
-        return _with_erasures(db, grid), " ".join(
-            str(p) for p in (g.get("town"), g.get("community"), g.get("name")) if p
-        )
+        scope = " ".join(p for p in (str(g.get("town") or ""), grid_label(g, " ")) if p)
+        return _with_erasures(db, grid), scope, grid_file_scope(g)
     chosen = [g for g in grids if g.get("town") == town]
     if not chosen:
-        towns = sorted({str(g.get("town")) for g in grids if g.get("town")})
-        raise OfficeError(f"no grids in town {town!r}; towns: {', '.join(towns) or 'none yet'}")
-    return itertools.chain.from_iterable(_with_erasures(db, g["id"]) for g in chosen), f"{town}（{len(chosen)}个网格）"
+        towns = ", ".join(sorted({str(g.get("town")) for g in grids if g.get("town")})) or "none yet"
+        raise OfficeError(f"no grids in town {town!r}; towns: {towns}", code="no_town", town=town, towns=towns)
+    records = itertools.chain.from_iterable(_with_erasures(db, g["id"]) for g in chosen)
+    return records, f"{town}（{len(chosen)}个网格）", str(town)
 
 
 def _with_erasures(db: Database, grid: str) -> Iterator[Mapping[str, Any]]:
@@ -331,24 +344,30 @@ def read_audit(audit_dir: Path | None = None) -> list[dict[str, Any]]:
 def export_ledger(
     db: Database,
     name: str,
-    out: Path,
+    out: Path | None = None,
     *,
+    fmt: str | None = None,
     grid: str | None = None,
     town: str | None = None,
     unmasked: bool = False,
     today: dt.date | None = None,
     audit_dir: Path | None = None,
-) -> Ledger:
-    """Write one grid's or one town's ledger to .xlsx/.csv; every export (unmasked ones above all) is audited."""
-    from field_agent.ledgers.writers import export_format, write_ledger
+) -> tuple[Ledger, Path]:
+    """Write one grid's or one town's ledger to .xlsx/.csv: to ``out``, or under its default name
+    (``<scope>-<ledger>-<date>.xlsx``) in the folder ``out`` or the current one. Every export (unmasked ones above
+    all) is audited. Returns the ledger and the file written."""
+    from field_agent.ledgers.writers import export_path, export_suffix, write_ledger
 
-    fmt = export_format(out)
-    envelopes, scope = _scope_records(db, grid=grid, town=town)
-    ledger = build_ledger(name, envelopes, today=today or china_today(), masked=not unmasked, scope=scope)
+    suffix = export_suffix(out, fmt)
+    envelopes, scope, short = _scope_records(db, grid=grid, town=town)
+    ledger = build_ledger(
+        name, envelopes, today=today or china_today(), masked=not unmasked, scope=scope, short_scope=short
+    )
     # audit first: an export that fails after this leaves a harmless entry, never an unrecorded file
-    _audit(ledger, fmt=fmt, actor=f"field-server export ({os.environ.get('USER', 'admin')})", audit_dir=audit_dir)
-    write_ledger(ledger, out)
-    return ledger
+    _audit(ledger, fmt=suffix, actor=f"field-server export ({os.environ.get('USER', 'admin')})", audit_dir=audit_dir)
+    path = export_path(out, ledger, suffix)
+    write_ledger(ledger, path)
+    return ledger, path
 
 
 # --- click commands for field-server ---------------------------------------------------------------------------
@@ -384,9 +403,24 @@ def _echo_json(data: Any) -> None:
 @click.argument("ledger", required=False)
 @click.option("--grid", "grid_id", default=None, help="One grid's ledger.")
 @click.option("--town", default=None, help="A whole town's ledger (all its grids).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file: .xlsx or .csv.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Output file (.xlsx or .csv), or a folder for the default name <scope>-<ledger>-<date>.xlsx "
+    "(the current folder when not given).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None, help="File type when --out is a folder."
+)
 @click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (recorded in the audit log).")
 @click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
+@click.option(
+    "--lang",
+    type=click.Choice(messages.LANGUAGES),
+    envvar="FIELD_SERVER_LANG",
+    default=None,
+    help="Language of the messages (default Chinese; also $FIELD_SERVER_LANG).",
+)
 def export_command(
     db_url: str | None,
     as_json: bool,
@@ -394,8 +428,10 @@ def export_command(
     grid_id: str | None,
     town: str | None,
     out: Path | None,
+    fmt: str | None,
     unmasked: bool,
     list_only: bool,
+    lang: str | None,
 ) -> None:
     """Export one of the six ledgers for a grid or a town to .xlsx or .csv."""
     definitions = load_definitions()
@@ -407,23 +443,31 @@ def export_command(
             for item in items:
                 click.echo(ledger_list_line(item))
         return
-    if not ledger or out is None:
-        raise click.UsageError(f"name a ledger and --out FILE; ledgers: {', '.join(definitions)}")
-    with _open_db(db_url) as db:  # a LedgerError becomes one "field-server: ..." line (server_stub.cli)
-        built = export_ledger(db, ledger, out, grid=grid_id, town=town, unmasked=unmasked)
+    if not ledger:
+        _refuse(messages.text("name_a_ledger", lang, known=", ".join(definitions)))
+    try:
+        with _open_db(db_url) as db:
+            built, path = export_ledger(db, ledger, out, fmt=fmt, grid=grid_id, town=town, unmasked=unmasked)
+    except LedgerError as error:
+        _refuse(error.describe(messages.language(lang)))
     if as_json:
         _echo_json(
             {
                 "ledger": built.name,
                 "rows": len(built.rows),
-                "out": str(out),
+                "out": str(path),
                 "masked": built.masked,
                 "scope": built.scope,
             }
         )
     else:
-        masking = "masked" if built.masked else "UNMASKED, audited"
-        click.echo(f"wrote {built.title} {built.scope} ({len(built.rows)} rows, {masking}) to {out}")
+        click.echo(messages.exported_message(built, path, lang, with_scope=True))
+
+
+def _refuse(message: str) -> NoReturn:
+    """One ``field-server: ...`` line on stderr and exit 1, as ``server_stub.cli`` ends every refused command."""
+    click.echo(f"field-server: {' '.join(message.split())}", err=True)
+    sys.exit(1)
 
 
 @click.group("office")

@@ -6,17 +6,28 @@ from pathlib import Path
 
 import click
 
-from field_agent.cli.common import echo, echo_json, fail
+from field_agent.cli.common import echo, echo_json, fail, language
 from field_agent.cli.store_cmds import open_store
+from field_agent.ledgers import messages
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.device import export_from_store, import_into_store
 from field_agent.ledgers.errors import LedgerError
-from field_agent.ledgers.writers import MASK_NOTE
+from field_agent.ledgers.messages import exported_message
+from field_agent.ledgers.writers import export_path, export_suffix
 
 
 @click.command("export")
 @click.argument("ledger", required=False)
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Output file: .xlsx or .csv.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Output file (.xlsx or .csv), or a folder for the default name <scope>-<ledger>-<date>.xlsx "
+    "(the current folder when not given).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None, help="File type when --out is a folder."
+)
 @click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (grid leader only; audited).")
 @click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
 @click.option(
@@ -30,16 +41,18 @@ def export_command(
     ctx: click.Context,
     ledger: str | None,
     out: Path | None,
+    fmt: str | None,
     unmasked: bool,
     list_only: bool,
     definitions: Path | None,
     as_json: bool,
 ) -> None:
     """Export one of the six ledgers (e.g. residents) to an .xlsx or .csv file."""
+    lang = language(ctx)
     try:
         known = load_definitions(definitions)
     except LedgerError as error:
-        fail(str(error))
+        fail(error.describe(lang))
     if list_only:
         items = ledger_list(known)
         if as_json:
@@ -48,26 +61,27 @@ def export_command(
             for item in items:
                 echo(ledger_list_line(item))
         return
-    if not ledger or out is None:
-        fail(f"name a ledger and an output file, e.g. 'export residents --out r.xlsx'; ledgers: {', '.join(known)}")
+    if not ledger:
+        fail(messages.text("name_a_ledger", lang, known=", ".join(known)))
     with open_store(ctx) as store:
         try:
-            built = export_from_store(store, ledger, out, unmasked=unmasked, definitions=known)
+            suffix = export_suffix(out, fmt)
+            built = export_from_store(store, ledger, out, fmt=fmt, unmasked=unmasked, definitions=known)
         except LedgerError as error:
-            fail(str(error))
+            fail(error.describe(lang))
+    path = export_path(out, built, suffix)
     if as_json:
         echo_json(
             {
                 "ledger": built.name,
                 "title": built.title,
                 "rows": len(built.rows),
-                "out": str(out),
+                "out": str(path),
                 "masked": built.masked,
             }
         )
     else:
-        note = MASK_NOTE if built.masked else "full ID numbers and phones: keep this file safe (audited)"
-        echo(f"wrote {built.title} ({len(built.rows)} rows; {note}) to {out}")
+        echo(exported_message(built, path, lang))
 
 
 @click.command("import")

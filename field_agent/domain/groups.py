@@ -75,16 +75,30 @@ def special_groups(resident: Mapping[str, Any], today: date) -> set[str]:
 LEDGER_ORDER = ("very_old", "elderly", "chronic", "disabled", "bedridden", "pregnant", "infant")
 """The order the printed ledgers list special groups in (screens and forms use ``enums.SPECIAL_GROUPS``)."""
 
+IMPLIED_BY = {"elderly": "very_old"}
+"""A group a more specific one implies: someone 80 or over is 60 or over too, and is named only 80岁以上高龄."""
+
+
+def most_specific(groups: Iterable[str]) -> set[str]:
+    """The groups a person is shown in: one age group each, the most specific (80+ is 高龄, not also 60+).
+
+    Membership is unchanged (``special_groups`` still holds both, so a town's rule naming ``elderly`` covers
+    everyone 60 or over); only what screens, ledgers and reasons list drops the implied group."""
+    found = set(groups)
+    return {group for group in found if IMPLIED_BY.get(group) not in found}
+
 
 def in_screen_order(groups: Iterable[str]) -> list[str]:
-    """Special groups in the order screens and forms list them (``enums.SPECIAL_GROUPS``); unknown keys dropped."""
-    found = set(groups)
+    """The groups to show (``most_specific``) in the order screens and forms list them (``enums.SPECIAL_GROUPS``);
+    unknown keys dropped."""
+    found = most_specific(groups)
     return [group for group in SPECIAL_GROUPS if group in found]
 
 
 def in_ledger_order(groups: Iterable[str]) -> list[str]:
-    """Special groups in the order the ledgers print them (``LEDGER_ORDER``), unknown keys last, sorted."""
-    found = set(groups)
+    """The groups to show (``most_specific``) in the order the ledgers print them (``LEDGER_ORDER``), unknown keys
+    last, sorted."""
+    found = most_specific(groups)
     return [key for key in LEDGER_ORDER if key in found] + sorted(found - set(LEDGER_ORDER))
 
 
@@ -121,7 +135,7 @@ class EligibilityRule:
         """``reasons`` for a resident whose special groups (``special_groups``) are already known."""
         if not self._could_apply(resident):
             return []
-        reasons = sorted(set(groups) & self.groups)
+        reasons = sorted(most_specific(set(groups) & self.groups))
         if self.home_isolation and resident.get("isolation_status") == "home":
             reasons.append("home_isolation")
         return reasons

@@ -33,7 +33,10 @@ def check_unmasked_allowed(role: str | None, unmasked: bool, action: str = "expo
     if unmasked and role != LEADER_ROLE:
         raise UnmaskedRefused(
             f"only the grid leader may {action} full ID numbers and phones (--unmasked); "
-            f"this device is enrolled as {role or 'no role'}: {action} without --unmasked"
+            f"this device is enrolled as {role or 'no role'}: {action} without --unmasked",
+            code="unmasked_refused",
+            action=action,
+            role=role or "no role",
         )
 
 

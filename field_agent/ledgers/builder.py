@@ -10,17 +10,22 @@ from typing import Any
 from field_agent.domain.isolation import followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
+from field_agent.ledgers.cells import Cell, cell_text
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.erasures import erased_label
-from field_agent.ledgers.index import RecordIndex, Records, day_of, parse_when
+from field_agent.ledgers.index import CHINA, RecordIndex, Records, parse_when
 from field_agent.ledgers.roster_headers import compose_address
 
-Cell = str | int | float
+__all__ = ["Cell", "Ledger", "build_ledger", "describe_scope", "file_scope", "grid_file_scope", "grid_label"]
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """A built ledger: its title, headers and rows, ready for a writer."""
+    """A built ledger: its title, headers and rows, ready for a writer.
+
+    Cells are typed: dates are ``date``, times aware ``datetime`` in town time, ages, counts and temperatures
+    numbers, a coverage a fraction (its column's ``format`` is ``percent``); ``text_rows`` gives them as text.
+    """
 
     name: str
     title: str
@@ -29,6 +34,9 @@ class Ledger:
     masked: bool
     columns: tuple[Column, ...]
     rows: list[list[Cell]]
+    title_en: str = ""
+    short_scope: str = ""
+    """The scope as a file name starts with it: ``东门社区第一网格`` for a grid, the town's name for a town."""
 
     @property
     def headers(self) -> list[str]:
@@ -39,8 +47,13 @@ class Ledger:
         return [c.en for c in self.columns]
 
     def as_dicts(self) -> list[dict[str, Cell]]:
-        """Rows keyed by column field, for JSON output."""
+        """Rows keyed by column field, typed (orjson writes dates and times as ISO 8601, a coverage as 0.597)."""
         return [dict(zip((c.field for c in self.columns), row, strict=True)) for row in self.rows]
+
+    def text_rows(self) -> list[list[str]]:
+        """Rows as text, as the .csv file and the screens show them (``2026-12-05 09:30``, ``59.7%``)."""
+        formats = [c.format for c in self.columns]
+        return [[cell_text(value, fmt) for value, fmt in zip(row, formats, strict=True)] for row in self.rows]
 
 
 def build_ledger(
@@ -51,8 +64,12 @@ def build_ledger(
     masked: bool = True,
     definitions: Mapping[str, LedgerDefinition] | None = None,
     scope: str | None = None,
+    short_scope: str | None = None,
 ) -> Ledger:
-    """Build one ledger over every live record in ``envelopes``; ID numbers and phones masked unless asked."""
+    """Build one ledger over every live record in ``envelopes``; ID numbers and phones masked unless asked.
+
+    ``scope`` (what the title names) and ``short_scope`` (what a file name starts with) default to the grids found
+    in the records (``describe_scope``, ``file_scope``)."""
     definition = get_definition(name, definitions)
     index = RecordIndex.build(envelopes, today)
     source_rows = _SOURCES[definition.source](index)
@@ -69,6 +86,8 @@ def build_ledger(
         masked=masked,
         columns=definition.columns,
         rows=rows,
+        title_en=definition.title_en,
+        short_scope=short_scope if short_scope is not None else file_scope(index),
     )
 
 
@@ -76,10 +95,31 @@ def describe_scope(index: RecordIndex) -> str:
     """'town community grid' of the grids in the records, the town alone when there are several."""
     grids = sorted(index.grid_records.values(), key=lambda g: g["grid"])
     if len(grids) == 1:
-        g = grids[0]
-        return " ".join(str(p) for p in (g.get("town"), g.get("community"), g.get("name") or g["grid"]) if p)
+        return " ".join(p for p in (str(grids[0].get("town") or ""), grid_label(grids[0], " ")) if p)
     towns = sorted({str(g.get("town")) for g in grids if g.get("town")})
     return "、".join(towns) + (f"（{len(grids)}个网格）" if grids else "")
+
+
+def file_scope(index: RecordIndex) -> str:
+    """What a file name says of the records' grids: community and grid name of one grid, else the towns."""
+    grids = sorted(index.grid_records.values(), key=lambda g: g["grid"])
+    if len(grids) == 1:
+        return grid_file_scope(grids[0])
+    return "、".join(sorted({str(g.get("town")) for g in grids if g.get("town")}))
+
+
+def grid_file_scope(grid: Mapping[str, Any]) -> str:
+    """``东门社区第一网格``: the community and the grid's name (its id when it has none)."""
+    return grid_label(grid, "")
+
+
+def grid_label(grid: Mapping[str, Any], joiner: str) -> str:
+    """The community and the grid's name (its id when it has none), the community once when the name has it."""
+    community = str(grid.get("community") or "")
+    name = str(grid.get("name") or grid.get("grid") or grid.get("id") or "")
+    if community and name.startswith(community):
+        return name
+    return joiner.join(p for p in (community, name) if p)
 
 
 def _matches(row: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
@@ -106,6 +146,8 @@ def _sort_key(value: object, descending: bool) -> tuple[object, ...]:
         return (descending is False,)
     if isinstance(value, bool | int | float):
         return (descending is True, ((0, value, ""),))
+    if isinstance(value, dt.date):  # as its text in town time: an erased label in the same column still compares
+        return (descending is True, natural_key(cell_text(value)))
     return (descending is True, natural_key(value))
 
 
@@ -125,7 +167,7 @@ def _cell(value: object, column: Column, masked: bool) -> Cell:
 def _plain_cell(value: object) -> Cell:
     if isinstance(value, bool):
         return labels.YES_NO[value]
-    if isinstance(value, int | float | str):
+    if isinstance(value, int | float | str | dt.date):
         return value
     if isinstance(value, list | tuple | set):
         return "、".join(str(v) for v in value)
@@ -173,7 +215,7 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "grid_name": index.grid_name(grid),
                 "sex": holder.sex if holder else None,
                 "sex_zh": labels.label(labels.SEX, holder.sex if holder else None),
-                "birth_date": born.isoformat() if born else None,
+                "birth_date": born,
                 "age": facts.age_on(born, index.today),
                 "residency_zh": labels.label(labels.RESIDENCY, resident.get("residency")),
                 "special_groups": groups,
@@ -181,6 +223,7 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "home_sampling": eligible,
                 "home_sampling_zh": labels.YES_NO[eligible],
                 "isolation_status_zh": labels.label(labels.ISOLATION, resident.get("isolation_status") or "none"),
+                "isolation_start": _date(start),
                 "isolation_end": _plus_days(start, resident.get("isolation_days")),
                 "round_name": (round_record or {}).get("name"),
                 "sampling_status": status,
@@ -194,13 +237,13 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "followup_count": len(followups),
                 "followup_today": reached_today,
                 "followup_today_zh": labels.YES_NO[reached_today],
-                "last_followup_date": last.get("date") or _erased(index, resident["id"], "followup"),
+                "last_followup_date": _date(last.get("date")) or _erased(index, resident["id"], "followup"),
                 "last_temperature": last.get("temperature"),
                 "last_symptoms": labels.SYMPTOMS_JOIN.join(
                     labels.label(labels.SYMPTOMS, k) for k in last.get("symptoms") or []
                 ),
                 "flagged_count": sum(1 for f in followups if f.get("flagged")),
-                "last_visit": max((day_of(v.get("visited_at")) for v in visits), default=None) or None,
+                "last_visit": max((d for d in (_day(v.get("visited_at")) for v in visits) if d), default=None),
             }
         )
     return rows
@@ -230,7 +273,7 @@ def round_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "eligible": len(eligible),
                 **counts,
                 "left_out": left_out,
-                "coverage": erased or (f"{(len(eligible) - int(left_out)) / len(eligible):.1%}" if eligible else "—"),
+                "coverage": erased or ((len(eligible) - int(left_out)) / len(eligible) if eligible else "—"),
             }
         )
     return rows
@@ -271,17 +314,33 @@ def _erased(index: RecordIndex, parent: str, kind: str) -> str | None:
     return erased_label(day) if day else None
 
 
-def _plus_days(start: object, days: object) -> str | None:
-    when = parse_when(start)
-    if when is None or not isinstance(days, int) or isinstance(days, bool):
+def _plus_days(start: object, days: object) -> dt.date | None:
+    begun = _date(start)
+    if not isinstance(begun, dt.date) or not isinstance(days, int) or isinstance(days, bool):
         return None
-    return (when.date() + dt.timedelta(days=days)).isoformat()
+    return begun + dt.timedelta(days=days)
 
 
-def _short_time(value: object) -> str | None:
-    """A datetime as 'YYYY-MM-DD HH:MM' in China time, as the office reads it."""
+def _date(value: object) -> dt.date | str | None:
+    """A recorded date (``YYYY-MM-DD``) as a date; other text as it is, so nothing a worker wrote is lost."""
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return _day(value) or value
+    return None
+
+
+def _day(value: object) -> dt.date | None:
+    """The town-time date of an ISO date or datetime."""
     when = parse_when(value)
-    return when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") if when else None
+    return when.astimezone(CHINA).date() if when else None
+
+
+def _short_time(value: object) -> dt.datetime | None:
+    """A moment in town time, to the minute the office reads it to (seconds dropped)."""
+    when = parse_when(value)
+    return when.astimezone(CHINA).replace(second=0, microsecond=0) if when else None
 
 
 _SOURCES = {"resident": resident_rows, "sampling_round": round_rows, "visit": visit_rows}

@@ -9,10 +9,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from field_agent.ledgers.cells import PERCENT
 from field_agent.ledgers.errors import DefinitionError, UnknownLedger
 
 SOURCES = ("resident", "sampling_round", "visit")
 MASKS = ("id_number", "phone")
+COLUMN_FORMATS = (PERCENT,)
 FILTER_OPS = ("in", "not_in", "equals", "nonempty")
 
 
@@ -23,6 +25,7 @@ class Column:
     en: str
     width: int = 12
     mask: str | None = None
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,17 @@ def _column(raw: Mapping[str, Any], where: str) -> Column:
             en=str(raw["en"]),
             width=int(raw.get("width", 12)),
             mask=raw.get("mask"),
+            format=raw.get("format"),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DefinitionError(f"{where}: a column needs 'field', 'zh' and 'en' ({error})") from None
     if column.mask is not None and column.mask not in MASKS:
         raise DefinitionError(f"{where}: column {column.field!r} has unknown mask {column.mask!r}")
+    if column.format is not None and column.format not in COLUMN_FORMATS:
+        raise DefinitionError(
+            f"{where}: column {column.field!r} has unknown format {column.format!r}; formats: "
+            + ", ".join(COLUMN_FORMATS)
+        )
     return column
 
 
@@ -111,10 +120,25 @@ def load_definitions(path: Path | None = None) -> dict[str, LedgerDefinition]:
             text = Path(path).read_text("utf-8")
         data = json.loads(text)
     except OSError as error:
-        raise DefinitionError(f"cannot read ledger definitions {path}: {error.strerror}") from None
+        raise DefinitionError(
+            f"cannot read ledger definitions {path}: {error.strerror}",
+            code="definitions_unreadable",
+            file=str(path),
+            reason=error,
+        ) from None
     except json.JSONDecodeError as error:
-        raise DefinitionError(f"ledger definitions {path or 'ledgers.json'} are not valid JSON: {error}") from None
-    return parse_definitions(data)
+        raise DefinitionError(
+            f"ledger definitions {path or 'ledgers.json'} are not valid JSON: {error}",
+            code="definitions_json",
+            file=str(path or "ledgers.json"),
+            line=error.lineno,
+        ) from None
+    try:
+        return parse_definitions(data)
+    except DefinitionError as error:
+        if error.code:
+            raise
+        raise DefinitionError(str(error), code="definitions_invalid", detail=str(error)) from None
 
 
 def get_definition(name: str, definitions: Mapping[str, LedgerDefinition] | None = None) -> LedgerDefinition:
@@ -123,7 +147,12 @@ def get_definition(name: str, definitions: Mapping[str, LedgerDefinition] | None
     try:
         return known[name]
     except KeyError:
-        raise UnknownLedger(f"no ledger named {name!r}; the ledgers are: {', '.join(known)}") from None
+        raise UnknownLedger(
+            f"no ledger named {name!r}; the ledgers are: {', '.join(known)}",
+            code="unknown_ledger",
+            name=name,
+            known=", ".join(known),
+        ) from None
 
 
 def ledger_list(definitions: Mapping[str, LedgerDefinition]) -> list[dict[str, str]]:

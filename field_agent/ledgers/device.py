@@ -23,7 +23,7 @@ from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.index import CHINA
 from field_agent.ledgers.roster import ParsedRoster, RowError, parse_roster
 from field_agent.ledgers.roster_import import ImportPlan, plan_import
-from field_agent.ledgers.writers import export_format, write_ledger
+from field_agent.ledgers.writers import export_path, export_suffix, write_ledger
 
 
 class LedgerStore(AuditedStore, Protocol):
@@ -69,23 +69,25 @@ def _with_erasures(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
 def export_from_store(
     store: LedgerStore,
     name: str,
-    out: Path,
+    out: Path | None = None,
     *,
+    fmt: str | None = None,
     unmasked: bool = False,
     today: dt.date | None = None,
     definitions: Mapping[str, LedgerDefinition] | None = None,
 ) -> Ledger:
-    """Build a ledger from the store and write it; unmasked only for the leader, and every export is audited."""
+    """Build a ledger from the store and write it to ``out`` (a file, or a folder for the ledger's default name:
+    ``writers.export_path``); unmasked only for the leader, and every export is audited."""
     role = store.meta_get("role")
     check_unmasked_allowed(role, unmasked)
-    fmt = export_format(out)
+    suffix = export_suffix(out, fmt)
     ledger = build_ledger(
         name, _with_erasures(store), today=today or china_today(), masked=not unmasked, definitions=definitions
     )
-    entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=fmt, at=dt.datetime.now(CHINA))
+    entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=suffix, at=dt.datetime.now(CHINA))
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
     append_store_audit(store, entry)
-    write_ledger(ledger, out)
+    write_ledger(ledger, export_path(out, ledger, suffix))
     return ledger
 
 

@@ -108,13 +108,24 @@ def test_display_orders_hold_every_group_once() -> None:
     from field_agent.domain.groups import LEDGER_ORDER, in_ledger_order, in_screen_order
 
     assert sorted(LEDGER_ORDER) == sorted(SPECIAL_GROUPS) and len(set(LEDGER_ORDER)) == len(LEDGER_ORDER)
-    assert in_screen_order({"chronic", "very_old", "elderly", "made_up"}) == ["elderly", "very_old", "chronic"]
-    assert in_ledger_order({"chronic", "very_old", "elderly", "made_up"}) == [
-        "very_old",
-        "elderly",
-        "chronic",
-        "made_up",
-    ]
+    assert in_screen_order({"chronic", "elderly", "infant", "made_up"}) == ["elderly", "infant", "chronic"]
+    assert in_ledger_order({"chronic", "elderly", "infant", "made_up"}) == ["elderly", "chronic", "infant", "made_up"]
+
+
+def test_someone_over_80_is_shown_in_one_age_group_the_most_specific() -> None:
+    """80岁以上高龄 only, not also 60岁以上老人 (issue 16 item 11): on screens, in ledgers and in sampling reasons;
+    a town rule naming 60岁以上老人 still covers them."""
+    from field_agent.domain.groups import EligibilityRule, in_ledger_order, in_screen_order
+
+    resident = born(date(TODAY.year - 85, 1, 1)) | {"special_groups": ["chronic"]}
+    assert special_groups(resident, TODAY) == {"elderly", "very_old", "chronic"}  # membership: both
+    assert in_screen_order(special_groups(resident, TODAY)) == ["very_old", "chronic"]
+    assert in_ledger_order(special_groups(resident, TODAY)) == ["very_old", "chronic"]
+    town_rule = EligibilityRule(groups=frozenset({"elderly", "very_old"}))
+    assert town_rule.reasons(resident, TODAY) == ["very_old"]
+    assert EligibilityRule(groups=frozenset({"elderly"})).reasons(resident, TODAY) == ["elderly"]
+    seventy = born(date(TODAY.year - 70, 1, 1))
+    assert in_screen_order(special_groups(seventy, TODAY)) == ["elderly"]
 
 
 @pytest.mark.parametrize("age", [0, 2, 3, 4, 58, 59, 60, 61, 78, 79, 80, 81, 105])

@@ -18,7 +18,7 @@ CHECK_CHARS = "10X98765432"
 EARLIEST = dt.date(1900, 1, 1)
 THRESHOLD = 1_000
 
-# Age-derived groups (docs/DOMAIN.md): 60+ elderly, 80+ very old, under 3 infant; their ledger labels.
+# Age-derived groups (docs/DOMAIN.md): 60-79 elderly, 80+ very old (only), under 3 infant; their ledger labels.
 AGE_GROUP_LABELS = {"elderly": "60岁以上老人", "very_old": "80岁以上高龄", "infant": "婴幼儿"}
 
 
@@ -27,11 +27,12 @@ def _age(born: dt.date, day: dt.date) -> int:
 
 
 def _age_groups(age: int) -> set[str]:
+    """The age groups an output shows: one each, the most specific (80 or over is 高龄 only, issue 16 item 11)."""
     found = set()
-    if age >= 60:
-        found.add("elderly")
     if age >= 80:
         found.add("very_old")
+    elif age >= 60:
+        found.add("elderly")
     if age < 3:
         found.add("infant")
     return found

@@ -19,6 +19,11 @@ from .rosters import GOOD_ROWS, bad_rows, write_csv
 from .test_builder import expected_counts
 
 
+def data_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """A ledger sheet's rows below its title and header, numbered 1.. in 序号 (the signature line after them)."""
+    return [row for row in sheet.iter_rows(min_row=3, values_only=True) if isinstance(row[0], int)]
+
+
 def run(store: Path, *args: str) -> Any:
     return CliRunner().invoke(cli, ["--store", str(store), *args], env={"FIELD_AGENT_PASSPHRASE": PASSPHRASE})
 
@@ -61,9 +66,9 @@ def test_every_ledger_exports_with_the_rows_the_store_holds(worker_store: Path, 
         out = tmp_path / f"{name}.xlsx"
         result = run(worker_store, "export", name, "--out", str(out))
         assert result.exit_code == 0, result.output
-        assert f"({expected[name]} rows" in result.output
+        assert f"（{expected[name]} 行；身份证号、电话已脱敏）到 {out}" in result.output
         sheet = openpyxl.load_workbook(out).active
-        assert sheet.max_row - 2 == expected[name]
+        assert len(data_rows(sheet)) == expected[name]
     csv_out = tmp_path / "residents.csv"
     assert run(worker_store, "export", "residents", "--out", str(csv_out)).exit_code == 0
     assert csv_out.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -75,7 +80,7 @@ def test_unmasked_is_refused_to_a_worker_and_nothing_is_written(worker_store: Pa
     out = tmp_path / "full.xlsx"
     result = run(worker_store, "export", "residents", "--out", str(out), "--unmasked")
     assert result.exit_code == 1
-    assert "only the grid leader" in result.output
+    assert "只有网格长可以导出完整身份证号和电话" in result.output
     assert not out.exists()
     assert meta(worker_store, "audit") is None
 
@@ -94,12 +99,12 @@ def test_unmasked_is_allowed_to_the_leader_and_audited(leader_store: Path, tmp_p
 
 
 def test_export_errors_are_one_clear_line(worker_store: Path, tmp_path: Path) -> None:
-    unknown = run(worker_store, "export", "households", "--out", str(tmp_path / "h.xlsx"))
+    unknown = run(worker_store, "--lang", "en", "export", "households", "--out", str(tmp_path / "h.xlsx"))
     assert unknown.exit_code == 1 and "no ledger named 'households'" in unknown.output
-    wrong = run(worker_store, "export", "visits", "--out", str(tmp_path / "v.pdf"))
+    wrong = run(worker_store, "--lang", "en", "export", "visits", "--out", str(tmp_path / "v.pdf"))
     assert wrong.exit_code == 1 and ".xlsx or .csv" in wrong.output
-    missing = run(worker_store, "export", "visits")
-    assert missing.exit_code == 1 and "name a ledger and an output file" in missing.output
+    missing = run(worker_store, "--lang", "en", "export")
+    assert missing.exit_code == 1 and "name a ledger" in missing.output
 
 
 def residents_by_number(path: Path) -> dict[str, dict[str, Any]]:
@@ -177,8 +182,8 @@ def test_a_towns_own_definitions_file_is_used(worker_store: Path, tmp_path: Path
     result = run(worker_store, "export", "over80", "--out", str(out), "--definitions", str(definitions))
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(out).active
-    assert "高龄老人名单" in sheet["A1"].value and [c.value for c in sheet[2]] == ["姓名", "年龄"]
-    ages = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert "高龄老人名单" in sheet["A1"].value and [c.value for c in sheet[2]] == ["序号", "姓名", "年龄"]
+    ages = [row[2] for row in data_rows(sheet)]
     assert ages == sorted(ages, reverse=True) and ages
 
 

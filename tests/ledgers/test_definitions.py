@@ -91,6 +91,18 @@ def test_a_town_can_supply_its_own_definitions(tmp_path: Path) -> None:
             },
             "unknown mask",
         ),
+        (
+            {
+                "ledgers": [
+                    {
+                        "name": "x",
+                        "source": "visit",
+                        "columns": [{"field": "a", "zh": "甲", "en": "A", "format": "money"}],
+                    }
+                ]
+            },
+            "unknown format 'money'; formats: percent",
+        ),
     ],
 )
 def test_malformed_definitions_are_refused_with_the_reason(data: dict, message: str) -> None:

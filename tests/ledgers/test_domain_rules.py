@@ -48,7 +48,7 @@ def test_the_special_groups_ledger_follows_the_domain_rule(
         label, home = after[resident["id_number"]]
         found = groups.special_groups(resident, TODAY)
         assert ("80岁以上高龄" in label) == ("very_old" in found)
-        assert ("60岁以上老人" in label) == ("elderly" in found)
+        assert ("60岁以上老人" in label) == ("elderly" in found and "very_old" not in found)  # the most specific
         assert home == ("是" if rule.is_eligible(resident, TODAY) else "否")
 
 
@@ -61,7 +61,5 @@ def test_the_ledger_labels_are_keyed_by_the_domains_groups_in_its_order() -> Non
     assert set(labels.RESIDENCY) == set(enums.RESIDENCY_TYPES)
     assert set(labels.ISOLATION) == set(enums.ISOLATION_STATUSES)
     assert set(labels.SAMPLING) - {"left_out"} == set(enums.SAMPLING_STATUSES)
-    assert (
-        labels.group_labels(["infant", "made_up", "elderly", "very_old"])
-        == "80岁以上高龄、60岁以上老人、婴幼儿、made_up"
-    )
+    assert labels.group_labels(["infant", "made_up", "elderly", "very_old"]) == "80岁以上高龄、婴幼儿、made_up"
+    assert labels.group_labels(["chronic", "elderly"]) == "60岁以上老人、慢性病"

@@ -93,8 +93,8 @@ class LedgersScreen(SessionScreen):
         table.clear(columns=True)
         for column in ledger.columns:
             table.add_column(column.en if english else column.zh)
-        for row in ledger.rows[:PREVIEW_ROWS]:
-            table.add_row(*(Text(str(cell)) for cell in row))
+        for row in ledger.text_rows()[:PREVIEW_ROWS]:  # dates, times and percentages as the .csv shows them
+            table.add_row(*(Text(cell) for cell in row))
         self.query_one("#ledger-status", Static).update(
             self.t("ledgers.status", rows=len(ledger.rows), shown=min(len(ledger.rows), PREVIEW_ROWS))
         )
