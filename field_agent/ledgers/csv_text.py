@@ -21,8 +21,15 @@ LONGEST_EXACT = 10
 """Digit runs up to this long with no leading zero survive as numbers with the same digits: left as they are."""
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell a spreadsheet would run as a formula begins: a note typed as ``=HYPERLINK(...)`` or ``@SUM(...)`` is
+written ``="=HYPERLINK(...)"`` instead, a formula whose value is the note's text (CSV injection, OWASP)."""
+
+
 def needs_protection(text: str) -> bool:
-    """Whether a spreadsheet would read ``text`` as a number and show or keep something else."""
+    """Whether a spreadsheet would read ``text`` as a number or a formula and show or do something else."""
+    if text.startswith(FORMULA_STARTS):
+        return True
     if not _NUMBER_LIKE.fullmatch(text):
         return False
     digits = text.lstrip("+")
@@ -35,8 +42,9 @@ def needs_protection(text: str) -> bool:
 
 
 def protect(text: str) -> str:
-    """``text`` as a CSV field a spreadsheet keeps as text: ``="…"`` when it would otherwise become a number."""
-    return f'="{text}"' if needs_protection(text) else text
+    """``text`` as a CSV field a spreadsheet keeps as text: ``="…"`` (quotes doubled inside the formula's string)
+    when it would otherwise become a number or run as a formula."""
+    return '="' + text.replace('"', '""') + '"' if needs_protection(text) else text
 
 
 def unprotect(field: str) -> str:

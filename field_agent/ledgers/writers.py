@@ -264,6 +264,8 @@ def _body_cell(cell: SheetCell | MergedCell, value: Cell, column: Column) -> Non
         cell.value, cell.style = value, ("ledger percent" if column.format == PERCENT else "ledger number")
     else:
         cell.value, cell.style = value, "ledger text"
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # a note typed as =HYPERLINK(...) is its text, never a formula (openpyxl's guess)
 
 
 def _print_setup(sheet: Worksheet, ledger: Ledger, area: str) -> None:

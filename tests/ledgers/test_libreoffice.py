@@ -153,15 +153,32 @@ def test_the_residents_of_two_grids_take_a_few_pages_not_dozens(printed: dict[st
 # --- a CSV as LibreOffice opens it ------------------------------------------------------------------------------
 
 
+FORMULAS = ("=1+1", '=HYPERLINK("http://evil.test","点我")', "@SUM(1,1)", "+1+1", "-2+3", "=cmd|' /C calc'!A0")
+
+
 @pytest.fixture(scope="module")
 def csv_opened(demo: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The unmasked residents ledger as .csv, opened by LibreOffice with its default CSV options and saved as .xlsx."""
     require_tools()
     folder = tmp_path_factory.mktemp("csv")
     ledger = build_ledger("residents", demo, today=TODAY, masked=False)
+    notes = ledger.headers.index("备注")
+    for row, text in zip(ledger.rows, FORMULAS, strict=False):  # what a worker could type as a note
+        row[notes] = text
     write_ledger(ledger, folder / "residents.csv")
     soffice(folder, [folder / "residents.csv"], "xlsx", infilter=CSV_IMPORT)
     yield {"ledger": ledger, "sheet": openpyxl.load_workbook(folder / "residents.xlsx", data_only=True).active}
+
+
+def test_a_note_that_looks_like_a_formula_stays_text_when_a_spreadsheet_opens_the_csv(
+    csv_opened: dict[str, Any],
+) -> None:
+    """A note typed as ``=HYPERLINK(...)`` or ``@SUM(...)`` is shown as typed, never run (CSV injection)."""
+    ledger, sheet = csv_opened["ledger"], csv_opened["sheet"]
+    notes = ledger.headers.index("备注") + 1
+    shown = [sheet.cell(row=r, column=notes) for r in range(3, len(FORMULAS) + 3)]
+    assert [c.value for c in shown] == list(FORMULAS)
+    assert all(c.data_type == "s" for c in shown)
 
 
 def test_id_numbers_and_phones_stay_exact_text_when_a_spreadsheet_opens_the_csv(csv_opened: dict[str, Any]) -> None:

@@ -161,6 +161,17 @@ def test_id_numbers_are_text_cells_even_unmasked(demo: list[dict[str, Any]], tmp
     assert "保密" in sheet["A1"].value
 
 
+def test_a_note_that_looks_like_a_formula_is_a_text_cell(demo: list[dict[str, Any]], tmp_path: Path) -> None:
+    """openpyxl stores a string that starts with = as a formula: a worker's note never runs in the office's Excel."""
+    ledger = build_ledger("residents", demo, today=TODAY, masked=False)
+    notes = ledger.headers.index("备注")
+    ledger.rows[0][notes] = '=HYPERLINK("http://evil.test","点我")'
+    path = tmp_path / "notes.xlsx"
+    write_ledger(ledger, path)
+    cell = openpyxl.load_workbook(path).active.cell(row=3, column=notes + 2)
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil.test","点我")'
+
+
 def test_csv_has_a_bom_a_title_line_the_headers_and_text_in_the_towns_format(
     town: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -213,6 +224,11 @@ def test_unmasked_csv_writes_long_numbers_so_a_spreadsheet_keeps_them_as_text(
         ("350181**********59", "350181**********59"),
         ("陈大明", "陈大明"),
         ("", ""),
+        ("=1+1", '="=1+1"'),  # a note a spreadsheet would run as a formula (CSV injection)
+        ('=HYPERLINK("http://evil.test","点我")', '="=HYPERLINK(""http://evil.test"",""点我"")"'),
+        ("@SUM(1,1)", '="@SUM(1,1)"'),
+        ("-2+3", '="-2+3"'),
+        ("+1", '="+1"'),
     ],
 )
 def test_csv_text_protection_and_its_inverse(text: str, written: str) -> None:
