@@ -90,6 +90,8 @@ async def test_ledger_preview_and_csv_export(app_factory, tmp_path: Path, demo) 
         status = str(screen.query_one("#ledger-status", Static).content)
         total = int(status.split(" rows")[0])
         assert 0 < total <= len(demo["resident"])
+        suggested = Path(screen.query_one("#export-path", Input).value)  # named as every export is
+        assert suggested.parent == Path.home() and suggested.name.endswith("-常住人口台账-2026-11-30.xlsx")
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.press("ctrl+e")
         await settle(pilot)

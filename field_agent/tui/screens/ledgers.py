@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import load_definitions
-from field_agent.ledgers.writers import write_ledger
+from field_agent.ledgers.writers import default_file_name, write_ledger
 from field_agent.tui.screens.base import SessionScreen
 from field_agent.tui.screens.roster_import import FOLDER_SETTING, ImportRosterScreen, start_folder
 from field_agent.tui.session import Session
@@ -52,6 +52,8 @@ class LedgersScreen(SessionScreen):
     def __init__(self) -> None:
         super().__init__()
         self.definitions = load_definitions()
+        self._suggested: str | None = None
+        """The export path this screen last suggested (replaced with the next ledger's until the worker edits it)."""
 
     def compose_body(self) -> ComposeResult:
         english = self.t.language == "en"
@@ -68,11 +70,18 @@ class LedgersScreen(SessionScreen):
         self._default_path()
         self.build(self.session, str(self.query_one("#ledger", Select).value))
 
-    def _default_path(self) -> None:
-        name = self.query_one("#ledger", Select).value
-        self.query_one("#export-path", Input).value = str(
-            Path.home() / f"field-agent-{name}-{self.session.today.isoformat()}.xlsx"
-        )
+    def _default_path(self, ledger: Ledger | None = None) -> None:
+        """Name the file as every export does (``东门社区第1网格-常住人口台账-2026-12-05.xlsx``), in the folder of the
+        last suggestion; a path the worker typed is left alone."""
+        box = self.query_one("#export-path", Input)
+        suggested = self._suggested
+        if box.value and box.value != suggested:
+            return
+        if suggested is None:
+            folder = Path.home()
+        else:  # before the first ledger is built the suggestion is the folder alone (``/home/x/``)
+            folder = Path(suggested) if suggested.endswith("/") else Path(suggested).parent
+        box.value = self._suggested = str(folder / default_file_name(ledger)) if ledger else str(folder) + "/"
 
     @on(Select.Changed, "#ledger")
     def _ledger_changed(self, event: Select.Changed) -> None:
@@ -88,6 +97,7 @@ class LedgersScreen(SessionScreen):
 
     def on_ledgers_screen_built(self, message: LedgersScreen.Built) -> None:
         ledger = message.ledger
+        self._default_path(ledger)
         english = self.t.language == "en"
         table = self.query_one("#ledger-table", DataTable)
         table.clear(columns=True)
