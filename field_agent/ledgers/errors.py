@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from field_agent.ledgers.roster_messages import say
+
 
 class LedgerError(Exception):
     """Base of every ledger, export and roster-import error."""
@@ -24,4 +28,20 @@ class ExportFormatError(LedgerError):
 
 
 class RosterFileError(LedgerError):
-    """A roster file that cannot be read at all (format, encoding, merged headers, no recognisable columns)."""
+    """A roster file that cannot be read at all (format, encoding, merged headers, no recognisable columns, no
+    such sheet), or a words file that is malformed: a message key of ``roster_messages`` and its parameters.
+
+    ``str()`` is the English text; ``describe(language)`` says it in Chinese (the default) or English. A ``where``
+    in the message is the file, and its sheet when there is one.
+    """
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.describe("en"))
+
+    def describe(self, language: str | None = None) -> str:
+        params = dict(self.params)
+        file, sheet = params.pop("file", ""), params.pop("sheet", "")
+        where = say("where.file_sheet", language, file=file, sheet=sheet) if sheet else file
+        return say(self.key, language, file=file, sheet=sheet, where=where, **params)
