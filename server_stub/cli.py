@@ -379,8 +379,10 @@ def roster_import(
     if as_json:
         echo_json(report_dict(report, grid_id, lang))
     else:
-        for line in report.detail_lines(lang):
+        for line in report.error_lines(lang):
             click.echo(inert(line), err=True)
+        for line in report.info_lines(lang):
+            click.echo(inert(line))
         if report.imported:
             click.echo(report.summary_text(lang))
     if not report.imported:

@@ -99,8 +99,10 @@ def import_command(
     if as_json:
         echo_json(report.as_dict(lang))
     else:
-        for line in report.detail_lines(lang):
-            echo(line, err=not report.imported)
+        for line in report.error_lines(lang):
+            echo(line, err=True)
+        for line in report.info_lines(lang):
+            echo(line)
         if report.imported:
             echo(report.summary_text(lang))
     if not report.imported:

@@ -129,20 +129,22 @@ def _read_sheet(
         {name: layout.headers[col - 1] for name, col in layout.columns.items()},
         list(layout.ignored),
     )
-    reader = RowReader(sheet, layout, words)
+    reader = RowReader(sheet, layout, words, _titled_residency(sheet, layout, words))
     read_columns = list(layout.columns.values())
     id_col, name_col = layout.columns["id_number"], layout.columns["name"]
     in_footer = False
     bad_lines: set[int] = set()
     for line in range(layout.last + 1, len(sheet.rows) + 1):
         cells = sheet.rows[line - 1]
-        if not any(sheet.cell(line, col).strip() for col in read_columns):
-            continue  # blank, or only a 序号 (a numbered row left empty) or other columns not read
+        if not any(cell.strip() for cell in cells):
+            continue
         id_cell, name_cell = sheet.cell(line, id_col), sheet.cell(line, name_col)
         if is_footer(cells, id_cell, words) or (in_footer and not id_cell.strip() and not name_cell.strip()):
             summary.footer_lines += 1
             in_footer = True
             continue
+        if not any(sheet.cell(line, col).strip() for col in read_columns):
+            continue  # only a 序号 (a numbered row left empty) or other columns not read
         row, errors = reader.read(line)
         number = row.resident.get("id_number") if row else None
         if isinstance(number, str) and number in seen:
@@ -163,3 +165,11 @@ def _read_sheet(
             summary.rows += 1
     summary.bad_rows = len(bad_lines)
     result.sheets.append(summary)
+
+
+def _titled_residency(sheet: Sheet, layout: Layout, words: RosterWords) -> str:
+    """The residency of rows that give none: what the sheet's name and title rows say (``流动人口台账`` ->
+    floating) when they name one kind of people, else resident."""
+    title = word_key(" ".join([sheet.name, *(cell for row in sheet.rows[: layout.first - 1] for cell in row)]))
+    named = {meaning for word, meaning in words.residency.items() if len(word) >= 4 and word in title}
+    return named.pop() if len(named) == 1 else "resident"

@@ -86,9 +86,14 @@ def split_address(address: str) -> dict[str, str]:
 
 
 def compose_address(household: Mapping[str, object]) -> str:
-    """``3栋2单元501室`` from a household's parts, for records without a full address."""
+    """``3栋2单元501室`` from a household's parts, for records without a full address (a part that already ends
+    in its word keeps it: ``12号`` stays ``12号``)."""
     parts = (("building", "栋"), ("unit", "单元"), ("room", "室"))
-    return "".join(f"{household[key]}{suffix}" for key, suffix in parts if household.get(key))
+    return "".join(
+        f"{household[key]}" + ("" if str(household[key]).endswith((*_SUFFIXES[key], "号")) else suffix)
+        for key, suffix in parts
+        if household.get(key)
+    )
 
 
 def _norm(text: object) -> str:

@@ -102,7 +102,7 @@ def plan_import(
         values = {
             k: row.resident[k]
             for k in UPDATABLE_RESIDENT_FIELDS
-            if row.resident.get(k) not in (None, "") and existing.get(k) != row.resident[k]
+            if k not in row.assumed and row.resident.get(k) not in (None, "") and existing.get(k) != row.resident[k]
         }
         notes = merged_notes(existing.get("notes"), row.resident.get("notes"))
         if notes is not None:

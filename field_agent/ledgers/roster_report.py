@@ -74,11 +74,14 @@ class ImportReport:
             lines.append(say("summary.skipped_sheets", language, sheets=join_list(skipped, language)))
         return lines
 
-    def detail_lines(self, language: str | None = None) -> list[str]:
-        """What a command prints above the summary: each problem, the sheets read and skipped, the columns not
-        imported."""
-        found = [error.describe(language) for error in self.parsed.errors]
-        found += self.sheets_text(language)
+    def error_lines(self, language: str | None = None) -> list[str]:
+        """Each problem, one line each (``工作表「一组」 第8行 C列（公民身份号码）：…``)."""
+        return [error.describe(language) for error in self.parsed.errors]
+
+    def info_lines(self, language: str | None = None) -> list[str]:
+        """What a command prints above the summary besides the problems: the sheets read and skipped, the columns
+        not imported."""
+        found = self.sheets_text(language)
         if self.parsed.ignored_headers:
             found.append(say("summary.ignored", language, headers=join_list(self.parsed.ignored_headers, language)))
         return found

@@ -34,7 +34,11 @@ from field_agent.ledgers.sheets import Sheet
 PLACEHOLDER_ID = "00000000-0000-7000-8000-000000000000"
 CATEGORY_FIELDS = ("special_groups", "tags", "disability")
 # where a problem with a stored field is shown when the roster has no column of that name
-SHOWN_IN = {"phone2": ("phone2", "phone"), "tags": CATEGORY_FIELDS, "notes": ("notes", *CATEGORY_FIELDS)}
+SHOWN_IN = {
+    "phone2": ("phone2", "phone"),
+    "tags": ("tags", "special_groups", "disability"),
+    "notes": ("notes", *CATEGORY_FIELDS),
+}
 
 
 @dataclass
@@ -46,6 +50,7 @@ class RosterRow:
     household: dict[str, str]
     head_name: str | None = None
     sheet: str = ""
+    assumed: tuple[str, ...] = ()  # fields the row does not give: their values are for a new resident only
 
     @property
     def household_key(self) -> tuple[str, ...]:
@@ -69,10 +74,11 @@ class RosterRow:
 class RowReader:
     """Reads the rows of one sheet laid out as ``layout``."""
 
-    def __init__(self, sheet: Sheet, layout: Layout, words: RosterWords) -> None:
+    def __init__(self, sheet: Sheet, layout: Layout, words: RosterWords, residency: str = "resident") -> None:
         self.sheet = sheet
         self.layout = layout
         self.words = words
+        self.residency = residency  # a row's residency when it gives none (the sheet's title may say: 流动人口台账)
 
     def value(self, line: int, name: str) -> str:
         """A cell of a field, NFKC-normalised (full-width ３５０１…, ８栋 and ideographic spaces are plain), trimmed."""
@@ -97,7 +103,8 @@ class RowReader:
         reported: set[str] = set()
         resident: dict[str, object] = {"name": self.value(line, "name"), "id_number": self.value(line, "id_number")}
         errors += self._phones(line, resident, reported)
-        errors += self._categories(line, resident, reported)
+        assumed: list[str] = []
+        errors += self._categories(line, resident, reported, assumed)
         household = self._household(line)
         if not household:
             errors.append(
@@ -109,6 +116,8 @@ class RowReader:
             # last digits, and about 1 in 11 of the rounded numbers still passes the check digit as somebody else's.
             errors.append(self.error(line, "id_number", "row.numeric_id"))
             reported.add("id_number")
+        if not resident["id_number"]:
+            del resident["id_number"]  # said as 必填, not as a number of no digits
         resident = normalize_values("resident", resident)
         if "id_number" not in reported:
             errors += self._cross_check(line, str(resident.get("id_number") or ""))
@@ -119,7 +128,8 @@ class RowReader:
         if errors:
             errors.sort(key=lambda e: (len(e.column), e.column))
             return None, errors
-        return RosterRow(line, resident, household, self._head(line, resident), self.sheet.name), []
+        head = self._head(line, resident)
+        return RosterRow(line, resident, household, head, self.sheet.name, tuple(assumed)), []
 
     def _phones(self, line: int, resident: dict[str, object], reported: set[str]) -> list[RowError]:
         """One or two numbers from the phone cell (and a second-phone column): ``phone`` and ``phone2``."""
@@ -135,7 +145,9 @@ class RowReader:
             resident[name] = phone
         return []
 
-    def _categories(self, line: int, resident: dict[str, object], reported: set[str]) -> list[RowError]:
+    def _categories(
+        self, line: int, resident: dict[str, object], reported: set[str], assumed: list[str]
+    ) -> list[RowError]:
         """特殊人群, 标签 and 残疾类别 through the words table; the residency column (人员类别) by its own words."""
         errors = []
         cells = {name: self.value(line, name) for name in CATEGORY_FIELDS if self.value(line, name)}
@@ -153,7 +165,9 @@ class RowReader:
             errors.append(self.error(line, "residency", "row.unknown_residency", word=written))
             reported.add("residency")
         residency = self.words.residency.get(word_key(written)) if written else found.residency
-        resident["residency"] = residency or "resident"
+        if residency is None:
+            assumed.append("residency")
+        resident["residency"] = residency or self.residency
         notes = [text for text in (self.value(line, "notes"), *found.notes) if text]
         if notes:
             resident["notes"] = "\n".join(notes)

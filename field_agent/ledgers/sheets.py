@@ -153,11 +153,19 @@ def _read_csv(path: Path) -> Sheet:
     delimiter = max(",\t;", key=sample.count) if any(d in sample for d in ",\t;") else ","
     try:
         rows = [
-            [cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            [_unwrap(cell.strip()) for cell in row]
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as error:
         raise RosterFileError("file.bad_csv", file=path.name, detail=str(error)) from None
     return Sheet(rows=_trim(rows), encoding=encoding)
+
+
+def _unwrap(cell: str) -> str:
+    """A CSV cell written ``="350181…"`` (so that a spreadsheet keeps the digits as text) is its text."""
+    if cell.startswith('="') and cell.endswith('"') and len(cell) >= 3:
+        return cell[2:-1]
+    return cell
 
 
 def _trim(rows: list[list[str]]) -> list[list[str]]:
