@@ -10,12 +10,13 @@ from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
 from field_agent.domain.ids import new_id
+from field_agent.domain.schema import SCHEMAS
 from field_agent.ledgers.roster import RosterRow
 from field_agent.ledgers.roster_headers import household_key
 
 UPDATABLE_RESIDENT_FIELDS = ("name", "phone", "phone2", "residency")
 SET_FIELDS = ("special_groups", "tags")
-NOTES_LIMIT = 2000  # the domain's longest notes (schema NOTES)
+NOTES_LIMIT = SCHEMAS["resident"]["notes"].max_length
 
 
 @dataclass

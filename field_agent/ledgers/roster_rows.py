@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from field_agent.domain.errors import DomainError, ValidationError
 from field_agent.domain.idnumber import parse_id_number
+from field_agent.domain.redact import redact_text
 from field_agent.domain.validation import normalize_values, validate_record
 from field_agent.ledgers.roster_headers import (
     HEADER_ALIASES,
@@ -154,7 +155,7 @@ class RowReader:
         found = read_categories(list(cells.values()), self.words)
         if found.unknown is not None:
             where = next((n for n, text in cells.items() if found.unknown in words_of(text)), "special_groups")
-            errors.append(self.error(line, where, "row.unknown_word", word=found.unknown))
+            errors.append(self.error(line, where, "row.unknown_word", word=redact_text(found.unknown)))
             reported.update(("special_groups", "tags"))
         if found.groups:
             resident["special_groups"] = sorted(found.groups)
@@ -162,7 +163,7 @@ class RowReader:
             resident["tags"] = sorted(found.tags)
         written = self.value(line, "residency")
         if written and word_key(written) not in self.words.residency:
-            errors.append(self.error(line, "residency", "row.unknown_residency", word=written))
+            errors.append(self.error(line, "residency", "row.unknown_residency", word=redact_text(written)))
             reported.add("residency")
         residency = self.words.residency.get(word_key(written)) if written else found.residency
         if residency is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -107,7 +107,12 @@ def _read(path: Path) -> RosterWords:
 
 
 def _mapping(
-    data: Mapping[str, Any], section: str, name: str, valid, choices: tuple[str, ...], parent: str = ""
+    data: Mapping[str, Any],
+    section: str,
+    name: str,
+    valid: Callable[[Any], bool],
+    choices: tuple[str, ...],
+    parent: str = "",
 ) -> dict[str, Any]:
     where = f"{parent}.{section}" if parent else section
     entries = data.get(section, {})

@@ -217,3 +217,18 @@ def test_words_on_the_command_line(tmp_path: Path) -> None:
     words.write_text("[]", encoding="utf-8")
     bad = CliRunner().invoke(cli, ["--store", str(store), "import", str(path), "--words", str(words)], env=env)
     assert bad.exit_code == 1 and bad.stderr == "field-agent: 词表文件 words.json 应是一个 JSON 对象（{…}）\n"
+
+
+def test_a_number_typed_into_a_word_column_is_never_quoted_whole(tmp_path: Path) -> None:
+    """An ID number or a phone in the wrong column is an unknown word: the reason quotes it masked."""
+    number = id_number(1970, 2)
+    path = roster(
+        tmp_path,
+        "姓名,身份证号,住址,人员类别,特殊人群",
+        f"陈大明,{id_number(1940, 1)},3栋101室,13812345678,{number}",
+    )
+    errors = parse_roster(path).errors
+    assert [e.code for e in errors] == ["row.unknown_residency", "row.unknown_word"]
+    for language in ("zh_CN", "en"):
+        text = "\n".join(e.describe(language) for e in errors)
+        assert number not in text and "13812345678" not in text and number[6:14] not in text
