@@ -346,23 +346,56 @@ def roster() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--grid", "grid_id", required=True, help="The grid the roster belongs to.")
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows even when some rows are bad.")
-def roster_import(db_url: str | None, as_json: bool, file: Path, grid_id: str, skip_invalid: bool) -> None:
+@click.option(
+    "--sheet", default=None, help="Read only this sheet of an .xlsx (default: every sheet with a roster header)."
+)
+@click.option(
+    "--words",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The town's words file (JSON), merged over the shipped words table (docs/LEDGERS.md).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_CN", "en"]),
+    envvar="FIELD_AGENT_LANG",
+    default="zh_CN",
+    show_default=True,
+    help="Language of the report (also FIELD_AGENT_LANG).",
+)
+def roster_import(
+    db_url: str | None,
+    as_json: bool,
+    file: Path,
+    grid_id: str,
+    skip_invalid: bool,
+    sheet: str | None,
+    words: Path | None,
+    lang: str,
+) -> None:
     """Import a .xlsx/.csv roster; nothing is imported when a row is bad (unless --skip-invalid)."""
-    from server_stub.roster import import_roster
+    from field_agent.domain.printable import inert
+    from field_agent.ledgers.errors import RosterFileError
+    from field_agent.ledgers.roster_messages import say
+    from server_stub.roster import import_roster, report_dict
 
     with open_db(db_url) as db:
-        report = import_roster(db, file, grid_id, skip_invalid=skip_invalid)
-    if as_json:
-        echo_json(report)
-    else:
-        for error in report["errors"]:
-            click.echo(
-                f"line {error['line']}: {error['column']} {error['header']}: {error['reason']}".replace(":  :", ":"),
-                err=True,
+        try:
+            report = import_roster(
+                db, file, grid_id, skip_invalid=skip_invalid, sheet=sheet, words=words, language=lang
             )
-        click.echo(" ".join(f"{key}={value}" for key, value in report["summary"].items()))
-    if report["errors"] and not report["imported"]:
-        sys.exit(1)
+        except RosterFileError as error:
+            fail(error.describe(lang))
+    if as_json:
+        echo_json(report_dict(report, grid_id, lang))
+    else:
+        for line in report.error_lines(lang):
+            click.echo(inert(line), err=True)
+        for line in report.info_lines(lang):
+            click.echo(inert(line))
+        if report.imported:
+            click.echo(report.summary_text(lang))
+    if not report.imported:
+        fail(report.summary_text(lang) + say("summary.refused_hint", lang))
 
 
 @cli.command("enroll-code")

@@ -11,8 +11,9 @@ from field_agent.cli.store_cmds import open_store
 from field_agent.ledgers import messages
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.device import export_from_store, import_into_store
-from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.errors import LedgerError, RosterFileError
 from field_agent.ledgers.messages import exported_message
+from field_agent.ledgers.roster_messages import say
 from field_agent.ledgers.writers import export_path, export_suffix
 
 
@@ -87,32 +88,36 @@ def export_command(
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones.")
+@click.option(
+    "--sheet", default=None, help="Read only this sheet of an .xlsx (default: every sheet with a roster header)."
+)
+@click.option(
+    "--words",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The town's words file (JSON), merged over the shipped words table (docs/LEDGERS.md).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_command(ctx: click.Context, file: Path, skip_invalid: bool, as_json: bool) -> None:
+def import_command(
+    ctx: click.Context, file: Path, skip_invalid: bool, sheet: str | None, words: Path | None, as_json: bool
+) -> None:
     """Import a roster (.xlsx or .csv with headers such as 姓名, 身份证号, 联系电话, 楼栋/单元/房号)."""
+    lang = language(ctx)
     with open_store(ctx) as store:
         try:
-            report = import_into_store(store, file, skip_invalid=skip_invalid)
+            report = import_into_store(store, file, skip_invalid=skip_invalid, sheet=sheet, words=words)
+        except RosterFileError as error:
+            fail(error.describe(lang))
         except LedgerError as error:
             fail(str(error))
     if as_json:
-        echo_json(report.as_dict())
+        echo_json(report.as_dict(lang))
     else:
-        for row_error in report.parsed.errors:
-            echo(str(row_error), err=True)
+        for line in report.error_lines(lang):
+            echo(line, err=True)
+        for line in report.info_lines(lang):
+            echo(line)
         if report.imported:
-            summary = report.plan.summary(len(report.parsed.rows)) if report.plan else {}
-            echo(
-                f"imported {summary.get('rows', 0)} rows: {summary.get('residents_created', 0)} new residents, "
-                f"{summary.get('residents_updated', 0)} updated, {summary.get('residents_unchanged', 0)} unchanged; "
-                f"{summary.get('households_created', 0)} new households"
-                + (f"; skipped {len(report.bad_lines)} bad rows" if report.bad_lines else "")
-            )
-            if report.parsed.ignored_headers:
-                echo(f"columns not imported: {', '.join(report.parsed.ignored_headers)}")
+            echo(report.summary_text(lang))
     if not report.imported:
-        fail(
-            f"nothing imported: {len(report.bad_lines)} bad rows (listed above); "
-            "fix them, or import the good rows with --skip-invalid"
-        )
+        fail(report.summary_text(lang) + say("summary.refused_hint", lang))

@@ -2,7 +2,8 @@
 
 A rule says ``msg("phone.mobile_digits", count=9)``; the error keeps the English text (what the server, the CLI
 and the logs show, unchanged) and the key and parameters, from which a user interface says the same in its own
-language (the terminal app's catalogs hold ``domain.<key>`` for every key here, which a test checks).
+language: ``field_agent/domain/i18n`` holds every key here in Chinese and English (a test checks), used by the
+terminal app (as ``domain.<key>``) and by the roster import of the tablet and the server.
 
 Parameters are numbers, short codes (a list of choices, a type name) or other messages (the problem with one
 element of a list): never a value that was refused, nor any part of one (see ``fieldchecks``).

@@ -57,12 +57,14 @@ SCHEMAS: dict[str, dict[str, FieldSpec]] = {
         "name": _text(required=True, max_length=50),
         "id_number": FieldSpec("id_number", required=True),
         "phone": FieldSpec("phone"),
+        "phone2": FieldSpec("phone"),  # a second number (a roster cell often holds two)
         "residency": _enum(enums.RESIDENCY_TYPES, required=True),
         "special_groups": FieldSpec("enum", choices=enums.RECORDED_GROUPS, is_set=True),
         "isolation_status": _enum(enums.ISOLATION_STATUSES),
         "isolation_start": FieldSpec("date"),
         "isolation_days": FieldSpec("int", minimum=1, maximum=60),
         "notes": NOTES,
+        "tags": FieldSpec("text", is_set=True, max_length=20),  # the town's own words: 独居老人, 低保户, 留守儿童
     },
     "visit": {
         "household": RECORD_ID,

@@ -1,11 +1,11 @@
-"""The ledgers on a device: export from the local store, import a roster into it, keep the audit list."""
+"""The ledgers on a device: export from the local store, import a roster into it (or preview the import), keep the
+audit list."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,10 +19,12 @@ from field_agent.ledgers.audit import (
 )
 from field_agent.ledgers.builder import Ledger, build_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
-from field_agent.ledgers.errors import LedgerError
+from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.index import CHINA
-from field_agent.ledgers.roster import ParsedRoster, RowError, parse_roster
-from field_agent.ledgers.roster_import import ImportPlan, plan_import
+from field_agent.ledgers.roster import parse_roster
+from field_agent.ledgers.roster_import import plan_import
+from field_agent.ledgers.roster_report import ImportReport
+from field_agent.ledgers.roster_words import RosterWords
 from field_agent.ledgers.writers import export_path, export_suffix, write_ledger
 
 
@@ -100,39 +102,30 @@ def allow_unmasked_records(store: LedgerStore, *, what: str, rows: int) -> None:
     append_store_audit(store, entry)
 
 
-@dataclass
-class ImportReport:
-    """What an import found and did."""
-
-    parsed: ParsedRoster
-    plan: ImportPlan | None = None
-    imported: bool = False
-    skipped: list[RowError] = field(default_factory=list)
-
-    @property
-    def bad_lines(self) -> list[int]:
-        return sorted({e.line for e in self.parsed.errors})
-
-    def as_dict(self) -> dict[str, Any]:
-        rows = len(self.parsed.rows)
-        return {
-            "imported": self.imported,
-            "summary": self.plan.summary(rows) if self.plan else {"rows": rows},
-            "bad_rows": len(self.bad_lines),
-            "errors": [e.as_dict() for e in self.parsed.errors],
-            "columns": self.parsed.columns,
-            "ignored_headers": self.parsed.ignored_headers,
-            "encoding": self.parsed.encoding,
-        }
+def preview_import(
+    store: LedgerStore, path: Path, *, sheet: str | None = None, words: RosterWords | Path | None = None
+) -> ImportReport:
+    """What importing the roster would do, written nowhere: every problem, and the plan of its good rows
+    (``report.summary_text(language)`` says it; ``report.imported`` is False)."""
+    grid = _grid(store)
+    report = ImportReport(parsed=parse_roster(path, sheet=sheet, words=words))
+    report.plan = plan_import(report.parsed.rows, all_envelopes(store), grid=grid)
+    return report
 
 
-def import_into_store(store: LedgerStore, path: Path, *, skip_invalid: bool = False) -> ImportReport:
+def import_into_store(
+    store: LedgerStore,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    sheet: str | None = None,
+    words: RosterWords | Path | None = None,
+) -> ImportReport:
     """Import a roster into the store's grid in one durable batch; nothing at all when a row is bad, unless
-    ``skip_invalid`` (then the good rows go in and the bad ones are reported)."""
-    grid = store.meta_get("grid")
-    if not grid:
-        raise LedgerError("this store belongs to no grid yet: enrol it (field-agent enroll) before importing")
-    report = ImportReport(parsed=parse_roster(path))
+    ``skip_invalid`` (then the good rows go in and the bad ones are reported). ``sheet`` reads only that sheet;
+    ``words`` is the words table or a town's words file."""
+    grid = _grid(store)
+    report = ImportReport(parsed=parse_roster(path, sheet=sheet, words=words))
     if report.parsed.errors and not skip_invalid:
         return report
     report.plan = plan_import(report.parsed.rows, all_envelopes(store), grid=grid)
@@ -142,3 +135,10 @@ def import_into_store(store: LedgerStore, path: Path, *, skip_invalid: bool = Fa
     report.imported = True
     report.skipped = list(report.parsed.errors)
     return report
+
+
+def _grid(store: LedgerStore) -> str:
+    grid = store.meta_get("grid")
+    if not grid:
+        raise RosterFileError("import.no_grid")
+    return str(grid)

@@ -7,7 +7,10 @@ without a code describes itself in English in either language.
 
 from __future__ import annotations
 
+from typing import Any
+
 from field_agent.ledgers.messages import error_text
+from field_agent.ledgers.roster_messages import say
 
 
 class LedgerError(Exception):
@@ -44,4 +47,24 @@ class ExportWriteError(LedgerError):
 
 
 class RosterFileError(LedgerError):
-    """A roster file that cannot be read at all (format, encoding, merged headers, no recognisable columns)."""
+    """A roster file that cannot be read at all (format, encoding, merged headers, no recognisable columns, no
+    such sheet), or a words file that is malformed: a message key of ``roster_messages`` and its parameters.
+
+    ``str()`` is the English text; ``describe(language)`` says it in Chinese (the default) or English. A ``where``
+    in the message is the file, and its sheet when there is one.
+    """
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        super().__init__(_roster_text(key, "en", params), code=key, **params)
+        self.key = key
+
+    def describe(self, lang: str | None = None) -> str:
+        return _roster_text(self.key, lang, self.params)
+
+
+def _roster_text(key: str, language: str | None, params: dict[str, Any]) -> str:
+    """A roster file error's message (``roster_messages``), its ``where`` the file and, when there is one, the sheet."""
+    params = dict(params)
+    file, sheet = params.pop("file", ""), params.pop("sheet", "")
+    where = say("where.file_sheet", language, file=file, sheet=sheet) if sheet else file
+    return say(key, language, file=file, sheet=sheet, where=where, **params)

@@ -14,7 +14,7 @@ from field_agent.domain.idnumber import mask_id_number
 from field_agent.domain.phone import mask_phone
 
 ID_FIELDS = frozenset({"id_number"})
-PHONE_FIELDS = frozenset({"phone", "household_phone"})
+PHONE_FIELDS = frozenset({"phone", "phone2", "household_phone"})
 # Fields a masked output never shows, with what it shows instead.
 WITHHELD = {"birth_date": "****-**-**"}
 

@@ -1,4 +1,5 @@
-"""The words rosters use: column headers, residency types, special groups, and address parts."""
+"""The words rosters use for their columns and addresses: column headers, address parts, 是/否, 男/女, dates.
+(What category cells hold, 高血压 or 独居老人, is in the words table: ``roster_words.json``.)"""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "id_number",
     ),
     "phone": ("联系电话", "手机号", "手机号码", "电话", "电话号码", "联系方式", "手机", "phone"),
+    "phone2": ("联系电话2", "电话2", "手机号2", "备用电话", "备用联系电话", "第二联系电话", "其他联系电话", "phone2"),
     "address": ("住址", "地址", "家庭住址", "现住址", "居住地址", "现居住地址", "详细地址", "address"),
     "building": ("楼栋", "楼号", "栋", "楼栋号", "幢", "楼", "building"),
     "unit": ("单元", "单元号", "unit"),
     "room": ("房号", "房间号", "门牌号", "室", "户号", "room"),
     "residency": ("人员类别", "居住类型", "人口类型", "人口类别", "居住状态", "residency"),
     "special_groups": ("特殊人群", "人群类别", "特殊人群类别", "重点人群", "special_groups"),
+    "tags": ("标签", "人员标签", "特殊标签", "tags"),
+    "disability": ("残疾类别", "残疾等级", "残疾类型", "残疾情况", "残疾类别及等级", "残疾类别等级"),
     "head_name": ("户主", "户主姓名", "head"),
     "is_head": ("是否户主",),
     "relation": ("与户主关系", "与户主的关系"),
@@ -36,41 +40,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 _BY_ALIAS = {alias.lower(): name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 _DECORATION = re.compile(r"[\s*＊:：]|[（(][^）)]*[）)]")
 
-RESIDENCY_WORDS: dict[str, str] = {
-    **dict.fromkeys(("常住", "常住人口", "户籍", "户籍人口", "本地", "户籍常住", "常住户籍", "resident"), "resident"),
-    **dict.fromkeys(("流动", "流动人口", "外来", "外来人口", "暂住", "租住", "租户", "非户籍", "floating"), "floating"),
-    **dict.fromkeys(("外出", "外出人员", "外出人口", "人户分离", "away"), "away"),
-}
-
-# None: a group derived from the ID number (age), accepted and not stored
-GROUP_WORDS: dict[str, str | None] = {
-    **dict.fromkeys(("慢性病", "慢病", "慢性病患者", "重病", "患病", "病", "chronic"), "chronic"),
-    **dict.fromkeys(("残疾", "残疾人", "残", "disabled"), "disabled"),
-    **dict.fromkeys(("卧床", "长期卧床", "行动不便", "失能", "瘫痪", "弱", "bedridden"), "bedridden"),
-    **dict.fromkeys(("孕妇", "孕产妇", "孕产期", "产妇", "孕", "pregnant"), "pregnant"),
-    **dict.fromkeys(
-        (
-            "老",
-            "老人",
-            "老年人",
-            "高龄",
-            "高龄老人",
-            "60岁以上",
-            "80岁以上",
-            "幼",
-            "婴幼儿",
-            "婴儿",
-            "儿童",
-            "无",
-            "否",
-            "elderly",
-            "very_old",
-            "infant",
-        ),
-        None,
-    ),
-}
-
 _SUFFIXES = {"building": ("号楼", "栋", "幢", "座", "楼"), "unit": ("单元",), "room": ("室", "号")}
 _ADDRESS = re.compile(
     r"(?P<building>[0-9A-Za-z一-龥]+?)(?:号楼|栋|幢|座)"
@@ -81,7 +50,7 @@ _ADDRESS = re.compile(
 
 def normalize_header(text: str) -> str:
     """A header without spaces, asterisks, colons or notes in brackets (``身份证号（必填）`` -> ``身份证号``)."""
-    return _DECORATION.sub("", text).lower()
+    return _DECORATION.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def field_for_header(text: str) -> str | None:
@@ -117,9 +86,14 @@ def split_address(address: str) -> dict[str, str]:
 
 
 def compose_address(household: Mapping[str, object]) -> str:
-    """``3栋2单元501室`` from a household's parts, for records without a full address."""
+    """``3栋2单元501室`` from a household's parts, for records without a full address (a part that already ends
+    in its word keeps it: ``12号`` stays ``12号``)."""
     parts = (("building", "栋"), ("unit", "单元"), ("room", "室"))
-    return "".join(f"{household[key]}{suffix}" for key, suffix in parts if household.get(key))
+    return "".join(
+        f"{household[key]}" + ("" if str(household[key]).endswith((*_SUFFIXES[key], "号")) else suffix)
+        for key, suffix in parts
+        if household.get(key)
+    )
 
 
 def _norm(text: object) -> str:

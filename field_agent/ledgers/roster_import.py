@@ -1,5 +1,6 @@
 """Turn parsed roster rows into record writes: match residents by ID number and households by building/unit/room,
-so importing the same file twice changes nothing."""
+so importing the same file twice changes nothing. Blank cells never erase; special groups and tags are only added;
+notes gain the lines they lack (a disability's grade, the roster's 备注), never lose one."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
 from field_agent.domain.ids import new_id
+from field_agent.domain.schema import SCHEMAS
 from field_agent.ledgers.roster import RosterRow
 from field_agent.ledgers.roster_headers import household_key
 
-UPDATABLE_RESIDENT_FIELDS = ("name", "phone", "residency", "notes")
+UPDATABLE_RESIDENT_FIELDS = ("name", "phone", "phone2", "residency")
+SET_FIELDS = ("special_groups", "tags")
+NOTES_LIMIT = SCHEMAS["resident"]["notes"].max_length
 
 
 @dataclass
@@ -87,28 +91,53 @@ def plan_import(
 
         number = str(row.resident["id_number"])
         existing = residents.get(number)
-        groups = row.special_groups
+        sets = {name: _listed(row.resident.get(name)) for name in SET_FIELDS}
         if existing is None:
-            values = {k: v for k, v in row.resident.items() if k != "special_groups"}
+            values = {k: v for k, v in row.resident.items() if k not in SET_FIELDS}
             values["household"] = household["id"]
             record_id = make_id()
-            residents[number] = {"id": record_id, **values, "special_groups": groups}
-            changes = {"special_groups": dict.fromkeys(groups, True)} if groups else {}
+            residents[number] = {"id": record_id, **values, **sets}
+            changes = {name: dict.fromkeys(items, True) for name, items in sets.items() if items}
             pending[record_id] = Write("resident", record_id, values, changes, created=True, line=row.line)
             continue
         values = {
             k: row.resident[k]
             for k in UPDATABLE_RESIDENT_FIELDS
-            if row.resident.get(k) not in (None, "") and existing.get(k) != row.resident[k]
+            if k not in row.assumed and row.resident.get(k) not in (None, "") and existing.get(k) != row.resident[k]
         }
+        notes = merged_notes(existing.get("notes"), row.resident.get("notes"))
+        if notes is not None:
+            values["notes"] = notes
         if existing.get("household") != household["id"]:
             values["household"] = household["id"]
-        added = [g for g in groups if g not in (existing.get("special_groups") or [])]
-        if values or added:
+        added = {
+            name: [item for item in items if item not in _listed(existing.get(name))] for name, items in sets.items()
+        }
+        changes = {name: dict.fromkeys(items, True) for name, items in added.items() if items}
+        if values or changes:
             existing.update(values)
-            existing["special_groups"] = sorted({*(existing.get("special_groups") or []), *added})
-            changes = {"special_groups": dict.fromkeys(added, True)} if added else {}
+            for name, items in changes.items():
+                existing[name] = sorted({*_listed(existing.get(name)), *items})
             pending[existing["id"]] = Write("resident", existing["id"], values, changes, line=row.line)
-    # households before the residents that point at them
-    plan.writes = sorted(pending.values(), key=lambda w: (w.kind != "household", w.line))
+    # households before the residents that point at them, each in the roster's order
+    plan.writes = sorted(pending.values(), key=lambda w: w.kind != "household")
     return plan
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list | tuple | set) else []
+
+
+def merged_notes(stored: Any, written: Any) -> str | None:
+    """The stored notes with the roster's lines they lack added at the end (None when they lack none): a worker's
+    notes are never replaced, and importing the same file again adds nothing. Lines that would make the notes
+    longer than the domain allows are left out."""
+    if not isinstance(written, str) or not written.strip():
+        return None
+    text = stored if isinstance(stored, str) else ""
+    have = {line.strip() for line in text.splitlines()}
+    for line in (line.strip() for line in written.splitlines()):
+        if line and line not in have and len(text) + len(line) + 1 <= NOTES_LIMIT:
+            text = f"{text}\n{line}" if text else line
+            have.add(line)
+    return text if text != (stored or "") else None

@@ -1,4 +1,5 @@
-"""Read a roster file (.xlsx or .csv) into rows of text, noting merged cells and the encoding found."""
+"""Read a roster file (.xlsx or .csv) into sheets of text rows, noting merged cells, numeric cells, hidden sheets and
+the encoding found."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
 
 from field_agent.ledgers.errors import RosterFileError
-
-SAVE_AS = "save it from Excel as .xlsx or as 'CSV UTF-8'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +32,15 @@ class Merge:
 
 @dataclass
 class Sheet:
-    """A roster's cells as text: ``rows[i][j]`` is spreadsheet row i+1, column j+1."""
+    """One worksheet's cells as text: ``rows[i][j]`` is spreadsheet row i+1, column j+1. ``name`` is the sheet's
+    name ('' for a CSV file); ``hidden`` when Excel does not show it."""
 
     rows: list[list[str]]
     merges: list[Merge] = field(default_factory=list)
     numeric_cells: set[tuple[int, int]] = field(default_factory=set)
     encoding: str | None = None
+    name: str = ""
+    hidden: bool = False
 
     def cell(self, row: int, col: int) -> str:
         """The text of a 1-based cell, '' outside the sheet."""
@@ -59,18 +62,19 @@ class Sheet:
                         self.rows[r - 1][c - 1] = value
 
 
-def read_sheet(path: Path) -> Sheet:
-    """The first worksheet of an .xlsx, or a .csv in UTF-8 (with or without BOM), UTF-16 or GBK."""
+def read_sheets(path: Path) -> list[Sheet]:
+    """Every worksheet of an .xlsx, in the workbook's order; or the one table of a .csv in UTF-8 (with or without
+    BOM), UTF-16 or GBK."""
     if not path.is_file():
-        raise RosterFileError(f"no such file: {path}")
+        raise RosterFileError("file.missing", file=str(path))
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return _read_xlsx(path)
     if suffix in (".csv", ".txt"):
-        return _read_csv(path)
+        return [_read_csv(path)]
     if suffix in (".xls", ".et", ".wps", ".numbers", ".ods"):
-        raise RosterFileError(f"{path.name} is in an old or foreign spreadsheet format; {SAVE_AS}")
-    raise RosterFileError(f"cannot import {path.name}: a roster must be an .xlsx or .csv file")
+        raise RosterFileError("file.old_format", file=path.name)
+    raise RosterFileError("file.not_roster_format", file=path.name)
 
 
 def _text(value: object) -> str:
@@ -87,29 +91,36 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(path: Path) -> Sheet:
+def _read_xlsx(path: Path) -> list[Sheet]:
     try:
         book = load_workbook(path, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         detail = (str(error).splitlines() or [type(error).__name__])[0].rstrip(".")
-        raise RosterFileError(f"{path.name} is not a readable .xlsx file ({detail}); {SAVE_AS}") from None
+        raise RosterFileError("file.bad_xlsx", file=path.name, detail=detail) from None
     try:
-        sheet = book.active or book.worksheets[0]
-        rows: list[list[str]] = []
-        numeric: set[tuple[int, int]] = set()
-        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            rows.append([_text(v) for v in row])
-            for c, value in enumerate(row, start=1):
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    numeric.add((r, c))
-        merges = [
-            Merge(m.min_row, m.min_col, m.max_row, m.max_col)
-            for m in sheet.merged_cells.ranges
-            if m.min_row is not None
-        ]
+        return [_worksheet(sheet) for sheet in book.worksheets]
     finally:
         book.close()
-    return Sheet(rows=_trim(rows), merges=merges, numeric_cells=numeric)
+
+
+def _worksheet(sheet: Worksheet) -> Sheet:
+    rows: list[list[str]] = []
+    numeric: set[tuple[int, int]] = set()
+    for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows.append([_text(v) for v in row])
+        for c, value in enumerate(row, start=1):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                numeric.add((r, c))
+    merges = [
+        Merge(m.min_row, m.min_col, m.max_row, m.max_col) for m in sheet.merged_cells.ranges if m.min_row is not None
+    ]
+    return Sheet(
+        rows=_trim(rows),
+        merges=merges,
+        numeric_cells=numeric,
+        name=sheet.title,
+        hidden=sheet.sheet_state != "visible",
+    )
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
@@ -124,29 +135,37 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "gbk"
     except UnicodeDecodeError:
-        raise RosterFileError(f"{name} is neither UTF-8 nor GBK text; {SAVE_AS}") from None
+        raise RosterFileError("file.encoding", file=name) from None
 
 
 def _read_csv(path: Path) -> Sheet:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise RosterFileError(f"cannot read {path.name}: {error.strerror}") from None
+        raise RosterFileError("file.unreadable", file=path.name, detail=error.strerror or "") from None
     try:
         text, encoding = _decode(data, path.name)
     except UnicodeDecodeError:
-        raise RosterFileError(f"{path.name} has a byte-order mark but is not valid Unicode; {SAVE_AS}") from None
+        raise RosterFileError("file.bad_unicode", file=path.name) from None
     if "\x00" in text:
-        raise RosterFileError(f"{path.name} holds binary data, not CSV text; {SAVE_AS}")
+        raise RosterFileError("file.binary", file=path.name)
     sample = text[:4096]
     delimiter = max(",\t;", key=sample.count) if any(d in sample for d in ",\t;") else ","
     try:
         rows = [
-            [cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            [_unwrap(cell.strip()) for cell in row]
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as error:
-        raise RosterFileError(f"{path.name} is not well-formed CSV: {error}") from None
+        raise RosterFileError("file.bad_csv", file=path.name, detail=str(error)) from None
     return Sheet(rows=_trim(rows), encoding=encoding)
+
+
+def _unwrap(cell: str) -> str:
+    """A CSV cell written ``="350181…"`` (so that a spreadsheet keeps the digits as text) is its text."""
+    if cell.startswith('="') and cell.endswith('"') and len(cell) >= 3:
+        return cell[2:-1]
+    return cell
 
 
 def _trim(rows: list[list[str]]) -> list[list[str]]:

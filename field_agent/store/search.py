@@ -159,7 +159,7 @@ class SearchIndex:
         for field in ("name", "head"):
             if isinstance(view.get(field), str):
                 names |= name_keys(view[field])
-        phones = {phone_digits(view.get("phone"))[::-1]} - {""}
+        phones = {phone_digits(view.get(field))[::-1] for field in ("phone", "phone2")} - {""}
         address = ""
         if view["kind"] == "household":
             parts = [view.get(f) for f in ("address", "building", "unit", "room")]

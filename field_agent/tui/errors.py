@@ -24,8 +24,9 @@ _STORE_KEYS: tuple[tuple[type[Exception], str], ...] = (
 def describe_error(t: Translator, error: BaseException) -> str:
     """A one-line message a grid worker can act on, wholly in the active language.
 
-    Domain errors are said from their message key and parameters (``domain.<key>`` in the catalogs); store errors
-    from their type and attributes (the path, the number of failed tries), never with the store's English text.
+    Domain errors are said from their message key and parameters (``domain.<key>``, from the domain's catalog);
+    store errors from their type and attributes (the path, the number of failed tries), never with the store's
+    English text.
 
     Control characters in it (from a value or a server's answer) are shown as escapes, never sent to the terminal.
     """

@@ -109,3 +109,29 @@ def test_a_mode_switch_error_is_keyed() -> None:
     with pytest.raises(ModeSwitchError) as caught:
         switch_mode({"name": "第一网格", "mode": "normal", "members": []}, [], "normal")
     assert caught.value.key == "mode.already" and str(caught.value) == "grid 第一网格 is already in normal mode"
+
+
+def test_every_message_the_domain_can_give_is_in_both_catalogs() -> None:
+    """Every key of the registry has an entry in the domain's catalogs (``field_agent/domain/i18n``), in Chinese and
+    English, naming only parameters the rule gives; the catalogs hold no other key."""
+    from field_agent.domain.i18n import LANGUAGES, domain_catalog
+
+    for language in LANGUAGES:
+        catalog = domain_catalog(language)
+        assert sorted(set(MESSAGES) - set(catalog)) == [], language
+        assert sorted(set(catalog) - set(MESSAGES)) == [], language
+        for key, english in MESSAGES.items():
+            given = {name for _, name, _, _ in Formatter().parse(english) if name}
+            used = {name for _, name, _, _ in Formatter().parse(catalog[key]) if name}
+            assert used <= given, (language, key)
+
+
+def test_a_domain_message_is_said_in_chinese_or_english_with_its_inner_messages_too() -> None:
+    from field_agent.domain.i18n import say
+
+    inner = msg("enum.choice", choices="chronic, disabled")
+    outer = msg("value.element", position=2, problem=inner)
+    assert say(msg("phone.mobile_digits", count=9), "zh_CN") == "手机号应为 11 位数字，现在是 9 位"
+    assert say(msg("phone.mobile_digits", count=9), "en") == "mobile number must have 11 digits, not 9"
+    chinese = say(outer, "zh_CN")
+    assert "2" in chinese and not re.search(r"[A-Za-z]{4,}", chinese.replace("chronic", "").replace("disabled", ""))

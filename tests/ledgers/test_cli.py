@@ -127,7 +127,9 @@ def test_import_a_good_roster_then_again_changes_nothing(worker_store: Path, tmp
 
     again = run(worker_store, "import", str(roster))
     assert again.exit_code == 0, again.output
-    assert "0 new residents, 0 updated, 5 unchanged; 0 new households" in again.output
+    assert "已导入 5 行：新增居民 0 人，更新 0 人，未变 5 人；新增住户 0 户，更新 0 户" in again.output
+    in_english = run(worker_store, "--lang", "en", "import", str(roster))
+    assert "0 new residents, 0 updated, 5 unchanged; 0 new households" in in_english.output
     assert {e["id"]: e for e in store_envelopes(worker_store)} == envelopes
 
 
@@ -135,9 +137,13 @@ def test_a_roster_with_bad_rows_imports_nothing_and_lists_each(worker_store: Pat
     before = store_envelopes(worker_store)
     result = run(worker_store, "import", str(write_csv(tmp_path / "bad.csv", bad_rows())))
     assert result.exit_code == 1
-    for line in ("line 4, column C", "line 5, column D", "line 6, column B", "line 6, column H", "line 8, column C"):
+    for line in ("第4行 C列", "第5行 D列", "第6行 B列", "第6行 H列", "第8行 C列"):
         assert line in result.output
-    assert "nothing imported: 4 bad rows" in result.output
+    assert "未导入：4 行有误（见上）" in result.output
+    english = run(worker_store, "--lang", "en", "import", str(write_csv(tmp_path / "bad.csv", bad_rows())))
+    for line in ("line 4, column C", "line 5, column D", "line 6, column B", "line 6, column H", "line 8, column C"):
+        assert line in english.output
+    assert "nothing imported: 4 bad rows" in english.output
     assert store_envelopes(worker_store) == before
 
 
@@ -145,14 +151,16 @@ def test_skip_invalid_imports_the_good_rows(worker_store: Path, tmp_path: Path) 
     before = residents_by_number(worker_store)
     result = run(worker_store, "import", str(write_csv(tmp_path / "bad.csv", bad_rows())), "--skip-invalid")
     assert result.exit_code == 0, result.output
-    assert "skipped 4 bad rows" in result.output
+    assert "跳过 4 行有误的行" in result.output
     assert set(residents_by_number(worker_store)) - set(before) == {GOOD_ROWS[0][2], GOOD_ROWS[2][2]}
 
 
 def test_import_refuses_a_file_it_cannot_read(worker_store: Path, tmp_path: Path) -> None:
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     result = run(worker_store, "import", str(tmp_path / "old.xls"))
-    assert result.exit_code == 1 and "save it from Excel as .xlsx" in result.output
+    assert result.exit_code == 1 and "请在 Excel 中另存为 .xlsx" in result.output
+    english = run(worker_store, "--lang", "en", "import", str(tmp_path / "old.xls"))
+    assert english.exit_code == 1 and "save it from Excel as .xlsx" in english.output
 
 
 def test_a_towns_own_definitions_file_is_used(worker_store: Path, tmp_path: Path) -> None:

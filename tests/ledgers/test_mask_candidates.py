@@ -190,7 +190,7 @@ def test_roster_import_reports_quote_no_numbers(
             cli, ["--store", str(store), "import", str(roster), *flags], env={"FIELD_AGENT_PASSPHRASE": PASSPHRASE}
         )
         report = result.stdout + result.stderr
-        assert "line 3" in report or '"line": 3' in report, report
+        assert "第3行" in report or '"line": 3' in report, report
         assert_text_holds(f"import {flags}", report, {"all": secrets["all"] | mistyped})
 
 

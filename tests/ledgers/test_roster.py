@@ -222,3 +222,91 @@ def test_sex_and_birth_date_columns_are_checked_against_the_id_number(tmp_path: 
     }
     assert [row.resident["name"] for row in parsed.rows] == ["陈一", "陈二"]
     assert "sex" not in parsed.rows[0].resident and "birth_date" not in parsed.rows[0].resident
+
+
+def test_every_sheet_with_a_roster_header_is_read_and_named(tmp_path: Path) -> None:
+    """Sheets without a header and hidden sheets are listed as skipped; every row error names its sheet; an ID
+    number on two sheets is reported on the second."""
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "一组"
+    first.append(HEADER)
+    first.append(GOOD_ROWS[0])
+    second = book.create_sheet("二组")
+    second.append(["姓名", "身份证号", "住址"])
+    second.append(["王芳", GOOD_ROWS[2][2], "12栋1单元101室"])
+    second.append(["陈大明", GOOD_ROWS[0][2], "3栋2单元501室"])
+    book.create_sheet("统计").append(["合计", 3])
+    hidden = book.create_sheet("旧名单")
+    hidden.append(["姓名", "身份证号", "住址"])
+    hidden.append(["李强", GOOD_ROWS[3][2], "12栋1单元101室"])
+    hidden.sheet_state = "hidden"
+    book.save(tmp_path / "sheets.xlsx")
+
+    parsed = parse_roster(tmp_path / "sheets.xlsx")
+    assert [(row.sheet, row.line, row.resident["name"]) for row in parsed.rows] == [
+        ("一组", 2, "陈大明"),
+        ("二组", 2, "王芳"),
+    ]
+    (error,) = parsed.errors
+    assert (error.sheet, error.line, error.column, error.code) == ("二组", 3, "B", "row.same_id_sheet")
+    assert error.describe() == "工作表「二组」 第3行 B列（身份证号）：与工作表「一组」第 2 行的身份证号相同"
+    assert [(s.name, s.reason) for s in parsed.skipped_sheets] == [("统计", "no_header"), ("旧名单", "hidden")]
+    assert [(s.name, s.header_line, s.rows, s.bad_rows) for s in parsed.sheets] == [
+        ("一组", 1, 1, 0),
+        ("二组", 1, 1, 1),
+    ]
+
+    only = parse_roster(tmp_path / "sheets.xlsx", sheet="旧名单")
+    assert [row.resident["name"] for row in only.rows] == ["李强"] and only.skipped_sheets == []
+    with pytest.raises(RosterFileError) as unknown:
+        parse_roster(tmp_path / "sheets.xlsx", sheet="三组")
+    assert unknown.value.describe() == "sheets.xlsx 里没有名为「三组」的工作表；工作表有：一组、二组、统计、旧名单"
+
+
+def test_a_workbook_without_any_roster_sheet_lists_its_sheets(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.create_sheet("统计").append(["合计", 3])
+    book.save(tmp_path / "none.xlsx")
+    with pytest.raises(RosterFileError) as caught:
+        parse_roster(tmp_path / "none.xlsx")
+    assert caught.value.describe().startswith(
+        "none.xlsx 的工作表（说明、统计）前 10 行里都没有含“姓名”和“身份证号”的表头行"
+    )
+    assert str(caught.value).startswith("no sheet of none.xlsx (说明, 统计) has a header row with 姓名 and 身份证号")
+
+
+def test_a_csv_has_no_sheet_to_choose(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", GOOD_ROWS)
+    assert {row.sheet for row in parse_roster(path).rows} == {""}
+    with pytest.raises(RosterFileError, match="is a CSV file"):
+        parse_roster(path, sheet="一组")
+
+
+def test_csv_cells_written_as_text_formulas_are_their_text(tmp_path: Path) -> None:
+    """A CSV that keeps ID numbers as text in a spreadsheet writes them ``="350181…"``."""
+    path = tmp_path / "formula.csv"
+    path.write_text(f'姓名,身份证号,联系电话,住址\n陈大明,="{GOOD_ROWS[0][2]}",="13812345678",3栋101室\n', "utf-8")
+    (row,) = parse_roster(path).rows
+    assert (row.resident["id_number"], row.resident["phone"]) == (GOOD_ROWS[0][2], "13812345678")
+
+
+def test_the_sheets_title_gives_the_residency_of_rows_without_one(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["东门社区流动人口登记表"])
+    sheet.append(["姓名", "身份证号", "住址"])
+    sheet.append(["王芳", GOOD_ROWS[2][2], "12栋1单元101室"])
+    book.save(tmp_path / "floating.xlsx")
+    (row,) = parse_roster(tmp_path / "floating.xlsx").rows
+    assert row.resident["residency"] == "floating" and row.assumed == ("residency",)
+
+
+def test_file_errors_are_said_in_chinese_by_default(tmp_path: Path) -> None:
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(RosterFileError) as caught:
+        parse_roster(tmp_path / "old.xls")
+    assert caught.value.describe() == "old.xls 是旧版或其他软件的表格格式；请在 Excel 中另存为 .xlsx 或“CSV UTF-8”"
+    assert caught.value.describe("en") == str(caught.value)
+    assert caught.value.key == "file.old_format"

@@ -103,3 +103,28 @@ def test_records_of_other_grids_are_not_matched(tmp_path: Path) -> None:
     apply(plan_import(rows, [], grid=GRID), envelopes, clock())
     plan = plan_import(rows, envelopes.values(), grid="01900000-0000-7000-8000-00000000a002")
     assert plan.count("resident", True) == 5
+
+
+def test_tags_and_a_second_phone_are_added_and_a_roster_without_residency_keeps_the_stored_one(tmp_path: Path) -> None:
+    number = GOOD_ROWS[3][2]
+    first = tmp_path / "a.csv"
+    first.write_text(f"姓名,身份证号,住址,人员类别,特殊人群\n李强,{number},12栋1单元101室,流动,独居老人\n", "utf-8")
+    envelopes: dict[str, dict[str, Any]] = {}
+    tick = clock()
+    plan = plan_import(parse_roster(first).rows, [], grid=GRID)
+    (created,) = [w for w in plan.writes if w.kind == "resident"]
+    assert created.set_changes == {"tags": {"独居老人": True}} and "tags" not in created.values
+    apply(plan, envelopes, tick)
+
+    second = tmp_path / "b.csv"
+    second.write_text(
+        f"姓名,身份证号,住址,联系电话,特殊人群\n李强,{number},12栋1单元101室,13812345678/13987654321,低保户\n", "utf-8"
+    )
+    plan = plan_import(parse_roster(second).rows, envelopes.values(), grid=GRID)
+    assert [(w.values, w.set_changes) for w in plan.writes] == [
+        ({"phone": "13812345678", "phone2": "13987654321"}, {"tags": {"低保户": True}})
+    ]  # no 人员类别 column: 流动 stays
+    apply(plan, envelopes, tick)
+    (li,) = [v for v in map(view, envelopes.values()) if v["kind"] == "resident"]
+    assert li["residency"] == "floating" and li["tags"] == ["低保户", "独居老人"]
+    assert plan_import(parse_roster(second).rows, envelopes.values(), grid=GRID).writes == []

@@ -214,3 +214,10 @@ def test_broad_query_returns_the_first_matches_in_walking_order(store: Store, re
     found = [by_id[v["id"]] for v in store.search_households("c", limit=3)]
     assert found == [("1栋", "101"), ("1栋", "201"), ("2栋", "101")]
     assert ids(store.search_households("cf 10栋", limit=5)) == {h["id"] for h in made[:2]}
+
+
+def test_a_residents_second_phone_finds_them_and_their_household(repos: Repositories, town: dict[str, str]) -> None:
+    """A roster cell with two numbers gives a resident a second phone (phone2): its tail finds them too."""
+    repos.residents.put({"phone2": "0591-87654321"}, record_id=town["r3"])
+    assert ids(repos.residents.by_phone_tail("4321")) == {town["r3"]}
+    assert repos.households.search_ids("4321") == [town["h2"]]

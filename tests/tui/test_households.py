@@ -248,3 +248,20 @@ async def test_columns_follow_the_data_when_a_household_changes_and_cut_an_odd_l
 @given(st.lists(st.text(max_size=12), max_size=8))
 def test_widest_measures_as_cell_len_does(values: list[str]) -> None:
     assert widest(values) == max(map(cell_len, values), default=0)
+
+
+async def test_a_residents_tags_are_shown_beside_their_groups_as_typed(app_factory, demo) -> None:
+    """Tags a roster brought (独居老人, 低保户: the town's own words) are listed with the special groups."""
+    household = household_by_head(demo, "陈峰林")
+    resident = next(r for r in demo["resident"].values() if r["household"] == household["id"])
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        app.session.save(
+            "resident", {}, record_id=resident["id"], set_changes={"tags": {"独居老人": True, "[b]低保户": True}}
+        )
+        await app.push_screen(HouseholdScreen(household["id"]))
+        await settle(pilot)
+        table = app.screen.query_one("#residents", DataTable)
+        row = table.get_row(resident["id"])
+        assert str(row[3]).endswith("[b]低保户 独居老人")

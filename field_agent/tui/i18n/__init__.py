@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from field_agent.domain.i18n import domain_catalog
+
 LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 CATALOG_DIR = Path(__file__).parent
@@ -20,6 +22,18 @@ def load_catalog(language: str) -> Mapping[str, str]:
     if language not in LANGUAGES:
         raise ValueError(f"no catalog for language {language!r}; choose one of {', '.join(LANGUAGES)}")
     return json.loads((CATALOG_DIR / f"{language}.json").read_text(encoding="utf-8"))
+
+
+@cache
+def domain_entries(language: str) -> Mapping[str, str]:
+    """The domain's messages (``field_agent/domain/i18n``) as ``domain.<key>`` entries: the app's catalogs do not
+    repeat them."""
+    return {f"domain.{key}": text for key, text in domain_catalog(language).items()}
+
+
+@cache
+def _with_domain(language: str) -> Mapping[str, str]:
+    return {**domain_entries(language), **load_catalog(language)}
 
 
 def language_from_env(environ: Mapping[str, str] | None = None) -> str | None:
@@ -48,11 +62,12 @@ def resolve_language(explicit: str | None, setting: str | None, environ: Mapping
 
 
 class Translator:
-    """Looks up messages of one language; a missing key shows itself so it is noticed, never crashes."""
+    """Looks up messages of one language; a missing key shows itself so it is noticed, never crashes. ``domain.*``
+    keys come from the domain's catalog (``field_agent/domain/i18n``)."""
 
     def __init__(self, language: str) -> None:
         self.language = language
-        self._messages = load_catalog(language)
+        self._messages = _with_domain(language)
 
     def __call__(self, key: str, /, **values: Any) -> str:
         """The message for ``key``, formatted with ``values``; positional-only so a message may take ``{key}``."""

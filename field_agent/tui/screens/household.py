@@ -150,13 +150,16 @@ class HouseholdScreen(SessionScreen):
         for resident in self.detail.residents:
             age, sex = people.age_and_sex(resident, today)
             sex_age = f"{t.label('sex', sex)} {age}" if age is not None else "?"
-            groups = " ".join(t.label("group", g) for g in people.special_groups(resident, today))
+            groups = " ".join(
+                [t.label("group", g) for g in people.special_groups(resident, today)]
+                + [str(tag) for tag in resident.get("tags") or []]  # the town's own words (独居老人, 低保户)
+            )
             isolation = t.label("isolation", resident.get("isolation_status") or "none")
             table.add_row(
                 Text(resident.get("name") or ""),
                 sex_age,
                 people.shown_id(resident.get("id_number"), resident["id"] == self.revealed_id),
-                groups,
+                Text(groups),
                 isolation,
                 key=resident["id"],
             )
