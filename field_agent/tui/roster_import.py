@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from field_agent.ledgers.device import ImportReport, LedgerStore, all_envelopes, import_into_store
+from field_agent.ledgers.device import ImportReport, LedgerStore, import_into_store, preview_import
 from field_agent.ledgers.errors import LedgerError
-from field_agent.ledgers.roster import RowError, parse_roster
-from field_agent.ledgers.roster_import import plan_import
+from field_agent.ledgers.row_errors import RowError
 from field_agent.tui.i18n import Translator
 
 ROSTER_SUFFIXES = (".xlsx", ".csv")
@@ -46,7 +45,7 @@ class RosterReport:
     ignored_headers: tuple[str, ...] = ()
     imported: bool = False
     sheet: str = ""
-    """The sheet read, when the ledgers name it ("" until they do)."""
+    """The sheets read (a .csv has none)."""
 
     @property
     def rows(self) -> int:
@@ -79,10 +78,8 @@ def preview(store: LedgerStore, path: Path) -> RosterReport:
     """Read and check the roster and work out what importing it would change; writes nothing (blocks: call it
     from a worker thread)."""
     check_path(path)
-    grid = _grid(store)
-    parsed = parse_roster(path)
-    plan = plan_import(parsed.rows, all_envelopes(store), grid=grid)
-    return _report(path, ImportReport(parsed=parsed, plan=plan))
+    _grid(store)
+    return _report(path, preview_import(store, path))
 
 
 def commit(store: LedgerStore, path: Path, *, skip_invalid: bool) -> RosterReport:
@@ -94,23 +91,23 @@ def commit(store: LedgerStore, path: Path, *, skip_invalid: bool) -> RosterRepor
 
 
 def _report(path: Path, report: ImportReport) -> RosterReport:
-    summary = report.as_dict()["summary"]
+    summary = report.summary()
     return RosterReport(
         path=path,
         good_rows=len(report.parsed.rows),
-        bad_rows=len(report.bad_lines),
+        bad_rows=report.bad_rows,
         counts={key: int(value) for key, value in summary.items() if key != "rows"},
         problems=tuple(report.parsed.errors),
         ignored_headers=tuple(report.parsed.ignored_headers),
         imported=report.imported,
+        sheet="、".join(sheet.name for sheet in report.parsed.sheets if sheet.name),
     )
 
 
 def row_problem_cells(error: RowError, t: Translator) -> tuple[str, str, str, str]:
     """One problem as the table shows it: sheet, line, column (letter and header), reason."""
-    sheet = str(getattr(error, "sheet", "") or "")
     column = f"{error.column} {error.header}".strip() if error.column else "—"
-    return sheet, str(error.line), column, error.reason
+    return error.sheet, str(error.line), column, error.reason_text(t.language)
 
 
 def row_problem_line(error: RowError, t: Translator) -> str:
@@ -150,7 +147,7 @@ def problem_text(error: BaseException, t: Translator) -> str | None:
     if isinstance(error, RosterProblem):
         return t(error.key, name=error.name)
     if isinstance(error, LedgerError):
-        return t("import.error.roster", detail=str(error))
+        return t("import.error.roster", detail=error.describe(t.language))
     if isinstance(error, OSError):
         return t("import.error.unreadable", name=Path(error.filename or "").name)
     return None

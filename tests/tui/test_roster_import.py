@@ -48,6 +48,7 @@ def write_roster(path: Path, rows: list[list[str]]) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
+    sheet.title = "花名册"
     sheet.append(HEADER)
     for row in rows:
         sheet.append(row)
@@ -154,9 +155,11 @@ async def test_a_bad_row_is_shown_with_its_line_and_reason_and_only_good_rows_go
         assert "共 4 行，正确 3 行，有问题 1 行" in text_of(screen, "#import-summary")
         assert "有问题的 1 行不会导入" in text_of(screen, "#import-summary")
         rows = problem_rows(screen)
-        assert [row[:2] for row in rows] == [["5", "B 身份证号"]]
-        assert "check digit" in rows[0][2]
-        assert text_of(screen, "#import-problem").startswith("第 5 行 B 列（身份证号）：")
+        assert [row[:3] for row in rows] == [["花名册", "5", "B 身份证号"]]  # the sheet, as every report names it
+        assert "校验码" in rows[0][3], rows  # the reason, in the app's language
+        assert text_of(screen, "#import-problem").startswith("工作表「花名册」第 5 行 B 列（身份证号）："), text_of(
+            screen, "#import-problem"
+        )
         assert "仅导入正确的 3 行" in str(screen.query_one("#import-commit", Button).label)
         # the store holds nothing new while the report is shown
         assert not {"欧阳青松"} & {r.get("name") for r in app.session.model.of_kind("resident").values()}
