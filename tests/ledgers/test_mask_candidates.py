@@ -266,10 +266,10 @@ async def test_the_office_page_json_and_downloads_keep_1000_candidates_per_row(
 def left_out_row(resident: dict[str, Any]) -> dict[str, str]:
     """A left-out resident as the counter reads a row: the masked number and what the reasons tell of the age.
 
-    The reasons name the groups that make someone sampled at home (docs/DOMAIN.md), one age group each, the most
-    specific (80岁以上高龄 and 婴幼儿 are age groups, as the ledgers show them). Everyone else is told to be 3 to 79; the
-    counter, given no age group, takes them as 3 to 59, which leaves fewer candidates than an outsider has: the
-    stricter count.
+    The reasons name the groups that make someone sampled at home (docs/DOMAIN.md), one age group each, the
+    most specific (80岁以上高龄 and 婴幼儿 are age groups, as the ledgers show them). Everyone else is told to be 3
+    to 79; the counter, given no age group, takes them as 3 to 59, which leaves fewer candidates than an outsider
+    has: the stricter count.
     """
     return {"公民身份号码": resident["id_number"], "人群类别": resident["reasons_zh"]}
 
