@@ -425,3 +425,13 @@ async def test_every_server_refusal_is_shown_with_the_record_field_and_reason(tm
         await app.action_lock()
     db.close()
     assert task["title"] in shown and "标题" in shown and "网格长" in shown
+
+
+def test_a_device_without_a_known_worker_is_named_by_four_digits() -> None:
+    """The hex node id (``9bdfa0c3e2f1``) is no name a worker can say or read on a Chinese screen: four digits are."""
+    from field_agent.tui.screens.sync import device_number
+
+    numbers = {device_number(node) for node in ("9bdfa0c3e2f1", "0123456789ab", "ffffffffffff", "000000000000")}
+    assert all(len(n) == 4 and n.isdigit() for n in numbers) and len(numbers) == 4
+    assert device_number("9bdfa0c3e2f1") == device_number("9bdfa0c3e2f1")
+    assert device_number("not hex") == "????"

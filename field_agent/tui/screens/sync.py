@@ -77,6 +77,14 @@ def _reason(t: Translator, kind: object, error: object) -> str:
     return t(key) if t.has(key) else str(error or "")
 
 
+def device_number(node: str) -> str:
+    """Four digits that stand for a device's 12-hex-digit node id on screen (the same device, the same digits)."""
+    try:
+        return f"{int(node, 16) % 10_000:04d}"
+    except ValueError:
+        return "????"
+
+
 def hidden(widget: Static) -> Static:
     """A line shown only when it has something to say."""
     widget.display = False
@@ -235,8 +243,9 @@ class SyncScreen(SessionScreen):
         self.show_sides()
 
     def device_name(self, node: str, worker: str | None) -> str:
-        """Another device, by its worker's name where known."""
-        return self.t("sync.device_of", worker=worker) if worker else self.t("sync.device_id", node=node)
+        """Another device, by its worker's name where known; else by a four-digit number read off its node id,
+        which a person can say and compare (``设备 4821``), never the hex id itself."""
+        return self.t("sync.device_of", worker=worker) if worker else self.t("sync.device_id", node=device_number(node))
 
     def current_conflict(self) -> dict[str, Any] | None:
         table = self.query_one("#conflicts", DataTable)
