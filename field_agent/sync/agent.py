@@ -117,7 +117,10 @@ class SyncAgent:
         sleep: Sleep = asyncio.sleep,
         server_url: str | None = None,
         timeout: float = 30.0,
+        compress: bool = True,
+        skip_own: bool = True,
     ) -> None:
+        """``compress`` and ``skip_own``: see ``SyncClient`` (both off: the wire as before them, for comparison)."""
         if not 1 <= batch_size <= 1000 or not 1 <= page_size <= 2000:
             raise ValueError("batch_size must be 1..1000 and page_size 1..2000")
         self.store = store
@@ -128,6 +131,8 @@ class SyncAgent:
         self.sleep = sleep
         self.server_url = server_url
         self.timeout = timeout
+        self.compress = compress
+        self.skip_own = skip_own
         self._stop_requested = False
         self._stop_event: asyncio.Event | None = None
         self._lock = asyncio.Lock()
@@ -175,7 +180,13 @@ class SyncAgent:
             url, token, pinned = await asyncio.to_thread(self._credentials)
             await emit(SyncProgress("connect", 0, None, f"connecting to {url}", "connect", {"url": url}))
             async with SyncClient(
-                url, token=token, transport=self.transport, pinned_cert=pinned, timeout=self.timeout
+                url,
+                token=token,
+                transport=self.transport,
+                pinned_cert=pinned,
+                timeout=self.timeout,
+                compress=self.compress,
+                skip_own=self.skip_own,
             ) as client:
                 await self._push_all(client, result, emit)
                 if pull and not self._stop_requested:
@@ -245,6 +256,9 @@ class SyncAgent:
     async def _push_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
         """Send batch after batch; a batch goes only once the previous batch's answer is durably recorded."""
         total = await asyncio.to_thread(self.store.pending_count)
+        # the pull cursor reached (no pull runs while pushing): the server leaves out of later pulls what the
+        # batches write that this device holds as stored
+        cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
         done = 0
         if total:
             await emit(SyncProgress("push", 0, total, f"sending {total} changes", "push_start", {"total": total}))
@@ -276,7 +290,7 @@ class SyncAgent:
             if batch.batch_id == previous:
                 raise ProtocolError(f"the store handed out batch {batch.batch_id} again after it was acknowledged")
             previous = batch.batch_id
-            answered = (batch.batch_id, await self._push_batch(client, batch, emit, done, total))
+            answered = (batch.batch_id, await self._push_batch(client, batch, emit, done, total, cursor))
 
     def _settle_and_prepare(
         self, answered: tuple[str, list[dict[str, Any]]] | None, want_next: bool
@@ -301,12 +315,15 @@ class SyncAgent:
         return _PreparedBatch(batch_id, changes, invalid, sendable, encoded)
 
     async def _push_batch(
-        self, client: SyncClient, batch: _PreparedBatch, emit: Any, done: int, total: int
+        self, client: SyncClient, batch: _PreparedBatch, emit: Any, done: int, total: int, cursor: int
     ) -> list[dict[str, Any]]:
         answered: list[dict[str, Any]] = []
         if batch.sendable:
             answered = await self._call(
-                lambda: client.push(batch.batch_id, batch.sendable, encoded=batch.encoded), emit, done, total
+                lambda: client.push(batch.batch_id, batch.sendable, encoded=batch.encoded, cursor=cursor),
+                emit,
+                done,
+                total,
             )
         results, server_results = [], iter(answered)
         for index, change in enumerate(batch.changes):
