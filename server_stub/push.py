@@ -62,7 +62,7 @@ def push(
     ``cursor``: the pull cursor the device says it has reached. A record this push wrote is then noted as the
     device's own (``Transaction.note_own_writes``: its pulls leave it out) when the device holds it exactly as
     stored: the version it changed was one the device had pulled (or the record is new), and the change applied
-    as sent, every write winning and no conflict opened (``_as_sent``). Anything else, a conflict above all,
+    as sent, every write winning and no conflict opened (``_sent_over``). Anything else, a conflict above all,
     reaches the device by its next pull as before.
     """
     for attempt in range(RACE_RETRIES):
@@ -166,7 +166,7 @@ def _plan(
 ) -> tuple[list[tuple[str, str, str]], bytes, set[str]]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow), the answer as JSON, and the
-    records whose every change applied as sent (``_as_sent``)."""
+    records whose every change applied as sent (``_sent_over``)."""
     touched: dict[str, dict[str, Any]] = {}
     results = []
     as_sent: set[str] = set()
