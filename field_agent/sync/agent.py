@@ -21,6 +21,7 @@ import orjson
 
 from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
+from field_agent.store.salvage import PULL_EVERYTHING_KEY
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
@@ -344,11 +345,16 @@ class SyncAgent:
     async def _pull_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
         """Page through everything since the stored cursor; the next page downloads while this one is saved."""
         cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
+        # a salvaged store may have lost records it had pushed: it pulls everything back once before skipping
+        refilling = bool(await asyncio.to_thread(self.store.meta_get, PULL_EVERYTHING_KEY, False))
+        skip_own = self.skip_own and not refilling
         received = 0
 
         def fetch(from_cursor: int) -> asyncio.Task[tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]]:
             return asyncio.ensure_future(
-                self._call(lambda: client.pull_page(from_cursor, self.page_size), emit, received, None)
+                self._call(
+                    lambda: client.pull_page(from_cursor, self.page_size, skip_own=skip_own), emit, received, None
+                )
             )
 
         pending = fetch(cursor)
@@ -373,6 +379,8 @@ class SyncAgent:
                     )
                 )
                 if not prefetch:
+                    if refilling and not more:
+                        await asyncio.to_thread(self.store.meta_set, PULL_EVERYTHING_KEY, False)
                     break
         finally:
             if not pending.done():

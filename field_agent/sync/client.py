@@ -163,9 +163,16 @@ class SyncClient:
         records, next_cursor, more, _purged = await self.pull_page(cursor, limit)
         return records, next_cursor, more
 
-    async def pull_page(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
-        """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it."""
-        body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
+    async def pull_page(
+        self, cursor: int, limit: int, *, skip_own: bool | None = None
+    ) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
+        """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it.
+
+        ``skip_own`` (default: the client's ``skip_own``): leave out what this device pushed and holds as stored."""
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if self.skip_own if skip_own is None else skip_own:
+            params["skip_own"] = "true"
+        body = await self._request("GET", "/pull", params=params)
         page = _validated(PULL_RESPONSE, body, "PullResponse")
         records, next_cursor, more = page["records"], page["next_cursor"], page["more"]
         if next_cursor < cursor or (more and next_cursor == cursor):

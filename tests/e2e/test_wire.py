@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ import orjson
 import zstandard
 
 from field_agent.domain.envelope import open_conflicts
+from field_agent.store import Store
+from field_agent.store.salvage import salvage
 
-from .harness import Town, enrolled, replica, server_state, sync
+from .harness import PASSPHRASE, Town, enrolled, replica, server_state, sync
 
 
 class Recording(httpx.AsyncBaseTransport):
@@ -23,6 +26,7 @@ class Recording(httpx.AsyncBaseTransport):
         self.pushes: list[str | None] = []  # each push body's Content-Encoding
         self.pull_encodings: list[str | None] = []
         self.pulled: list[str] = []  # ids of the records in every pull page
+        self.skipping: list[bool] = []  # whether each pull asked to leave out the device's own versions
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
@@ -33,6 +37,7 @@ class Recording(httpx.AsyncBaseTransport):
             self.pushes.append(request.headers.get("content-encoding"))
         elif request.url.path.endswith("/pull") and response.status_code == 200:
             self.pull_encodings.append(encoding)
+            self.skipping.append(request.url.params.get("skip_own") == "true")
             plain = {
                 "zstd": lambda data: zstandard.ZstdDecompressor().stream_reader(data).read(),
                 "gzip": gzip.decompress,
@@ -91,3 +96,24 @@ async def test_a_tablet_that_asks_for_nothing_compressed_syncs_as_before(town: T
     assert set(wire.pushes) == {None} and set(wire.pull_encodings) == {None}
     assert ids <= set(wire.pulled)  # the echo, as before
     assert replica(a) == server_state(town, grid)
+
+
+async def test_a_salvaged_store_pulls_back_its_own_records_once(town: Town, tmp_path: Path) -> None:
+    grid = town.new_grid("wire salvage")
+    a = await enrolled(town, grid, tmp_path, "salvaged")
+    await sync(a)
+    ids = {a.put("household", notes(n))["id"] for n in range(12)}
+    await sync(a)
+    a.close()
+    salvage(tmp_path / "salvaged", PASSPHRASE, tmp_path / "copy")
+    copy = await asyncio.to_thread(Store.open, tmp_path / "copy", PASSPHRASE)
+    try:
+        wire = Recording()
+        await sync(copy, transport=wire)
+        assert ids <= set(wire.pulled) and wire.skipping and not any(wire.skipping)  # its own records too, once
+        wire = Recording()
+        await sync(copy, transport=wire)
+        assert wire.skipping and all(wire.skipping)
+        assert replica(copy) == server_state(town, grid)
+    finally:
+        copy.close()

@@ -134,8 +134,11 @@ async def test_a_pull_leaves_out_what_the_device_just_pushed(any_server: Harness
     head = tablet.cursor
     changes = [tablet.edit(values=notes(n)) for n in range(30)]
     assert {result["status"] for result in await push_own(tablet, changes)} == {"applied"}
-    assert await tablet.pull_all(limit=7) == []
+    assert await tablet.pull_all(limit=7, skip_own=True) == []
     assert tablet.cursor == head + 30  # past its own records all the same
+    # a pull that does not ask to skip them (a salvaged store refilling, an older tablet) gets them all
+    everything = await tablet.client.get("/v1/pull", params={"cursor": 0, "limit": 100})
+    assert {c["record"] for c in changes} <= {envelope["id"] for envelope in everything.json()["records"]}
     # another device, and a device that pushes without its cursor (an older tablet), receive them as before
     assert {envelope["id"] for envelope in await other.pull_all(limit=7)} == {grid} | {c["record"] for c in changes}
     old = await any_server.tablet(grid)
@@ -151,7 +154,7 @@ async def test_a_pull_leaves_out_what_the_device_just_pushed(any_server: Harness
     await push_own(tablet, edits[:2])
     await other.push_ok([theirs])
     await push_own(tablet, edits[2:])
-    pulled = await tablet.pull_all(limit=2)
+    pulled = await tablet.pull_all(limit=2, skip_own=True)
     assert [envelope["id"] for envelope in pulled] == [theirs["record"]]
     assert tablet.replica == {record_id: any_server.db.get_record(record_id) for record_id in tablet.replica}
 
@@ -168,17 +171,17 @@ async def test_a_record_the_server_merged_still_reaches_the_pusher(any_server: H
     await push_own(first, [first.edit(created["record"], values={"phone": "13900001111"})])
     result = (await push_own(second, [second.edit(created["record"], values={"phone": "13700002222"})]))[0]
     assert result["status"] == "conflict"
-    pulled = await second.pull_all()
+    pulled = await second.pull_all(skip_own=True)
     assert [envelope["id"] for envelope in pulled] == [created["record"]]
     assert result["conflicts"][0] in pulled[0]["conflicts"]
     # and the first, who pushed the winning value, learns of the conflict too
-    assert [envelope["id"] for envelope in await first.pull_all()] == [created["record"]]
+    assert [envelope["id"] for envelope in await first.pull_all(skip_own=True)] == [created["record"]]
 
     # a change on top of a version the device had not pulled yet: applied, and the merged record comes back
     await push_own(first, [first.edit(created["record"], values={"notes": "楼上邻居代为转告"})])
     result = (await push_own(second, [second.edit(created["record"], values={"address": "3栋2单元502"})]))[0]
     assert result["status"] == "applied"
-    pulled = await second.pull_all()
+    pulled = await second.pull_all(skip_own=True)
     assert [envelope["id"] for envelope in pulled] == [created["record"]]
     assert pulled[0]["fields"]["notes"] == "楼上邻居代为转告" and pulled[0]["fields"]["address"] == "3栋2单元502"
     for tablet in (first, second):
@@ -208,7 +211,7 @@ async def test_tablets_that_skip_their_own_writes_still_converge(server: Harness
     for _ in range(40):
         tablet = rng.choice(tablets)
         if rng.random() < 0.3:
-            await tablet.pull_all(limit=rng.choice((1, 3, 500)))
+            await tablet.pull_all(limit=rng.choice((1, 3, 500)), skip_own=True)
             continue
         record_id = rng.choice(ids)
         open_ids = [cid for cid, c in tablet.replica[record_id]["conflicts"].items() if not c.get("resolved")]
@@ -223,10 +226,10 @@ async def test_tablets_that_skip_their_own_writes_still_converge(server: Harness
             change = tablet.edit(record_id, values={field: f"138{rng.randrange(10**8):08d}"})
         assert (await push_own(tablet, [change]))[0]["status"] != "refused"
     for tablet in tablets:
-        await tablet.pull_all()
+        await tablet.pull_all(skip_own=True)
     stored = {record_id: server.db.get_record(record_id) for record_id in ids}
     for tablet in tablets:
         assert {record_id: tablet.replica[record_id] for record_id in ids} == stored
     # and what it pushed on top of what it holds does not come back
     await push_own(tablets[0], [tablets[0].edit(ids[0], values={"notes": "最后一次入户"})])
-    assert await tablets[0].pull_all() == []
+    assert await tablets[0].pull_all(skip_own=True) == []
