@@ -6,9 +6,9 @@ so a small body that would expand to gigabytes (a "zip bomb") never does; an enc
 is answered 415 with the encodings it does (``Accept-Encoding``, RFC 7694), a body that is not what it claims
 to be 400. Responses (``ResponseCompression``): the sync answers (``/v1/`` JSON except enrolment) of at least
 ``wire.COMPRESS_MIN_BYTES`` are compressed with the first of zstd, gzip the request accepts; a client that
-accepts neither (an older tablet, a test) gets them as before. Enrolment answers and the office's pages are
-never compressed: they hold a credential or a form token next to what the requester sent, which is what a
-compression side channel (BREACH) needs.
+accepts neither (an older tablet, a test) gets them as before. Enrolment answers and the office's HTML pages
+(``/office``) are never compressed: they hold a credential or a form token next to what the requester sent, which
+is what a compression side channel (BREACH) needs.
 """
 
 from __future__ import annotations
