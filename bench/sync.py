@@ -1,19 +1,27 @@
 """Sync benchmark: a real town server (uvicorn subprocess on 127.0.0.1) and real encrypted stores.
 
-    .venv/bin/python bench/sync.py                 # 10,000 records, naive baseline on the same 10,000
-    .venv/bin/python bench/sync.py --records 2000 --naive 500
+    .venv/bin/python bench/sync.py                       # 10,000 records, 3 empty-device pulls, 7 days of work
+    .venv/bin/python bench/sync.py --records 2000 --pulls 2 --days 3 --naive 500
 
-Measures, end to end with merge and durable encrypted store commits: pushing 10,000 new changes, pulling them
-into an empty device, pushing 500 changed records, a sync with nothing to do; then the naive baseline (one POST
-per record, one GET per record) for the same data. Prints a table of wall times and records per second.
+Measures, end to end with merge and durable encrypted store commits, and counting every byte on the wire (request
+and status lines, headers and bodies as sent): pushing 10,000 new households and the pull after it, pulling them
+into an empty device, a day's work (300 edits pushed, 300 records changed by a colleague pulled) and a sync with
+nothing to do. Each step runs twice in the same minutes: "before", the wire as it was (bodies sent plain, the
+device's own push pulled back: ``SyncAgent(compress=False, skip_own=False)``), and "after" (compressed both ways,
+no echo). The households have varied text (names, addresses, phone numbers and notes that do not repeat). The
+anchor is PouchDB's replication protocol for the same 10,000 records, emulated (see ``pouchdb_pull_bytes``).
+``--naive N`` adds the naive baseline (one POST, one GET per record) for N records.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import os
 import platform
+import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -21,13 +29,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 os.environ.setdefault("FIELD_AGENT_KDF_PROFILE", "test")  # unlocking is not what this measures
 
+from field_agent.domain.envelope import view
 from field_agent.store import Store
 from field_agent.sync.agent import SyncAgent, SyncResult, enroll
 from server_stub.db import open_database
@@ -35,19 +46,76 @@ from server_stub.enrolment import issue_code
 from server_stub.records import create_grid
 
 PASSPHRASE = "benchmark passphrase of real strength 7"
-NOTES = "入户排查：家中老人行动不便，需上门采样；联系人为其女儿，白天在单位，晚上七点后在家。" * 4
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红玉春梅海燕德福宁安康晓雪松林波斌"
+STREETS = (
+    "幸福",
+    "龙江",
+    "东门",
+    "玉屏",
+    "南湖",
+    "青松",
+    "光明",
+    "和平",
+    "新华",
+    "人民",
+    "建设",
+    "文化",
+    "滨江",
+    "锦绣",
+)
+NOTE_PARTS = (
+    "家中老人{age}岁，行动不便，需上门采样",
+    "户主在{place}务工，{weekday}晚上{hour}点后在家",
+    "联系人为其{kin}{name}，电话已登记",
+    "有{count}名学龄儿童，在{place}上学",
+    "{month}月{day}日已完成第{count}次入户排查",
+    "租户{count}人，房东{name}住{street}小区",
+    "患有{illness}，每月到社区卫生服务站取药",
+    "{kin}在外地，平时由邻居{name}照看",
+    "已加入网格微信群，通知可直接发群里",
+    "门禁密码由物业保管，入户前先联系{name}",
+    "家里养狗，上门前请先打电话",
+    "{month}月{day}日起居家观察，{count}天后复查",
+    "独居，{weekday}上午常去{place}",
+    "新搬入，户籍仍在{street}街道",
+)
+KIN = ("女儿", "儿子", "儿媳", "女婿", "孙子", "侄女", "老伴", "外甥")
+PLACES = ("菜市场", "工业园", "第二小学", "县医院", "老年活动中心", "镇政府", "物流园", "实验中学")
+ILLNESS = ("高血压", "糖尿病", "冠心病", "慢阻肺", "关节炎")
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
-def household(n: int) -> dict[str, Any]:
-    """A household of about 700 bytes as JSON, like the ones a grid worker records."""
+def person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def note(rng: random.Random) -> str:
+    """Three to six facts about a household, each with its own names and numbers: notes that do not repeat."""
+    facts = []
+    for template in rng.sample(NOTE_PARTS, rng.randint(3, 6)):
+        values = {
+            "age": rng.randint(60, 96), "place": rng.choice(PLACES), "weekday": rng.choice(WEEKDAYS),
+            "hour": rng.randint(6, 10), "kin": rng.choice(KIN), "name": person(rng), "count": rng.randint(1, 5),
+            "month": rng.randint(1, 12), "day": rng.randint(1, 28), "street": rng.choice(STREETS),
+            "illness": rng.choice(ILLNESS),
+        }  # fmt: skip
+        facts.append(template.format(**values))
+    return "；".join(facts) + "。"
+
+
+def household(n: int, rng: random.Random) -> dict[str, Any]:
+    """A household as a grid worker records it, about 600 bytes as JSON (1.1 kB as the server sends it)."""
+    building, unit, room = rng.randint(1, 40), rng.randint(1, 6), f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}"
+    street = rng.choice(STREETS)
     return {
-        "building": str(n // 100 + 1),
-        "unit": str(n % 4 + 1),
-        "room": f"{n % 30 + 1:02d}01",
-        "address": f"福清市龙江街道幸福社区{n // 100 + 1}栋{n % 4 + 1}单元{n % 30 + 1:02d}01室",
-        "head": "陈建国",
-        "phone": f"138{n:08d}",
-        "notes": NOTES,
+        "building": str(building),
+        "unit": str(unit),
+        "room": room,
+        "address": f"福清市{street}街道{rng.choice(STREETS)}社区{building}栋{unit}单元{room}室",
+        "head": person(rng),
+        "phone": f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
+        "notes": note(rng),
     }
 
 
@@ -58,16 +126,20 @@ def free_port() -> int:
 
 
 class Server:
-    """``field-server serve`` in a subprocess, on its own core."""
+    """``field-server serve`` in a subprocess, on its own core, with a grid for each way of syncing."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, devices: int) -> None:
         self.directory = directory
         self.db_url = f"sqlite:///{directory / 'server.db'}"
         db = open_database(self.db_url)
-        self.grid = create_grid(db, town="龙江街道", name="幸福社区第一网格")
-        self.codes = [issue_code(db, self.grid, f"worker {n}", "worker", 3_600_000)["code"] for n in range(2)]
-        naive_grid = create_grid(db, town="龙江街道", name="幸福社区第二网格")  # the baseline's own data
-        self.codes += [issue_code(db, naive_grid, f"naive {n}", "worker", 3_600_000)["code"] for n in range(2)]
+        self.grids: dict[str, str] = {}
+        self.codes: dict[str, list[str]] = {}
+        for mode in ("before", "after", "naive"):
+            grid = create_grid(db, town="龙江街道", name=f"幸福社区{mode}网格")
+            self.grids[mode] = grid
+            self.codes[mode] = [
+                issue_code(db, grid, f"{mode} {n}", "worker", 3_600_000)["code"] for n in range(devices)
+            ]
         db.close()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -90,10 +162,98 @@ class Server:
         self.process.wait(10)
 
 
-async def device(server: Server, directory: Path, name: str) -> Store:
-    store = Store.create(directory / name, PASSPHRASE)
-    await enroll(store, server.url, server.codes.pop(0), name)
+class Counting(httpx.AsyncBaseTransport):
+    """A real HTTP transport counting the bytes of every request and answer as they travel (HTTP/1.1: request or
+    status line, headers, body as sent, compressed or not)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.sent = 0
+        self.received = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.received
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.content
+        target = request.url.raw_path.decode()
+        self.sent += len(f"{request.method} {target} HTTP/1.1\r\n") + _header_bytes(request.headers) + len(body)
+        response = await self.inner.handle_async_request(request)
+        raw = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+        await response.aclose()
+        self.received += len(f"HTTP/1.1 {response.status_code} OK\r\n") + _header_bytes(response.headers) + len(raw)
+        return httpx.Response(response.status_code, headers=response.headers, content=raw, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _header_bytes(headers: httpx.Headers) -> int:
+    return sum(len(name) + len(value) + 4 for name, value in headers.raw) + 2
+
+
+MODES = {"before": {"compress": False, "skip_own": False}, "after": {}}
+
+
+@dataclass
+class Step:
+    """One step's bytes and wall times, per mode."""
+
+    name: str
+    bytes: dict[str, list[int]] = field(default_factory=lambda: {"before": [], "after": []})
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {"before": [], "after": []})
+
+
+async def measured(step: Step, mode: str, store: Store, *, pull: bool = True) -> SyncResult:
+    """One sync of ``store`` the way ``mode`` syncs, its bytes and time added to ``step``."""
+    wire = Counting()
+    agent = SyncAgent(store, transport=wire, **MODES[mode])
+    started = time.perf_counter()
+    result = await agent.sync(pull=pull)
+    step.seconds[mode].append(time.perf_counter() - started)
+    step.bytes[mode].append(wire.total)
+    if result.error:
+        raise SystemExit(f"sync failed: {result.error}")
+    return result
+
+
+async def device(server: Server, directory: Path, mode: str, name: str) -> Store:
+    store = Store.create(directory / f"{mode}-{name}", PASSPHRASE)
+    await enroll(store, server.url, server.codes[mode].pop(0), name)
     return store
+
+
+def pouchdb_pull_bytes(envelopes: list[dict[str, Any]], batch: int = 100) -> int:
+    """The bytes PouchDB's replication from a CouchDB-style server (pouchdb-server, which gzips its answers) moves
+    for these records into an empty database: per batch of 100 (PouchDB's default), a ``_changes`` request and its
+    answer (one long opaque ``seq`` per change) and a ``_bulk_get`` request and its answer (each document with its
+    ``_id``, ``_rev`` and ``_revisions``), answers gzipped at level 6, requests plain, 300 bytes of headers each
+    way; the checkpoint writes are left out. An emulation of the protocol's messages, not a run of PouchDB."""
+    rng = random.Random(11)
+    total = 0
+    headers = 300
+    for start in range(0, len(envelopes), batch):
+        chunk = envelopes[start : start + batch]
+        revs = [secrets.token_hex(16) for _ in chunk]
+        seqs = [f"{start + n + 1}-g1AAAA{rng.randbytes(60).hex()[:96]}" for n in range(len(chunk))]
+        changes = {
+            "results": [{"seq": seq, "id": env["id"], "changes": [{"rev": f"1-{rev}"}]}
+                        for seq, env, rev in zip(seqs, chunk, revs, strict=True)],
+            "last_seq": seqs[-1],
+        }  # fmt: skip
+        request = {"docs": [{"id": env["id"], "rev": f"1-{rev}"} for env, rev in zip(chunk, revs, strict=True)]}
+        docs = {
+            "results": [
+                {"id": env["id"], "docs": [{"ok": {"_id": env["id"], "_rev": f"1-{rev}", "kind": env["kind"],
+                 **view(env), "_revisions": {"start": 1, "ids": [rev]}}}]}
+                for env, rev in zip(chunk, revs, strict=True)
+            ]
+        }  # fmt: skip
+        total += 4 * headers + 200  # two requests, two answers; the _changes request line
+        total += len(gzip.compress(orjson.dumps(changes), 6))
+        total += len(orjson.dumps(request)) + len(gzip.compress(orjson.dumps(docs), 6))
+    return total
 
 
 async def timed(call: Callable[[], Awaitable[SyncResult]]) -> tuple[float, SyncResult]:
@@ -105,18 +265,18 @@ async def timed(call: Callable[[], Awaitable[SyncResult]]) -> tuple[float, SyncR
     return elapsed, result
 
 
-async def naive_push(server: Server, store: Store, count: int) -> float:
+async def naive_push(store: Store, count: int, rng: random.Random) -> float:
     """The baseline: one POST (and one durable acknowledgement) per record."""
     with store.batch():
         for n in range(count):
-            store.put("household", household(n))
+            store.put("household", household(n, rng))
     agent = SyncAgent(store, batch_size=1)
     elapsed, result = await timed(lambda: agent.sync(pull=False))
     assert result.pushed == count
     return elapsed
 
 
-async def naive_pull(server: Server, store: Store, count: int) -> float:
+async def naive_pull(store: Store, count: int) -> float:
     """The baseline: one GET per record."""
     agent = SyncAgent(store, page_size=1)
     elapsed, result = await timed(agent.sync)
@@ -124,69 +284,125 @@ async def naive_pull(server: Server, store: Store, count: int) -> float:
     return elapsed
 
 
-async def run(records: int, changed: int, naive: int, directory: Path) -> list[tuple[str, int, float]]:
-    server = Server(directory)
-    rows: list[tuple[str, int, float]] = []
+@dataclass
+class Report:
+    steps: list[Step]
+    anchor: int
+    naive: list[tuple[str, int, float]]
+    loads: list[tuple[float, float, float]]
+
+
+async def run(records: int, pulls: int, days: int, edits: int, naive: int, directory: Path) -> Report:
+    server = Server(directory, devices=pulls + 4)
+    push, echo = Step(f"push {records:,} new households"), Step("  then the pusher's pull")
+    pull = Step(f"pull {records:,} records into an empty device")
+    day = Step(f"a day's work: push {edits} edits, pull {edits} changed records")
+    noop = Step("sync with nothing to do")
+    loads = [os.getloadavg()]
+    naive_rows: list[tuple[str, int, float]] = []
+    stores: list[Store] = []
     try:
-        writer = await device(server, directory, "writer")
-        with writer.batch():
-            ids = [writer.put("household", household(n))["id"] for n in range(records)]
-        agent = SyncAgent(writer)
-        elapsed, result = await timed(lambda: agent.sync(pull=False))
-        assert result.pushed == records
-        rows.append((f"push {records:,} new changes", records, elapsed))
-        await agent.sync()  # the server's echo of what was pushed
+        writers, colleagues = {}, {}
+        for mode in MODES:  # the same households (same seed) for both ways, each in its own grid
+            writer = await device(server, directory, mode, "writer")
+            colleague = await device(server, directory, mode, "colleague")
+            writers[mode], colleagues[mode] = writer, colleague
+            stores += [writer, colleague]
+            await measured(Step(""), mode, writer)  # the grid record
+            await measured(Step(""), mode, colleague)
+            rng = random.Random(3)
+            with writer.batch():
+                for n in range(records):
+                    writer.put("household", household(n, rng))
+            result = await measured(push, mode, writer, pull=False)
+            assert result.pushed == records, result
+            await measured(echo, mode, writer)
+        loads.append(os.getloadavg())
+        anchor = pouchdb_pull_bytes(list(writers["after"].records("household")))
 
-        reader = await device(server, directory, "reader")
-        elapsed, result = await timed(lambda: SyncAgent(reader).sync())
-        assert result.pulled >= records
-        rows.append((f"pull {records:,} records into an empty device", records, elapsed))
+        for _ in range(pulls):  # alternating, so both ways meet the same load
+            for mode in MODES:
+                reader = await device(server, directory, mode, f"reader-{len(pull.bytes[mode])}")
+                result = await measured(pull, mode, reader)
+                assert result.pulled >= records, result
+                reader.close()
+        loads.append(os.getloadavg())
 
-        with writer.batch():
-            for record_id in ids[:changed]:
-                writer.put("household", {"notes": "复查：已完成上门采样"}, record_id=record_id)
-        elapsed, result = await timed(lambda: agent.sync(pull=False))
-        assert result.pushed == changed
-        rows.append((f"push {changed:,} changed records", changed, elapsed))
-        elapsed, _ = await timed(agent.sync)
-        rows.append((f"  then pull their {changed:,} echoes", changed, elapsed))
-
-        noop = []
-        for _ in range(7):
-            elapsed, result = await timed(agent.sync)
-            assert result.pushed == 0 and result.pulled == 0
-            noop.append(elapsed)
-        rows.append(("sync with nothing to do (median of 7)", 0, statistics.median(noop)))
+        ids = {mode: [envelope["id"] for envelope in writers[mode].records("household")] for mode in MODES}
+        for mode in MODES:
+            await measured(Step(""), mode, colleagues[mode])  # the colleague holds the grid before the days start
+        for round_ in range(days):
+            for mode in MODES:
+                rng = random.Random(100 + round_)
+                mine = ids[mode][round_ * 2 * edits : round_ * 2 * edits + edits]
+                theirs = ids[mode][round_ * 2 * edits + edits : (round_ + 1) * 2 * edits]
+                with colleagues[mode].batch():
+                    for record_id in theirs:
+                        colleagues[mode].put("household", {"notes": note(rng)}, record_id=record_id)
+                await SyncAgent(colleagues[mode]).sync()
+                with writers[mode].batch():
+                    for record_id in mine:
+                        writers[mode].put("household", {"notes": note(rng), "phone": household(0, rng)["phone"]},
+                                          record_id=record_id)  # fmt: skip
+                result = await measured(day, mode, writers[mode])
+                assert result.pushed == edits and result.pulled == edits, result
+                result = await measured(noop, mode, writers[mode])
+                assert result.pushed == 0 and result.pulled == 0, result
+        loads.append(os.getloadavg())
 
         if naive:
-            baseline = await device(server, directory, "naive")
-            rows.append((f"naive: one POST per record ({naive:,})", naive, await naive_push(server, baseline, naive)))
-            empty = await device(server, directory, "naive-reader")
-            rows.append((f"naive: one GET per record ({naive:,})", naive, await naive_pull(server, empty, naive)))
-        for store in (writer, reader):
-            store.close()
+            rng = random.Random(5)
+            baseline = await device(server, directory, "naive", "naive")
+            naive_rows.append(
+                (f"naive: one POST per record ({naive:,})", naive, await naive_push(baseline, naive, rng))
+            )
+            empty = await device(server, directory, "naive", "naive-reader")
+            naive_rows.append((f"naive: one GET per record ({naive:,})", naive, await naive_pull(empty, naive)))
+            stores += [baseline, empty]
     finally:
+        for store in stores:
+            store.close()
         server.stop()
-    return rows
+    return Report([push, echo, pull, day, noop], anchor, naive_rows, loads)
+
+
+def _kb(value: float) -> str:
+    return f"{value / 1000:,.1f} kB" if value < 1_000_000 else f"{value / 1_000_000:,.2f} MB"
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--changed", type=int, default=500)
-    parser.add_argument("--naive", type=int, default=None, help="records for the naive baseline (default: --records)")
+    parser.add_argument("--pulls", type=int, default=3, help="pulls into an empty device, per way of syncing")
+    parser.add_argument("--days", type=int, default=7, help="days of work, per way of syncing")
+    parser.add_argument("--edits", type=int, default=300, help="edits pushed (and changed records pulled) per day")
+    parser.add_argument("--naive", type=int, default=0, help="records for the naive baseline (default: none)")
     args = parser.parse_args()
-    naive = args.records if args.naive is None else args.naive
+    if args.days * 2 * args.edits > args.records:
+        parser.error("--records must hold 2 x --edits records per day")
     with tempfile.TemporaryDirectory(prefix="field-sync-bench-") as directory:
-        rows = asyncio.run(run(args.records, args.changed, naive, Path(directory)))
+        report = asyncio.run(run(args.records, args.pulls, args.days, args.edits, args.naive, Path(directory)))
+    loads = ", ".join("/".join(f"{value:.1f}" for value in load) for load in report.loads)
     print(f"\nSync benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, server: field-server (uvicorn, SQLite) on 127.0.0.1, "
-          f"load average {', '.join(f'{value:.1f}' for value in os.getloadavg())}")  # fmt: skip
-    print(f"{'step':<46} {'records':>8} {'wall s':>8} {'records/s':>10}")
-    print("-" * 75)
-    for name, count, elapsed in rows:
-        rate = f"{count / elapsed:,.0f}" if count else "-"
-        print(f"{name:<46} {count:>8,} {elapsed:>8.3f} {rate:>10}")
+          f"load average (1/5/15 min) at start and after each part: {loads}")  # fmt: skip
+    print("before: bodies plain, own push pulled back; after: zstd both ways, no echo; bytes: median per sync")
+    print(f"{'step':<56} {'before':>10} {'after':>10} {'after÷before':>12} {'before s med/p95':>17} "
+          f"{'after s med/p95':>16} {'runs':>5}")  # fmt: skip
+    print("-" * 132)
+    for step in report.steps:
+        before, after = statistics.median(step.bytes["before"]), statistics.median(step.bytes["after"])
+        times = {mode: f"{statistics.median(step.seconds[mode]):.3f}/{_p95(step.seconds[mode]):.3f}" for mode in MODES}
+        print(f"{step.name:<56} {_kb(before):>10} {_kb(after):>10} {after / before:>12.3f} {times['before']:>17} "
+              f"{times['after']:>16} {len(step.bytes['after']):>5}")  # fmt: skip
+    print(f"{'PouchDB replication of the same records (emulated, gzip)':<56} {'':>10} {_kb(report.anchor):>10}")
+    for name, count, elapsed in report.naive:
+        print(f"{name:<56} {elapsed:>10.3f} s  {count / elapsed:,.0f} records/s")
 
 
 if __name__ == "__main__":

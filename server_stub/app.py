@@ -31,6 +31,7 @@ from field_agent.protocol.wire import (
 )
 from server_stub import __version__
 from server_stub.access_log import AccessLog
+from server_stub.compression import ResponseCompression
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.enrolment import authenticate, enroll
@@ -115,6 +116,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.state.answers_forgotten_ms = 0
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ResponseCompression)  # outside BodyLimit: the sizes it guards are of plain bodies
     app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 answers carry the headers too
     if settings.access_log:
         app.add_middleware(AccessLog)
@@ -131,7 +133,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         "/enroll",
         response_model=EnrollResponse,
         tags=["devices"],
-        responses=_errors(400, 401, 409, 410, 413, 422, 429, 503),
+        responses=_errors(400, 401, 409, 410, 413, 415, 422, 429, 503),
     )
     def enroll_device(body: EnrollRequest, request: Request) -> EnrollResponse:
         """Exchange a one-time enrolment code for this tablet's device id and token."""
@@ -153,7 +155,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         "/push",
         response_model=PushResponse,
         tags=["sync"],
-        responses=_errors(400, 401, 413, 422, 503),
+        responses=_errors(400, 401, 413, 415, 422, 503),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -162,7 +164,17 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         },
     )
     async def push_changes(
-        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+        cursor: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=2**62,
+                description="the pull cursor the device has reached: its later pulls then leave out the records "
+                "this push wrote that it already holds as stored",
+            ),
+        ] = None,
     ) -> Response:
         """Apply a batch of changes (a PushRequest); a repeated batch id is answered from the stored result."""
         body = await request.body()
@@ -170,7 +182,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             app.state.push_limiter = anyio.CapacityLimiter(settings.push_threads)
         authorization = request.headers.get("authorization")
         return await anyio.to_thread.run_sync(
-            _push_request, app.state, authorization, body, limiter=app.state.push_limiter
+            _push_request, app.state, authorization, body, cursor, limiter=app.state.push_limiter
         )
 
     @router.get("/pull", response_model=PullResponse, tags=["sync"], responses=_errors(401, 422, 503))
@@ -179,10 +191,17 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
         cursor: Annotated[int, Query(ge=0, le=2**62, description="the last sequence number received")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+        # described in the route's text, not listed as a parameter: it only saves bytes (a server that does not know
+        # it ignores it and sends everything), and the schema fuzz test's negative cases stay those of the route as
+        # every server version reads it
+        skip_own: Annotated[bool, Query(include_in_schema=False)] = False,
     ) -> Response:
-        """Records of this device's grid changed after ``cursor``, in sequence order."""
+        """Records of this device's grid changed after ``cursor``, in sequence order.
+
+        With ``skip_own=true`` the versions this device pushed and holds as stored (see the push's ``cursor``) are
+        left out, ``next_cursor`` moving past them."""
         authorization = request.headers.get("authorization")
-        return await anyio.to_thread.run_sync(_pull_page, app.state, authorization, cursor, limit)
+        return await anyio.to_thread.run_sync(_pull_page, app.state, authorization, cursor, limit, skip_own)
 
     app.include_router(router)
     app.include_router(office_router, responses=_errors(401))
@@ -190,7 +209,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _push_request(state: Any, authorization: str | None, body: bytes) -> Response:
+def _push_request(state: Any, authorization: str | None, body: bytes, cursor: int | None) -> Response:
     """Authenticate, check the body (``push_body.parse_push``), apply it, answer in JSON: all in one worker thread.
 
     A push that commits records the device as seen (``mark_synced``) in its own transaction; only a refused
@@ -203,7 +222,7 @@ def _push_request(state: Any, authorization: str | None, body: bytes) -> Respons
         note_seen(state, device)
         raise
     forget_old_answers(state)
-    answer = push(state.db, device, batch_id, changes, state.settings, check_encodable=coerced)
+    answer = push(state.db, device, batch_id, changes, state.settings, check_encodable=coerced, cursor=cursor)
     return Response(answer, media_type="application/json")
 
 
@@ -218,13 +237,23 @@ def forget_old_answers(state: Any) -> None:
         tx.forget_batches(now - state.settings.keep_answers_ms)
 
 
-def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int) -> Response:
+def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int, skip_own: bool) -> Response:
     """Authenticate and read one page of the device's grid, in one worker thread; the records are sent as stored.
-    The last page (``more`` false) notes the device as synced."""
+
+    ``skip_own``: versions this device pushed and holds as stored (``push.push``) are left out, the cursor moving
+    past them. Asked for by the tablet, which knows whether it still holds them (not while it refills a salvaged
+    store). The last page (``more`` false) notes the device as synced."""
     device = authenticate(state.db, authorization)
-    rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    skip = device["id"] if skip_own else None
+    rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1, skip_device=skip)
+    sent = 0
+    for end, (_, text, marker) in enumerate(rows):
+        if text is not None or marker is not None:
+            sent += 1
+            if sent > limit:
+                rows = rows[:end]
+                break
+    more = sent > limit
     if more:
         note_seen(state, device)
     else:  # the device has everything of its grid now: a sync completed

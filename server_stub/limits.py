@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from field_agent.domain.hlc import wall_ms
+from server_stub.compression import ACCEPTED, BadEncoding, BodyTooLarge, decode_body, off_loop
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.errors import RateLimited, RequestInvalid
 
 
 class BodyLimit:
-    """ASGI middleware: read the whole body up to ``max_bytes`` before the app sees it, or answer 413."""
+    """ASGI middleware: read the whole body up to ``max_bytes`` before the app sees it, or answer 413.
+
+    A compressed body (``Content-Encoding``) is decompressed here, under the same limit on its decompressed size
+    (``compression.decode_body``), and the app sees it plain; an unknown encoding is answered 415, a body that is
+    not what its encoding says 400."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -25,7 +30,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(send)
             return
@@ -43,34 +49,49 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        body = b"".join(chunks)
+        encoding = headers.get(b"content-encoding")
+        if encoding is not None:
+            try:
+                body = await off_loop(decode_body, encoding.decode("latin-1"), body, self.max_bytes)
+            except BodyTooLarge:
+                await self._too_large(send, decompressed=True)
+                return
+            except BadEncoding as error:
+                await self._refuse(send, 415 if error.unknown else 400, str(error), unknown=error.unknown)
+                return
+            plain = [(key, value) for key, value in scope["headers"] if key not in _ENCODED_HEADERS]
+            scope = {**scope, "headers": [*plain, (b"content-length", str(len(body)).encode())]}
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "error": {
-                    "code": "body_too_large",
-                    "message": f"request body is larger than {self.max_bytes} bytes: send fewer changes per batch",
-                }
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, send: Send, *, decompressed: bool = False) -> None:
+        what = "request body decompressed" if decompressed else "request body"
+        message = f"{what} is larger than {self.max_bytes} bytes: send fewer changes per batch"
+        await _answer(send, 413, "body_too_large", message)
+
+    async def _refuse(self, send: Send, status: int, message: str, *, unknown: bool) -> None:
+        # RFC 7694: a 415 for a content coding names the codings the server reads
+        extra = [(b"accept-encoding", ACCEPTED.encode())] if unknown else []
+        await _answer(send, status, "unsupported_encoding" if unknown else "bad_encoding", message, extra)
+
+
+_ENCODED_HEADERS = (b"content-encoding", b"content-length")
+
+
+async def _answer(send: Send, status: int, code: str, message: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 # the integers the database's JSON (orjson) can hold: a signed or an unsigned 64-bit one

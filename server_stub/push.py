@@ -53,15 +53,21 @@ def push(
     settings: Settings,
     *,
     check_encodable: bool = False,
+    cursor: int | None = None,
 ) -> bytes:
     """Apply a device's batch (or answer a repeated one from its stored result); returns the answer as JSON.
 
     ``check_encodable``: refuse, per change, values the database's JSON cannot hold (integers beyond 64 bits);
     needed only for a body that holds one (``push_body.parse_push`` tells).
+    ``cursor``: the pull cursor the device says it has reached. A record this push wrote is then noted as the
+    device's own (``Transaction.note_own_writes``: its pulls leave it out) when the device holds it exactly as
+    stored: the version it changed was one the device had pulled (or the record is new), and the change applied
+    as sent, every write winning and no conflict opened (``_sent_over``). Anything else, a conflict above all,
+    reaches the device by its next pull as before.
     """
     for attempt in range(RACE_RETRIES):
         try:
-            return _push_once(db, device, batch_id, changes, settings, check_encodable)
+            return _push_once(db, device, batch_id, changes, settings, check_encodable, cursor)
         except RecordRaced:
             if attempt == RACE_RETRIES - 1:
                 raise
@@ -82,6 +88,7 @@ def _push_once(
     changes: list[dict[str, Any]],
     settings: Settings,
     check_encodable: bool,
+    cursor: int | None,
 ) -> bytes:
     """Plan the batch against the committed records without any lock, then commit it under the grid's lock.
 
@@ -99,7 +106,7 @@ def _push_once(
     erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
     cleared = _cleared(db, changes, versions)
     guard = HouseholdGuard(db, grid, changes)
-    rows, answer = _plan(
+    rows, answer, as_sent = _plan(
         device,
         batch_id,
         changes,
@@ -119,14 +126,26 @@ def _push_once(
             replay = orjson.loads(stored)
             replay["replayed"] = True
             return orjson.dumps(replay)
-        if tx.record_seqs(ids) != seen:  # another push wrote one of these records since they were read
+        now_seen = tx.record_seqs(ids)
+        if now_seen != seen:  # another push wrote one of these records since they were read
+            seen = now_seen
             current = tx.get_records(ids)
             erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
             cleared = _cleared(tx, changes, current)
-            rows, answer = _plan(
+            rows, answer, as_sent = _plan(
                 device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared, guard
             )
-        tx.put_sealed(grid, rows)
+        last = tx.put_sealed(grid, rows)
+        if cursor is not None and as_sent:
+            first = last - len(rows) + 1
+            tx.note_own_writes(
+                device["id"],
+                [
+                    (record_id, first + index)
+                    for index, (record_id, _, _) in enumerate(rows)
+                    if record_id in as_sent and seen.get(record_id, 0) <= cursor
+                ],
+            )
         tx.save_batch(device["id"], batch_id, answer.decode(), now)
         tx.mark_synced(device["id"], now)
     return answer
@@ -144,18 +163,24 @@ def _plan(
     erased: Mapping[str, int] | None = None,
     cleared: Mapping[str, Mapping[str, str]] | None = None,
     guard: HouseholdGuard | None = None,
-) -> tuple[list[tuple[str, str, str]], bytes]:
+) -> tuple[list[tuple[str, str, str]], bytes, set[str]]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
-    (id, kind, sealed envelope; in the order their sequence numbers must follow) and the answer as JSON."""
+    (id, kind, sealed envelope; in the order their sequence numbers must follow), the answer as JSON, and the
+    records whose every change applied as sent (``_sent_over``)."""
     touched: dict[str, dict[str, Any]] = {}
     results = []
+    as_sent: set[str] = set()
+    altered: set[str] = set()
     for change in changes:
         record_id = change["record"]
         if erased and record_id in erased and record_id not in working:
             results.append(_result(record_id, "refused", "purged", _erased_reason(erased[record_id])))
             continue
         if cleared and record_id in cleared:
-            change = _without_stale_writes(change, cleared[record_id])
+            trimmed = _without_stale_writes(change, cleared[record_id])
+            if trimmed is not change:
+                altered.add(record_id)
+            change = trimmed
         try:
             current = working.get(record_id)
             if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
@@ -163,13 +188,20 @@ def _plan(
             check_change(device, change, current, settings, now)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
+            expected = _sent_over(current, change)  # before the merge, which updates ``current`` in place
             merged, outcome = apply_change(current, change, owned=True)  # read for this plan only
         except Refusal as refusal:
             results.append(_result(record_id, "refused", refusal.code, refusal.reason))
+            altered.add(record_id)
             continue
         except MergeRefused:
             results.append(_result(record_id, "refused", "record_mismatch", RECORD_MISMATCH))
+            altered.add(record_id)
             continue
+        if outcome.status == "applied" and expected is not None and merged["conflicts"] == expected:
+            as_sent.add(record_id)
+        else:
+            altered.add(record_id)
         working[record_id] = merged
         touched.pop(record_id, None)  # re-inserted so the record's sequence follows its last change
         touched[record_id] = merged
@@ -177,7 +209,36 @@ def _plan(
     seal = sealer.seal  # sealed here, outside the lock, like the rest of the plan
     rows = [(rid, envelope["kind"], seal(rid, orjson.dumps(envelope))) for rid, envelope in touched.items()]
     answer = orjson.dumps({"batch_id": batch_id, "results": results, "replayed": False})
-    return rows, answer
+    return rows, answer, as_sent - altered
+
+
+def _sent_over(current: Mapping[str, Any] | None, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The conflicts the record must have after ``change`` if it applies as sent: each write beats (or is) the
+    stored one and the change opens or moves no conflict, only closes those it resolves; None when some write
+    does not beat the stored one (the merge then decides, and the device learns the outcome by pulling).
+
+    The device made the change on top of the version it holds, so a record that ends with exactly these
+    conflicts and every write taken is, byte for byte, the record the device holds."""
+    if current is None:
+        return None if DELETED in change["fields"] else {}
+    stamps = current["stamps"]
+    for name, write in change["fields"].items():
+        if name in stamps and write["stamp"] < stamps[name]:
+            return None
+    for name, elements in change["sets"].items():
+        members = current["sets"].get(name, {})
+        for element, write in elements.items():
+            if element in members and write["stamp"] < members[element][0]:
+                return None
+    conflicts = current["conflicts"]
+    if not conflicts:
+        return {}
+    expected = orjson.loads(orjson.dumps(conflicts))
+    for cid, stamp in change["resolve"].items():
+        conflict = expected.get(cid)
+        if conflict is not None and (conflict.get("resolved") is None or stamp > conflict["resolved"]):
+            conflict["resolved"] = stamp
+    return expected
 
 
 def _cleared(db: Any, changes: list[dict[str, Any]], existing: Mapping[str, Any]) -> dict[str, dict[str, str]]:

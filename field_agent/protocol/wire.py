@@ -35,6 +35,10 @@ MAX_PULL_LIMIT = 2000
 DEFAULT_PULL_LIMIT = 500
 MAX_NAME_LENGTH = 64
 MAX_STRING_LENGTH = 4000
+# compressed bodies, both ways: the encodings in order of preference (negotiated by Accept-Encoding and read by
+# Content-Encoding) and the size below which a body is sent as it is (compressing it would save next to nothing)
+CONTENT_ENCODINGS = ("zstd", "gzip")
+COMPRESS_MIN_BYTES = 1024
 
 Stamp = Annotated[str, StringConstraints(pattern=r"^\d{15}-\d{5}-[0-9a-f]{12}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]

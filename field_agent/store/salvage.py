@@ -26,6 +26,8 @@ from field_agent.store.writer import LOG_NAME, TAIL_NAME, check_against_tail, de
 READ_TRIES = 20  # re-reads while another process is in the middle of a save
 # device credentials that belong to one node id (docs/SYNC.md): useless once the node id is new
 CREDENTIALS = ("token", "device_id")
+# set on a salvaged copy: its next sync pulls every record again, its own pushes too (field_agent/sync/agent.py)
+PULL_EVERYTHING_KEY = "pull_everything"
 
 
 @dataclass
@@ -162,7 +164,8 @@ def verify(path: Path, passphrase: str) -> VerifyReport:
 def salvage(path: Path, passphrase: str, out: Path) -> VerifyReport:
     """Write every intact record (and outbox entry) into a new store at ``out``, same passphrase.
 
-    The sync cursor is reset so the next sync pulls everything again and refills whatever was lost. A device
+    The sync cursor is reset so the next sync pulls everything again and refills whatever was lost, the records
+    this device pushed itself included (``PULL_EVERYTHING_KEY``: until one pull has gone through to the end). A device
     identity lost with a damaged frame is restored (from this device's own stamps, else a new one), so the copy
     opens; the report's ``repairs`` say what was restored and whether the device must be enrolled again.
     """
@@ -174,6 +177,7 @@ def salvage(path: Path, passphrase: str, out: Path) -> VerifyReport:
     report.repairs.extend(restore_identity(tables))
     meta = tables.setdefault("meta", {})
     meta["cursor"] = {"v": 0}
+    meta[PULL_EVERYTHING_KEY] = {"v": True}  # its own pushes too, which pulls otherwise leave out
     create_directory(Path(out), passphrase, kdf.get("profile"), tables, check_strength=False)
     return report
 

@@ -21,6 +21,7 @@ import orjson
 
 from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
+from field_agent.store.salvage import PULL_EVERYTHING_KEY
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
 from field_agent.sync.client import SyncClient
 from field_agent.sync.conflicts import list_conflicts, resolve
@@ -117,7 +118,10 @@ class SyncAgent:
         sleep: Sleep = asyncio.sleep,
         server_url: str | None = None,
         timeout: float = 30.0,
+        compress: bool = True,
+        skip_own: bool = True,
     ) -> None:
+        """``compress`` and ``skip_own``: see ``SyncClient`` (both off: the wire as before them, for comparison)."""
         if not 1 <= batch_size <= 1000 or not 1 <= page_size <= 2000:
             raise ValueError("batch_size must be 1..1000 and page_size 1..2000")
         self.store = store
@@ -128,6 +132,8 @@ class SyncAgent:
         self.sleep = sleep
         self.server_url = server_url
         self.timeout = timeout
+        self.compress = compress
+        self.skip_own = skip_own
         self._stop_requested = False
         self._stop_event: asyncio.Event | None = None
         self._lock = asyncio.Lock()
@@ -175,7 +181,13 @@ class SyncAgent:
             url, token, pinned = await asyncio.to_thread(self._credentials)
             await emit(SyncProgress("connect", 0, None, f"connecting to {url}", "connect", {"url": url}))
             async with SyncClient(
-                url, token=token, transport=self.transport, pinned_cert=pinned, timeout=self.timeout
+                url,
+                token=token,
+                transport=self.transport,
+                pinned_cert=pinned,
+                timeout=self.timeout,
+                compress=self.compress,
+                skip_own=self.skip_own,
             ) as client:
                 await self._push_all(client, result, emit)
                 if pull and not self._stop_requested:
@@ -245,6 +257,9 @@ class SyncAgent:
     async def _push_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
         """Send batch after batch; a batch goes only once the previous batch's answer is durably recorded."""
         total = await asyncio.to_thread(self.store.pending_count)
+        # the pull cursor reached (no pull runs while pushing): the server leaves out of later pulls what the
+        # batches write that this device holds as stored
+        cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
         done = 0
         if total:
             await emit(SyncProgress("push", 0, total, f"sending {total} changes", "push_start", {"total": total}))
@@ -276,7 +291,7 @@ class SyncAgent:
             if batch.batch_id == previous:
                 raise ProtocolError(f"the store handed out batch {batch.batch_id} again after it was acknowledged")
             previous = batch.batch_id
-            answered = (batch.batch_id, await self._push_batch(client, batch, emit, done, total))
+            answered = (batch.batch_id, await self._push_batch(client, batch, emit, done, total, cursor))
 
     def _settle_and_prepare(
         self, answered: tuple[str, list[dict[str, Any]]] | None, want_next: bool
@@ -301,12 +316,15 @@ class SyncAgent:
         return _PreparedBatch(batch_id, changes, invalid, sendable, encoded)
 
     async def _push_batch(
-        self, client: SyncClient, batch: _PreparedBatch, emit: Any, done: int, total: int
+        self, client: SyncClient, batch: _PreparedBatch, emit: Any, done: int, total: int, cursor: int
     ) -> list[dict[str, Any]]:
         answered: list[dict[str, Any]] = []
         if batch.sendable:
             answered = await self._call(
-                lambda: client.push(batch.batch_id, batch.sendable, encoded=batch.encoded), emit, done, total
+                lambda: client.push(batch.batch_id, batch.sendable, encoded=batch.encoded, cursor=cursor),
+                emit,
+                done,
+                total,
             )
         results, server_results = [], iter(answered)
         for index, change in enumerate(batch.changes):
@@ -327,11 +345,16 @@ class SyncAgent:
     async def _pull_all(self, client: SyncClient, result: SyncResult, emit: Any) -> None:
         """Page through everything since the stored cursor; the next page downloads while this one is saved."""
         cursor = int(await asyncio.to_thread(self.store.meta_get, "cursor", 0) or 0)
+        # a salvaged store may have lost records it had pushed: it pulls everything back once before skipping
+        refilling = bool(await asyncio.to_thread(self.store.meta_get, PULL_EVERYTHING_KEY, False))
+        skip_own = self.skip_own and not refilling
         received = 0
 
         def fetch(from_cursor: int) -> asyncio.Task[tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]]:
             return asyncio.ensure_future(
-                self._call(lambda: client.pull_page(from_cursor, self.page_size), emit, received, None)
+                self._call(
+                    lambda: client.pull_page(from_cursor, self.page_size, skip_own=skip_own), emit, received, None
+                )
             )
 
         pending = fetch(cursor)
@@ -356,6 +379,8 @@ class SyncAgent:
                     )
                 )
                 if not prefetch:
+                    if refilling and not more:
+                        await asyncio.to_thread(self.store.meta_set, PULL_EVERYTHING_KEY, False)
                     break
         finally:
             if not pending.done():

@@ -8,9 +8,18 @@ from typing import Any
 
 import httpx
 import orjson
+import zstandard
 from pydantic import TypeAdapter, ValidationError
 
-from field_agent.protocol.wire import API_PREFIX, PULL_RESPONSE, PUSH_RESPONSE, DeviceInfo, EnrollResponse
+from field_agent.protocol.wire import (
+    API_PREFIX,
+    COMPRESS_MIN_BYTES,
+    CONTENT_ENCODINGS,
+    PULL_RESPONSE,
+    PUSH_RESPONSE,
+    DeviceInfo,
+    EnrollResponse,
+)
 from field_agent.sync.backoff import parse_retry_after
 from field_agent.sync.errors import (
     AuthRefused,
@@ -23,6 +32,9 @@ from field_agent.sync.errors import (
 )
 
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# what a server that cannot read a compressed body answers it: 415 (this protocol's servers), or, from a server
+# older than compression, a 400 saying the body is not JSON
+_UNREAD_COMPRESSED = {"unsupported_encoding", "bad_encoding", "malformed_json", "content_type"}
 
 AUTH_MESSAGES = {
     "device_revoked": "the town office has revoked this device; ask your grid leader for a new enrolment code",
@@ -73,9 +85,19 @@ class SyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         pinned_cert: str | None = None,
         timeout: float = 30.0,
+        compress: bool = True,
+        skip_own: bool = True,
     ) -> None:
+        """``compress``: ask for compressed answers and compress request bodies of ``COMPRESS_MIN_BYTES`` or more
+        (zstd; sent plain again, for the rest of the session, to a server that cannot read them). ``skip_own``:
+        tell the server, with each push, the pull cursor this device has reached, so that later pulls leave out the
+        records this push wrote that the device already holds as the server does (``docs/SYNC.md``). Both off:
+        the wire as before them (the benchmark's baseline)."""
         self.base_url = base_url.rstrip("/")
+        self.compress_requests = compress
+        self.skip_own = skip_own
         headers = dict(JSON_HEADERS)
+        headers["accept-encoding"] = ", ".join(CONTENT_ENCODINGS) if compress else "identity"
         if token:
             headers["authorization"] = f"Bearer {token}"
         verify: ssl.SSLContext | bool
@@ -113,14 +135,21 @@ class SyncClient:
         return _model(DeviceInfo, await self._request("GET", "/me"))
 
     async def push(
-        self, batch_id: str, changes: list[dict[str, Any]], *, encoded: bytes | None = None
+        self,
+        batch_id: str,
+        changes: list[dict[str, Any]],
+        *,
+        encoded: bytes | None = None,
+        cursor: int | None = None,
     ) -> list[dict[str, Any]]:
         """Send one batch; return one result per change, in order, as ``wire.ChangeResult`` dicts (every key present).
 
         ``encoded`` is the request body already serialised (by a worker thread) from the same batch id and changes.
+        ``cursor``: the pull cursor this device has reached and saved (see ``skip_own``).
         """
         content = encoded if encoded is not None else orjson.dumps({"batch_id": batch_id, "changes": changes})
-        answered, results = push_results(await self._request("POST", "/push", content=content))
+        params = {"cursor": cursor} if cursor is not None and self.skip_own else None
+        answered, results = push_results(await self._request("POST", "/push", content=content, params=params))
         if answered != batch_id:
             raise ProtocolError(f"the server answered batch {answered} when {batch_id} was sent")
         if len(results) != len(changes):
@@ -134,9 +163,16 @@ class SyncClient:
         records, next_cursor, more, _purged = await self.pull_page(cursor, limit)
         return records, next_cursor, more
 
-    async def pull_page(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
-        """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it."""
-        body = await self._request("GET", "/pull", params={"cursor": cursor, "limit": limit})
+    async def pull_page(
+        self, cursor: int, limit: int, *, skip_own: bool | None = None
+    ) -> tuple[list[dict[str, Any]], int, bool, list[dict[str, Any]]]:
+        """One pull page: records, next cursor, more, and the erasure markers (``wire.PurgeMarker``) in it.
+
+        ``skip_own`` (default: the client's ``skip_own``): leave out what this device pushed and holds as stored."""
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if self.skip_own if skip_own is None else skip_own:
+            params["skip_own"] = "true"
+        body = await self._request("GET", "/pull", params=params)
         page = _validated(PULL_RESPONSE, body, "PullResponse")
         records, next_cursor, more = page["records"], page["next_cursor"], page["more"]
         if next_cursor < cursor or (more and next_cursor == cursor):
@@ -154,16 +190,35 @@ class SyncClient:
     ) -> Any:
         if body is not None:
             content = orjson.dumps(body)
-        try:
-            response = await self._http.request(method, API_PREFIX + path, content=content, params=params)
-        except httpx.HTTPError as error:
-            raise _map_transport_error(error, self.base_url) from error
+        response = await self._send(method, path, content, params)
         if response.status_code >= 400:
             raise _map_status(response)
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
             raise ProtocolError(f"the server's answer to {path} is not JSON") from error
+
+    async def _send(
+        self, method: str, path: str, content: bytes | None, params: dict[str, Any] | None
+    ) -> httpx.Response:
+        """One request, its body compressed when worth it; sent once more plain if the server could not read it."""
+        compressed = self.compress_requests and content is not None and len(content) >= COMPRESS_MIN_BYTES
+        try:
+            if compressed:
+                assert content is not None
+                response = await self._http.request(
+                    method,
+                    API_PREFIX + path,
+                    content=zstandard.ZstdCompressor(level=3).compress(content),
+                    params=params,
+                    headers={"content-encoding": "zstd"},
+                )
+                if response.status_code not in (400, 415) or _error_detail(response)[0] not in _UNREAD_COMPRESSED:
+                    return response
+                self.compress_requests = False  # nothing was applied: send it plain, and so on from now
+            return await self._http.request(method, API_PREFIX + path, content=content, params=params)
+        except httpx.HTTPError as error:
+            raise _map_transport_error(error, self.base_url) from error
 
 
 def _map_transport_error(error: httpx.HTTPError, base_url: str) -> SyncError:

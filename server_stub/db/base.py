@@ -34,6 +34,10 @@ class Transaction(ABC):
     def put_sealed(self, grid: str, rows: Iterable[tuple[str, str, str]]) -> int:
         """``put_records`` for envelopes already checked and sealed (``Database.sealer``): (id, kind, sealed body)."""
 
+    def note_own_writes(self, device_id: str, written: Iterable[tuple[str, int]]) -> None:
+        """Record that a device holds these versions (record id, seq) exactly as stored: its pulls skip them."""
+        raise NotImplementedError
+
     @abstractmethod
     def get_batch(self, device_id: str, batch_id: str) -> str | None:
         """The stored answer (JSON) to a push batch, if this device sent it before."""
@@ -143,9 +147,10 @@ class Database(ABC):
     def count_records(self, grid: str | None = None) -> int: ...
 
     def pull_page_with_purged(
-        self, grid: str, cursor: int, limit: int
+        self, grid: str, cursor: int, limit: int, skip_device: str | None = None
     ) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
-        """``pull_page`` with the grid's erasure markers merged in by sequence number."""
+        """``pull_page`` with the grid's erasure markers merged in by sequence number; ``skip_device``'s own
+        versions (``Transaction.note_own_writes``) as (seq, None, None), not counted in ``limit``."""
         raise NotImplementedError
 
     def purged_among(self, ids: Iterable[str]) -> dict[str, int]:

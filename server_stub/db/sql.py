@@ -41,6 +41,10 @@ SCHEMA = (
     "seq BIGINT NOT NULL, purged_ms BIGINT NOT NULL, parent TEXT, fields TEXT, PRIMARY KEY (id, seq))",
     "CREATE INDEX IF NOT EXISTS purged_grid_seq ON purged (grid, seq)",
     "CREATE INDEX IF NOT EXISTS purged_id ON purged (id)",
+    # which device's push wrote a record's current version when that device already holds it exactly as stored
+    # (server_stub/push.py): its own pulls leave that version out. A row whose seq is no longer the record's is
+    # stale and ignored; one row per record at most
+    "CREATE TABLE IF NOT EXISTS own_writes (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, device TEXT NOT NULL)",
 )
 PURGED_COLUMNS = ("id", "kind", "grid", "seq", "purged_ms", "parent", "fields")
 DEVICE_COLUMNS = (
@@ -182,6 +186,19 @@ class SqlTransaction(Transaction):
                 raise RecordRaced(clash[0])
         self._run("UPDATE grid_seq SET seq = ? WHERE grid = ?", (self._seq, grid))
         return self._seq
+
+    def note_own_writes(self, device_id: str, written: Iterable[tuple[str, int]]) -> None:
+        """Record that ``device_id`` holds these versions (record id, seq) as stored: its pulls skip them."""
+        rows = [(record_id, seq, device_id) for record_id, seq in written]
+        if rows:
+            self._db.executemany(
+                self._conn,
+                self._db.q(
+                    "INSERT INTO own_writes (id, seq, device) VALUES (?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, device = excluded.device"
+                ),
+                rows,
+            )
 
     def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
         """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""
@@ -446,26 +463,65 @@ class SqlDatabase(Database):
         return [(int(seq), open_body(record_id, body)) for seq, record_id, body in rows]
 
     def pull_page_with_purged(
-        self, grid: str, cursor: int, limit: int
+        self, grid: str, cursor: int, limit: int, skip_device: str | None = None
     ) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
         """``pull_page`` with the grid's erasure markers merged in by sequence number: (seq, envelope JSON, None)
-        for a record, (seq, None, marker) for an erasure."""
-        rows = self.pull_page(grid, cursor, limit)
-        upto = rows[-1][0] if len(rows) == limit else None  # markers beyond a full page belong to a later one
+        for a record, (seq, None, marker) for an erasure; up to ``limit`` of them.
+
+        ``skip_device``: versions that device wrote and holds as stored (``note_own_writes``) come as (seq, None,
+        None), not counted in ``limit`` and without their body, so the page reaches past them."""
+        upto: int | None
+        if skip_device is None:
+            plain = self.pull_page(grid, cursor, limit)
+            rows: list[tuple[int, bytes | None]] = list(plain)
+            upto = plain[-1][0] if len(plain) == limit else None  # markers beyond a full page belong to a later one
+        else:
+            rows, upto = self._pull_skipping(grid, cursor, limit, skip_device)
         sql = f"SELECT {', '.join(PURGED_COLUMNS)} FROM purged WHERE grid = ? AND seq > ?"
         params: list[Any] = [grid, cursor]
         if upto is not None:
             sql += " AND seq <= ?"
             params.append(upto)
         markers = self._query(sql + " ORDER BY seq LIMIT ?", [*params, limit])
-        if not markers:
-            return [(seq, body, None) for seq, body in rows]
         merged: list[tuple[int, bytes | None, dict[str, Any] | None]] = [(seq, body, None) for seq, body in rows]
+        if not markers and skip_device is None:
+            return merged
         for row in markers:
             marker = dict(zip(PURGED_COLUMNS, row, strict=True))
             merged.append((int(marker["seq"]), None, _marker(marker)))
         merged.sort(key=lambda item: item[0])
-        return merged[:limit]
+        counted = 0
+        for end, (_, body, erased) in enumerate(merged):
+            if body is not None or erased is not None:
+                counted += 1
+                if counted > limit:
+                    return merged[:end]
+        return merged
+
+    def _pull_skipping(
+        self, grid: str, cursor: int, limit: int, device: str
+    ) -> tuple[list[tuple[int, bytes | None]], int | None]:
+        """Up to ``limit`` records after ``cursor``, the device's own versions as (seq, None) in between; and the
+        last sequence number read when the page is full (None when the grid's end was reached)."""
+        sql = (
+            "SELECT r.seq, r.id, CASE WHEN o.device = ? THEN NULL ELSE r.body END FROM records r "
+            "LEFT JOIN own_writes o ON o.id = r.id AND o.seq = r.seq "
+            "WHERE r.grid = ? AND r.seq > ? ORDER BY r.seq LIMIT ?"
+        )
+        open_body = self.sealer.open
+        rows: list[tuple[int, bytes | None]] = []
+        found, after, step = 0, cursor, limit
+        while True:
+            scanned = self._query(sql, (device, grid, after, step))
+            for seq, record_id, body in scanned:
+                if body is not None:
+                    found += 1
+                rows.append((int(seq), open_body(record_id, body) if body is not None else None))
+                if found == limit:
+                    return rows, int(seq)
+            if len(scanned) < step:
+                return rows, None
+            after, step = int(scanned[-1][0]), max(step, 2000)  # past a run of own versions: read in larger steps
 
     def purged_among(self, ids: Iterable[str]) -> dict[str, int]:
         """Of the given ids, those erased as whole records by the retention rule: id -> when (ms)."""

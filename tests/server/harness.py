@@ -74,11 +74,14 @@ class Tablet:
         assert response.status_code == 200, response.text
         return list(response.json()["results"])
 
-    async def pull_all(self, limit: int = 500) -> list[dict[str, Any]]:
+    async def pull_all(self, limit: int = 500, *, skip_own: bool = False) -> list[dict[str, Any]]:
         """Pull every page since the last cursor, merging into the replica; returns what came."""
         received: list[dict[str, Any]] = []
         while True:
-            response = await self.client.get("/v1/pull", params={"cursor": self.cursor, "limit": limit})
+            params: dict[str, Any] = {"cursor": self.cursor, "limit": limit}
+            if skip_own:
+                params["skip_own"] = "true"
+            response = await self.client.get("/v1/pull", params=params)
             assert response.status_code == 200, response.text
             page = response.json()
             for envelope in page["records"]:

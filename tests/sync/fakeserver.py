@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import orjson
+import zstandard
 
 from field_agent.domain.envelope import change_stamps
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
@@ -83,7 +84,10 @@ class FakeServer:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        body = orjson.loads(request.content) if request.content else None
+        content = request.content
+        if request.headers.get("content-encoding") == "zstd":  # as the town server reads a compressed body
+            content = zstandard.ZstdDecompressor().stream_reader(content).read()
+        body = orjson.loads(content) if content else None
         self.requests.append((request.method, path, body))
         if self.faults:
             kind, status, headers = self.faults.pop(0)

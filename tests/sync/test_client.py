@@ -145,3 +145,68 @@ async def test_a_malformed_push_answer_is_a_protocol_error(answer: dict[str, obj
     async with client_answering(200, answer) as client:
         with pytest.raises(ProtocolError):
             await client.push("batch-0001", [CHANGE])
+
+
+def _changes(count: int) -> list[dict[str, object]]:
+    return [
+        {"record": f"r{n}", "kind": "household", "grid": "g", "fields": {"notes": {"value": f"第{n}户", "stamp": "s"}}}
+        for n in range(count)
+    ]
+
+
+def _answer(request: httpx.Request, body: dict[str, object]) -> httpx.Response:
+    results = [{"record": change["record"], "status": "applied"} for change in body["changes"]]  # type: ignore[union-attr]
+    return httpx.Response(200, content=orjson.dumps({"batch_id": body["batch_id"], "results": results}))
+
+
+async def test_a_large_push_goes_zstd_compressed_with_the_cursor_and_a_small_one_plain() -> None:
+    import zstandard
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        content = request.content
+        if request.headers.get("content-encoding") == "zstd":
+            content = zstandard.ZstdDecompressor().stream_reader(content).read()
+        return _answer(request, orjson.loads(content))
+
+    async with SyncClient("http://town.test", token="t", transport=httpx.MockTransport(handler)) as client:
+        await client.push("batch-0001", _changes(50), cursor=41)
+        await client.push("batch-0002", _changes(1), cursor=41)
+    large, small = seen
+    assert large.headers["content-encoding"] == "zstd" and large.url.params["cursor"] == "41"
+    assert len(large.content) < len(orjson.dumps({"batch_id": "batch-0001", "changes": _changes(50)})) // 3
+    assert "content-encoding" not in small.headers
+    assert large.headers["accept-encoding"] == "zstd, gzip"
+
+
+async def test_a_server_that_cannot_read_compressed_bodies_gets_them_plain_from_then_on() -> None:
+    seen: list[httpx.Request] = []
+
+    def older_server(request: httpx.Request) -> httpx.Response:  # a server from before compression
+        seen.append(request)
+        try:
+            body = orjson.loads(request.content)
+        except orjson.JSONDecodeError:
+            return httpx.Response(400, content=orjson.dumps(error_body("malformed_json", "not JSON")))
+        return _answer(request, body)
+
+    async with SyncClient("http://town.test", token="t", transport=httpx.MockTransport(older_server)) as client:
+        assert len(await client.push("batch-0001", _changes(50))) == 50
+        assert len(await client.push("batch-0002", _changes(50))) == 50
+    assert [request.headers.get("content-encoding") for request in seen] == ["zstd", None, None]
+
+
+async def test_without_compression_the_client_asks_for_plain_answers_and_sends_no_cursor() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _answer(request, orjson.loads(request.content))
+
+    transport = httpx.MockTransport(handler)
+    async with SyncClient("http://town.test", token="t", transport=transport, compress=False, skip_own=False) as client:
+        await client.push("batch-0001", _changes(50), cursor=41)
+    assert seen[0].headers["accept-encoding"] == "identity"
+    assert "content-encoding" not in seen[0].headers and "cursor" not in seen[0].url.params
