@@ -112,6 +112,7 @@ def test_checker_finds_a_rename_before_the_fsync_of_its_data(scratch: Path) -> N
 def test_checker_finds_a_switch_to_a_next_generation_never_fsynced(scratch: Path) -> None:
     """A background compaction renaming ``store.log.next`` over the log before fsyncing it: a crash can leave a
     log without the saves it re-sealed (or without any frame), and the checker sees it."""
+
     def install(recorder: Recorder) -> None:  # neither its fsync nor its fdatasyncs
         recorder.veto = lambda _made, path: not path.endswith("store.log.next")
 
