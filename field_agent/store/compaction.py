@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +30,8 @@ from field_agent.store.errors import StoreError
 from field_agent.store.log import SNAPSHOT, Tables
 from field_agent.store.snapshot import Cancelled, seal_pieces, snapshot_pieces
 from field_agent.store.writer import LogWriter
+
+NICER = 5
 
 
 class Host(Protocol):
@@ -68,6 +72,7 @@ class Compaction:
 
     def run(self) -> None:
         """The background thread: build, then settle under the store's lock."""
+        yield_cpu()
         self.build()
         with self.storage.lock:
             self.settle()
@@ -148,6 +153,14 @@ class Compaction:
             storage.compaction_error = error
             return
         storage.compacted(self.snapshot_bytes, sum(len(body) for _kind, body in self.saved))
+
+
+def yield_cpu() -> None:
+    """Lower this thread's CPU priority a little (Linux: per thread), so that on a busy device the saves' thread is
+    scheduled first; not so far that ``close``, which may wait for the build, waits long."""
+    with contextlib.suppress(OSError, AttributeError):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + NICER))
 
 
 def hand_over() -> None:

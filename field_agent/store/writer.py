@@ -28,7 +28,7 @@ from field_agent.store.log import SNAPSHOT, ScanResult, file_header, seal_frame
 LOG_NAME = "store.log"
 NEXT_NAME = LOG_NAME + ".next"  # the next generation, written beside the live log by a background compaction
 TAIL_NAME = "store.tail"
-NEXT_SYNC_STEP = 4 << 20
+NEXT_SYNC_STEP = 1 << 20
 TAIL_MAGIC = b"FATAIL01"
 TAIL_SIZE = 8 + 8 + 8 + 8 + 32
 
@@ -190,7 +190,7 @@ class LogWriter:
                 _pwrite_all(fd, piece, offset)
                 offset += len(piece)
                 if offset - synced >= NEXT_SYNC_STEP:
-                    # a few megabytes at a time: a save's fdatasync commits the file system's journal, which
+                    # a megabyte at a time: a save's fdatasync commits the file system's journal, which
                     # (ext4, data=ordered) first writes out every new block still dirty, this file's included
                     os.fdatasync(fd)
                     synced = offset
