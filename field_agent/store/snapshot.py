@@ -29,7 +29,7 @@ class Cancelled(Exception):
 
 
 def snapshot_pieces(tables: Tables, cancelled: Callable[[], bool] = lambda: False) -> Iterator[bytes]:
-    """The JSON of ``tables`` (``orjson.dumps(tables)``), a thousand documents per piece; ``tables`` and its table
+    """The JSON of ``tables`` (``orjson.dumps(tables)``), ``DOCS_PER_PIECE`` documents a piece; ``tables`` and its table
     dicts must not change meanwhile (pass copies), the documents themselves are read one piece at a time."""
     yield b"{"
     for number, (name, table) in enumerate(tables.items()):
