@@ -2,10 +2,18 @@
 
     .venv/bin/python bench/store.py --sizes 1000,10000,50000
 
-Side by side at each size, with the same ~700-byte resident records: our sealed log (TinyDB API with raw
-documents, and the full Store.put path: validation, HLC stamps, outbox), TinyDB's default JSONStorage,
-TinyDB + CachingMiddleware (not durable), SQLCipher (synchronous=FULL, one row per transaction) and stdlib sqlite3
-in WAL mode (plaintext). Saves are durable (fsynced) unless marked otherwise. Needs the ``bench`` extra for SQLCipher.
+Side by side at each size, with the same varied resident records (bench/varied.py: names, addresses and notes
+that do not repeat): our sealed log (TinyDB API with raw documents, and the full Store.put path: validation, HLC
+stamps, outbox), TinyDB's default JSONStorage, TinyDB + CachingMiddleware (not durable), SQLCipher in WAL mode with
+synchronous=FULL (one row per transaction; the anchor) and stdlib sqlite3 the same way (plaintext). Saves are
+durable (fsynced) unless marked otherwise, timed round-robin so disk hiccups hit every store alike.
+
+Memory is measured apart, one subprocess per row (so one store's objects never count against another): each
+opens the files the timed run left, reports its resident set after open and its peak (VmRSS, VmHWM); the first row
+is the interpreter with the same imports and nothing opened. SQLCipher's lazy open (connect, key, one indexed
+query, nothing loaded) is a row of its own. File sizes are taken twice: before close (our outbox still full,
+SQLite's WAL not yet checkpointed) and after (outbox acknowledged as by a sync, log compacted; WAL checkpointed).
+Needs the ``bench`` extra for SQLCipher.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +44,7 @@ from tinydb import Query, TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import JSONStorage
 
+from bench.varied import varied_records
 from field_agent.domain.idnumber import make_id_number
 from field_agent.store import Store
 from field_agent.store.keys import read_header
@@ -76,10 +86,17 @@ def timed(fn: Callable[[], Any]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def stats(samples: list[float]) -> dict[str, float]:
+def stats(samples: list[float]) -> dict[str, Any]:
+    """Median, p95 (nearest rank; with fewer than 21 samples it would be the maximum, so it is reported as None)."""
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if len(ordered) > 20 else None
     return {"median": statistics.median(ordered), "p95": p95, "n": len(ordered)}
+
+
+def memory_now() -> tuple[float, float]:
+    """(resident MB now, peak resident MB) of this process, from /proc/self/status."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def dir_size(path: Path) -> int:
@@ -102,6 +119,7 @@ class Backend:
 
     name = ""
     slow = False  # sampled sparsely: each save costs seconds at 50k
+    probe = ""  # the memory probe that opens this store's files (see ``probe_memory``)
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -122,6 +140,7 @@ class OursRaw(Backend):
     """Our sealed storage through TinyDB's own API with the same raw documents as TinyDB (like for like)."""
 
     name = "ours: sealed log (TinyDB API)"
+    probe = "ours"
 
     def load(self, records: list[dict[str, Any]]) -> None:
         self.store = Store.create(self.root / "store", PASSPHRASE, grid="bench")
@@ -173,6 +192,7 @@ class OursStore(OursRaw):
 class Tiny(Backend):
     name = "TinyDB JSONStorage (default)"
     slow = True
+    probe = "tinydb"
     cached = False
 
     def storage(self) -> Any:
@@ -211,8 +231,9 @@ class TinyCached(Tiny):
 
 
 class SqlCipher(Backend):
-    name = "SQLCipher 4 (synchronous=FULL)"
+    name = "SQLCipher 4, WAL, synchronous=FULL (anchor)"
     cipher = True
+    probe = "sqlcipher"
 
     def connect(self) -> Any:
         if self.cipher:
@@ -227,8 +248,7 @@ class SqlCipher(Backend):
 
     def load(self, records: list[dict[str, Any]]) -> None:
         self.db = self.connect()
-        if not self.cipher:
-            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("CREATE TABLE residents (id INTEGER PRIMARY KEY, household TEXT, name TEXT, doc TEXT)")
         self.db.execute("CREATE INDEX by_household ON residents(household)")
@@ -282,8 +302,9 @@ class SqlCipher(Backend):
 
 
 class SqliteWal(SqlCipher):
-    name = "sqlite3 WAL, FULL (plaintext)"
+    name = "sqlite3, WAL, synchronous=FULL (plaintext)"
     cipher = False
+    probe = "sqlite"
 
 
 def measure_open(path: Path) -> tuple[float, float]:
@@ -325,6 +346,7 @@ def run_backends(backends: list[Backend], records: list[dict[str, Any]], fresh: 
         picks = [(rng.choice(households), rng.choice(names)) for _ in range(count)]
         by_household = [timed(lambda b=backend, h=h: b.by_household(h)) for h, _ in picks]
         by_name = [timed(lambda b=backend, n=n: b.by_name(n)) for _, n in picks]
+        size_full = backend.size()  # our outbox still full; SQLite's WAL not yet checkpointed
         backend.close()
         kdf_ms, open_ms = backend.reopen()
         indexed = not isinstance(backend, OursRaw) or isinstance(backend, OursStore)
@@ -334,9 +356,60 @@ def run_backends(backends: list[Backend], records: list[dict[str, Any]], fresh: 
             "kdf": kdf_ms,
             "by_household": stats(by_household)["median"] if indexed else None,
             "by_name": stats(by_name)["median"] if indexed else None,
+            "size_full": size_full,
             "size": backend.size(),
+            "memory": probe_memory(backend.probe, backend.root) if backend.probe else {},
         }
+        if isinstance(backend, SqlCipher) and backend.cipher:
+            results[LAZY] = {"memory": probe_memory("sqlcipher-lazy", backend.root)}
     return results
+
+
+LAZY = "SQLCipher 4, lazy open (first indexed query, nothing loaded)"
+
+
+def probe_memory(kind: str, root: Path) -> dict[str, float]:
+    """Open one store's files in a subprocess of its own; its open time, RSS before and after open, and peak."""
+    command = [sys.executable, __file__, "--probe", kind, str(root)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def run_probe(kind: str, root: Path) -> dict[str, float]:
+    """In the subprocess: imports done, key derived (ours), peak reset; then open and answer one lookup."""
+    household = make_household_probe()
+    opened: list[Any] = []
+    if kind == "ours":
+        header = read_header(root / "store" / "store.header")
+        data_key = header.unwrap(PASSPHRASE)
+        assert data_key is not None
+        keys = (header, data_key)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM: the peak from here on
+    before, _peak = memory_now()
+    start = time.perf_counter()
+    if kind == "ours":
+        store = Store(open_directory(root / "store", PASSPHRASE, unlocked=keys))
+        store.repos.residents.by_household(household)
+        opened.append(store)
+    elif kind == "tinydb":
+        opened.append(
+            TinyDB(root / "db.json", storage=JSONStorage).table("residents").search(Query().household == household)
+        )
+    elif kind != "none":
+        probe = SqlCipher(root) if kind.startswith("sqlcipher") else SqliteWal(root)
+        connection = probe.connect()
+        if kind != "sqlcipher-lazy":  # load every row, as ours and TinyDB do
+            opened.append([json.loads(doc) for (doc,) in connection.execute("SELECT doc FROM residents")])
+        opened.append(connection.execute("SELECT doc FROM residents WHERE household = ?", (household,)).fetchall())
+    open_ms = (time.perf_counter() - start) * 1000
+    after, peak = memory_now()
+    return {"open_ms": open_ms, "rss_before": before, "rss_after": after, "peak": peak}
+
+
+def make_household_probe() -> str:
+    return f"00000000-0000-7000-8000-{1234:012d}"
 
 
 def fmt_ms(value: float | None) -> str:
@@ -350,8 +423,8 @@ def fmt_size(size: int) -> str:
 
 
 def run_size(size: int, samples: int, slow_samples: int, lookups: int, skip_default_above: int) -> None:
-    records = make_records(size)
-    fresh = make_records(samples, seed=size + 1)
+    records = varied_records(size)
+    fresh = varied_records(samples, seed=size + 1)
     kinds: list[type[Backend]] = [OursRaw, OursStore, TinyCached, SqlCipher, SqliteWal]
     if size <= skip_default_above:
         kinds.insert(2, Tiny)
@@ -361,24 +434,42 @@ def run_size(size: int, samples: int, slow_samples: int, lookups: int, skip_defa
             (root / str(number)).mkdir()
             backends.append(kind(root / str(number)))
         results = run_backends(backends, records, fresh, slow_samples, lookups)
-    print(f"\n### {size:,} records\n")
-    print("| store | saves | save median ms | save p95 ms | open+load ms | KDF ms | by household | by name | file |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        baseline = probe_memory("none", root)
+    print(f"\n### {size:,} records (load average {os.getloadavg()[0]:.1f})\n")
+    print("| store | saves | save median ms | save p95 ms | open+load ms | KDF ms | by household | by name | "
+          "file, outbox full | file after sync |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
+        if "save" not in r:
+            continue
         print(f"| {name} | {r['save']['n']} | {fmt_ms(r['save']['median'])} | {fmt_ms(r['save']['p95'])} | "
               f"{fmt_ms(r['open'])} | {fmt_ms(r['kdf'])} | {fmt_ms(r['by_household'])} | {fmt_ms(r['by_name'])} | "
-              f"{fmt_size(r['size'])} |")  # fmt: skip
-    for reference in (OursRaw.name, OursStore.name):
-        ours = results[reference]
-        print(f"\nRatios against **{reference}** (other ÷ ours: > 1 means ours is faster / smaller):\n")
-        print("| other | save median | save p95 | open+load | file size |")
-        print("|---|---:|---:|---:|---:|")
-        for name, r in results.items():
-            if name == reference:
-                continue
-            print(f"| {name} | {r['save']['median'] / ours['save']['median']:.2f}× | "
-                  f"{r['save']['p95'] / ours['save']['p95']:.2f}× | {r['open'] / ours['open']:.2f}× | "
-                  f"{r['size'] / ours['size']:.2f}× |")  # fmt: skip
+              f"{fmt_size(r['size_full'])} | {fmt_size(r['size'])} |")  # fmt: skip
+    print(
+        "\nMemory, one subprocess per row (MB; the interpreter with the same imports and nothing open: "
+        f"{baseline['rss_after']:.0f} MB):\n"
+    )
+    print("| store | open to first lookup ms | RSS after open | RSS added by open | peak during open |")
+    print("|---|---:|---:|---:|---:|")
+    seen = set()
+    for name, r in results.items():
+        memory = r.get("memory")
+        if not memory or (name, memory["peak"]) in seen:
+            continue
+        seen.add((name, memory["peak"]))
+        print(f"| {name} | {fmt_ms(memory['open_ms'])} | {memory['rss_after']:.0f} | "
+              f"{memory['rss_after'] - memory['rss_before']:.0f} | {memory['peak']:.0f} |")  # fmt: skip
+    anchor = results[SqlCipher.name]
+    print(f"\nAgainst the anchor, **{SqlCipher.name}** (ours ÷ anchor: < 1 means ours is faster / smaller):\n")
+    print(
+        "| ours | save median | save p95 | open+load (anchor loading every row) | file, outbox full | file after sync |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in (OursRaw.name, OursStore.name):
+        r = results[name]
+        print(f"| {name} | {r['save']['median'] / anchor['save']['median']:.2f}× | "
+              f"{r['save']['p95'] / anchor['save']['p95']:.2f}× | {r['open'] / anchor['open']:.2f}× | "
+              f"{r['size_full'] / anchor['size_full']:.2f}× | {r['size'] / anchor['size']:.2f}× |")  # fmt: skip
 
 
 def bench_search(residents: int) -> None:
@@ -468,7 +559,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated record counts (e.g. 1000,10000,50000)")
     parser.add_argument("--samples", type=int, default=200, help="timed saves per fast backend")
-    parser.add_argument("--slow-samples", type=int, default=5, help="timed saves for TinyDB's default storage")
+    parser.add_argument("--slow-samples", type=int, default=40, help="timed saves for TinyDB's default storage")
     parser.add_argument("--lookups", type=int, default=200, help="timed lookups per kind")
     parser.add_argument("--skip-default-above", type=int, default=10**9,
                         help="skip TinyDB's default storage above this size")  # fmt: skip
@@ -476,12 +567,18 @@ def main() -> None:
     parser.add_argument("--sync-path", default="10000,50000", help="record counts for the sync-path table ('': skip)")
     parser.add_argument("--sync-repeats", type=int, default=3, help="runs per size of the sync-path table")
     parser.add_argument("--only-sync-path", action="store_true", help="print only the sync-path table")
+    parser.add_argument("--probe", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(run_probe(args.probe[0], Path(args.probe[1]))))
+        return
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}")  # fmt: skip
     print("* CachingMiddleware saves are NOT durable (nothing reaches the disk until flush/close).")
-    print("† Store.put: validation, HLC stamps per field, outbox entry; file size and open measured after the outbox")
-    print("  was acknowledged and the log compacted (envelopes carry a stamp per field). KDF is timed apart from open.")
+    print("† Store.put: validation, HLC stamps per field, outbox entry (envelopes carry a stamp per field). 'file,")
+    print("  outbox full': before close (every save still queued for sync; SQLite's WAL not checkpointed); 'after")
+    print("  sync': outbox acknowledged and log compacted (SQLite: closed, WAL checkpointed). Open+load is measured")
+    print("  after that (KDF timed apart); p95 is left out ('-') with 20 saves or fewer, where it would be the max.")
     sync_sizes = [int(s) for s in args.sync_path.split(",") if s]
     if args.only_sync_path:
         bench_sync_path(sync_sizes, args.sync_repeats)

@@ -22,7 +22,7 @@ from field_agent.store.keys import Header, new_header, read_header, write_header
 from field_agent.store.lock import LOCK_NAME, StoreLock
 from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, Tables, encode_snapshot, replay, scan_log
 from field_agent.store.passphrase import check_passphrase
-from field_agent.store.writer import LOG_NAME, TAIL_NAME, LogWriter, check_against_tail, read_marker
+from field_agent.store.writer import LOG_NAME, NEXT_NAME, TAIL_NAME, LogWriter, check_against_tail, read_marker
 
 HEADER_NAME = "store.header"
 
@@ -38,6 +38,7 @@ class Unlocked:
     writer: LogWriter
     tables: Tables
     snapshot_bytes: int
+    appended_bytes: int
     report: dict[str, Any] | None = field(default=None)
 
 
@@ -149,7 +150,9 @@ def _open_directory(path: Path, passphrase: str, unlocked: tuple[Header, bytes] 
         if not scan.frames or scan.frames[0].kind != SNAPSHOT:
             raise StoreCorrupted(path / LOG_NAME, FILE_HEADER_SIZE, "the log's first frame (the snapshot) is missing")
         tables = replay(scan.frames)
-        snapshot_bytes = len(scan.frames[0].body) if scan.frames else 0
+        # the garbage ratio of the file, whichever process wrote it: what follows the snapshot against the snapshot
+        snapshot_bytes = len(scan.frames[0].body)
+        appended_bytes = sum(len(frame.body) for frame in scan.frames[1:])
         writer = LogWriter(path, header.store_id, data_key, scan.generation, len(scan.frames), scan.end)
     except BaseException:
         lock.release()
@@ -172,7 +175,7 @@ def _open_directory(path: Path, passphrase: str, unlocked: tuple[Header, bytes] 
     if warning:
         report["warning"] = warning
         report["message"] = " ".join(filter(None, (report.get("message"), warning)))
-    return Unlocked(path, header, data_key, lock, writer, tables, snapshot_bytes, report or None)
+    return Unlocked(path, header, data_key, lock, writer, tables, snapshot_bytes, appended_bytes, report or None)
 
 
 def change_passphrase(path: Path, old: str, new: str, profile: str | None = None, *, lock_held: bool = False) -> None:
@@ -197,6 +200,6 @@ def change_passphrase(path: Path, old: str, new: str, profile: str | None = None
 
 def remove_temp_files(path: Path) -> None:
     """Leftovers of an interrupted compaction or header write (never the live files)."""
-    for name in (LOG_NAME + ".tmp", HEADER_NAME + ".tmp"):
+    for name in (LOG_NAME + ".tmp", NEXT_NAME, HEADER_NAME + ".tmp"):
         with contextlib.suppress(FileNotFoundError):
             (path / name).unlink()

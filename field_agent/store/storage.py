@@ -7,6 +7,7 @@ seals the changed documents into one frame and fsyncs before the write returns.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, KeysView, MutableMapping
 from contextlib import contextmanager
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import orjson
 from tinydb.storages import Storage
 
+from field_agent.store.compaction import Compaction, Runner, in_thread
 from field_agent.store.errors import StoreError
-from field_agent.store.log import DELTA, Op, Tables, encode_delta, encode_snapshot
+from field_agent.store.log import DELTA, SNAPSHOT, Op, Tables, encode_delta, encode_snapshot
 from field_agent.store.writer import LogWriter
 
 MIN_COMPACT_BYTES = 1 << 20
@@ -105,9 +107,13 @@ class TrackingDict(MutableMapping[str, Any]):
 
 
 class SealedStorage(Storage):
-    """Tables live in memory; each write (or each outermost ``batch``) becomes one sealed, fsynced frame."""
+    """Tables live in memory; each write (or each outermost ``batch``) becomes one sealed, fsynced frame.
 
-    def __init__(self, writer: LogWriter, tables: Tables, snapshot_bytes: int) -> None:
+    When the frames after the log's snapshot outgrow it (``appended_bytes`` > ``snapshot_bytes``, both counted from
+    the file at open, whichever process wrote it), the save that crossed the line starts a compaction in the
+    background (``compaction.py``) and returns; ``close`` finishes one still running."""
+
+    def __init__(self, writer: LogWriter, tables: Tables, snapshot_bytes: int, appended_bytes: int = 0) -> None:
         self.writer = writer
         self._live = tables
         self._depth = 0
@@ -115,9 +121,14 @@ class SealedStorage(Storage):
         self._undo: list[tuple[str, TrackingDict]] = []
         self._full_rewrite = False
         self.snapshot_bytes = snapshot_bytes
-        self.appended_bytes = 0
+        self.appended_bytes = appended_bytes
         self.min_compact_bytes = MIN_COMPACT_BYTES
         self.compaction_error: StoreError | None = None
+        self.lock: threading.RLock = threading.RLock()  # the store's lock (Store sets it): saves run under it
+        self.run_compaction: Runner = in_thread  # tests run the steps themselves
+        self.compaction: Compaction | None = None  # the one in progress
+        self.rollbacks = 0
+        self.closed = False
         self.after_commit: list[Callable[[], None]] = []
         self.after_rollback: list[Callable[[], None]] = []
 
@@ -174,6 +185,7 @@ class SealedStorage(Storage):
         self._ops.clear()
         self._undo.clear()
         self._full_rewrite = False
+        self.rollbacks += 1
         for hook in self.after_rollback:
             hook()
 
@@ -182,37 +194,58 @@ class SealedStorage(Storage):
             return
         try:
             if self._full_rewrite:
-                body = encode_snapshot(self._live)
-                self.writer.append(1, body)
+                kind, body = SNAPSHOT, encode_snapshot(self._live)
             else:
                 ops: list[Op] = [(name, op[0], sorted(op[1]), op[2]) for name, op in self._ops.items()]
-                body = encode_delta(ops)
-                self.writer.append(DELTA, body)
+                kind, body = DELTA, encode_delta(ops)
+            self.writer.append(kind, body)
         except BaseException:
             self._rollback()
             raise
         self.appended_bytes += len(body)
+        if self.compaction is not None:
+            self.compaction.saved.append((kind, body))
         self._ops.clear()
         self._undo.clear()
         self._full_rewrite = False
         for hook in self.after_commit:
             hook()
-        if self.appended_bytes > max(self.snapshot_bytes, self.min_compact_bytes):
-            try:
-                self.compact()
-            except StoreError as error:  # the save itself is durable; compaction is retried next time
-                self.compaction_error = error
+        if self.compaction is None and self.appended_bytes > max(self.snapshot_bytes, self.min_compact_bytes):
+            self.compaction = Compaction(self)
+            self.run_compaction(self.compaction)
 
     def compact(self) -> int:
-        """Rewrite the log as one snapshot of the live data (atomically); return the new log size."""
+        """Rewrite the log as one snapshot of the live data (atomically), now; return the new log size."""
         if self._depth:
             raise StoreError("cannot compact inside a batch")
+        if self.compaction is not None:
+            self.compaction.cancel()
         body = encode_snapshot(self._live)
         size = self.writer.compact(body)
-        self.snapshot_bytes = len(body)
-        self.appended_bytes = 0
-        self.compaction_error = None
+        self.compacted(len(body), 0)
         return size
 
+    def finish_compaction(self) -> None:
+        """Wait for a background compaction's snapshot to be written, then switch to it (caller holds the lock)."""
+        job = self.compaction
+        if job is not None:
+            job.build()
+            job.built.wait()
+            job.settle()
+
+    def finished(self, job: Compaction) -> None:
+        if self.compaction is job:
+            self.compaction = None
+
+    def compacted(self, snapshot_bytes: int, appended_bytes: int) -> None:
+        self.snapshot_bytes = snapshot_bytes
+        self.appended_bytes = appended_bytes
+        self.compaction_error = None
+
     def close(self) -> None:
-        self.writer.close()
+        """Finish a compaction still running (a short-lived process compacts too), then close the log."""
+        try:
+            self.finish_compaction()
+        finally:
+            self.closed = True
+            self.writer.close()

@@ -88,8 +88,10 @@ class Store:
             writer=unlocked.writer,
             tables=unlocked.tables,
             snapshot_bytes=unlocked.snapshot_bytes,
+            appended_bytes=unlocked.appended_bytes,
         )
         self.storage: SealedStorage = self.db.sealed
+        self.storage.lock = lock
         records, meta = self.db.delta_table("records"), self.db.delta_table("meta")
         self.outbox = Outbox(
             self.db.delta_table("pending"), self.db.delta_table("inflight"), self.db.delta_table("refused"), records

@@ -26,7 +26,9 @@ from field_agent.store.fsutil import fsync_dir, fsync_dirs_above
 from field_agent.store.log import SNAPSHOT, ScanResult, file_header, seal_frame
 
 LOG_NAME = "store.log"
+NEXT_NAME = LOG_NAME + ".next"  # the next generation, written beside the live log by a background compaction
 TAIL_NAME = "store.tail"
+NEXT_SYNC_STEP = 1 << 20
 TAIL_MAGIC = b"FATAIL01"
 TAIL_SIZE = 8 + 8 + 8 + 8 + 32
 
@@ -113,6 +115,10 @@ class LogWriter:
         fsync_dir(directory)
         fsync_dirs_above(directory)
 
+    @property
+    def data_key(self) -> bytes:
+        return self._data_key
+
     def truncate_torn_tail(self, end: int) -> None:
         """Cut a torn last frame off so the next frame follows the last intact one."""
         os.ftruncate(self._fd, end)
@@ -171,6 +177,72 @@ class LogWriter:
         self.generation, self.frames, self.size = generation, 1, len(content)
         self._write_tail(sync=True)
         return len(content)
+
+    # -- a compaction in the background: the next generation is written beside the live log ---------------------
+
+    def write_next(self, generation: int, frame: list[bytes]) -> int:
+        """Write (and fsync) ``store.log.next``: the header of ``generation`` and its snapshot frame, in pieces.
+        Runs in a background thread while saves go on appending to the live log; returns its length."""
+        fd = os.open(self.directory / NEXT_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            offset = synced = 0
+            for piece in (file_header(self.store_id, generation), *frame):
+                _pwrite_all(fd, piece, offset)
+                offset += len(piece)
+                if offset - synced >= NEXT_SYNC_STEP:
+                    # a megabyte at a time: a save's fdatasync commits the file system's journal, which
+                    # (ext4, data=ordered) first writes out every new block still dirty, this file's included
+                    os.fdatasync(fd)
+                    synced = offset
+            os.fsync(fd)
+        except OSError as error:
+            raise StoreWriteFailed(self.directory / NEXT_NAME, os.strerror(error.errno or 0)) from None
+        finally:
+            os.close(fd)
+        return offset
+
+    def extend_next(self, generation: int, size: int, bodies: list[tuple[int, bytes]], first: int) -> int:
+        """Seal ``bodies`` as frames ``first``… of ``generation``, append them to ``store.log.next`` at ``size`` and
+        fdatasync; return its new length. Nothing is renamed: the live log still holds every save."""
+        if not bodies:
+            return size
+        frames = b"".join(
+            seal_frame(self._aead, self.store_id, generation, seq, kind, body)
+            for seq, (kind, body) in enumerate(bodies, start=first)
+        )
+        try:
+            fd = os.open(self.directory / NEXT_NAME, os.O_WRONLY)
+            try:
+                _pwrite_all(fd, frames, size)
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise StoreWriteFailed(self.directory / NEXT_NAME, os.strerror(error.errno or 0)) from None
+        return size + len(frames)
+
+    def switch_to_next(self, generation: int, size: int, frames: int) -> int:
+        """Rename ``store.log.next`` (``frames`` frames, ``size`` bytes, all fsynced) over the log and fsync the
+        directory. The caller holds the store's lock and has appended every frame saved since the snapshot was
+        taken, so no acknowledged save is in the old log only. Returns the new log's length."""
+        if generation != self.generation + 1:
+            raise ValueError("the next generation must follow the live one")
+        try:
+            os.replace(self.directory / NEXT_NAME, self.directory / LOG_NAME)
+            fsync_dir(self.directory)
+        except OSError as error:
+            self.drop_next()
+            raise StoreWriteFailed(self.directory / LOG_NAME, os.strerror(error.errno or 0)) from None
+        os.close(self._fd)
+        self._fd = os.open(self.directory / LOG_NAME, os.O_RDWR)
+        self.generation, self.frames, self.size = generation, frames, size
+        self._write_tail(sync=True)
+        return self.size
+
+    def drop_next(self) -> None:
+        """Remove an abandoned ``store.log.next``."""
+        with contextlib.suppress(OSError):
+            (self.directory / NEXT_NAME).unlink()
 
     def close(self) -> None:
         if self._tail_fd >= 0:

@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 from field_agent.store import Store
+from field_agent.store.compaction import Compaction
 
 from .checker import Survivor
 from .model import Trace, materialize
@@ -26,7 +27,8 @@ def _saves(store: Store, recorder: Recorder, numbers: range, passphrase: str) ->
 
 
 def small_run(base: Path, recorder_hook=None) -> Trace:
-    """Create, 3 saves, compaction, a save, passphrase change, a save, close: 5 acknowledged saves."""
+    """Create, 3 saves, compaction, a save, passphrase change, a save, a background compaction with a save while it
+    runs, a save, close: 8 acknowledged saves."""
     with recording(base) as recorder:
         if recorder_hook:
             recorder_hook(recorder)
@@ -41,19 +43,67 @@ def small_run(base: Path, recorder_hook=None) -> Trace:
             store.passwd(OLD, NEW)
             recorder.ack("passphrase change", tables_of(store), NEW)
             _saves(store, recorder, range(5, 6), NEW)
+            # a compaction in the background: started by save 6, snapshot written, save 7, then the switch
+            started: list[Compaction] = []
+            store.storage.run_compaction = started.append
+            store.storage.min_compact_bytes = 0
+            _saves(store, recorder, range(6, 7), NEW)
+            (job,) = started
+            job.build()
+            recorder.ack("snapshot written beside the log", tables_of(store), NEW)
+            _saves(store, recorder, range(7, 8), NEW)
+            with store.storage.lock:
+                job.settle()
+            assert store.storage.writer.generation == job.generation
+            recorder.ack("log switched", tables_of(store), NEW)
+            store.storage.min_compact_bytes = 1 << 30
+            _saves(store, recorder, range(8, 9), NEW)
             tables = tables_of(store)
         recorder.ack("close", tables, NEW)
     return recorder.trace
 
 
-def long_run(base: Path, seed: int, saves: int = 60) -> Trace:
-    """Many saves, batches and deletes with automatic compaction (tiny threshold), two passphrase changes, and a
-    close and reopen in the middle."""
+class Steps:
+    """Runs background compactions one step at a time at points the scenario draws, in the recording thread (so
+    the recording is deterministic): saves land before the snapshot is written, between that and the switch, or
+    both; a compaction still running at close is finished by ``close``."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.job: Compaction | None = None
+        self.started = self.switched = self.with_saves = 0
+
+    def __call__(self, job: Compaction) -> None:
+        self.job = job
+        self.started += 1
+
+    def step(self, store: Store, recorder: Recorder, passphrase: str) -> None:
+        job = self.job
+        if job is None or self.rng.random() < 0.4:
+            return
+        if not job.built.is_set():
+            job.build()
+            recorder.ack("snapshot written beside the log", tables_of(store), passphrase)
+            return
+        saved = len(job.saved)
+        with store.storage.lock:
+            job.settle()
+        self.job = None
+        self.switched += store.storage.writer.generation == job.generation
+        self.with_saves += saved > 0
+        recorder.ack(f"log switched ({saved} saves re-sealed)", tables_of(store), passphrase)
+
+
+def long_run(base: Path, seed: int, saves: int = 60, steps: Steps | None = None) -> Trace:
+    """Many saves, batches and deletes with automatic compaction (tiny threshold) run a step at a time between
+    them, two passphrase changes, and a close and reopen in the middle."""
     rng = random.Random(seed)
+    steps = steps or Steps(random.Random(seed + 1))
     passphrase = OLD
     with recording(base) as recorder:
         recorder.ack("nothing", None, OLD)
         store = Store.create(base / "store", OLD, grid="grid-1")
+        store.storage.run_compaction = steps
         recorder.ack("create", tables_of(store), OLD)
         ids: list[str] = []
         for number in range(1, saves + 1):
@@ -71,6 +121,7 @@ def long_run(base: Path, seed: int, saves: int = 60) -> Trace:
                 ids.append(store.put("household", household(number))["id"])
                 label = f"save {number}"
             recorder.ack(label, tables_of(store), passphrase)
+            steps.step(store, recorder, passphrase)
             if number in (saves // 3, 2 * saves // 3):
                 new = NEW if passphrase == OLD else OLD
                 store.passwd(passphrase, new)
@@ -79,8 +130,10 @@ def long_run(base: Path, seed: int, saves: int = 60) -> Trace:
             if number == saves // 2:
                 tables = tables_of(store)
                 store.close()
+                steps.job = None  # close finished it
                 recorder.ack("close", tables, passphrase)
                 store = Store.open(base / "store", passphrase)
+                store.storage.run_compaction = steps
                 recorder.ack("reopen", tables_of(store), passphrase)
         tables = tables_of(store)
         store.close()

@@ -22,7 +22,7 @@ from field_agent.store import Store
 from .checker import SCRATCH, Finding, Report, check
 from .model import ROOT, Op, Trace, crash_states, pieces, replay
 from .recorder import Recorder, recording, tables_of
-from .scenarios import OLD, long_run, recovery_run, small_run
+from .scenarios import OLD, Steps, long_run, recovery_run, small_run
 
 SEED = int(os.environ.get("FIELD_AGENT_CRASH_SEED", "20261205"))
 LONG_SAMPLES = int(os.environ.get("FIELD_AGENT_CRASH_SAMPLES", "800"))
@@ -46,7 +46,8 @@ def small() -> Iterator[tuple[Trace, Report]]:
 def test_every_crash_state_of_a_small_run_keeps_every_acknowledged_save(
     small: tuple[Trace, Report], record_property: Callable[[str, object], None]
 ) -> None:
-    """Create, 5 saves, a compaction and a passphrase change: every prefix of the file operations, and after the
+    """Create, 8 saves, a compaction, a passphrase change and a compaction in the background (a save between
+    its snapshot and its switch): every prefix of the file operations, and after the
     last barrier every subset of the writes (torn at 512-byte sectors) and every prefix of the directory changes."""
     trace, report = small
     record_property("crash_states", f"exhaustive small run: {report.summary()}")
@@ -65,10 +66,13 @@ def test_every_crash_state_of_a_small_run_opens(small: tuple[Trace, Report]) -> 
 def test_sampled_crash_states_of_a_long_run_keep_every_acknowledged_save(
     scratch: Path, record_property: Callable[[str, object], None]
 ) -> None:
-    """60 calls (saves, batches, deletes) with automatic compactions, two passphrase changes and a reopen; crash
-    states drawn with a fixed seed (FIELD_AGENT_CRASH_SEED, FIELD_AGENT_CRASH_SAMPLES to explore further)."""
-    trace = long_run(scratch, seed=SEED)
+    """60 calls (saves, batches, deletes) with automatic compactions in the background (saves made while the
+    snapshot is built and written, re-sealed into the new log at the switch), two passphrase changes and a reopen;
+    crash states drawn with a fixed seed (FIELD_AGENT_CRASH_SEED, FIELD_AGENT_CRASH_SAMPLES to explore further)."""
+    steps = Steps(random.Random(SEED + 1))
+    trace = long_run(scratch, seed=SEED, steps=steps)
     assert sum(op.kind == "rename" for op in trace.ops) >= 4  # compactions and passphrase changes did happen
+    assert steps.switched >= 2 and steps.with_saves >= 2, vars(steps)  # the background path did run
     report = check(trace, grain=SECTOR, samples=LONG_SAMPLES, seed=SEED)
     record_property("crash_states", f"sampled long run: {report.summary()}")
     print(f"\ncrash states, sampled long run: {report.summary()}")
@@ -103,6 +107,18 @@ def test_checker_finds_a_rename_before_the_fsync_of_its_data(scratch: Path) -> N
     gone = [str(finding) for finding in report.losses if finding.outcome == "failed closed, saves gone"]
     assert any("does not start with a Field Agent log header" in finding for finding in gone), report.summary()
     assert any("header is damaged" in finding for finding in gone), report.summary()
+
+
+def test_checker_finds_a_switch_to_a_next_generation_never_fsynced(scratch: Path) -> None:
+    """A background compaction renaming ``store.log.next`` over the log before fsyncing it: a crash can leave a
+    log without the saves it re-sealed (or without any frame), and the checker sees it."""
+
+    def install(recorder: Recorder) -> None:  # neither its fsync nor its fdatasyncs
+        recorder.veto = lambda _made, path: not path.endswith("store.log.next")
+
+    trace = small_run(scratch, install)
+    report = check(trace, grain=0)
+    assert report.losses, report.summary()
 
 
 # -- the model itself ---------------------------------------------------------------------------------------------
