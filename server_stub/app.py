@@ -35,7 +35,7 @@ from server_stub.compression import ResponseCompression
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.enrolment import authenticate, enroll
-from server_stub.errors import ServerError
+from server_stub.errors import RequestInvalid, ServerError
 from server_stub.headers import SecurityHeaders
 from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
@@ -43,6 +43,22 @@ from server_stub.push import push
 from server_stub.push_body import parse_push
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def known_query(*names: str) -> Any:
+    """A route's guard against query parameters it does not read: a misspelt ``curser=`` is a 422 that names it,
+    not a silent pull from the start."""
+    allowed = frozenset(names)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise RequestInvalid(
+                f"unknown query parameter {unknown[0][:40]!r}: this route reads only {', '.join(sorted(allowed))}",
+                code="unknown_parameter",
+            )
+
+    return Depends(check)
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -155,6 +171,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         "/push",
         response_model=PushResponse,
         tags=["sync"],
+        dependencies=[known_query("cursor")],
         responses=_errors(400, 401, 413, 415, 422, 503),
         openapi_extra={
             "requestBody": {
@@ -185,7 +202,13 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             _push_request, app.state, authorization, body, cursor, limiter=app.state.push_limiter
         )
 
-    @router.get("/pull", response_model=PullResponse, tags=["sync"], responses=_errors(401, 422, 503))
+    @router.get(
+        "/pull",
+        response_model=PullResponse,
+        tags=["sync"],
+        responses=_errors(401, 422, 503),
+        dependencies=[known_query("cursor", "limit", "skip_own")],
+    )
     async def pull(
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],

@@ -235,3 +235,17 @@ async def test_a_device_name_with_terminal_controls_is_refused(server: Harness) 
         assert "device_name" in response.text
     response = await client.post("/v1/enroll", json={"code": code, "node_id": "0123456789ab", "device_name": "平板 A"})
     assert response.status_code == 200, response.text
+
+
+async def test_a_query_parameter_the_route_does_not_read_is_named_not_ignored(server: Harness) -> None:
+    """A misspelt cursor would otherwise pull the whole grid again, or push without its cursor: 422, named."""
+    tablet = await server.tablet(server.grid())
+    pulled = await tablet.client.get("/v1/pull", params={"curser": 5})
+    assert pulled.status_code == 422 and pulled.json()["error"]["code"] == "unknown_parameter"
+    assert "curser" in pulled.json()["error"]["message"]
+    pushed = await tablet.client.post(
+        "/v1/push", params={"cursor": 0, "": "null"}, json={"batch_id": "b-000001", "changes": []}
+    )
+    assert pushed.status_code == 422 and pushed.json()["error"]["code"] == "unknown_parameter"
+    ok = await tablet.client.get("/v1/pull", params={"cursor": 0, "limit": 10, "skip_own": "true"})
+    assert ok.status_code == 200
