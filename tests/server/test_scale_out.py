@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 
-from field_agent.domain.hlc import HybridClock
+from field_agent.domain.hlc import HybridClock, wall_ms
 from field_agent.domain.ids import new_id, new_node_id
 from server_stub.db import open_database
 from server_stub.db.base import Database
@@ -241,3 +242,33 @@ async def test_a_household_deleted_through_one_instance_keeps_a_resident_added_t
     result = (await deleted).json()["results"][0]
     assert (result["status"], result["code"]) == ("refused", "household_has_residents")
     assert not city.db.get_record(home)["fields"].get("_deleted")  # type: ignore[index]
+
+
+async def test_office_writes_from_two_hosts_stamp_in_turn(city: City) -> None:
+    """An admin command on another host waits for the office clock another host's write holds, then stamps after
+    it: the server's clock never goes back whichever host writes."""
+    grid = create_grid(city.db, town="玉屏街道", name="东门一网格")
+    conninfo, schema = city.db._conninfo, city.db.schema  # type: ignore[attr-defined]
+    ahead = HybridClock(new_node_id(), now_ms=lambda: wall_ms() + 3_600_000).now()  # a host whose write is open
+    env = {**os.environ}
+    with psycopg.connect(conninfo) as holder:
+        holder.execute(f'SET search_path TO "{schema}"')
+        holder.execute("SELECT value FROM meta WHERE key = 'server_clock' FOR UPDATE")
+        holder.execute("UPDATE meta SET value = %s WHERE key = 'server_clock'", (ahead,))
+        command = [*SERVER, "grid", "create", "--db", city.db.url, "--town", "玉屏街道", "--name", "西门网格", "--json"]
+        other = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        await until(lambda: other.poll() is not None or _meta_waiters(conninfo) == 1)
+        holder.commit()
+    out, err = other.communicate(timeout=60)
+    assert other.returncode == 0, err
+    created = city.db.get_record(json.loads(out)["grid"])
+    assert created is not None and min(created["stamps"].values()) > ahead
+    assert grid != created["id"]
+
+
+def _meta_waiters(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", ("%meta%",)
+        ).fetchone()
+    return int(row[0]) if row else 0
