@@ -5,10 +5,11 @@ asyncio tasks in this process, each with its own keep-alive connection (aiohttp 
 load generator shares the CPU with the server, and aiohttp needs about half of httpx's CPU per request). Prints
 changes/s, request latency p50/p99, errors, the CPU the server (all its processes) and the load generator used while
 pushing and while pulling, and a final count that proves no change was lost or duplicated (server database and
-every tablet's pull). Usage:
+every tablet's pull). ``--instances 1,2`` runs that many separate ``serve`` processes on their own ports against
+the same database (a city's servers behind a load balancer: tablet i talks to instance i mod N). Usage:
 
     .venv/bin/python bench/server_load.py [--devices 50,200] [--db sqlite,postgres] [--workers 1,2]
-        [--changes 500] [--batch 100] [--page 500] [--client aiohttp|httpx]
+        [--instances 1,2] [--changes 500] [--batch 100] [--page 500] [--client aiohttp|httpx]
 """
 
 from __future__ import annotations
@@ -243,8 +244,17 @@ def free_port() -> int:
 
 
 async def scenario(
-    db_name: str, devices: int, changes: int, batch: int, client_kind: str = "httpx", workers: int = 1, page: int = 500
+    db_name: str,
+    devices: int,
+    changes: int,
+    batch: int,
+    client_kind: str = "httpx",
+    workers: int = 1,
+    page: int = 500,
+    instances: int = 1,
 ) -> dict[str, Any]:
+    """One run; ``instances`` separate ``serve`` processes on their own ports (as on separate hosts behind a load
+    balancer, which sends tablet i to instance i mod N), each with ``workers`` worker processes."""
     workdir = Path(tempfile.mkdtemp(prefix="server-load-"))
     url = (
         f"sqlite:///{workdir / 'server.db'}"
@@ -260,29 +270,32 @@ async def scenario(
     ]
     for tablet in tablets:
         prepare_changes(tablet, changes, batch)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from server_stub.cli import main; main()",
-            "--data-dir",
-            str(workdir),
-            "serve",
-            "--db",
-            url,
-            "--port",
-            str(port),
-            "--enroll-limit",
-            str(devices * 2),
-            "--workers",
-            str(workers),
-            *SERVE_ARGS,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(instances)]
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from server_stub.cli import main; main()",
+                "--data-dir",
+                str(workdir),
+                "serve",
+                "--db",
+                url,
+                "--port",
+                str(port),
+                "--enroll-limit",
+                str(devices * 2),
+                "--workers",
+                str(workers),
+                *SERVE_ARGS,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     push_latency: list[float] = []
     pull_latency: list[float] = []
     errors: list[str] = []
@@ -290,14 +303,19 @@ async def scenario(
     applied: list[int] = []
     # one client (one connection) per tablet, as in the field; a shared pool of hundreds of connections would
     # spend the load generator's CPU on pool bookkeeping instead of requests
-    clients = [Connection(base, client_kind) for _ in tablets]
+    clients = [Connection(bases[i % instances], client_kind) for i in range(len(tablets))]
+
+    def server_cpu_s() -> float:
+        return sum(process_cpu_s(server.pid) for server in servers)
+
     try:
-        for _ in range(300):
-            try:
-                if (await clients[0].request("GET", "/v1/health"))[0] == 200:
-                    break
-            except ConnectionError:
-                await asyncio.sleep(0.1)
+        for client in clients[:instances]:  # one per instance
+            for _ in range(300):
+                try:
+                    if (await client.request("GET", "/v1/health"))[0] == 200:
+                        break
+                except ConnectionError:
+                    await asyncio.sleep(0.1)
         for client, tablet in zip(clients, tablets, strict=True):
             status, content = await client.request(
                 "POST", "/v1/enroll", json={"code": tablet.code, "node_id": tablet.node}
@@ -305,7 +323,7 @@ async def scenario(
             if status != 200:
                 raise SystemExit(f"enrolment failed: {status} {content[:200]!r}")
             tablet.token = orjson.loads(content)["token"]
-        server_cpu_started = process_cpu_s(server.pid)
+        server_cpu_started = server_cpu_s()
         db_cpu_started = postgres_cpu_s() if db_name == "postgres" else 0.0
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -313,23 +331,26 @@ async def scenario(
             *(run_tablet(c, t, push_latency, errors, applied, retried) for c, t in zip(clients, tablets, strict=True))
         )
         push_seconds = time.perf_counter() - started
+        push_load = os.getloadavg()[0]
         client_cpu = time.process_time() - cpu_started
-        server_cpu = process_cpu_s(server.pid) - server_cpu_started
+        server_cpu = server_cpu_s() - server_cpu_started
         db_cpu = postgres_cpu_s() - db_cpu_started if db_name == "postgres" else float("nan")
         pull_started, pull_cpu_started = time.perf_counter(), time.process_time()
-        pull_server_started = process_cpu_s(server.pid)
+        pull_server_started = server_cpu_s()
         await asyncio.gather(
             *(pull_tablet(c, t, pull_latency, errors, page) for c, t in zip(clients, tablets, strict=True))
         )
         pull_seconds = time.perf_counter() - pull_started
         pull_client_cpu = time.process_time() - pull_cpu_started
-        pull_server_cpu = process_cpu_s(server.pid) - pull_server_started
+        pull_server_cpu = server_cpu_s() - pull_server_started
         total_seconds = time.perf_counter() - started
         for client in clients:
             await client.aclose()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
     expected = {grid: set() for grid in grids}
     last_notes: dict[str, str] = {}
     for tablet in tablets:
@@ -349,6 +370,8 @@ async def scenario(
     return {
         "db": db_name,
         "workers": workers,
+        "instances": instances,
+        "load_after_push": push_load,
         "client": client_kind,
         "devices": devices,
         "changes": devices * changes,
@@ -387,6 +410,11 @@ def main() -> None:
         default="1,2",
         help="server worker processes, e.g. 1,2 (one row each; the server's default is 1 per CPU core, at most 4)",
     )
+    parser.add_argument(
+        "--instances",
+        default="1",
+        help="separate serve processes on their own ports sharing the database, e.g. 1,2 (one row each)",
+    )
     parser.add_argument("--page", type=int, default=500, help="records per pull page (the sync agent's default)")
     parser.add_argument(
         "--client",
@@ -401,14 +429,20 @@ def main() -> None:
     for db_name in args.db.split(","):
         for devices in (int(n) for n in args.devices.split(",")):
             for workers in (int(n) for n in args.workers.split(",")):
-                rows.append(
-                    asyncio.run(scenario(db_name, devices, args.changes, args.batch, args.client, workers, args.page))
-                )
-                if args.json:
-                    print(json.dumps(rows[-1]), flush=True)
+                for instances in (int(n) for n in args.instances.split(",")):
+                    rows.append(
+                        asyncio.run(
+                            scenario(
+                                db_name, devices, args.changes, args.batch, args.client, workers, args.page, instances
+                            )
+                        )
+                    )
+                    if args.json:
+                        print(json.dumps(rows[-1]), flush=True)
     columns = [
         ("db", "db", "<9", ""),
         ("workers", "workers", ">8", ""),
+        ("instances", "instances", ">10", ""),
         ("devices", "devices", ">8", ""),
         ("changes", "changes", ">8", ""),
         ("accepted", "accepted", ">9", ""),
@@ -424,6 +458,7 @@ def main() -> None:
         ("server cpu", "pull_server_cpu_s", ">11", ".1f"),
         ("pull p50", "pull_p50_ms", ">9", ".0f"),
         ("pull p99", "pull_p99_ms", ">9", ".0f"),
+        ("load", "load_after_push", ">6", ".1f"),
         ("errors", "errors", ">7", ""),
         ("retries", "retries", ">8", ""),
         ("records", "records", ">8", ""),

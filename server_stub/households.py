@@ -7,11 +7,11 @@ deletion of a batch reads the grid's residents once (a batch without one reads n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from field_agent.domain.envelope import DELETED
-from server_stub.db.base import Database
+from server_stub.db.base import Database, Transaction
 
 REFUSAL_CODE = "household_has_residents"
 
@@ -26,6 +26,7 @@ class HouseholdGuard:
     def __init__(self, db: Database, grid: str, changes: Iterable[Mapping[str, Any]]) -> None:
         self._db, self._grid = db, grid
         self._live: dict[str, set[str]] | None = None
+        self._read: Callable[[], Iterable[Mapping[str, Any]]] = lambda: db.iter_records(grid)
         # residents this batch deletes or moves count where the batch puts them, wherever the change sits in it
         self._batch: dict[str, str | None] = {}
         for change in changes:
@@ -34,12 +35,16 @@ class HouseholdGuard:
 
     def _residents(self) -> dict[str, set[str]]:
         if self._live is None:
-            live: dict[str, set[str]] = {}
-            for envelope in self._db.iter_records(self._grid):
-                if envelope["kind"] == "resident" and not envelope["fields"].get(DELETED):
-                    live.setdefault(envelope["fields"].get("household"), set()).add(envelope["id"])
-            self._live = live
+            self._live = _live(self._read())
         return self._live
+
+    def recheck(self, tx: Transaction) -> bool:
+        """Under the grid's lock: from now on read the residents through ``tx``, and read them again if they were
+        read before the lock was taken (another push, through this process or another instance of the server,
+        may have added one meanwhile); True when they changed, so the batch must be planned again."""
+        self._read = lambda: tx.records_of_kind(self._grid, "resident")
+        before, self._live = self._live, None
+        return before is not None and self._residents() != before
 
     def refusal(self, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> str | None:
         """Why this change may not apply (a reason naming no person), or None."""
@@ -56,3 +61,12 @@ class HouseholdGuard:
             f"household {household} still has {len(staying)} resident(s) on the server: move them to another "
             "household or delete them first, then delete the household again"
         )
+
+
+def _live(envelopes: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """The ids of the live residents of each household."""
+    live: dict[str, set[str]] = {}
+    for envelope in envelopes:
+        if envelope["kind"] == "resident" and not envelope["fields"].get(DELETED):
+            live.setdefault(envelope["fields"].get("household"), set()).add(envelope["id"])
+    return live

@@ -127,7 +127,8 @@ def _push_once(
             replay["replayed"] = True
             return orjson.dumps(replay)
         now_seen = tx.record_seqs(ids)
-        if now_seen != seen:  # another push wrote one of these records since they were read
+        residents_moved = guard.recheck(tx)  # a resident another push added to a household this batch deletes
+        if now_seen != seen or residents_moved:  # another push wrote one of these records since they were read
             seen = now_seen
             current = tx.get_records(ids)
             erased = tx.purged_among([record_id for record_id in ids if record_id not in current])

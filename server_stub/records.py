@@ -29,12 +29,14 @@ class Edit:
 
 
 def server_clock(tx: Transaction) -> HybridClock:
-    """The server's HLC, its node id made once per database and its last stamp persisted."""
+    """The server's HLC, its node id made once per database and its last stamp persisted; the clock's entry stays
+    locked until the transaction ends, so office writes from several processes or hosts stamp in turn."""
+    last = tx.lock_meta(CLOCK_KEY)
     node = tx.get_meta(NODE_KEY)
     if node is None:
         node = new_node_id()
         tx.set_meta(NODE_KEY, node)
-    return HybridClock(node, last=tx.get_meta(CLOCK_KEY))
+    return HybridClock(node, last=last)
 
 
 def _latest_stamp(envelope: Mapping[str, Any]) -> str | None:

@@ -26,6 +26,15 @@ class Transaction(ABC):
     def record_seqs(self, ids: Iterable[str]) -> dict[str, int]:
         """The sequence numbers of the given ids that exist: a record's version (every write gives a new one)."""
 
+    def records_of_kind(self, grid: str, kind: str) -> Iterator[dict[str, Any]]:
+        """Every envelope of one kind in the locked grid, as this transaction sees it."""
+        raise NotImplementedError
+
+    def lock_meta(self, key: str) -> str | None:
+        """Take the lock of a ``meta`` entry until the transaction ends (every process and host sharing the
+        database waits for it); returns its value (None: not set yet)."""
+        raise NotImplementedError
+
     @abstractmethod
     def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
         """Store envelopes of the locked grid, each with a fresh sequence number in order; returns the last one."""

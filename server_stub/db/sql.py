@@ -150,6 +150,18 @@ class SqlTransaction(Transaction):
             seqs.update(self._run(f"SELECT id, seq FROM records WHERE id IN ({marks})", chunk).fetchall())
         return seqs
 
+    def records_of_kind(self, grid: str, kind: str) -> Iterator[dict[str, Any]]:
+        open_body = self._db.sealer.open
+        rows = self._run("SELECT id, body FROM records WHERE grid = ? AND kind = ?", (grid, kind)).fetchall()
+        return (orjson.loads(open_body(record_id, body)) for record_id, body in rows)
+
+    def lock_meta(self, key: str) -> str | None:
+        """The row lock of a ``meta`` entry (made empty if missing): ``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
+        writers already take turns for the whole transaction."""
+        self._run("INSERT INTO meta (key, value) VALUES (?, '') ON CONFLICT (key) DO NOTHING", (key,))
+        row = self._run("SELECT value FROM meta WHERE key = ?" + self._db.lock_suffix, (key,)).fetchone()
+        return str(row[0]) or None
+
     def put_records(self, grid: str, envelopes: Iterable[dict[str, Any]]) -> int:
         rows = []
         for envelope in envelopes:
@@ -325,7 +337,10 @@ class SqlTransaction(Transaction):
         return True
 
     def mark_synced(self, device_id: str, now_ms: int) -> None:
-        self._run("UPDATE devices SET last_sync = ?, last_seen = ? WHERE id = ?", (now_ms, now_ms, device_id))
+        """Never moves either time back: instances on several hosts have clocks that differ a little."""
+        later = "CASE WHEN {0} IS NULL OR {0} < ? THEN ? ELSE {0} END"
+        sql = f"UPDATE devices SET last_sync = {later.format('last_sync')}, last_seen = {later.format('last_seen')}"
+        self._run(sql + " WHERE id = ?", (now_ms, now_ms, now_ms, now_ms, device_id))
 
     def get_meta(self, key: str) -> str | None:
         row = self._run("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
