@@ -126,3 +126,16 @@ def demo(demo_template: Path) -> dict[str, dict[str, dict[str, Any]]]:
 
 def household_by_head(demo: dict[str, dict[str, dict[str, Any]]], head: str) -> dict[str, Any]:
     return next(h for h in demo["household"].values() if h.get("head") == head)
+
+
+def spy_notes(app: Any) -> list[str]:
+    """Every toast the app shows, as text (the app's ``notify`` wrapped)."""
+    notes: list[str] = []
+    notify = app.notify
+
+    def spy(message: str, *args: Any, **kwargs: Any) -> None:
+        notes.append(message)
+        notify(message, *args, **kwargs)
+
+    app.notify = spy
+    return notes

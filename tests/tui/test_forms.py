@@ -3,8 +3,6 @@ shows the key; the one-key saves (a sampling mark, a visit outcome) can be undon
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from field_agent.tui.screens.isolation import IsolationScreen
@@ -16,20 +14,7 @@ from field_agent.tui.widgets.followup_form import FollowUpForm
 from field_agent.tui.widgets.form_dialog import FormDialog
 from field_agent.tui.widgets.prompt import FieldsDialog
 
-from .conftest import household_by_head, reopen_records, settle, unlocked
-
-
-def spy_notes(app: Any) -> list[str]:
-    """Every toast the app shows, as text."""
-    notes: list[str] = []
-    notify = app.notify
-
-    def spy(message: str, *args: Any, **kwargs: Any) -> None:
-        notes.append(message)
-        notify(message, *args, **kwargs)
-
-    app.notify = spy
-    return notes
+from .conftest import household_by_head, reopen_records, settle, spy_notes, unlocked
 
 
 async def open_followup(pilot) -> tuple[IsolationScreen, FollowUpForm]:

@@ -10,8 +10,7 @@ from field_agent.store import Store
 from field_agent.tui.screens.isolation import IsolationScreen
 from field_agent.tui.widgets.followup_form import FollowUpForm
 
-from .conftest import PASSPHRASE, reopen_records, settle, unlocked
-from .test_forms import spy_notes
+from .conftest import PASSPHRASE, reopen_records, settle, spy_notes, unlocked
 
 
 async def record_check(pilot, temperature: str, symptoms: tuple[str, ...] = ()) -> FollowUpForm:

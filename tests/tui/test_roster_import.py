@@ -19,7 +19,7 @@ from field_agent.tui.screens.roster_import import FOLDER_SETTING, ImportRosterSc
 from field_agent.tui.widgets.file_picker import FileTree
 from field_agent.tui.widgets.household_list import HouseholdList
 
-from .conftest import PASSPHRASE, reopen_records, settle, unlocked
+from .conftest import PASSPHRASE, reopen_records, settle, spy_notes, unlocked
 
 HEADER = ["姓名", "身份证号", "联系电话", "楼栋", "单元", "房号", "户主"]
 NEW_PEOPLE = ["欧阳青松", "欧阳小满", "司马远"]
@@ -63,18 +63,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "名单").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(folder))
     return folder
-
-
-def spy_notes(app: Any) -> list[str]:
-    notes: list[str] = []
-    notify = app.notify
-
-    def spy(message: str, *args: Any, **kwargs: Any) -> None:
-        notes.append(message)
-        notify(message, *args, **kwargs)
-
-    app.notify = spy
-    return notes
 
 
 async def open_import(pilot) -> ImportRosterScreen:

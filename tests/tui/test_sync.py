@@ -23,7 +23,7 @@ from field_agent.tui.screens.sync import SyncScreen
 from field_agent.tui.sync_run import SyncFinished
 from field_agent.tui.widgets.prompt import FieldsDialog
 
-from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, unlocked
+from .conftest import PASSPHRASE, frozen_now, reopen_records, settle, spy_notes, unlocked
 
 
 async def enrolled_in_town(
@@ -70,7 +70,6 @@ async def test_a_sync_goes_on_when_the_worker_leaves_the_sync_screen(tmp_path: P
     db, store, transport = await enrolled_in_town(tmp_path, households=9, worker="陈倩", role="leader")
     gated = GatedTransport(transport)
     messages: list[Any] = []
-    notes: list[str] = []
     app = make_app(
         tmp_path / "store",
         store=store,
@@ -78,8 +77,7 @@ async def test_a_sync_goes_on_when_the_worker_leaves_the_sync_screen(tmp_path: P
         environ={},
         agent_factory=lambda opened: SyncAgent(opened, transport=gated),
     )
-    notify = app.notify
-    app.notify = lambda message, *a, **k: (notes.append(message), notify(message, *a, **k))[1]  # type: ignore[method-assign]
+    notes = spy_notes(app)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await unlocked(pilot)
         await open_sync(pilot)
