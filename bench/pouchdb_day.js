@@ -30,13 +30,14 @@ async function main() {
   const day = JSON.parse(fs.readFileSync(dayFile, 'utf8'));
   await edit(new PouchDB(serverUrl), day.theirs);
   await edit(local, day.mine);
-  const remote = new PouchDB(proxyUrl, { fetch: (url, opts) => PouchDB.fetch(url, opts) });
+  process.on('unhandledRejection', () => {}); // a cut during the adapter's setup: the sync below fails and is retried
   const started = process.hrtime.bigint();
   let retries = 0;
   let pushed = 0;
   let pulled = 0;
   for (;;) {
     try {
+      const remote = new PouchDB(proxyUrl, { skip_setup: true });
       const result = await local.sync(remote, { batch_size: 100 });
       pushed += result.push.docs_written;
       pulled += result.pull.docs_written;

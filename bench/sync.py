@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sync.py                       # 10,000 records, 3 empty-device pulls, 7 days of work
     .venv/bin/python bench/sync.py --records 2000 --pulls 2 --days 3 --naive 500
+    .venv/bin/python bench/sync.py --links-only --link-days 5 --pouchdb /tmp/pouch   # the shaped links only
 
 Measures, end to end with merge and durable encrypted store commits, and counting every byte on the wire (request
 and status lines, headers and bodies as sent): pushing 10,000 new households and the pull after it, pulling them
@@ -11,6 +12,9 @@ device's own push pulled back: ``SyncAgent(compress=False, skip_own=False)``), a
 no echo). The households have varied text (names, addresses, phone numbers and notes that do not repeat). The
 anchor is PouchDB's replication protocol for the same 10,000 records, emulated (see ``pouchdb_pull_bytes``).
 ``--naive N`` adds the naive baseline (one POST, one GET per record) for N records.
+First, unless ``--link-days 0``, a day's work over shaped links through ``bench/shaper.py`` (unshaped; 64 kbit/s
+with 400 ms round trips and 1% of connections cut; the same with every sync cut once), and with ``--pouchdb DIR``
+(a folder where ``npm install pouchdb pouchdb-server`` ran) PouchDB's day's work through the same proxy.
 """
 
 from __future__ import annotations
@@ -558,7 +562,10 @@ def main() -> None:
             rows, link_loads = asyncio.run(run_links(args.link_days, args.edits, Path(directory)))
             pouchdb = None
             if args.pouchdb:
-                pouchdb = asyncio.run(run_pouchdb(args.link_days, args.edits, Path(directory), args.pouchdb))
+                try:
+                    pouchdb = asyncio.run(run_pouchdb(args.link_days, args.edits, Path(directory), args.pouchdb))
+                except SystemExit as error:
+                    print(f"PouchDB failed: {error}")
                 link_loads.append(os.getloadavg())
         print_links(rows, pouchdb, link_loads)
     if args.links_only:
