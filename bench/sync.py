@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sync.py                       # 10,000 records, 3 empty-device pulls, 7 days of work
     .venv/bin/python bench/sync.py --records 2000 --pulls 2 --days 3 --naive 500
+    .venv/bin/python bench/sync.py --links-only --link-days 5 --pouchdb /tmp/pouch   # the shaped links only
 
 Measures, end to end with merge and durable encrypted store commits, and counting every byte on the wire (request
 and status lines, headers and bodies as sent): pushing 10,000 new households and the pull after it, pulling them
@@ -11,6 +12,9 @@ device's own push pulled back: ``SyncAgent(compress=False, skip_own=False)``), a
 no echo). The households have varied text (names, addresses, phone numbers and notes that do not repeat). The
 anchor is PouchDB's replication protocol for the same 10,000 records, emulated (see ``pouchdb_pull_bytes``).
 ``--naive N`` adds the naive baseline (one POST, one GET per record) for N records.
+First, unless ``--link-days 0``, a day's work over shaped links through ``bench/shaper.py`` (unshaped; 64 kbit/s
+with 400 ms round trips and 1% of connections cut; the same with every sync cut once), and with ``--pouchdb DIR``
+(a folder where ``npm install pouchdb pouchdb-server`` ran) PouchDB's day's work through the same proxy.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import orjson
 
 os.environ.setdefault("FIELD_AGENT_KDF_PROFILE", "test")  # unlocking is not what this measures
 
+from bench.shaper import Link, Shaper
 from field_agent.domain.envelope import view
 from field_agent.store import Store
 from field_agent.sync.agent import SyncAgent, SyncResult, enroll
@@ -128,13 +133,13 @@ def free_port() -> int:
 class Server:
     """``field-server serve`` in a subprocess, on its own core, with a grid for each way of syncing."""
 
-    def __init__(self, directory: Path, devices: int) -> None:
+    def __init__(self, directory: Path, devices: int, modes: tuple[str, ...] = ("before", "after", "naive")) -> None:
         self.directory = directory
         self.db_url = f"sqlite:///{directory / 'server.db'}"
         db = open_database(self.db_url)
         self.grids: dict[str, str] = {}
         self.codes: dict[str, list[str]] = {}
-        for mode in ("before", "after", "naive"):
+        for mode in modes:
             grid = create_grid(db, town="龙江街道", name=f"幸福社区{mode}网格")
             self.grids[mode] = grid
             self.codes[mode] = [
@@ -366,6 +371,170 @@ async def run(records: int, pulls: int, days: int, edits: int, naive: int, direc
     return Report([push, echo, pull, day, noop], anchor, naive_rows, loads)
 
 
+LINKS = {
+    "unshaped (loopback)": Link(),
+    "64 kbit/s each way, 400 ms RTT, 1% of connections cut": Link(64_000, 0.4, cut_share=0.01),
+    "64 kbit/s, 400 ms RTT, every sync cut once mid-transfer": Link(64_000, 0.4, cut_share=1.0, cut_within=50_000),
+}
+
+
+@dataclass
+class LinkRow:
+    """A day's work over one link: wall seconds, bytes through the proxy, retries and cuts, per day."""
+
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
+    retries: list[int] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)
+
+
+def _shaper(port: int, link: Link, rng: random.Random) -> Shaper:
+    """``link.cut_share`` 1.0: one cut per sync, at a uniform byte below ``cut_within`` of all it moves (so it lands
+    in PouchDB's many connections as in our few); else each connection cut with probability ``cut_share``."""
+    if link.cut_share >= 1.0:
+        return Shaper("127.0.0.1", port, link, plan=lambda _n: None, cut_at_total=rng.randrange(1, link.cut_within))
+    return Shaper("127.0.0.1", port, link, seed=rng.randrange(2**32))
+
+
+async def run_links(days: int, edits: int, directory: Path) -> tuple[list[LinkRow], list[tuple[float, float, float]]]:
+    """A day's work (the writer pushes ``edits`` edits and pulls ``edits`` records a colleague changed) through the
+    shaping proxy, ``days`` times over each link, with the agent's default retry policy (as a tablet runs it)."""
+    modes = tuple(f"link{n}" for n in range(len(LINKS)))
+    server = Server(directory, devices=2, modes=modes)
+    rows, loads, stores = [LinkRow(name) for name in LINKS], [os.getloadavg()], []
+    rng = random.Random(17)
+    try:
+        for mode, row, link in zip(modes, rows, LINKS.values(), strict=True):
+            writer = await device(server, directory, mode, "writer")
+            colleague = await device(server, directory, mode, "colleague")
+            stores += [writer, colleague]
+            with writer.batch():
+                ids = [writer.put("household", household(n, rng))["id"] for n in range(2 * edits * days)]
+            await SyncAgent(writer).sync()
+            await SyncAgent(colleague).sync()
+            for day in range(days):
+                mine = ids[day * 2 * edits : day * 2 * edits + edits]
+                theirs = ids[day * 2 * edits + edits : (day + 1) * 2 * edits]
+                with colleague.batch():
+                    for record_id in theirs:
+                        colleague.put("household", {"notes": note(rng)}, record_id=record_id)
+                await SyncAgent(colleague).sync()
+                with writer.batch():
+                    for record_id in mine:
+                        writer.put("household", {"notes": note(rng), "phone": household(0, rng)["phone"]},
+                                   record_id=record_id)  # fmt: skip
+                proxy = _shaper(server.port, link, rng)
+                url = await proxy.start()
+                retries = 0
+
+                def count(event: Any) -> None:
+                    nonlocal retries
+                    retries += event.phase == "retry"
+
+                try:
+                    started = time.perf_counter()
+                    result = await SyncAgent(writer, server_url=url).sync(on_progress=count)
+                    row.seconds.append(time.perf_counter() - started)
+                finally:
+                    await proxy.stop()
+                if result.error or (result.pushed, result.pulled) != (edits, edits):
+                    raise SystemExit(f"a day's work over {row.name} failed: {result}")
+                row.bytes.append(proxy.total)
+                row.retries.append(retries)
+                row.cuts.append(len(proxy.fired))
+            loads.append(os.getloadavg())
+    finally:
+        for store in stores:
+            store.close()
+        server.stop()
+    return rows, loads
+
+
+async def run_pouchdb(days: int, edits: int, directory: Path, npm_dir: Path) -> list[LinkRow]:
+    """The same day's work with PouchDB (node, leveldb on disk) replicating with pouchdb-server (in memory) through
+    the same proxy and links: ``bench/pouchdb_day.js``, with pouchdb and pouchdb-server installed by npm in
+    ``npm_dir``."""
+    script = Path(__file__).with_name("pouchdb_day.js")
+    env = {**os.environ, "NODE_PATH": str(npm_dir / "node_modules")}
+    port = free_port()
+    home = directory / "pouchdb-server"
+    home.mkdir()
+    server = subprocess.Popen([str(npm_dir / "node_modules" / ".bin" / "pouchdb-server"), "--in-memory", "--port",
+                               str(port)], cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base, timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("pouchdb-server did not start")
+        await asyncio.sleep(0.2)
+    rows, rng = [LinkRow(name) for name in LINKS], random.Random(17)
+
+    async def node(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            "node", str(script), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await process.communicate()
+        if process.returncode:
+            raise SystemExit(f"pouchdb_day.js {args[0]} failed: {err.decode()[-2000:]}")
+        return out.decode()
+
+    try:
+        for number, (row, link) in enumerate(zip(rows, LINKS.values(), strict=True)):
+            database, local = f"{base}/day{number}", str(directory / f"pouchdb-local-{number}")
+            httpx.put(database, timeout=10).raise_for_status()
+            ids = [f"household-{n:05d}" for n in range(2 * edits * days)]
+            docs = directory / f"pouchdb-docs-{number}.json"
+            docs.write_bytes(orjson.dumps([{"_id": i, "kind": "household", **household(0, rng)} for i in ids]))
+            await node("seed", local, database, str(docs))
+            for day in range(days):
+                mine = ids[day * 2 * edits : day * 2 * edits + edits]
+                theirs = ids[day * 2 * edits + edits : (day + 1) * 2 * edits]
+                changes = directory / f"pouchdb-day-{number}-{day}.json"
+                changes.write_bytes(orjson.dumps({
+                    "mine": [{"_id": i, "notes": note(rng), "phone": household(0, rng)["phone"]} for i in mine],
+                    "theirs": [{"_id": i, "notes": note(rng)} for i in theirs],
+                }))  # fmt: skip
+                proxy = _shaper(port, link, rng)
+                url = await proxy.start()
+                try:
+                    answer = orjson.loads(await node("day", local, database, f"{url}/day{number}", str(changes)))
+                finally:
+                    await proxy.stop()
+                if (answer["pushed"], answer["pulled"]) != (edits, edits) and not answer["retries"]:
+                    raise SystemExit(f"PouchDB's day's work over {row.name} moved {answer}")
+                row.seconds.append(answer["seconds"])
+                row.bytes.append(proxy.total)
+                row.retries.append(answer["retries"])
+                row.cuts.append(len(proxy.fired))
+    finally:
+        server.terminate()
+        server.wait(10)
+    return rows
+
+
+def print_links(rows: list[LinkRow], pouchdb: list[LinkRow] | None, loads: list[tuple[float, float, float]]) -> None:
+    load = ", ".join("/".join(f"{value:.1f}" for value in item) for item in loads)
+    print(f"\nA day's work over a shaped link (bench/shaper.py), load average (1/5/15 min) at start and after each "
+          f"link: {load}")  # fmt: skip
+    print(f"{'who':<9} {'link':<56} {'s median/p95':>14} {'bytes median/p95':>20} {'retries':>8} {'cuts':>5} "
+          f"{'runs':>5}")  # fmt: skip
+    print("-" * 124)
+    for who, group in (("ours", rows), ("PouchDB", pouchdb or [])):
+        for row in group:
+            seconds = f"{statistics.median(row.seconds):.2f}/{_p95(row.seconds):.2f}"
+            sizes = f"{_kb(statistics.median(row.bytes))}/{_kb(_p95([float(b) for b in row.bytes]))}"
+            print(f"{who:<9} {row.name:<56} {seconds:>14} {sizes:>20} {sum(row.retries):>8} {sum(row.cuts):>5} "
+                  f"{len(row.seconds):>5}")  # fmt: skip
+    if pouchdb is None:
+        print("PouchDB: not measured (give --pouchdb DIR, a folder where `npm install pouchdb pouchdb-server` ran)")
+
+
 def _kb(value: float) -> str:
     return f"{value / 1000:,.1f} kB" if value < 1_000_000 else f"{value / 1_000_000:,.2f} MB"
 
@@ -382,9 +551,25 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7, help="days of work, per way of syncing")
     parser.add_argument("--edits", type=int, default=300, help="edits pushed (and changed records pulled) per day")
     parser.add_argument("--naive", type=int, default=0, help="records for the naive baseline (default: none)")
+    parser.add_argument("--link-days", type=int, default=10, help="days of work over each shaped link (0: none)")
+    parser.add_argument("--links-only", action="store_true", help="only the day's work over the shaped links")
+    parser.add_argument("--pouchdb", type=Path, help="a folder where `npm install pouchdb pouchdb-server` ran")
     args = parser.parse_args()
     if args.days * 2 * args.edits > args.records:
         parser.error("--records must hold 2 x --edits records per day")
+    if args.link_days:
+        with tempfile.TemporaryDirectory(prefix="field-sync-links-") as directory:
+            rows, link_loads = asyncio.run(run_links(args.link_days, args.edits, Path(directory)))
+            pouchdb = None
+            if args.pouchdb:
+                try:
+                    pouchdb = asyncio.run(run_pouchdb(args.link_days, args.edits, Path(directory), args.pouchdb))
+                except SystemExit as error:
+                    print(f"PouchDB failed: {error}")
+                link_loads.append(os.getloadavg())
+        print_links(rows, pouchdb, link_loads)
+    if args.links_only:
+        return
     with tempfile.TemporaryDirectory(prefix="field-sync-bench-") as directory:
         report = asyncio.run(run(args.records, args.pulls, args.days, args.edits, args.naive, Path(directory)))
     loads = ", ".join("/".join(f"{value:.1f}" for value in load) for load in report.loads)
