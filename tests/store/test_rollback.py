@@ -82,7 +82,9 @@ def test_a_pulled_write_over_a_pending_register_is_what_a_refusal_restores(store
     record = store.put("household", {"address": "幸福路 1 号", "head": "张三"})
     _settle(store)
     store.put("household", {"head": "李四"}, record_id=record["id"])
-    other = HybridClock("0123456789ab")
+    # the other tablet's edits come after this one's (a second later: stamps in the same millisecond would order by
+    # node id, and the test would depend on which node id this store drew)
+    other = HybridClock("0123456789ab", now_ms=lambda: wall_ms() + 1_000)
     remote = store.get(record["id"])
     remote["fields"]["head"], remote["stamps"]["head"] = "钱七", other.now()
     remote["fields"]["address"], remote["stamps"]["address"] = "幸福路 2 号", other.now()
