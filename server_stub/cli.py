@@ -266,8 +266,10 @@ def _serve_workers(db: Database, url: str, settings: Settings, workers: int, opt
     # uvicorn replaces a worker only once its replacement answers (SIGHUP), and gives up the whole restart when
     # that takes longer than this; its default (5 s) is shorter than a spawned worker's start on a busy 2-core
     # server, where a SIGHUP would then change nothing. The same limit marks a worker as hung when it stops
-    # answering the supervisor's pings.
-    options = {**options, "timeout_worker_healthcheck": 30}
+    # answering the supervisor's pings. 30 s was once too short under the full test suite's load (a spawned
+    # worker imports FastAPI and the app traced by coverage while both cores are busy): a minute costs nothing,
+    # the old workers serve meanwhile.
+    options = {**options, "timeout_worker_healthcheck": 60}
     try:
         uvicorn.run("server_stub.workers:worker_app", factory=True, workers=workers, **options)
     finally:
