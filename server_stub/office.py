@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from field_agent.domain.i18n import LANGUAGES
 from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import messages
 from field_agent.ledgers.audit import append_audit_line, export_entry, read_audit_lines
@@ -416,7 +417,7 @@ def _echo_json(data: Any) -> None:
 @click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
 @click.option(
     "--lang",
-    type=click.Choice(messages.LANGUAGES),
+    type=click.Choice(LANGUAGES),
     envvar="FIELD_SERVER_LANG",
     default=None,
     help="Language of the messages (default Chinese; also $FIELD_SERVER_LANG).",

@@ -12,6 +12,7 @@ import click
 import orjson
 import platformdirs
 
+from field_agent.domain.i18n import language_or_default
 from field_agent.domain.printable import inert, inert_line
 
 PASSPHRASE_ENV = "FIELD_AGENT_PASSPHRASE"
@@ -57,4 +58,4 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def language(ctx: click.Context) -> str:
     """The language of messages: --lang or FIELD_AGENT_LANG, else Chinese."""
     lang = ctx.find_root().obj.get("lang")
-    return lang if lang in ("zh_CN", "en") else "zh_CN"
+    return language_or_default(lang)

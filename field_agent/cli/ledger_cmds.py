@@ -11,7 +11,7 @@ from field_agent.cli.store_cmds import open_store
 from field_agent.ledgers import messages
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.device import export_from_store, import_into_store
-from field_agent.ledgers.errors import LedgerError, RosterFileError
+from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.messages import exported_message
 from field_agent.ledgers.roster_messages import say
 from field_agent.ledgers.writers import export_path, export_suffix
@@ -106,10 +106,8 @@ def import_command(
     with open_store(ctx) as store:
         try:
             report = import_into_store(store, file, skip_invalid=skip_invalid, sheet=sheet, words=words)
-        except RosterFileError as error:
+        except LedgerError as error:  # a roster that cannot be read at all (RosterFileError), in the command's language
             fail(error.describe(lang))
-        except LedgerError as error:
-            fail(str(error))
     if as_json:
         echo_json(report.as_dict(lang))
     else:

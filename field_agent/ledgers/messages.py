@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sized
 from pathlib import Path
 from typing import Protocol
 
+from field_agent.domain.i18n import language_or_default
+
 
 class Exported(Protocol):
     """What a message says of an exported ledger (``builder.Ledger``, which imports this catalog's errors)."""
@@ -29,9 +31,6 @@ class Exported(Protocol):
     @property
     def rows(self) -> Sized: ...
 
-
-LANGUAGES = ("zh_CN", "en")
-DEFAULT_LANGUAGE = "zh_CN"
 
 MESSAGES: dict[str, dict[str, str]] = {
     # export results
@@ -122,7 +121,7 @@ _OS_REASONS: dict[int, dict[str, str]] = {
 
 
 def language(lang: str | None) -> str:
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    return language_or_default(lang)
 
 
 def text(key: str, lang: str | None, **params: object) -> str:

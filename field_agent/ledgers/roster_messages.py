@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-LANGUAGES = ("zh_CN", "en")
-DEFAULT_LANGUAGE = "zh_CN"
+from field_agent.domain.i18n import language_or_default
+
 SAVE_AS_ZH = "请在 Excel 中另存为 .xlsx 或“CSV UTF-8”"
 SAVE_AS_EN = "save it from Excel as .xlsx or as 'CSV UTF-8'"
 
@@ -188,10 +188,6 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "skip.hidden": ("隐藏的工作表", "hidden"),
     "skip.empty": ("空表", "empty"),
 }
-
-
-def language_or_default(language: str | None) -> str:
-    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def join_list(items: list[Any] | tuple[Any, ...], language: str | None) -> str:

@@ -19,6 +19,11 @@ DEFAULT_LANGUAGE = "zh_CN"
 CATALOG_DIR = Path(__file__).parent
 
 
+def language_or_default(language: str | None) -> str:
+    """``language`` when it is one of ``LANGUAGES``, else Chinese: every layer's catalog picks its language so."""
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
 @cache
 def domain_catalog(language: str) -> Mapping[str, str]:
     """The key -> text mapping of one language (``zh_CN`` or ``en``)."""

@@ -9,10 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from field_agent.domain.i18n import domain_catalog
+from field_agent.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, domain_catalog
 
-LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
-DEFAULT_LANGUAGE = "zh_CN"
 CATALOG_DIR = Path(__file__).parent
 
 
