@@ -10,8 +10,10 @@ replayed, dropped from the middle or copied in from another store (or an older g
 failing authentication. Nonces are random, never derived from the sequence: after a torn write the same sequence
 number is written again with other content, and a repeated GCM nonce would leak the key stream.
 
-Frame plaintext: one kind byte, then orjson. Kind 1 is a snapshot ``{table: {doc_id: doc}}`` (always frame 0 of a
-generation); kind 2 a delta ``[[table, {doc_id: doc}, [deleted ids], cleared], ...]``. Bodies over 64 KiB
+Frame plaintext: one kind byte, then the body. Kind 1 is a snapshot of every table (always frame 0 of a
+generation): written as packed documents (``encode_snapshot``: each table's zstd dictionary and its documents as
+the store holds them in memory, ``packed.py``), or, by earlier versions, as the orjson ``{table: {doc_id: doc}}``
+(still read). Kind 2 is a delta, orjson ``[[table, {doc_id: doc}, [deleted ids], cleared], ...]``. Bodies over 64 KiB
 (snapshots, bulk imports, pulled pages) are compressed before sealing, flagged in the kind byte: 0x40 zstd (level 1,
 what is written now: ~3x faster to unpack than zlib, which is on the open path), 0x80 zlib (written by earlier
 versions, still read). Envelopes repeat their stamps and field names, so a snapshot shrinks ~13x; single saves stay
@@ -23,8 +25,9 @@ from __future__ import annotations
 import gc
 import re
 import secrets
+import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from field_agent.store.errors import StoreCorrupted
+from field_agent.store.packed import PackedTable, Packer
 
 MAGIC = b"FALOG\x00\x01\x00"
 FILE_HEADER_SIZE = len(MAGIC) + 16 + 8
@@ -54,7 +58,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 RESYNC_SEQS = 4096  # frame numbers tried at a candidate offset after damage
 RESYNC_BUDGET = 64 << 20  # bytes authenticated while looking for the next intact frame (at least)
 
-Tables = dict[str, dict[str, Any]]
+SNAPSHOT_MAGIC = b"FAS2"  # a snapshot of packed documents (v1 snapshots are orjson and start with "{")
+
+Tables = dict[str, PackedTable]
 Op = tuple[str, dict[str, Any], list[str], bool]
 
 
@@ -295,24 +301,130 @@ class FrameFinder:
             return body[:4] == ZSTD_MAGIC[: len(body)]
         if kind & COMPRESSED:
             return len(body) < 2 or (body[0] & 0x0F == 8 and ((body[0] << 8) | body[1]) % 31 == 0)
-        return body[:1] in ((b"{", b"") if base == SNAPSHOT else (b"[", b""))
+        return body[:1] in ((b"{", b"F", b"") if base == SNAPSHOT else (b"[", b""))
 
 
 def apply_frame(tables: Tables, frame: Frame) -> None:
     """Replay one frame onto the in-memory tables."""
     if frame.kind == SNAPSHOT:
         tables.clear()
-        tables.update(orjson.loads(frame.body))
+        tables.update(decode_snapshot(frame.body))
         return
     if frame.kind != DELTA:
         raise ValueError(f"unknown frame kind {frame.kind}")
     for name, upserts, deletes, cleared in orjson.loads(frame.body):
-        table = tables.setdefault(name, {})
+        table = tables.get(name)
+        if table is None:
+            table = tables[name] = PackedTable()
         if cleared:
             table.clear()
         for doc_id in deletes:
             table.pop(doc_id, None)
         table.update(upserts)
+
+
+# A packed snapshot: MAGIC | u32 tables, then per table: u16 name length | name | u32 dictionary length |
+# dictionary | u32 documents, then per document: u16 id length | id | u32 blob length | blob; then u64, the size of
+# the documents as orjson text (for the compaction trigger, which compares like with like).
+_TABLE = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+
+def snapshot_pieces(tables: Mapping[str, Mapping[str, Any]], step: int = 500) -> Iterator[bytes]:
+    """The packed snapshot of ``tables`` in pieces of ``step`` documents (a ``PackedTable``'s blobs are taken as
+    they are; a plain dict's documents are packed without a dictionary). The tables must not change meanwhile
+    (pass ``PackedTable.frozen()`` copies)."""
+    pack_u16, pack_u32 = _TABLE.pack, _U32.pack
+    yield SNAPSHOT_MAGIC + pack_u32(len(tables))
+    text_bytes = 0
+    for name, table in tables.items():
+        if isinstance(table, PackedTable):
+            packer, blobs = table.packer, table.blobs
+        else:
+            packer, blobs = Packer(), {key: orjson.dumps(doc) for key, doc in table.items()}
+        dictionary = packer.dictionary or b""
+        encoded = name.encode()
+        yield pack_u16(len(encoded)) + encoded + pack_u32(len(dictionary)) + dictionary + pack_u32(len(blobs))
+        piece: list[bytes] = []
+        for key, blob in blobs.items():
+            ident = key.encode()
+            piece.append(pack_u16(len(ident)) + ident + pack_u32(len(blob)) + blob)
+            text_bytes += len(blob) if blob[0] == 0x7B else zstandard.frame_content_size(blob)
+            if len(piece) == step:
+                yield b"".join(piece)
+                piece = []
+        if piece:
+            yield b"".join(piece)
+    yield _U64.pack(text_bytes)
+
+
+def encode_snapshot(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
+    return b"".join(snapshot_pieces(tables))
+
+
+def snapshot_text_bytes(body: bytes) -> int:
+    """The size of a snapshot's documents as orjson text (what a delta holding them would take)."""
+    if body[:4] == SNAPSHOT_MAGIC:
+        return int(_U64.unpack_from(body, len(body) - 8)[0])
+    return len(body)
+
+
+def pieces_text_bytes(pieces: list[bytes]) -> int:
+    """``snapshot_text_bytes`` of a packed snapshot made by ``snapshot_pieces`` (its last piece ends with the size)."""
+    return int(_U64.unpack_from(pieces[-1], len(pieces[-1]) - 8)[0])
+
+
+def decode_snapshot(body: bytes) -> Tables:
+    """The tables of a snapshot body, packed (either format)."""
+    if body[:4] != SNAPSHOT_MAGIC:
+        return {name: PackedTable.of(documents) for name, documents in orjson.loads(body).items()}
+    view = memoryview(body)
+    unpack_u16, unpack_u32 = _TABLE.unpack_from, _U32.unpack_from
+    (count,) = unpack_u32(body, 4)
+    pos = 8
+    tables: Tables = {}
+    for _table in range(count):
+        (size,) = unpack_u16(body, pos)
+        name = bytes(view[pos + 2 : pos + 2 + size]).decode()
+        pos += 2 + size
+        (size,) = unpack_u32(body, pos)
+        dictionary = bytes(view[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+        (documents,) = unpack_u32(body, pos)
+        pos += 4
+        blobs: dict[str, bytes] = {}
+        for _document in range(documents):
+            (size,) = unpack_u16(body, pos)
+            key = bytes(view[pos + 2 : pos + 2 + size]).decode()
+            pos += 2 + size
+            (size,) = unpack_u32(body, pos)
+            blobs[key] = body[pos + 4 : pos + 4 + size]
+            pos += 4 + size
+        tables[name] = PackedTable(blobs, Packer(dictionary))
+    return tables
+
+
+def plain_tables(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every table as a plain dict of unpacked documents (for checks and tools, not for the store's own paths)."""
+    return {name: dict(table.items()) for name, table in tables.items()}
+
+
+def frame_documents(frame: Frame) -> Iterable[tuple[str, str, Any]]:
+    """(table, id, document) of every document a frame writes, unpacked (for checks that look inside frames)."""
+    if frame.kind == SNAPSHOT:
+        for name, table in decode_snapshot(frame.body).items():
+            for key, document in table.items():
+                yield name, key, document
+        return
+    for name, upserts, _deletes, _cleared in orjson.loads(frame.body):
+        for key, document in upserts.items():
+            yield name, key, document
+
+
+def frame_text(frame: Frame) -> bytes:
+    """Every document a frame writes, as orjson text (what a search for a value in a frame must look at)."""
+    return b"\n".join(orjson.dumps(document) for _name, _key, document in frame_documents(frame))
 
 
 FREEZE_AT_BYTES = 4 << 20
@@ -350,7 +462,3 @@ def replay(frames: list[Frame]) -> Tables:
 
 def encode_delta(ops: list[Op]) -> bytes:
     return orjson.dumps([[name, upserts, deletes, cleared] for name, upserts, deletes, cleared in ops])
-
-
-def encode_snapshot(tables: Tables) -> bytes:
-    return orjson.dumps(tables)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,15 @@ from field_agent.store.errors import (
 )
 from field_agent.store.keys import Header, new_header, read_header, write_header
 from field_agent.store.lock import LOCK_NAME, StoreLock
-from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, Tables, encode_snapshot, replay, scan_log
+from field_agent.store.log import (
+    FILE_HEADER_SIZE,
+    SNAPSHOT,
+    Tables,
+    encode_snapshot,
+    replay,
+    scan_log,
+    snapshot_text_bytes,
+)
 from field_agent.store.passphrase import check_passphrase
 from field_agent.store.writer import LOG_NAME, NEXT_NAME, TAIL_NAME, LogWriter, check_against_tail, read_marker
 
@@ -43,7 +52,12 @@ class Unlocked:
 
 
 def create_directory(
-    path: Path, passphrase: str, profile: str | None, initial: Tables, *, check_strength: bool = True
+    path: Path,
+    passphrase: str,
+    profile: str | None,
+    initial: Mapping[str, Mapping[str, Any]],
+    *,
+    check_strength: bool = True,
 ) -> tuple[Header, bytes]:
     """Write a new store: log with the initial tables, commit marker, then the header (which makes it a store).
 
@@ -151,7 +165,7 @@ def _open_directory(path: Path, passphrase: str, unlocked: tuple[Header, bytes] 
             raise StoreCorrupted(path / LOG_NAME, FILE_HEADER_SIZE, "the log's first frame (the snapshot) is missing")
         tables = replay(scan.frames)
         # the garbage ratio of the file, whichever process wrote it: what follows the snapshot against the snapshot
-        snapshot_bytes = len(scan.frames[0].body)
+        snapshot_bytes = snapshot_text_bytes(scan.frames[0].body)
         appended_bytes = sum(len(frame.body) for frame in scan.frames[1:])
         writer = LogWriter(path, header.store_id, data_key, scan.generation, len(scan.frames), scan.end)
     except BaseException:

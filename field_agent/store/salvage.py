@@ -138,7 +138,7 @@ def _intact_tables(path: Path, passphrase: str) -> tuple[VerifyReport, dict[str,
                 report.warnings.append(warning)
     if scan.frames and scan.frames[0].seq != 0:
         report.problems.append("the first snapshot frame is missing; later frames were replayed on an empty store")
-    tables = replay(scan.frames)
+    tables: dict[str, Any] = replay(scan.frames)  # packed tables, read and changed as mappings
     if not _valid_node(_meta_value(tables, "node_id")):
         report.problems.append(
             "the store has no device identity (node id); 'field-agent verify --salvage OUT' gives the copy one"

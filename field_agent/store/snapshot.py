@@ -1,7 +1,7 @@
 """A snapshot frame built in small steps, so that a thread building it never holds the GIL for long.
 
-``orjson.dumps`` of 200,000 records holds the GIL for ~0.1 s, AES-GCM over tens of megabytes for ~40 ms, and joining
-the pieces copies them under the GIL too: a save in another thread would wait that long. Here the snapshot's JSON is
+Joining 200,000 packed records holds the GIL for a while, AES-GCM over tens of megabytes for ~40 ms, and joining
+the pieces copies them under the GIL too: a save in another thread would wait that long. Here the snapshot is
 made 250 documents at a time (byte for byte what ``encode_snapshot`` makes), compressed with zstd and sealed with
 AES-GCM 256 KiB at a time, handing the GIL over between steps (a thread waiting for the GIL otherwise waits out the
 5 ms switch interval each time); the frame is a list of pieces, written in turn.
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from itertools import islice
 
-import orjson
 import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from field_agent.store.log import TAG_SIZE, ZSTD, Tables, frame_aad
+from field_agent.store.log import snapshot_pieces as packed_pieces
 
 DOCS_PER_PIECE = 250
 SEAL_STEP = 256 << 10
@@ -29,22 +28,12 @@ class Cancelled(Exception):
 
 
 def snapshot_pieces(tables: Tables, cancelled: Callable[[], bool] = lambda: False) -> Iterator[bytes]:
-    """The JSON of ``tables`` (``orjson.dumps(tables)``), ``DOCS_PER_PIECE`` documents a piece; ``tables`` and its table
-    dicts must not change meanwhile (pass copies), the documents themselves are read one piece at a time."""
-    yield b"{"
-    for number, (name, table) in enumerate(tables.items()):
-        yield (b"," if number else b"") + orjson.dumps(name) + b":{"
-        # one iterator and one small dict at a time: a list of every (id, document) pair would be hundreds of
-        # thousands of new objects for the cyclic GC to track, and a full collection it set off would hold the GIL
-        items = iter(table.items())
-        separator = b""
-        while piece := orjson.dumps(dict(islice(items, DOCS_PER_PIECE)))[1:-1]:
-            if cancelled():
-                raise Cancelled
-            yield separator + piece
-            separator = b","
-        yield b"}"
-    yield b"}"
+    """The packed snapshot of ``tables`` (byte for byte ``encode_snapshot``), ``DOCS_PER_PIECE`` documents a piece;
+    pass ``PackedTable.frozen()`` copies: the blobs are copied as they are, nothing is unpacked."""
+    for piece in packed_pieces(tables, DOCS_PER_PIECE):
+        if cancelled():
+            raise Cancelled
+        yield piece
 
 
 def seal_pieces(

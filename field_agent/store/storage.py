@@ -12,53 +12,55 @@ from collections.abc import Callable, Iterator, KeysView, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from tinydb.storages import Storage
 
 from field_agent.store.compaction import Compaction, Runner, in_thread
 from field_agent.store.errors import StoreError
 from field_agent.store.log import DELTA, SNAPSHOT, Op, Tables, encode_delta, encode_snapshot
+from field_agent.store.packed import PackedTable
 from field_agent.store.writer import LogWriter
 
 MIN_COMPACT_BYTES = 1 << 20
 
 
 class TrackingDict(MutableMapping[str, Any]):
-    """A view of one live table that remembers the before-image of every document it hands out or changes."""
+    """A view of one live table that remembers the packed before-image of every document it hands out or changes.
 
-    __slots__ = ("before", "cleared", "live", "written")
+    A document read through it is unpacked once and the same object handed out again; TinyDB's updaters change it
+    in place, and ``settle`` packs whatever was handed out back into the table once the updater is done."""
 
-    def __init__(self, live: dict[str, Any]) -> None:
+    __slots__ = ("before", "cleared", "handed", "live", "written")
+
+    def __init__(self, live: PackedTable) -> None:
         self.live = live
-        # serialised before-images (a document handed out may be changed in place), or the document itself
-        # when it was replaced or deleted (no one changes a document that left the table: it can go back as is)
-        self.before: dict[str, Any] = {}
+        self.before: dict[str, bytes | None] = {}  # the packed document before the write (None: absent)
+        self.handed: dict[str, Any] = {}  # documents handed out or written, by id
         self.written: set[str] = set()
         self.cleared = False
 
     def _remember(self, key: str) -> None:
         if key not in self.before:
-            doc = self.live.get(key)
-            self.before[key] = None if doc is None else orjson.dumps(doc)
+            self.before[key] = self.live.blob(key)
 
     def __getitem__(self, key: str) -> Any:
-        value = self.live[key]
-        self._remember(key)
+        value = self.handed.get(key)
+        if value is None:
+            value = self.live[key]
+            self._remember(key)
+            self.handed[key] = value
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self.before:
-            current = self.live.get(key)
-            # a document being replaced is not changed by the replacement: keep the object, not a copy
-            self.before[key] = orjson.dumps(current) if current is value else current
+        self._remember(key)
         self.live[key] = value
+        self.handed[key] = value
         self.written.add(key)
 
     def __delitem__(self, key: str) -> None:
-        if key in self.before:
-            del self.live[key]
-        else:
-            self.before[key] = self.live.pop(key)
+        self._remember(key)
+        del self.live[key]
+        self.handed.pop(key, None)
+        self.written.discard(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.live)
@@ -76,21 +78,32 @@ class TrackingDict(MutableMapping[str, Any]):
         for key in self.live:
             self._remember(key)
         self.live.clear()
+        self.handed.clear()
+        self.written.clear()
         self.cleared = True
+
+    def settle(self) -> None:
+        """Pack back the documents handed out (an updater may have changed them in place)."""
+        live = self.live
+        for key, value in self.handed.items():
+            if key not in self.written and key in live:
+                live[key] = value
 
     def delta(self) -> tuple[dict[str, Any], list[str]]:
         """(upserted documents, deleted ids) relative to the before-images."""
         upserts: dict[str, Any] = {}
         deletes: list[str] = []
+        live, handed = self.live, self.handed
         for key, before in self.before.items():
-            doc = self.live.get(key)
-            if doc is None:
+            blob = live.blob(key)
+            if blob is None:
                 if before is not None and not self.cleared:
                     deletes.append(key)
-            elif key in self.written or before is None or self.cleared or orjson.dumps(doc) != before:
-                upserts[key] = doc
+            elif key in self.written or before is None or self.cleared or blob != before:
+                doc = handed.get(key)
+                upserts[key] = live[key] if doc is None else doc
         if self.cleared:
-            upserts.update((key, doc) for key, doc in self.live.items() if key not in upserts)
+            upserts.update((key, doc) for key, doc in live.items() if key not in upserts)
         return upserts, deletes
 
     def undo(self) -> None:
@@ -98,12 +111,7 @@ class TrackingDict(MutableMapping[str, Any]):
         if self.cleared:
             self.live.clear()
         for key, before in self.before.items():
-            if before is None:
-                self.live.pop(key, None)
-            elif before.__class__ is bytes:
-                self.live[key] = orjson.loads(before)
-            else:
-                self.live[key] = before
+            self.live.put_blob(key, before)
 
 
 class SealedStorage(Storage):
@@ -132,12 +140,23 @@ class SealedStorage(Storage):
         self.after_commit: list[Callable[[], None]] = []
         self.after_rollback: list[Callable[[], None]] = []
 
-    def read(self) -> Tables:
+    # TinyDB types the database as dicts of dicts; every table here is a PackedTable (a MutableMapping), which is
+    # all TinyDB's own code does with them (tests/store/test_tinydb_contract.py)
+    def read(self) -> Tables:  # type: ignore[override]
         return self._live
 
-    def write(self, data: Tables) -> None:
+    def table(self, name: str) -> PackedTable:
+        """The live table ``name`` (made empty if it does not exist yet)."""
+        table = self._live.get(name)
+        if table is None:
+            table = self._live[name] = PackedTable()
+        return table
+
+    def write(self, data: Tables) -> None:  # type: ignore[override]
         """A whole-database write (TinyDB's drop_table paths): sealed as a full snapshot."""
-        self._live = data
+        self._live = {
+            name: table if isinstance(table, PackedTable) else PackedTable.of(table) for name, table in data.items()
+        }
         self._full_rewrite = True
         if self._depth == 0:
             self._commit()

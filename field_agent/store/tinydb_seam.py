@@ -6,7 +6,8 @@ rewrites a whole table on every write (~95 % of an insert's time at 50,000 docum
 internals is used:
 
 - ``_read_table()`` — every public read (``all``, ``search``, ``get``, ``contains``, ``count``, ``len``, iteration)
-  gets the live dict of the table (str ids to documents) that the storage holds, without a copy;
+  gets the live table (str ids to documents, kept packed: ``packed.PackedTable``, a mapping) that the storage
+  holds, without a copy;
 - ``_update_table(updater)`` — every public write runs TinyDB's own updater against a ``TrackingDict`` over that live
   dict (ids stay strings), and the storage is handed only the documents that changed (one sealed frame);
 - ``_get_next_id()`` — ``insert`` takes a new UUIDv7 string instead of the next integer;
@@ -28,6 +29,7 @@ from tinydb import TinyDB
 from tinydb.table import Table
 
 from field_agent.domain.ids import new_id
+from field_agent.store.packed import PackedTable
 from field_agent.store.storage import SealedStorage, TrackingDict
 
 
@@ -40,13 +42,14 @@ class DeltaTable(Table):
 
     # -- the public seam: what the rest of the store calls --------------------------------------------------------
 
-    def documents(self) -> dict[str, Any]:
-        """The live documents by id: the dict the storage holds, not a copy (callers must not change it)."""
-        return self._storage.read().setdefault(self.name, {})
+    def documents(self) -> PackedTable:
+        """The live documents by id: the table the storage holds, not a copy (each document read from it is unpacked
+        afresh; change the table only through this class's writes)."""
+        return self._storage.table(self.name)
 
     def raw(self, doc_id: str) -> Any:
-        """The stored document itself (not a copy): callers must not mutate it."""
-        return self._storage.read().setdefault(self.name, {}).get(doc_id)
+        """The stored document, unpacked: a fresh object each call (changing it changes nothing until it is put)."""
+        return self._storage.table(self.name).get(doc_id)
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
         """Insert or replace one document by id."""
@@ -90,16 +93,18 @@ class DeltaTable(Table):
         return new_id()
 
     def _read_table(self) -> dict[str, Any]:
-        return self._storage.read().setdefault(self.name, {})
+        # TinyDB types the table as a dict; its reads use only Mapping operations on it (pinned by
+        # tests/store/test_tinydb_contract.py), which the packed table provides
+        return self._storage.table(self.name)  # type: ignore[return-value]
 
     def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
         storage = self._storage
-        live = storage.read().setdefault(self.name, {})
-        tracker = TrackingDict(live)
+        tracker = TrackingDict(storage.table(self.name))
         try:
             # TinyDB types its updaters as taking a dict; they use only MutableMapping operations on it (pinned by
             # tests/store/test_tinydb_contract.py), which TrackingDict provides
             updater(tracker)  # type: ignore[arg-type]
+            tracker.settle()
         except BaseException:
             tracker.undo()
             raise

@@ -27,7 +27,7 @@ import uvicorn
 
 from field_agent.ledgers.device import export_from_store
 from field_agent.store import Store
-from field_agent.store.log import scan_log
+from field_agent.store.log import frame_text, scan_log
 from field_agent.store.opening import open_directory
 from field_agent.sync.agent import SyncAgent, SyncResult, enroll
 from field_agent.sync.backoff import RetryPolicy
@@ -84,7 +84,7 @@ def frames_holding(store_dir: Path, needles: list[str]) -> list[tuple[int, str]]
     assert not scan.damage
     hits = []
     for frame in scan.frames:
-        text = frame.body
+        text = frame.body + frame_text(frame)  # the frame as sealed, and every document in it unpacked
         hits += [(frame.seq, n) for n in needles if any(form in text for form in encodings(n))]
     return hits
 

@@ -134,12 +134,21 @@ def test_an_explicit_compaction_replaces_one_running_in_the_background(store: St
 def test_the_snapshot_built_in_steps_reads_back_as_one_snapshot_frame() -> None:
     import secrets
 
-    import orjson
-
-    from field_agent.store.log import FILE_HEADER_SIZE, SNAPSHOT, FrameFinder, encode_snapshot, file_header
+    from field_agent.store.log import (
+        FILE_HEADER_SIZE,
+        SNAPSHOT,
+        FrameFinder,
+        decode_snapshot,
+        encode_snapshot,
+        file_header,
+        plain_tables,
+    )
+    from field_agent.store.packed import PackedTable
     from field_agent.store.snapshot import seal_pieces, snapshot_pieces
 
-    tables = {"records": {str(n): {"a": "记录" * (n % 50), "n": n} for n in range(2500)}, "meta": {"m": {}}, "e": {}}
+    plain = {"records": {str(n): {"a": "记录" * (n % 50), "n": n} for n in range(2500)}, "meta": {"m": {}}, "e": {}}
+    tables = {name: PackedTable.of(table) for name, table in plain.items()}
+    assert tables["records"].packer.dictionary  # 2,500 documents: packed with a dictionary trained on them
     pieces = list(snapshot_pieces(tables))
     assert b"".join(pieces) == encode_snapshot(tables)
     key, store_id = secrets.token_bytes(32), secrets.token_bytes(16)
@@ -148,4 +157,4 @@ def test_the_snapshot_built_in_steps_reads_back_as_one_snapshot_frame() -> None:
         FILE_HEADER_SIZE, 0, int.from_bytes(frame[:4], "big")
     )
     assert opened is not None and opened.kind == SNAPSHOT
-    assert orjson.loads(opened.body) == tables
+    assert plain_tables(decode_snapshot(opened.body)) == plain

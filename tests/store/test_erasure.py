@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from field_agent.store import Store
-from field_agent.store.log import scan_log
+from field_agent.store.log import frame_text, scan_log
 from field_agent.store.opening import open_directory
 
 from .conftest import PASSPHRASE
@@ -24,7 +24,7 @@ def frames_with(store_dir: Path, needle: str) -> list[int]:
     finally:
         unlocked.writer.close()
         unlocked.lock.release()
-    return [frame.seq for frame in scan.frames if needle.encode() in frame.body]
+    return [frame.seq for frame in scan.frames if needle.encode() in frame.body + frame_text(frame)]
 
 
 def marker(record_id: str, kind: str = "followup") -> dict[str, object]:

@@ -40,6 +40,8 @@ from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
+from field_agent.store.log import plain_tables
+from field_agent.store.packed import PackedTable
 from field_agent.store.storage import TrackingDict
 from field_agent.store.tinydb_seam import DeltaTable, SealedTinyDB
 
@@ -158,21 +160,25 @@ class GuardedStorage(Storage):
     """Stands in for SealedStorage: reads allowed only inside the hooks; each delta replayed onto a shadow copy."""
 
     def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {"t": {}}
+        self.data: dict[str, PackedTable] = {"t": PackedTable()}
         self.shadow: dict[str, dict[str, Any]] = {"t": {}}
         self.inside_hook = 0
         self.guarded = False
         self.records = 0
         self.writes = 0
 
-    def read(self) -> dict[str, dict[str, Any]]:
+    def read(self) -> dict[str, PackedTable]:
         assert self.inside_hook or not self.guarded, "a public Table method read the storage around the hooks"
         return self.data
 
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
+    def table(self, name: str) -> PackedTable:
+        assert self.inside_hook or not self.guarded, "a public Table method read the storage around the hooks"
+        return self.data.setdefault(name, PackedTable())
+
+    def write(self, data: dict[str, PackedTable]) -> None:
         self.writes += 1
         self.data = data
-        self.shadow = copy.deepcopy(data)
+        self.shadow = plain_tables(data)
 
     def record(self, name: str, tracker: TrackingDict) -> None:
         assert isinstance(tracker, TrackingDict)
@@ -283,7 +289,7 @@ def test_each_public_write_is_one_update_table_call_seen_whole_by_the_tracking_v
     spy: tuple[SpyTable, GuardedStorage], name: str
 ) -> None:
     table, storage = spy
-    before = copy.deepcopy(storage.data["t"])
+    before = plain_tables(storage.data)["t"]
     write, changed = WRITES[name]
     write(table)
     expected = {key: doc for key, doc in {**before, **changed}.items() if doc is not None}

@@ -10,13 +10,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from field_agent.store import Store
 from field_agent.store.errors import StoreError, StoreNotFound, WrongPassphrase
 from field_agent.store.keys import read_header
+from field_agent.store.log import plain_tables, scan_log
 from field_agent.store.log import replay as replay_frames
-from field_agent.store.log import scan_log
 
 from .model import Ack, CrashState, Trace, crash_states, fingerprint, materialize, replay
 from .recorder import tables_of
@@ -150,7 +148,7 @@ def salvageable(store_dir: Path, passphrase: str, allowed: list[Ack]) -> bool:
         tables = replay_frames(scan.frames)
     except (StoreError, OSError, ValueError):
         return False
-    got = {name: table for name, table in orjson.loads(orjson.dumps(tables)).items() if table}
+    got = {name: table for name, table in plain_tables(tables).items() if table}
     return any(ack.tables == got for ack in allowed if ack.tables is not None)
 
 

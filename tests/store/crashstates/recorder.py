@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from field_agent.store import fsutil, lock, writer
+from field_agent.store.log import plain_tables
 
 from .model import ROOT, Ack, CrashState, Op, Trace, replay
 
@@ -227,4 +226,4 @@ def recording(base: Path) -> Iterator[Recorder]:
 
 def tables_of(store: Any) -> dict:
     """The store's tables as the log holds them (empty tables, which TinyDB makes on first read, left out)."""
-    return {name: table for name, table in orjson.loads(orjson.dumps(store.storage.read())).items() if table}
+    return {name: table for name, table in plain_tables(store.storage.read()).items() if table}
