@@ -473,16 +473,20 @@ def run_size(size: int, samples: int, slow_samples: int, lookups: int, skip_defa
         "compacted); the row marked 'outbox full' is the same store before it; the raw TinyDB-API row queues "
         "nothing for sync.\n"
     )
-    print("| store | open to first lookup ms | RSS after open | RSS added by open | peak during open |")
-    print("|---|---:|---:|---:|---:|")
+    print("| store | open to first lookup ms | RSS after open | RSS added by open | peak during open "
+          "| RSS after open ÷ anchor | peak ÷ anchor |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
     seen = set()
+    anchor_memory = results[SqlCipher.name]["memory"]
     for name, r in results.items():
         memory = r.get("memory")
         if not memory or (name, memory["peak"]) in seen:
             continue
         seen.add((name, memory["peak"]))
         print(f"| {name} | {fmt_ms(memory['open_ms'])} | {memory['rss_after']:.0f} | "
-              f"{memory['rss_after'] - memory['rss_before']:.0f} | {memory['peak']:.0f} |")  # fmt: skip
+              f"{memory['rss_after'] - memory['rss_before']:.0f} | {memory['peak']:.0f} | "
+              f"{memory['rss_after'] / anchor_memory['rss_after']:.2f}× | "
+              f"{memory['peak'] / anchor_memory['peak']:.2f}× |")  # fmt: skip
     anchor = results[SqlCipher.name]
     print(f"\nAgainst the anchor, **{SqlCipher.name}** (ours ÷ anchor: < 1 means ours is faster / smaller):\n")
     print(
@@ -599,7 +603,8 @@ def main() -> None:
         print(json.dumps(run_probe(args.probe[0], Path(args.probe[1]))))
         return
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}")  # fmt: skip
+          f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}; code measured: "
+          f"{Path(sys.modules[Store.__module__].__file__ or '?').parents[2]}")  # fmt: skip
     print("* CachingMiddleware saves are NOT durable (nothing reaches the disk until flush/close).")
     print("† Store.put: validation, HLC stamps per field, outbox entry (envelopes carry a stamp per field). 'file,")
     print("  outbox full': before close (every save still queued for sync; SQLite's WAL not checkpointed); 'after")
