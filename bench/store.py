@@ -11,11 +11,13 @@ durable (fsynced) unless marked otherwise, timed round-robin so disk hiccups hit
 Memory is measured apart, one subprocess per row (so one store's objects never count against another): each
 opens the files the timed run left, reports its resident set after open and its peak (VmRSS, VmHWM); the first row
 is the interpreter with the same imports and nothing opened. SQLCipher's lazy open (connect, key, one indexed
-query, nothing loaded) is a row of its own. File sizes are taken twice: before close (our outbox still full,
-SQLite's WAL not yet checkpointed) and after (outbox acknowledged as by a sync, log compacted; WAL checkpointed).
+query, nothing loaded) is a row of its own; so is the Store.put store before its sync (outbox full, as after an
+import), next to the same store after it (the row without a mark: outbox acknowledged, log compacted). File
+sizes are taken twice: before close (our outbox still full, SQLite's WAL not yet checkpointed) and after (outbox
+acknowledged as by a sync, log compacted; WAL checkpointed).
 Needs the ``bench`` extra for SQLCipher.
 
-At 100,000 records, the memory table (issue 17, goal 2) with everything else kept short (about 3 minutes on two
+At 100,000 records, the memory table (issue 17, goal 2) with everything else kept short (under 2 minutes on two
 cores; TinyDB's default storage rewrites its whole file on every save, so it gets --slow-samples saves only, and
 --skip-default-above 50000 leaves it out altogether):
 
