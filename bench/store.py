@@ -11,9 +11,21 @@ durable (fsynced) unless marked otherwise, timed round-robin so disk hiccups hit
 Memory is measured apart, one subprocess per row (so one store's objects never count against another): each
 opens the files the timed run left, reports its resident set after open and its peak (VmRSS, VmHWM); the first row
 is the interpreter with the same imports and nothing opened. SQLCipher's lazy open (connect, key, one indexed
-query, nothing loaded) is a row of its own. File sizes are taken twice: before close (our outbox still full,
-SQLite's WAL not yet checkpointed) and after (outbox acknowledged as by a sync, log compacted; WAL checkpointed).
+query, nothing loaded) is a row of its own; so is the Store.put store before its sync (outbox full, as after an
+import), next to the same store after it (the row without a mark: outbox acknowledged, log compacted). File
+sizes are taken twice: before close (our outbox still full, SQLite's WAL not yet checkpointed) and after (outbox
+acknowledged as by a sync, log compacted; WAL checkpointed).
 Needs the ``bench`` extra for SQLCipher.
+
+At 100,000 records, the memory table (issue 17, goal 2) with everything else kept short (under 2 minutes on two
+cores; TinyDB's default storage rewrites its whole file on every save, so it gets --slow-samples saves only, and
+--skip-default-above 50000 leaves it out altogether):
+
+    .venv/bin/python bench/store.py --sizes 100000 --samples 50 --slow-samples 5 --lookups 50 --search 0 --sync-path ''
+
+The code measured is this checkout's, or the one PYTHONPATH names (``cd OTHER && PYTHONPATH=$PWD python
+/path/to/bench/store.py …`` measures OTHER with this script). bench/roster_memory.py measures a roster import and
+the open of the store it leaves.
 """
 
 from __future__ import annotations
@@ -38,7 +50,12 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("FIELD_AGENT_KDF_PROFILE", "default")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The code measured is this checkout's, unless PYTHONPATH names another (``cd OTHER && PYTHONPATH=OTHER python
+# /path/to/bench/store.py``: the "before" side of a change); this checkout then only supplies what PYTHONPATH lacks.
+if any(p and (Path(p) / "field_agent").is_dir() for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)):
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
+else:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tinydb import Query, TinyDB
 from tinydb.middlewares import CachingMiddleware
@@ -183,6 +200,10 @@ class OursStore(OursRaw):
         return self.store.repos.residents.search(name)
 
     def close(self) -> None:
+        self.store.close()
+        # memory on open with every save still queued for sync (an import not yet synced), then the sync
+        self.memory_full = probe_memory(self.probe, self.root)
+        self.store = Store.open(self.root / "store", PASSPHRASE)
         while batch := self.store.next_batch(1000):  # as after a sync: outbox empty, log compacted
             self.store.ack_batch(batch[0], [{"record": c["record"], "status": "applied"} for c in batch[1]])
         self.store.compact()
@@ -360,12 +381,15 @@ def run_backends(backends: list[Backend], records: list[dict[str, Any]], fresh: 
             "size": backend.size(),
             "memory": probe_memory(backend.probe, backend.root) if backend.probe else {},
         }
+        if isinstance(backend, OursStore):
+            results[OURS_FULL] = {"memory": backend.memory_full}
         if isinstance(backend, SqlCipher) and backend.cipher:
             results[LAZY] = {"memory": probe_memory("sqlcipher-lazy", backend.root)}
     return results
 
 
 LAZY = "SQLCipher 4, lazy open (first indexed query, nothing loaded)"
+OURS_FULL = "ours: Store.put + indexes†, outbox full (not synced)"
 
 
 def probe_memory(kind: str, root: Path) -> dict[str, float]:
@@ -447,18 +471,24 @@ def run_size(size: int, samples: int, slow_samples: int, lookups: int, skip_defa
               f"{fmt_size(r['size_full'])} | {fmt_size(r['size'])} |")  # fmt: skip
     print(
         "\nMemory, one subprocess per row (MB; the interpreter with the same imports and nothing open: "
-        f"{baseline['rss_after']:.0f} MB):\n"
+        f"{baseline['rss_after']:.0f} MB). {OursStore.name} is opened after its sync (outbox acknowledged, log "
+        "compacted); the row marked 'outbox full' is the same store before it; the raw TinyDB-API row queues "
+        "nothing for sync.\n"
     )
-    print("| store | open to first lookup ms | RSS after open | RSS added by open | peak during open |")
-    print("|---|---:|---:|---:|---:|")
+    print("| store | open to first lookup ms | RSS after open | RSS added by open | peak during open "
+          "| RSS after open ÷ anchor | peak ÷ anchor |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
     seen = set()
+    anchor_memory = results[SqlCipher.name]["memory"]
     for name, r in results.items():
         memory = r.get("memory")
         if not memory or (name, memory["peak"]) in seen:
             continue
         seen.add((name, memory["peak"]))
         print(f"| {name} | {fmt_ms(memory['open_ms'])} | {memory['rss_after']:.0f} | "
-              f"{memory['rss_after'] - memory['rss_before']:.0f} | {memory['peak']:.0f} |")  # fmt: skip
+              f"{memory['rss_after'] - memory['rss_before']:.0f} | {memory['peak']:.0f} | "
+              f"{memory['rss_after'] / anchor_memory['rss_after']:.2f}× | "
+              f"{memory['peak'] / anchor_memory['peak']:.2f}× |")  # fmt: skip
     anchor = results[SqlCipher.name]
     print(f"\nAgainst the anchor, **{SqlCipher.name}** (ours ÷ anchor: < 1 means ours is faster / smaller):\n")
     print(
@@ -467,8 +497,10 @@ def run_size(size: int, samples: int, slow_samples: int, lookups: int, skip_defa
     print("|---|---:|---:|---:|---:|---:|")
     for name in (OursRaw.name, OursStore.name):
         r = results[name]
+        p95 = "-" if r["save"]["p95"] is None or anchor["save"]["p95"] is None else (
+            f"{r['save']['p95'] / anchor['save']['p95']:.2f}×")  # fmt: skip
         print(f"| {name} | {r['save']['median'] / anchor['save']['median']:.2f}× | "
-              f"{r['save']['p95'] / anchor['save']['p95']:.2f}× | {r['open'] / anchor['open']:.2f}× | "
+              f"{p95} | {r['open'] / anchor['open']:.2f}× | "
               f"{r['size_full'] / anchor['size_full']:.2f}× | {r['size'] / anchor['size']:.2f}× |")  # fmt: skip
 
 
@@ -573,7 +605,8 @@ def main() -> None:
         print(json.dumps(run_probe(args.probe[0], Path(args.probe[1]))))
         return
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}")  # fmt: skip
+          f"{platform.platform()}; KDF profile {os.environ['FIELD_AGENT_KDF_PROFILE']}; code measured: "
+          f"{Path(sys.modules[Store.__module__].__file__ or '?').parents[2]}")  # fmt: skip
     print("* CachingMiddleware saves are NOT durable (nothing reaches the disk until flush/close).")
     print("† Store.put: validation, HLC stamps per field, outbox entry (envelopes carry a stamp per field). 'file,")
     print("  outbox full': before close (every save still queued for sync; SQLite's WAL not checkpointed); 'after")
