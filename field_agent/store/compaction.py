@@ -60,6 +60,7 @@ class Compaction:
         self.rollbacks = storage.rollbacks
         self.tables: Tables = {name: table.frozen() for name, table in storage.read().items()}
         self.saved: list[tuple[int, bytes]] = []  # bodies saved since the snapshot was taken
+        self.saved_bytes = 0  # their size before compression (for the next compaction's trigger)
         self.built = threading.Event()
         self._claim = threading.Lock()
         self._claimed = False
@@ -152,7 +153,7 @@ class Compaction:
             writer.drop_next()
             storage.compaction_error = error
             return
-        storage.compacted(self.snapshot_bytes, sum(len(body) for _kind, body in self.saved))
+        storage.compacted(self.snapshot_bytes, self.saved_bytes)
 
 
 def yield_cpu() -> None:

@@ -13,7 +13,9 @@ number is written again with other content, and a repeated GCM nonce would leak 
 Frame plaintext: one kind byte, then the body. Kind 1 is a snapshot of every table (always frame 0 of a
 generation): written as packed documents (``encode_snapshot``: each table's zstd dictionary and its documents as
 the store holds them in memory, ``packed.py``), or, by earlier versions, as the orjson ``{table: {doc_id: doc}}``
-(still read). Kind 2 is a delta, orjson ``[[table, {doc_id: doc}, [deleted ids], cleared], ...]``. Bodies over 64 KiB
+(still read). Kind 2 is a delta: the documents one save wrote, each as its own orjson text, and the ids it deleted
+(``delta_pieces``), or, by earlier versions, orjson ``[[table, {doc_id: doc}, [deleted ids], cleared], ...]``.
+Neither is parsed as a whole on open: each document goes into its table as packed bytes. Bodies over 64 KiB
 (snapshots, bulk imports, pulled pages) are compressed before sealing, flagged in the kind byte: 0x40 zstd (level 1,
 what is written now: ~3x faster to unpack than zlib, which is on the open path), 0x80 zlib (written by earlier
 versions, still read). Envelopes repeat their stamps and field names, so a snapshot shrinks ~13x; single saves stay
@@ -59,9 +61,9 @@ RESYNC_SEQS = 4096  # frame numbers tried at a candidate offset after damage
 RESYNC_BUDGET = 64 << 20  # bytes authenticated while looking for the next intact frame (at least)
 
 SNAPSHOT_MAGIC = b"FAS2"  # a snapshot of packed documents (v1 snapshots are orjson and start with "{")
+DELTA_MAGIC = b"FAD2"  # a delta of documents as orjson texts (v1 deltas are one orjson list and start with "[")
 
 Tables = dict[str, PackedTable]
-Op = tuple[str, dict[str, Any], list[str], bool]
 
 
 def frame_aad(store_id: bytes, generation: int, seq: int, length: int) -> bytes:
@@ -70,7 +72,7 @@ def frame_aad(store_id: bytes, generation: int, seq: int, length: int) -> bytes:
 
 def seal_frame(aead: AESGCM, store_id: bytes, generation: int, seq: int, kind: int, body: bytes) -> bytes:
     """One frame's bytes, ready to append."""
-    if len(body) > COMPRESS_OVER:
+    if len(body) > COMPRESS_OVER and not kind & (ZSTD | COMPRESSED):  # else compressed already (``pack_body``)
         kind, body = kind | ZSTD, zstandard.ZstdCompressor(level=1).compress(body)
     plaintext = bytes((kind,)) + body
     length = len(plaintext) + TAG_SIZE
@@ -246,7 +248,8 @@ class FrameFinder:
         if kind & COMPRESSED:
             kind, body = kind & ~COMPRESSED, zlib.decompress(body)
         elif kind & ZSTD:
-            kind, body = kind & ~ZSTD, zstandard.ZstdDecompressor().decompress(body)
+            # decompressobj: a body compressed as it was made (``pack_body``) has no content size in its header
+            kind, body = kind & ~ZSTD, zstandard.ZstdDecompressor().decompressobj().decompress(body)
         return Frame(pos, seq, kind, body)
 
     def next_after(self, damaged: int, seq: int) -> tuple[int, int] | None:
@@ -301,7 +304,7 @@ class FrameFinder:
             return body[:4] == ZSTD_MAGIC[: len(body)]
         if kind & COMPRESSED:
             return len(body) < 2 or (body[0] & 0x0F == 8 and ((body[0] << 8) | body[1]) % 31 == 0)
-        return body[:1] in ((b"{", b"F", b"") if base == SNAPSHOT else (b"[", b""))
+        return body[:1] in ((b"{", b"F", b"") if base == SNAPSHOT else (b"[", b"F", b""))
 
 
 def apply_frame(tables: Tables, frame: Frame) -> None:
@@ -312,7 +315,20 @@ def apply_frame(tables: Tables, frame: Frame) -> None:
         return
     if frame.kind != DELTA:
         raise ValueError(f"unknown frame kind {frame.kind}")
-    for name, upserts, deletes, cleared in orjson.loads(frame.body):
+    body = frame.body
+    if body[:4] == DELTA_MAGIC:
+        for name, cleared, deletes, texts in decode_delta(body):
+            table = tables.get(name)
+            if table is None:
+                table = tables[name] = PackedTable()
+            if cleared:
+                table.clear()
+            for doc_id in deletes:
+                table.pop(doc_id, None)
+            for doc_id, text in texts:
+                table.put_json(doc_id, text)
+        return
+    for name, upserts, deletes, cleared in orjson.loads(body):
         table = tables.get(name)
         if table is None:
             table = tables[name] = PackedTable()
@@ -321,6 +337,75 @@ def apply_frame(tables: Tables, frame: Frame) -> None:
         for doc_id in deletes:
             table.pop(doc_id, None)
         table.update(upserts)
+
+
+# A delta: MAGIC | u32 tables, then per table: u16 name length | name | u8 cleared | u32 deleted ids, each u16 length |
+# id | u32 documents, each u16 id length | id | u32 text length | orjson text.
+DeltaOp = tuple[str, list[str], list[str], bool]  # table, ids written (their documents are in the live table), deleted
+
+
+def delta_pieces(ops: list[DeltaOp], tables: Mapping[str, PackedTable], step: int = 500) -> Iterator[bytes]:
+    """A delta frame's body in pieces of ``step`` documents, the documents' texts taken from the live tables."""
+    pack_u16, pack_u32 = _TABLE.pack, _U32.pack
+    yield DELTA_MAGIC + pack_u32(len(ops))
+    for name, written, deleted, cleared in ops:
+        encoded = name.encode()
+        head = [pack_u16(len(encoded)) + encoded + (b"\x01" if cleared else b"\x00") + pack_u32(len(deleted))]
+        for key in deleted:
+            ident = key.encode()
+            head.append(pack_u16(len(ident)) + ident)
+        head.append(pack_u32(len(written)))
+        yield b"".join(head)
+        table = tables[name]
+        text, blobs = table.packer.json, table.blobs
+        piece: list[bytes] = []
+        for key in written:
+            ident, doc = key.encode(), text(blobs[key])
+            piece.append(pack_u16(len(ident)) + ident + pack_u32(len(doc)) + doc)
+            if len(piece) == step:
+                yield b"".join(piece)
+                piece = []
+        if piece:
+            yield b"".join(piece)
+
+
+def decode_delta(body: bytes) -> Iterator[tuple[str, bool, list[str], Iterator[tuple[str, bytes]]]]:
+    """(table, cleared, deleted ids, (id, orjson text) pairs) of a delta body made by ``delta_pieces``; consume each
+    table's pairs before the next table."""
+    unpack_u16, unpack_u32 = _TABLE.unpack_from, _U32.unpack_from
+    (count,) = unpack_u32(body, 4)
+    cursor = [8]
+
+    def texts(documents: int) -> Iterator[tuple[str, bytes]]:
+        pos = cursor[0]
+        for _document in range(documents):
+            (size,) = unpack_u16(body, pos)
+            key = body[pos + 2 : pos + 2 + size].decode()
+            pos += 2 + size
+            (size,) = unpack_u32(body, pos)
+            yield key, body[pos + 4 : pos + 4 + size]
+            pos += 4 + size
+        cursor[0] = pos
+
+    for _table in range(count):
+        pos = cursor[0]
+        (size,) = unpack_u16(body, pos)
+        name = body[pos + 2 : pos + 2 + size].decode()
+        pos += 2 + size
+        cleared = body[pos] == 1
+        (deletes,) = unpack_u32(body, pos + 1)
+        pos += 5
+        deleted = []
+        for _deleted in range(deletes):
+            (size,) = unpack_u16(body, pos)
+            deleted.append(body[pos + 2 : pos + 2 + size].decode())
+            pos += 2 + size
+        (documents,) = unpack_u32(body, pos)
+        cursor[0] = pos + 4
+        pairs = texts(documents)
+        yield name, cleared, deleted, pairs
+        for _rest in pairs:  # the caller skipped them
+            pass
 
 
 # A packed snapshot: MAGIC | u32 tables, then per table: u16 name length | name | u32 dictionary length |
@@ -417,6 +502,11 @@ def frame_documents(frame: Frame) -> Iterable[tuple[str, str, Any]]:
             for key, document in table.items():
                 yield name, key, document
         return
+    if frame.body[:4] == DELTA_MAGIC:
+        for name, _cleared, _deleted, texts in decode_delta(frame.body):
+            for key, text in texts:
+                yield name, key, orjson.loads(text)
+        return
     for name, upserts, _deletes, _cleared in orjson.loads(frame.body):
         for key, document in upserts.items():
             yield name, key, document
@@ -460,5 +550,24 @@ def replay(frames: list[Frame]) -> Tables:
     return tables
 
 
-def encode_delta(ops: list[Op]) -> bytes:
-    return orjson.dumps([[name, upserts, deletes, cleared] for name, upserts, deletes, cleared in ops])
+def pack_body(kind: int, pieces: Iterable[bytes]) -> tuple[int, bytes, int]:
+    """(kind, body, size before compression) of a frame made of ``pieces``: compressed with zstd as the pieces come
+    once they pass ``COMPRESS_OVER`` (flagged in the kind), so a big body never exists uncompressed in one piece."""
+    head: list[bytes] = []
+    size = 0
+    iterator = iter(pieces)
+    for piece in iterator:
+        head.append(piece)
+        size += len(piece)
+        if size > COMPRESS_OVER:
+            break
+    else:
+        return kind, b"".join(head), size
+    compressor = zstandard.ZstdCompressor(level=1).compressobj()
+    out = [compressor.compress(b"".join(head))]
+    del head
+    for piece in iterator:
+        size += len(piece)
+        out.append(compressor.compress(piece))
+    out.append(compressor.flush())
+    return kind | ZSTD, b"".join(out), size

@@ -140,6 +140,12 @@ class PackedTable(MutableMapping[str, Any]):
         if not self.tried and len(self.blobs) >= TRAIN_AT:
             self.train()
 
+    def put_json(self, key: str, text: bytes) -> None:
+        """Put a document given as its orjson text (not parsed: packed as it is)."""
+        self.blobs[key] = self.packer.pack_json(text)
+        if not self.tried and len(self.blobs) >= TRAIN_AT:
+            self.train()
+
     def __delitem__(self, key: str) -> None:
         del self.blobs[key]
 

@@ -16,7 +16,17 @@ from tinydb.storages import Storage
 
 from field_agent.store.compaction import Compaction, Runner, in_thread
 from field_agent.store.errors import StoreError
-from field_agent.store.log import DELTA, SNAPSHOT, Op, Tables, encode_delta, encode_snapshot
+from field_agent.store.log import (
+    DELTA,
+    SNAPSHOT,
+    DeltaOp,
+    Tables,
+    delta_pieces,
+    encode_snapshot,
+    pack_body,
+    snapshot_pieces,
+    snapshot_text_bytes,
+)
 from field_agent.store.packed import PackedTable
 from field_agent.store.writer import LogWriter
 
@@ -89,22 +99,31 @@ class TrackingDict(MutableMapping[str, Any]):
             if key not in self.written and key in live:
                 live[key] = value
 
-    def delta(self) -> tuple[dict[str, Any], list[str]]:
-        """(upserted documents, deleted ids) relative to the before-images."""
-        upserts: dict[str, Any] = {}
+    def changes(self) -> tuple[list[str], list[str]]:
+        """(ids written, ids deleted) relative to the before-images; the documents stay in the live table."""
+        written: list[str] = []
         deletes: list[str] = []
-        live, handed = self.live, self.handed
+        blobs = self.live.blobs
         for key, before in self.before.items():
-            blob = live.blob(key)
+            blob = blobs.get(key)
             if blob is None:
                 if before is not None and not self.cleared:
                     deletes.append(key)
             elif key in self.written or before is None or self.cleared or blob != before:
-                doc = handed.get(key)
-                upserts[key] = live[key] if doc is None else doc
+                written.append(key)
         if self.cleared:
-            upserts.update((key, doc) for key, doc in live.items() if key not in upserts)
-        return upserts, deletes
+            seen = set(written)
+            written.extend(key for key in blobs if key not in seen)
+        return written, deletes
+
+    def delta(self) -> tuple[dict[str, Any], list[str]]:
+        """(upserted documents, deleted ids) relative to the before-images."""
+        written, deletes = self.changes()
+        return {key: self.live[key] for key in written}, deletes
+
+    def release(self) -> None:
+        """Drop the documents handed out (the before-images, all that ``undo`` needs, stay)."""
+        self.handed = {}
 
     def undo(self) -> None:
         """Put every touched document back as it was."""
@@ -163,8 +182,9 @@ class SealedStorage(Storage):
 
     def record(self, name: str, tracker: TrackingDict) -> None:
         """Take one table write's delta; seal it now, or at the end of the enclosing batch."""
-        upserts, deletes = tracker.delta()
-        if not upserts and not deletes and not tracker.cleared:
+        written, deletes = tracker.changes()
+        tracker.release()
+        if not written and not deletes and not tracker.cleared:
             return
         op = self._ops.setdefault(name, [{}, set(), False])
         if tracker.cleared:
@@ -172,9 +192,9 @@ class SealedStorage(Storage):
         for key in deletes:
             op[0].pop(key, None)
             op[1].add(key)
-        for key, doc in upserts.items():
+        for key in written:  # the ids only: the documents are taken from the live table at the commit
             op[1].discard(key)
-            op[0][key] = doc
+            op[0][key] = None
         self._undo.append((name, tracker))
         if self._depth == 0:
             self._commit()
@@ -213,17 +233,18 @@ class SealedStorage(Storage):
             return
         try:
             if self._full_rewrite:
-                kind, body = SNAPSHOT, encode_snapshot(self._live)
+                kind, body, size = pack_body(SNAPSHOT, snapshot_pieces(self._live))
             else:
-                ops: list[Op] = [(name, op[0], sorted(op[1]), op[2]) for name, op in self._ops.items()]
-                kind, body = DELTA, encode_delta(ops)
+                ops: list[DeltaOp] = [(name, list(op[0]), sorted(op[1]), op[2]) for name, op in self._ops.items()]
+                kind, body, size = pack_body(DELTA, delta_pieces(ops, self._live))
             self.writer.append(kind, body)
         except BaseException:
             self._rollback()
             raise
-        self.appended_bytes += len(body)
+        self.appended_bytes += size
         if self.compaction is not None:
             self.compaction.saved.append((kind, body))
+            self.compaction.saved_bytes += size
         self._ops.clear()
         self._undo.clear()
         self._full_rewrite = False
@@ -241,7 +262,7 @@ class SealedStorage(Storage):
             self.compaction.cancel()
         body = encode_snapshot(self._live)
         size = self.writer.compact(body)
-        self.compacted(len(body), 0)
+        self.compacted(snapshot_text_bytes(body), 0)
         return size
 
     def finish_compaction(self) -> None:
