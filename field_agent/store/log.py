@@ -28,10 +28,13 @@ import gc
 import re
 import secrets
 import struct
+import sys
 import zlib
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -409,11 +412,13 @@ def decode_delta(body: bytes) -> Iterator[tuple[str, bool, list[str], Iterator[t
 
 
 # A packed snapshot: MAGIC | u32 tables, then per table: u16 name length | name | u32 dictionary length |
-# dictionary | u32 documents, then per document: u16 id length | id | u32 blob length | blob; then u64, the size of
-# the documents as orjson text (for the compaction trigger, which compares like with like).
+# dictionary | u32 documents | u32 length of the ids | the ids, joined by NUL | u32 per document, its blob's length |
+# the blobs, one after the other; then u64, the size of the documents as orjson text (for the compaction trigger,
+# which compares like with like). Ids and lengths come in one block each, so that opening splits them in C.
 _TABLE = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+assert array("I").itemsize == 4, "the snapshot format stores blob lengths as 4-byte unsigned integers"
 
 
 def snapshot_pieces(tables: Mapping[str, Mapping[str, Any]], step: int = 500) -> Iterator[bytes]:
@@ -430,11 +435,25 @@ def snapshot_pieces(tables: Mapping[str, Mapping[str, Any]], step: int = 500) ->
             packer, blobs = Packer(), {key: orjson.dumps(doc) for key, doc in table.items()}
         dictionary = packer.dictionary or b""
         encoded = name.encode()
-        yield pack_u16(len(encoded)) + encoded + pack_u32(len(dictionary)) + dictionary + pack_u32(len(blobs))
+        ids = "\0".join(blobs).encode()
+        if len(blobs) > 1 and ids.count(0) != len(blobs) - 1:
+            raise ValueError("a document id holds a NUL character")
+        sizes = array("I", map(len, blobs.values()))
+        if sys.byteorder != "big":
+            sizes.byteswap()
+        yield (
+            pack_u16(len(encoded))
+            + encoded
+            + pack_u32(len(dictionary))
+            + dictionary
+            + pack_u32(len(blobs))
+            + pack_u32(len(ids))
+            + ids
+            + sizes.tobytes()
+        )
         piece: list[bytes] = []
-        for key, blob in blobs.items():
-            ident = key.encode()
-            piece.append(pack_u16(len(ident)) + ident + pack_u32(len(blob)) + blob)
+        for blob in blobs.values():
+            piece.append(blob)
             text_bytes += len(blob) if blob[0] == 0x7B else zstandard.frame_content_size(blob)
             if len(piece) == step:
                 yield b"".join(piece)
@@ -464,28 +483,29 @@ def decode_snapshot(body: bytes) -> Tables:
     """The tables of a snapshot body, packed (either format)."""
     if body[:4] != SNAPSHOT_MAGIC:
         return {name: PackedTable.of(documents) for name, documents in orjson.loads(body).items()}
-    view = memoryview(body)
     unpack_u16, unpack_u32 = _TABLE.unpack_from, _U32.unpack_from
     (count,) = unpack_u32(body, 4)
     pos = 8
     tables: Tables = {}
     for _table in range(count):
         (size,) = unpack_u16(body, pos)
-        name = bytes(view[pos + 2 : pos + 2 + size]).decode()
+        name = body[pos + 2 : pos + 2 + size].decode()
         pos += 2 + size
         (size,) = unpack_u32(body, pos)
-        dictionary = bytes(view[pos + 4 : pos + 4 + size])
+        dictionary = body[pos + 4 : pos + 4 + size]
         pos += 4 + size
-        (documents,) = unpack_u32(body, pos)
-        pos += 4
-        blobs: dict[str, bytes] = {}
-        for _document in range(documents):
-            (size,) = unpack_u16(body, pos)
-            key = bytes(view[pos + 2 : pos + 2 + size]).decode()
-            pos += 2 + size
-            (size,) = unpack_u32(body, pos)
-            blobs[key] = body[pos + 4 : pos + 4 + size]
-            pos += 4 + size
+        documents, size = unpack_u32(body, pos)[0], unpack_u32(body, pos + 4)[0]
+        pos += 8
+        ids = body[pos : pos + size].decode().split("\0") if documents else []
+        pos += size
+        sizes = array("I")
+        sizes.frombytes(body[pos : pos + 4 * documents])
+        if sys.byteorder != "big":
+            sizes.byteswap()
+        pos += 4 * documents
+        ends = list(accumulate(sizes, initial=pos))
+        blobs = dict(zip(ids, map(body.__getitem__, map(slice, ends, ends[1:])), strict=True))
+        pos = ends[-1]
         tables[name] = PackedTable(blobs, Packer(dictionary))
     return tables
 
