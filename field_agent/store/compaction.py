@@ -45,6 +45,8 @@ class Host(Protocol):
 
     def read(self) -> Tables: ...
 
+    def hints(self) -> Callable[[], dict[str, bytes]] | None: ...
+
     def finished(self, job: Compaction) -> None: ...
 
     def compacted(self, snapshot_bytes: int, appended_bytes: int) -> None: ...
@@ -59,6 +61,7 @@ class Compaction:
         self.generation = self.writer.generation + 1
         self.rollbacks = storage.rollbacks
         self.tables: Tables = {name: table.frozen() for name, table in storage.read().items()}
+        self.hints = storage.hints()  # the index's hint as of the same moment, made in the background
         self.saved: list[tuple[int, bytes]] = []  # bodies saved since the snapshot was taken
         self.saved_bytes = 0  # their size before compression (for the next compaction's trigger)
         self.built = threading.Event()
@@ -87,7 +90,8 @@ class Compaction:
         try:
             if not self.cancelled:
                 pieces = []
-                for piece in snapshot_pieces(self.tables, lambda: self.cancelled):
+                hints = self.hints() if self.hints is not None else None
+                for piece in snapshot_pieces(self.tables, lambda: self.cancelled, hints):
                     pieces.append(piece)
                     hand_over()
                 self.tables = {}

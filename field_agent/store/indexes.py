@@ -7,10 +7,13 @@ conflicts, and household search (``search.SearchIndex``, built on first use: pin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from field_agent.domain.envelope import DELETED, is_deleted, open_conflicts, set_members, view
+from field_agent.store.packed import PackedTable
 from field_agent.store.search import SearchIndex
 
 # (kind, field) pairs indexed by value: "which records of this kind point at X".
@@ -42,13 +45,81 @@ class RecordIndex:
         self._records: Mapping[str, Any] = records
 
     def rebuild(self, records: Mapping[str, Any]) -> None:
-        """Index every record in one pass (runs on every open: at 50,000 records every microsecond counts)."""
+        """Index every record in one pass (runs on every open: at 100,000 records every microsecond counts).
+
+        A snapshot written with this index's ``hint`` (what it needs of each record) spares unpacking every record:
+        only the records written after the snapshot, or missing from its hint, are read."""
         self._reset(records)
+        taken = records.take_hint() if isinstance(records, PackedTable) else None
+        if taken is not None:
+            try:
+                hinted = orjson.loads(taken[0])
+            except orjson.JSONDecodeError:
+                hinted = None
+            if isinstance(hinted, dict):
+                stale = taken[1]
+                rest = [record_id for record_id in records if record_id in stale or record_id not in hinted]
+                self._from_hint(hinted, records, stale)
+                for record_id in rest:
+                    envelope = records.get(record_id)
+                    if envelope is not None:
+                        self._add(record_id, envelope)
+                return
+        self._rebuild_from(records.items())
+
+    def _from_hint(self, hinted: dict[str, Any], records: Mapping[str, Any], stale: set[str]) -> None:
+        by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
+        deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
+        for record_id, (kind, is_deleted_, refs, groups, is_conflicted) in hinted.items():
+            if record_id in stale or record_id not in records:
+                continue
+            of_kind = by_kind.get(kind)
+            if of_kind is None:
+                of_kind = by_kind[kind] = set()
+            of_kind.add(record_id)
+            if is_conflicted:
+                conflicted.add(record_id)
+            if is_deleted_:
+                deleted.add(record_id)
+            found = tuple((name, value) for name, value in refs) if refs else ()
+            for name, value in found:
+                bucket = refs_index.get((kind, name))
+                if bucket is None:
+                    bucket = refs_index[(kind, name)] = {}
+                holders = bucket.get(value)
+                if holders is None:
+                    bucket[value] = {record_id}
+                else:
+                    holders.add(record_id)
+            for group in groups:
+                holders = groups_index.get(group)
+                if holders is None:
+                    groups_index[group] = {record_id}
+                else:
+                    holders.add(record_id)
+            indexed[record_id] = (kind, bool(is_deleted_), found, tuple(groups))
+
+    def hint_source(self) -> tuple[dict[str, Any], set[str]]:
+        """Copies of what ``hint`` is made from (fast: take them under the store's lock, make the hint outside)."""
+        return dict(self._indexed), set(self.conflicted)
+
+    @staticmethod
+    def hint(source: tuple[dict[str, Any], set[str]]) -> bytes:
+        """What the index needs of each record, for a snapshot (``rebuild`` reads it back)."""
+        indexed, conflicted = source
+        return orjson.dumps(
+            {
+                record_id: (kind, deleted, refs, groups, record_id in conflicted)
+                for record_id, (kind, deleted, refs, groups) in indexed.items()
+            }
+        )
+
+    def _rebuild_from(self, items: Iterable[tuple[str, Any]]) -> None:
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
         per_kind: dict[str, tuple[set[str], list[tuple[str, dict[Any, set[str]]]], bool]] = {}
         no_refs: tuple[tuple[str, Any], ...] = ()
-        for record_id, envelope in records.items():
+        for record_id, envelope in items:
             kind = envelope["kind"]
             context = per_kind.get(kind)
             if context is None:

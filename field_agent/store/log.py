@@ -413,18 +413,23 @@ def decode_delta(body: bytes) -> Iterator[tuple[str, bool, list[str], Iterator[t
 
 # A packed snapshot: MAGIC | u32 tables, then per table: u16 name length | name | u32 dictionary length |
 # dictionary | u32 documents | u32 length of the ids | the ids, joined by NUL | u32 per document, its blob's length |
-# the blobs, one after the other; then u64, the size of the documents as orjson text (for the compaction trigger,
-# which compares like with like). Ids and lengths come in one block each, so that opening splits them in C.
+# the blobs, one after the other | u32 length of the hint | the hint (what the store's index needs of each
+# document, orjson, or nothing: ``indexes.RecordIndex.hint``); then u64, the size of the documents as orjson text
+# (for the compaction trigger, which compares like with like). Ids and lengths come in one block each, so that
+# opening splits them in C.
 _TABLE = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 assert array("I").itemsize == 4, "the snapshot format stores blob lengths as 4-byte unsigned integers"
 
 
-def snapshot_pieces(tables: Mapping[str, Mapping[str, Any]], step: int = 500) -> Iterator[bytes]:
+def snapshot_pieces(
+    tables: Mapping[str, Mapping[str, Any]], step: int = 500, hints: Mapping[str, bytes] | None = None
+) -> Iterator[bytes]:
     """The packed snapshot of ``tables`` in pieces of ``step`` documents (a ``PackedTable``'s blobs are taken as
-    they are; a plain dict's documents are packed without a dictionary). The tables must not change meanwhile
-    (pass ``PackedTable.frozen()`` copies)."""
+    they are; a plain dict's documents are packed without a dictionary), with a table's hint from ``hints`` if
+    given. The tables must not change meanwhile (pass ``PackedTable.frozen()`` copies)."""
+    hints = hints or {}
     pack_u16, pack_u32 = _TABLE.pack, _U32.pack
     yield SNAPSHOT_MAGIC + pack_u32(len(tables))
     text_bytes = 0
@@ -460,11 +465,13 @@ def snapshot_pieces(tables: Mapping[str, Mapping[str, Any]], step: int = 500) ->
                 piece = []
         if piece:
             yield b"".join(piece)
+        hint = hints.get(name, b"")
+        yield pack_u32(len(hint)) + hint
     yield _U64.pack(text_bytes)
 
 
-def encode_snapshot(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
-    return b"".join(snapshot_pieces(tables))
+def encode_snapshot(tables: Mapping[str, Mapping[str, Any]], hints: Mapping[str, bytes] | None = None) -> bytes:
+    return b"".join(snapshot_pieces(tables, hints=hints))
 
 
 def snapshot_text_bytes(body: bytes) -> int:
@@ -506,7 +513,10 @@ def decode_snapshot(body: bytes) -> Tables:
         ends = list(accumulate(sizes, initial=pos))
         blobs = dict(zip(ids, map(body.__getitem__, map(slice, ends, ends[1:])), strict=True))
         pos = ends[-1]
-        tables[name] = PackedTable(blobs, Packer(dictionary))
+        table = tables[name] = PackedTable(blobs, Packer(dictionary))
+        (size,) = unpack_u32(body, pos)
+        table.hint = body[pos + 4 : pos + 4 + size] or None
+        pos += 4 + size
     return tables
 
 

@@ -114,13 +114,17 @@ class PackedValues(ValuesView[Any]):
 class PackedTable(MutableMapping[str, Any]):
     """``id -> document`` kept as packed bytes; reading unpacks a fresh copy (see the module docstring)."""
 
-    __slots__ = ("blobs", "packer", "tried")
+    __slots__ = ("blobs", "hint", "hint_stale", "packer", "tried")
 
     def __init__(self, blobs: dict[str, bytes] | None = None, packer: Packer | None = None) -> None:
         self.blobs: dict[str, bytes] = {} if blobs is None else blobs
         packer = packer or Packer()
         self.packer = packer
         self.tried = packer.dictionary is not None  # a dictionary was trained (or training failed) already
+        # what the snapshot said of its documents for the store's index (``indexes.RecordIndex``), until the index
+        # takes it; the ids written since it was loaded, whose part of it is out of date
+        self.hint: bytes | None = None
+        self.hint_stale: set[str] = set()
 
     @classmethod
     def of(cls, documents: Mapping[str, Any]) -> PackedTable:
@@ -139,17 +143,23 @@ class PackedTable(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.blobs[key] = self.packer.pack(value)
+        if self.hint is not None:
+            self.hint_stale.add(key)
         if not self.tried and len(self.blobs) >= TRAIN_AT:
             self.train()
 
     def put_json(self, key: str, text: bytes) -> None:
         """Put a document given as its orjson text (not parsed: packed as it is)."""
         self.blobs[key] = self.packer.pack_json(text)
+        if self.hint is not None:
+            self.hint_stale.add(key)
         if not self.tried and len(self.blobs) >= TRAIN_AT:
             self.train()
 
     def __delitem__(self, key: str) -> None:
         del self.blobs[key]
+        if self.hint is not None:
+            self.hint_stale.add(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.blobs)
@@ -168,6 +178,13 @@ class PackedTable(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         self.blobs.clear()
+        self.hint = None
+
+    def take_hint(self) -> tuple[bytes, set[str]] | None:
+        """The snapshot's hint for the index and the ids written since (once: it is dropped)."""
+        hint, stale = self.hint, self.hint_stale
+        self.hint, self.hint_stale = None, set()
+        return None if hint is None else (hint, stale)
 
     # -- blobs ---------------------------------------------------------------------------------------------------
 
@@ -176,6 +193,8 @@ class PackedTable(MutableMapping[str, Any]):
 
     def put_blob(self, key: str, blob: bytes | None) -> None:
         """Put back a blob taken from this table (``None``: the key was absent)."""
+        if self.hint is not None:
+            self.hint_stale.add(key)
         if blob is None:
             self.blobs.pop(key, None)
         else:

@@ -11,7 +11,7 @@ The result reads back as one ordinary zstd-compressed snapshot frame (``log.Fram
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -27,10 +27,12 @@ class Cancelled(Exception):
     """The snapshot is no longer wanted (the store compacted or closed meanwhile)."""
 
 
-def snapshot_pieces(tables: Tables, cancelled: Callable[[], bool] = lambda: False) -> Iterator[bytes]:
+def snapshot_pieces(
+    tables: Tables, cancelled: Callable[[], bool] = lambda: False, hints: Mapping[str, bytes] | None = None
+) -> Iterator[bytes]:
     """The packed snapshot of ``tables`` (byte for byte ``encode_snapshot``), ``DOCS_PER_PIECE`` documents a piece;
     pass ``PackedTable.frozen()`` copies: the blobs are copied as they are, nothing is unpacked."""
-    for piece in packed_pieces(tables, DOCS_PER_PIECE):
+    for piece in packed_pieces(tables, DOCS_PER_PIECE, hints):
         if cancelled():
             raise Cancelled
         yield piece

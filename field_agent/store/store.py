@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ class Store:
         with gc_paused(freeze=len(documents) >= FREEZE_AT):
             self.index.rebuild(documents)
         self.storage.after_commit.append(self._reindex)
+        self.storage.index_hints = self._index_hints
         self._editor = Editor(core)
         self.conflicts = Conflicts(core, self._editor)
         self.sync = SyncSide(core)
@@ -177,6 +178,7 @@ class Store:
         # its reference cycles (commit hooks) so that refcounting frees it once it is dropped.
         self.storage.after_commit.clear()
         self.storage.after_rollback.clear()
+        self.storage.index_hints = None
 
     def __enter__(self) -> Store:
         return self
@@ -196,6 +198,11 @@ class Store:
         """Rewrite the log as one snapshot (atomically); return its size in bytes."""
         self._core.check_open()
         return self.storage.compact()
+
+    def _index_hints(self) -> Callable[[], dict[str, bytes]]:
+        """For a snapshot taken now: what makes its hint of the records' index (copied now, made when called)."""
+        source = self.index.hint_source()
+        return lambda: {"records": RecordIndex.hint(source)}
 
     def _reindex(self) -> None:
         core = self._core
