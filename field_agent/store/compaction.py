@@ -45,7 +45,7 @@ class Host(Protocol):
 
     def read(self) -> Tables: ...
 
-    def hints(self) -> Callable[[], dict[str, bytes]] | None: ...
+    def hints(self) -> Callable[[Tables], dict[str, bytes]] | None: ...
 
     def finished(self, job: Compaction) -> None: ...
 
@@ -90,7 +90,7 @@ class Compaction:
         try:
             if not self.cancelled:
                 pieces = []
-                hints = self.hints() if self.hints is not None else None
+                hints = self.hints(self.tables) if self.hints is not None else None
                 for piece in snapshot_pieces(self.tables, lambda: self.cancelled, hints):
                     pieces.append(piece)
                     hand_over()

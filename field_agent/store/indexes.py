@@ -52,67 +52,113 @@ class RecordIndex:
         self._reset(records)
         taken = records.take_hint() if isinstance(records, PackedTable) else None
         if taken is not None:
+            hint, ids, stale = taken
             try:
-                hinted = orjson.loads(taken[0])
-            except orjson.JSONDecodeError:
-                hinted = None
-            if isinstance(hinted, dict):
-                stale = taken[1]
-                rest = [record_id for record_id in records if record_id in stale or record_id not in hinted]
-                self._from_hint(hinted, records, stale)
-                for record_id in rest:
-                    envelope = records.get(record_id)
-                    if envelope is not None:
-                        self._add(record_id, envelope)
+                done = self._from_hint(orjson.loads(hint), ids, records, stale)
+            except (orjson.JSONDecodeError, TypeError, ValueError, KeyError, IndexError):
+                self._reset(records)  # not the form this version writes: index from the records
+            else:
+                del hint, ids, taken
+                for record_id in records:
+                    if record_id not in done:
+                        envelope = records.get(record_id)
+                        if envelope is not None:
+                            self._add(record_id, envelope)
                 return
         self._rebuild_from(records.items())
 
-    def _from_hint(self, hinted: dict[str, Any], records: Mapping[str, Any], stale: set[str]) -> None:
+    def _from_hint(self, hint: dict[str, Any], ids: list[str], records: Mapping[str, Any], stale: set[str]) -> set[str]:
+        """Index the records the hint describes (``ids``: the snapshot's, in its order); return their ids.
+
+        The hint is flat: a list of every string it uses (kinds, field names, groups, referenced ids), and per
+        record, in the snapshot's order, integers: kind, flags (1 deleted, 2 open conflict), then the number of
+        references and (field, value) pairs, then the number of groups and the groups. Parsing it makes one list of
+        small integers and one string per distinct value, nothing per record, so nothing is left behind in memory."""
+        names, rows = hint["names"], hint["rows"]
+        if len(rows) < 4 * len(ids):
+            raise ValueError("hint too short")
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
-        for record_id, (kind, is_deleted_, refs, groups, is_conflicted) in hinted.items():
-            if record_id in stale or record_id not in records:
+        live = records.blobs if isinstance(records, PackedTable) else records
+        done: list[str] = []
+        kinds: dict[int, tuple[str, set[str]]] = {}
+        buckets: dict[tuple[int, int], tuple[str, dict[Any, set[str]]]] = {}
+        no_refs: tuple[tuple[str, Any], ...] = ()
+        pos = 0
+        for record_id in ids:
+            number, flags, count = rows[pos], rows[pos + 1], rows[pos + 2]
+            pos += 3
+            found = no_refs
+            if count:
+                pairs = []
+                for _ref in range(count):
+                    key = (number, rows[pos])
+                    holder = buckets.get(key)
+                    if holder is None:
+                        name = names[rows[pos]]
+                        holder = buckets[key] = (name, refs_index.setdefault((names[number], name), {}))
+                    pairs.append((holder[0], names[rows[pos + 1]], holder[1]))
+                    pos += 2
+                found = tuple((name, value) for name, value, _bucket in pairs)
+            size = rows[pos]
+            members = tuple(names[group] for group in rows[pos + 1 : pos + 1 + size]) if size else ()
+            pos += 1 + size
+            if record_id in stale or record_id not in live:
                 continue
-            of_kind = by_kind.get(kind)
-            if of_kind is None:
-                of_kind = by_kind[kind] = set()
+            done.append(record_id)
+            context = kinds.get(number)
+            if context is None:
+                kind = names[number]
+                context = kinds[number] = (kind, by_kind.setdefault(kind, set()))
+            kind, of_kind = context
             of_kind.add(record_id)
-            if is_conflicted:
-                conflicted.add(record_id)
-            if is_deleted_:
-                deleted.add(record_id)
-            found = tuple((name, value) for name, value in refs) if refs else ()
-            for name, value in found:
-                bucket = refs_index.get((kind, name))
-                if bucket is None:
-                    bucket = refs_index[(kind, name)] = {}
-                holders = bucket.get(value)
-                if holders is None:
-                    bucket[value] = {record_id}
-                else:
-                    holders.add(record_id)
-            for group in groups:
+            if flags:
+                if flags & 2:
+                    conflicted.add(record_id)
+                if flags & 1:
+                    deleted.add(record_id)
+            if count:
+                for _name, value, bucket in pairs:
+                    holders = bucket.get(value)
+                    if holders is None:
+                        bucket[value] = {record_id}
+                    else:
+                        holders.add(record_id)
+            for group in members:
                 holders = groups_index.get(group)
                 if holders is None:
                     groups_index[group] = {record_id}
                 else:
                     holders.add(record_id)
-            indexed[record_id] = (kind, bool(is_deleted_), found, tuple(groups))
+            indexed[record_id] = (kind, flags & 1 == 1, found, members)
+        return set(done)
 
     def hint_source(self) -> tuple[dict[str, Any], set[str]]:
         """Copies of what ``hint`` is made from (fast: take them under the store's lock, make the hint outside)."""
         return dict(self._indexed), set(self.conflicted)
 
     @staticmethod
-    def hint(source: tuple[dict[str, Any], set[str]]) -> bytes:
-        """What the index needs of each record, for a snapshot (``rebuild`` reads it back)."""
+    def hint(source: tuple[dict[str, Any], set[str]], ids: Iterable[str]) -> bytes:
+        """What the index needs of each record of ``ids`` (the snapshot's, in its order), for ``rebuild``."""
         indexed, conflicted = source
-        return orjson.dumps(
-            {
-                record_id: (kind, deleted, refs, groups, record_id in conflicted)
-                for record_id, (kind, deleted, refs, groups) in indexed.items()
-            }
-        )
+        numbers: dict[Any, int] = {}
+        rows: list[int] = []
+        add, number = rows.append, numbers.setdefault
+        for record_id in ids:
+            entry = indexed.get(record_id)
+            if entry is None:  # not indexed (not for a snapshot of the live table): no hint, open unpacks them all
+                return b""
+            kind, is_deleted_, refs, groups = entry
+            add(number(kind, len(numbers)))
+            add((1 if is_deleted_ else 0) | (2 if record_id in conflicted else 0))
+            add(len(refs))
+            for name, value in refs:
+                add(number(name, len(numbers)))
+                add(number(value, len(numbers)))
+            add(len(groups))
+            for group in groups:
+                add(number(group, len(numbers)))
+        return orjson.dumps({"names": list(numbers), "rows": rows})
 
     def _rebuild_from(self, items: Iterable[tuple[str, Any]]) -> None:
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups

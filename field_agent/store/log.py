@@ -516,6 +516,8 @@ def decode_snapshot(body: bytes) -> Tables:
         table = tables[name] = PackedTable(blobs, Packer(dictionary))
         (size,) = unpack_u32(body, pos)
         table.hint = body[pos + 4 : pos + 4 + size] or None
+        if table.hint is not None:
+            table.hint_ids = ids
         pos += 4 + size
     return tables
 

@@ -114,7 +114,7 @@ class PackedValues(ValuesView[Any]):
 class PackedTable(MutableMapping[str, Any]):
     """``id -> document`` kept as packed bytes; reading unpacks a fresh copy (see the module docstring)."""
 
-    __slots__ = ("blobs", "hint", "hint_stale", "packer", "tried")
+    __slots__ = ("blobs", "hint", "hint_ids", "hint_stale", "packer", "tried")
 
     def __init__(self, blobs: dict[str, bytes] | None = None, packer: Packer | None = None) -> None:
         self.blobs: dict[str, bytes] = {} if blobs is None else blobs
@@ -124,6 +124,7 @@ class PackedTable(MutableMapping[str, Any]):
         # what the snapshot said of its documents for the store's index (``indexes.RecordIndex``), until the index
         # takes it; the ids written since it was loaded, whose part of it is out of date
         self.hint: bytes | None = None
+        self.hint_ids: list[str] = []  # the snapshot's ids, in the order of the hint
         self.hint_stale: set[str] = set()
 
     @classmethod
@@ -180,11 +181,12 @@ class PackedTable(MutableMapping[str, Any]):
         self.blobs.clear()
         self.hint = None
 
-    def take_hint(self) -> tuple[bytes, set[str]] | None:
-        """The snapshot's hint for the index and the ids written since (once: it is dropped)."""
-        hint, stale = self.hint, self.hint_stale
-        self.hint, self.hint_stale = None, set()
-        return None if hint is None else (hint, stale)
+    def take_hint(self) -> tuple[bytes, list[str], set[str]] | None:
+        """The snapshot's hint for the index, the snapshot's ids in its order, and the ids written since (once: it
+        is dropped)."""
+        hint, ids, stale = self.hint, self.hint_ids, self.hint_stale
+        self.hint, self.hint_ids, self.hint_stale = None, [], set()
+        return None if hint is None else (hint, ids, stale)
 
     # -- blobs ---------------------------------------------------------------------------------------------------
 

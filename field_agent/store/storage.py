@@ -161,7 +161,7 @@ class SealedStorage(Storage):
         self.after_commit: list[Callable[[], None]] = []
         # called under the lock when a snapshot is taken: returns what makes the snapshot's hints for the store's
         # index, as of that moment (the Store sets it; ``indexes.RecordIndex.hint``)
-        self.index_hints: Callable[[], Callable[[], dict[str, bytes]]] | None = None
+        self.index_hints: Callable[[], Callable[[Tables], dict[str, bytes]]] | None = None
         self.after_rollback: list[Callable[[], None]] = []
 
     # TinyDB types the database as dicts of dicts; every table here is a PackedTable (a MutableMapping), which is
@@ -266,7 +266,7 @@ class SealedStorage(Storage):
             self.compaction = Compaction(self)
             self.run_compaction(self.compaction)
 
-    def hints(self) -> Callable[[], dict[str, bytes]] | None:
+    def hints(self) -> Callable[[Tables], dict[str, bytes]] | None:
         """What makes the index's hints for a snapshot of the tables as they are now (None: no index)."""
         return self.index_hints() if self.index_hints is not None else None
 
@@ -277,7 +277,7 @@ class SealedStorage(Storage):
         if self.compaction is not None:
             self.compaction.cancel()
         hints = self.hints()
-        body = encode_snapshot(self._live, hints() if hints is not None else None)
+        body = encode_snapshot(self._live, hints(self._live) if hints is not None else None)
         size = self.writer.compact(body)
         self.compacted(snapshot_text_bytes(body), 0)
         return size

@@ -199,10 +199,11 @@ class Store:
         self._core.check_open()
         return self.storage.compact()
 
-    def _index_hints(self) -> Callable[[], dict[str, bytes]]:
-        """For a snapshot taken now: what makes its hint of the records' index (copied now, made when called)."""
+    def _index_hints(self) -> Callable[[Mapping[str, Any]], dict[str, bytes]]:
+        """For a snapshot taken now: what makes its hint of the records' index (copied now, made when called with
+        the tables the snapshot writes, so that it follows their order)."""
         source = self.index.hint_source()
-        return lambda: {"records": RecordIndex.hint(source)}
+        return lambda tables: {"records": RecordIndex.hint(source, tables.get("records", {}))}
 
     def _reindex(self) -> None:
         core = self._core
