@@ -7,7 +7,7 @@ conflicts, and household search (``search.SearchIndex``, built on first use: pin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -26,6 +26,18 @@ REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
     "task": ("assignee", "role", "group"),
 }
 SEARCHABLE_KINDS = ("household", "resident")
+# The few fields of live records of a kind that the app reads for every record of the kind at once (Today's counts:
+# eligibility and isolation of every resident, the round's visits and samplings), kept beside the index so that
+# those passes need not unpack every record (``RecordIndex.projection``).
+PROJECTED: dict[str, tuple[str, ...]] = {
+    "resident": ("residency", "isolation_status", "isolation_start", "isolation_days", "id_number"),
+    "visit": ("household", "outcome", "visited_at"),
+    "sampling": ("resident", "status"),
+}
+
+
+HINT_VERSION = 1
+HintSource = tuple[dict[str, Any], set[str], dict[str, tuple[Any, ...]]]
 
 
 class RecordIndex:
@@ -40,6 +52,7 @@ class RecordIndex:
         self.conflicted: set[str] = set()
         self.refs: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self.groups: dict[str, set[str]] = {}
+        self.projected: dict[str, tuple[Any, ...]] = {}
         self._indexed: dict[str, tuple[str, bool, tuple[tuple[str, Any], ...], tuple[str, ...]]] = {}
         self._search: SearchIndex | None = None
         self._records: Mapping[str, Any] = records
@@ -55,7 +68,7 @@ class RecordIndex:
             hint, ids, stale = taken
             try:
                 done = self._from_hint(orjson.loads(hint), ids, records, stale)
-            except (orjson.JSONDecodeError, TypeError, ValueError, KeyError, IndexError):
+            except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError, KeyError, IndexError):
                 self._reset(records)  # not the form this version writes: index from the records
             else:
                 del hint, ids, taken
@@ -72,13 +85,16 @@ class RecordIndex:
 
         The hint is flat: a list of every string it uses (kinds, field names, groups, referenced ids), and per
         record, in the snapshot's order, integers: kind, flags (1 deleted, 2 open conflict), then the number of
-        references and (field, value) pairs, then the number of groups and the groups. Parsing it makes one list of
+        references and (field, value) pairs, then the number of groups and the groups, then the number of projected
+        values (``PROJECTED``) and the values. Parsing it makes one list of
         small integers and one string per distinct value, nothing per record, so nothing is left behind in memory."""
+        if hint.get("v") != HINT_VERSION:
+            raise ValueError("a hint of another version")
         names, rows = hint["names"], hint["rows"]
-        if len(rows) < 4 * len(ids):
+        if len(rows) < 5 * len(ids):
             raise ValueError("hint too short")
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
-        deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
+        deleted, conflicted, indexed, projected = self.deleted, self.conflicted, self._indexed, self.projected
         live = records.blobs if isinstance(records, PackedTable) else records
         done: list[str] = []
         kinds: dict[int, tuple[str, set[str]]] = {}
@@ -102,6 +118,9 @@ class RecordIndex:
                 found = tuple((name, value) for name, value, _bucket in pairs)
             size = rows[pos]
             members = tuple(names[group] for group in rows[pos + 1 : pos + 1 + size]) if size else ()
+            pos += 1 + size
+            size = rows[pos]
+            values = tuple(names[value] for value in rows[pos + 1 : pos + 1 + size]) if size else None
             pos += 1 + size
             if record_id in stale or record_id not in live:
                 continue
@@ -131,19 +150,25 @@ class RecordIndex:
                 else:
                     holders.add(record_id)
             indexed[record_id] = (kind, flags & 1 == 1, found, members)
+            if values is not None:
+                projected[record_id] = values
         return set(done)
 
-    def hint_source(self) -> tuple[dict[str, Any], set[str]]:
+    def hint_source(self) -> HintSource:
         """Copies of what ``hint`` is made from (fast: take them under the store's lock, make the hint outside)."""
-        return dict(self._indexed), set(self.conflicted)
+        return dict(self._indexed), set(self.conflicted), dict(self.projected)
 
     @staticmethod
-    def hint(source: tuple[dict[str, Any], set[str]], ids: Iterable[str]) -> bytes:
+    def hint(source: HintSource, ids: Iterable[str]) -> bytes:
         """What the index needs of each record of ``ids`` (the snapshot's, in its order), for ``rebuild``."""
-        indexed, conflicted = source
-        numbers: dict[Any, int] = {}
+        indexed, conflicted, projected = source
+        numbers: dict[tuple[type, Any], int] = {}
         rows: list[int] = []
-        add, number = rows.append, numbers.setdefault
+        add, setdefault = rows.append, numbers.setdefault
+
+        def number(value: Any, _fresh: int) -> int:
+            return setdefault((value.__class__, value), len(numbers))  # 1 and True apart
+
         for record_id in ids:
             entry = indexed.get(record_id)
             if entry is None:  # not indexed (not for a snapshot of the live table): no hint, open unpacks them all
@@ -158,20 +183,44 @@ class RecordIndex:
             add(len(groups))
             for group in groups:
                 add(number(group, len(numbers)))
-        return orjson.dumps({"names": list(numbers), "rows": rows})
+            values = projected.get(record_id, ())
+            add(len(values))
+            for value in values:
+                add(number(value, len(numbers)))
+        return orjson.dumps({"v": HINT_VERSION, "names": [value for _type, value in numbers], "rows": rows})
+
+    def projection(self, kind: str, ids: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, the ``PROJECTED`` fields of ``kind`` as a dict) of each live record of ``ids`` (no unpacking)."""
+        names = PROJECTED[kind]
+        projected = self.projected
+        for record_id in ids:
+            values = projected.get(record_id)
+            if values is not None:
+                yield record_id, dict(zip(names, values, strict=True))
+
+    def recorded_groups(self, record_id: str) -> tuple[str, ...]:
+        """The special groups recorded for a resident (from the index)."""
+        entry = self._indexed.get(record_id)
+        return entry[3] if entry is not None else ()
 
     def _rebuild_from(self, items: Iterable[tuple[str, Any]]) -> None:
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
-        per_kind: dict[str, tuple[set[str], list[tuple[str, dict[Any, set[str]]]], bool]] = {}
+        per_kind: dict[str, tuple[set[str], list[tuple[str, dict[Any, set[str]]]], bool, tuple[str, ...] | None]] = {}
+        projected = self.projected
         no_refs: tuple[tuple[str, Any], ...] = ()
         for record_id, envelope in items:
             kind = envelope["kind"]
             context = per_kind.get(kind)
             if context is None:
                 buckets = [(name, refs_index.setdefault((kind, name), {})) for name in REFERENCE_FIELDS.get(kind, ())]
-                context = per_kind[kind] = (by_kind.setdefault(kind, set()), buckets, kind == "resident")
-            of_kind, buckets, with_groups = context
+                context = per_kind[kind] = (
+                    by_kind.setdefault(kind, set()),
+                    buckets,
+                    kind == "resident",
+                    PROJECTED.get(kind),
+                )
+            of_kind, buckets, with_groups, projected_names = context
             of_kind.add(record_id)
             fields = envelope["fields"]
             if envelope["conflicts"] and open_conflicts(envelope):
@@ -203,6 +252,8 @@ class RecordIndex:
                     else:
                         holders.add(record_id)
             indexed[record_id] = (kind, False, refs, groups)
+            if projected_names is not None:
+                projected[record_id] = tuple(map(fields.get, projected_names))
 
     def update(self, record_id: str) -> None:
         """Re-index one record from the live table."""
@@ -251,9 +302,13 @@ class RecordIndex:
                 for group in groups:
                     self.groups.setdefault(group, set()).add(record_id)
         self._indexed[record_id] = (kind, deleted, refs, groups)
+        names = PROJECTED.get(kind)
+        if names is not None and not deleted:
+            self.projected[record_id] = tuple(map(fields.get, names))
 
     def _remove(self, record_id: str) -> None:
         entry = self._indexed.pop(record_id, None)
+        self.projected.pop(record_id, None)
         if entry is None:
             return
         kind, _deleted, refs, groups = entry

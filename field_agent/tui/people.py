@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -61,6 +61,12 @@ def eligible_from_fields(fields: Mapping[str, Any], sets: Mapping[str, Any], tod
     """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling by the domain's
     default rule; the verdict of ``sampling_reasons`` (tests hold them together)."""
     return stored_eligibility(today)(fields, sets)
+
+
+def projected_eligibility(today: date) -> Callable[[Mapping[str, Any], Iterable[str]], bool]:
+    """``stored_eligibility`` for a resident's projected fields (``RecordIndex.projection``) and recorded groups
+    (``RecordIndex.recorded_groups``): what Today counts every resident with, without unpacking any."""
+    return groups.DEFAULT_ELIGIBILITY.split_checker(today)
 
 
 def stored_eligibility(today: date) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:

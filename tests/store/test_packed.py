@@ -67,6 +67,7 @@ def index_state(index: RecordIndex) -> dict[str, Any]:
         "refs": {key: {value: ids for value, ids in bucket.items() if ids} for key, bucket in index.refs.items()},
         "groups": {group: ids for group, ids in index.groups.items() if ids},
         "indexed": index._indexed,
+        "projected": index.projected,
     }
 
 
@@ -178,3 +179,23 @@ def test_every_frame_of_a_compacted_store_is_the_packed_form(store: Store, store
         unlocked.writer.close()
         unlocked.lock.release()
     assert [frame.body[:4] for frame in scan.frames] == [b"FAS2", b"FAD2"]
+
+
+def test_the_projection_today_reads_follows_every_save(store: Store) -> None:
+    household = store.put("household", {"address": "1号"})["id"]
+    resident = store.put(
+        "resident",
+        {
+            "name": "王芳",
+            "household": household,
+            "id_number": make_id_number("350181", date(1950, 3, 4), 12, "female"),
+            "residency": "resident",
+        },
+    )["id"]
+    [(_, fields)] = store.index.projection("resident", [resident])
+    assert fields["residency"] == "resident" and fields["isolation_status"] is None
+    store.put("resident", {"isolation_status": "home", "isolation_start": "2026-12-01"}, record_id=resident)
+    [(_, fields)] = store.index.projection("resident", [resident])
+    assert (fields["isolation_status"], fields["isolation_start"]) == ("home", "2026-12-01")
+    store.delete(resident)
+    assert list(store.index.projection("resident", [resident])) == []

@@ -58,7 +58,7 @@ def today_summary(
     since = started_on(round_, today)
     visited_today: set[str] = set()
     visited_round: set[str] = set()
-    for _id, fields, _sets in reader.fields(reader.live_ids("visit")):
+    for _id, fields in reader.index.projection("visit", reader.live_ids("visit")):
         household = fields.get("household")
         if household is None or fields.get("outcome") not in CHECKED_OUTCOMES:
             continue
@@ -70,21 +70,19 @@ def today_summary(
     done_residents = _done_in_round(reader, round_["id"] if round_ else None)
     eligible_count = done_count = 0
     isolated: list[tuple[str, Mapping[str, Any]]] = []
-    stored, is_eligible = reader.stored(), people.stored_eligibility(today)
-    for resident_id in reader.live_ids("resident"):  # ~30,000 in a big grid: kept tight on purpose
-        envelope = stored.get(resident_id)
-        if envelope is None:
-            continue
-        fields = envelope["fields"]
-        if fields.get("isolation_status") == "home":
+    index, is_eligible = reader.index, people.projected_eligibility(today)
+    # ~30,000 residents in a big grid, 100,000 after a town's roster: read from the index's projection of each
+    # resident (no record unpacked), kept tight on purpose
+    for resident_id, fields in index.projection("resident", reader.live_ids("resident")):
+        if fields["isolation_status"] == "home":
             isolated.append((resident_id, fields))
-        if is_eligible(fields, envelope["sets"]):
+        if is_eligible(fields, index.recorded_groups(resident_id)):
             eligible_count += 1
             done_count += resident_id in done_residents
     due = checked = flagged = 0
-    for resident_id, fields in isolated:
-        day = isolation_day(fields.get("isolation_start"), today)
-        if not 1 <= day <= int(fields.get("isolation_days") or isolation_days):
+    for resident_id, resident in isolated:
+        day = isolation_day(resident.get("isolation_start"), today)
+        if not 1 <= day <= int(resident.get("isolation_days") or isolation_days):
             continue
         due += 1
         todays = [f for _, f, _ in reader.fields(reader.referencing("followup", "resident", resident_id))]
@@ -127,7 +125,7 @@ def _done_in_round(reader: StoreReader, round_id: str | None) -> set[str]:
     if round_id is None:
         return set()
     latest: dict[str, tuple[str, Any]] = {}
-    for sampling_id, fields, _sets in reader.fields(reader.referencing("sampling", "round", round_id)):
+    for sampling_id, fields in reader.index.projection("sampling", reader.referencing("sampling", "round", round_id)):
         resident = fields.get("resident")
         if resident is None:
             continue
