@@ -187,7 +187,7 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 def _relationships(archive: zipfile.ZipFile, part: str, folder: str) -> list[tuple[str, str, str]]:
     """A relationships part's (Id, Type, package path of the target); a target is relative to ``folder`` unless
-    it starts with '/'. None when the part is missing."""
+    it starts with '/'; none when the part is missing."""
     try:
         data = archive.read(part.lstrip("/"))
     except KeyError:
