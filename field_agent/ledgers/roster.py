@@ -8,6 +8,7 @@ import``) share it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def _read_sheet(
     id_col, name_col = layout.columns["id_number"], layout.columns["name"]
     in_footer = False
     bad_lines: set[int] = set()
-    for line in range(layout.last + 1, len(sheet.rows) + 1):
+    for line in _lines_once(sheet, layout.last + 1):
         cells = sheet.rows[line - 1]
         if not any(cell.strip() for cell in cells):
             continue
@@ -165,6 +166,15 @@ def _read_sheet(
             summary.rows += 1
     summary.bad_rows = len(bad_lines)
     result.sheets.append(summary)
+
+
+def _lines_once(sheet: Sheet, first: int) -> Iterator[int]:
+    """The sheet's line numbers from ``first``; each row's text is dropped once the loop moves past it (nothing looks
+    back), so a big sheet's raw rows and its parsed rows are not all held together at the end. parse_roster read the
+    sheet itself, so no caller sees it emptied."""
+    for line in range(first, len(sheet.rows) + 1):
+        yield line
+        sheet.rows[line - 1] = []
 
 
 def _titled_residency(sheet: Sheet, layout: Layout, words: RosterWords) -> str:
