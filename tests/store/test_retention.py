@@ -78,22 +78,22 @@ def town(store: Store, server: Server) -> dict[str, str]:
         w("s_refused", "sampling", {**sampled, "round": "closed", "sampled_at": iso(OLD)}, OLD),
         w("f_ended_old", "followup", {"resident": "r1", "date": iso(OLD)[:10], "contact_made": True}, OLD),
         w("f_isolated_old", "followup", {"resident": "r2", "date": iso(OLD)[:10], "contact_made": True}, OLD),
-        w("v_old", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "visited"}, OLD),
-        w("v_recent", "visit", {"household": "h1", "visited_at": iso(RECENT), "outcome": "visited"}, RECENT),
-        w("v_isolated_old", "visit", {"household": "h2", "visited_at": iso(OLD), "outcome": "visited"}, OLD),
+        w("v_old", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "met"}, OLD),
+        w("v_recent", "visit", {"household": "h1", "visited_at": iso(RECENT), "outcome": "met"}, RECENT),
+        w("v_isolated_old", "visit", {"household": "h2", "visited_at": iso(OLD), "outcome": "met"}, OLD),
         w("t_done_old", "task", {"title": "发放物资", "task_kind": "other", "status": "done"}, OLD),
         w("t_open_old", "task", {"title": "排查", "task_kind": "other", "status": "open"}, OLD),
-        w("v_deleted", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "visited"}, OLD - DAY),
+        w("v_deleted", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "met"}, OLD - DAY),
         w("v_deleted", "visit", {"_deleted": True}, OLD),
     ]
-    conflicted = w("v_conflict", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "visited"}, OLD)
+    conflicted = w("v_conflict", "visit", {"household": "h1", "visited_at": iso(OLD), "outcome": "met"}, OLD)
     stamp = conflicted["stamps"]["outcome"]
     conflicted["conflicts"] = {
         "c1": {
             "type": "value",
             "field": "outcome",
-            "winner": {"value": "visited", "stamp": stamp},
-            "loser": {"value": "absent", "stamp": stamp[:-1] + "0"},
+            "winner": {"value": "met", "stamp": stamp},
+            "loser": {"value": "nobody_home", "stamp": stamp[:-1] + "0"},
         }
     }
     server.send(store, *[dict(envelope) for envelope in {e["id"]: e for e in [*pages, conflicted]}.values()])
