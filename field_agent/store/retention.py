@@ -12,8 +12,9 @@ Retired (every condition):
 
 - acknowledged: no pending change, none in the batch in flight, no refused change; no open conflict;
 - older than the window: its newest stamp and its own date (visit time, sampling time, follow-up day, task due)
-  fall before the start of the town's day ``days`` days ago (town time zone: the store's ``time_zone`` setting,
-  Beijing time by default);
+  fall before the window, which is the last ``days`` town days, today included (``3``: today and the two days
+  before; ``0``: none, finished work goes at once), in the town's time zone (the store's ``time_zone`` setting,
+  Beijing time by default, as the terminal app reads it);
 - and of a kind whose work is over: a sampling of a round closed (its ``status`` set to ``closed``) before the
   window; a follow-up of a resident no longer in home isolation whose isolation ended before the window (or who
   is no longer on the tablet); a visit of a household with nobody in home isolation; a done or cancelled task; a
@@ -79,9 +80,10 @@ def town_zone(name: object) -> tzinfo:
 
 
 def cutoff_ms(now_ms: int, days: int, zone: tzinfo) -> int:
-    """The start of the town's day ``days`` days before ``now_ms``: what is older than this is out of the window."""
+    """The start of the window: the window is the last ``days`` town days, today included (3: today and the two
+    days before; 0: nothing, finished work goes at once). What is older than this is out of the window."""
     today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
-    first = today - timedelta(days=days)
+    first = today - timedelta(days=days - 1)
     return int(datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
 
 

@@ -16,13 +16,13 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner, Result
+from server.test_erasure import frames_holding
 
 from field_agent.cli.main import cli
 from field_agent.domain.hlc import HybridClock, wall_ms
 from field_agent.store import Store
 from field_agent.sync.lookup import lookup_record
 from server_stub.cli import cli as server_cli
-from tests.server.test_erasure import frames_holding
 
 from .harness import PASSPHRASE, Town, enrolled, normal, sync
 

@@ -14,7 +14,8 @@ from field_agent.domain.envelope import local_edit
 from field_agent.domain.hlc import HybridClock
 from field_agent.store import Store
 from field_agent.store.retention import RETENTION_KEY, RETIRED_KEY, cutoff_ms
-from tests.store.conftest import PASSPHRASE, resident_values
+
+from .conftest import PASSPHRASE, resident_values
 
 GRID = "grid-1"
 DAY = 86_400_000
@@ -224,6 +225,6 @@ def test_retired_records_leave_the_file_and_come_back_when_the_server_changes_th
 
 def test_cutoff_is_the_start_of_the_towns_day() -> None:
     zone = ZoneInfo("Asia/Shanghai")
-    cut = cutoff_ms(NOW, 3, zone)
-    assert datetime.fromtimestamp(cut / 1000, zone) == datetime(2026, 11, 28, 0, 0, tzinfo=zone)
-    assert cutoff_ms(NOW, 0, zone) == int(datetime(2026, 12, 1, tzinfo=zone).timestamp() * 1000)
+    cut = cutoff_ms(NOW, 3, zone)  # the last three days, today included: 11-29, 11-30 and 12-01
+    assert datetime.fromtimestamp(cut / 1000, zone) == datetime(2026, 11, 29, 0, 0, tzinfo=zone)
+    assert cutoff_ms(NOW, 0, zone) == int(datetime(2026, 12, 2, tzinfo=zone).timestamp() * 1000)  # none
