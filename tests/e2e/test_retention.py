@@ -21,6 +21,7 @@ from server.test_erasure import frames_holding
 from field_agent.cli.main import cli
 from field_agent.domain.hlc import HybridClock, wall_ms
 from field_agent.store import Store
+from field_agent.store.salvage import PULL_EVERYTHING_KEY
 from field_agent.sync.lookup import lookup_record
 from server_stub.cli import cli as server_cli
 
@@ -101,6 +102,12 @@ async def test_old_acknowledged_records_leave_the_tablet_and_come_back_from_the_
     assert (again.pulled, again.pushed, again.retired) == (0, 0, 0)  # no pull sends it back
     assert store.get(ids["visit"]) is None
     assert normal(own_town.records(grid)[ids["visit"]]) == normal(before["visit"])  # the server still has it
+    # a salvaged store pulls everything again (its own pushes too): the old record comes back, then goes again
+    store.meta_set("cursor", 0)
+    store.meta_set(PULL_EVERYTHING_KEY, True)
+    refill = await sync(store)
+    assert refill.pulled == 1 and refill.retired == 1  # "pulled" counts what changed here: the retired one and store.get(ids["visit"]) is None
+    assert store.meta_get(PULL_EVERYTHING_KEY) is False
     store.close()
     assert frames_holding(directory, [NOTE]) == []  # compacted: no frame decrypts to the retired note
     await asyncio.to_thread(through_the_cli, directory, ids, before)
@@ -109,9 +116,9 @@ async def test_old_acknowledged_records_leave_the_tablet_and_come_back_from_the_
 def through_the_cli(directory: Path, ids: dict[str, str], before: dict[str, Any]) -> None:
     """``status`` counts what left; ``records get`` of a retired id asks the server (the CLI runs its own loop)."""
     status = orjson.loads(fa(directory, "status", "--json").stdout)
-    assert status["retired"]["total"] == 1 and status["retention_days"] == 3
+    assert status["retired"]["total"] == 2 and status["retention_days"] == 3
     assert status["records_held"] == 4  # grid, household, two tasks
-    assert "retired (kept on the server): 1" in fa(directory, "status").stdout
+    assert "retired (kept on the server): 2" in fa(directory, "status").stdout
 
     looked_up = fa(directory, "records", "get", ids["visit"], "--envelope")
     assert looked_up.exit_code == 0, looked_up.output
