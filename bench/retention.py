@@ -1,7 +1,7 @@
 """A month of one grid on a tablet, with the town's retention window and without it (issue 17, goal 1).
 
 The grid: 15,000 residents in 5,000 households. Every day a sampling round opens (and yesterday's closes), every
-resident is sampled once (15,000 samplings a day), 800 households are visited, the residents in home isolation
+resident is sampled once (15,000 samplings a day), 810 households are visited, the residents in home isolation
 (30 start each day, for 7 days) get a follow-up each, and 10 tasks are done: over 30 days ≥ 500,000 records are
 made in the grid. Each night the tablet syncs: the day's records arrive as pulled, acknowledged pages of 500, built
 as the server sends them (each record's latest version, stamped by the server-side clocks of the day, applied with
@@ -153,7 +153,7 @@ class Grid:
                 when,
             )  # fmt: skip
         evening = morning + timedelta(hours=11)
-        for visit in range(800):
+        for visit in range(810):
             when = evening + timedelta(seconds=visit)
             self.write(
                 rid(5, number * 10_000 + visit), "visit",

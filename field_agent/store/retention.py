@@ -42,7 +42,9 @@ from field_agent.store.erasure import COMPACT_KEY
 RETENTION_KEY = "tablet_retention_days"
 """meta: the town's window in days (an int; None = keep everything), as the last pull delivered it."""
 RETIRED_KEY = "retired"
-"""meta: ``{"total": n, "last_ms": ms, "last": {kind: n}}`` (counts only, never an id or a value)."""
+"""meta: ``{"total": n, "last_ms": ms, "last": {kind: n}, "parents": {round or resident id: {kind: ms}}}``: counts,
+and which rounds' samplings and residents' follow-ups left (so the ledgers do not call them left out); never a
+value, never the id of a retired record."""
 ZONE_SETTING = "time_zone"  # the same setting the terminal app reads (field_agent/tui/timefmt.py)
 DEFAULT_ZONE = "Asia/Shanghai"
 DONE_TASKS = ("done", "cancelled")
@@ -214,7 +216,19 @@ def retire(core: StoreCore, now_ms: int, days: int | None) -> RetireCounts:
     ids = [record_id for group in due.values() for record_id in group]
     counts.retired = {kind: len(group) for kind, group in sorted(due.items())}
     noted = core.meta_get(RETIRED_KEY) or {}
-    note = {"total": int(noted.get("total", 0)) + len(ids), "last_ms": int(now_ms), "last": counts.retired}
+    parents: dict[str, dict[str, int]] = noted.get("parents") or {}
+    table = core.records.documents()
+    for kind, field_name in (("sampling", "round"), ("followup", "resident")):
+        for record_id in due.get(kind, ()):
+            parent = table[record_id]["fields"].get(field_name)
+            if isinstance(parent, str):
+                parents.setdefault(parent, {})[kind] = int(now_ms)
+    note = {
+        "total": int(noted.get("total", 0)) + len(ids),
+        "last_ms": int(now_ms),
+        "last": counts.retired,
+        "parents": parents,  # round / resident -> kind -> when its records left: the ledgers say so, not "left out"
+    }
     with core.storage.batch():
         core.records.delete_many(ids)
         core.touched.update(ids)

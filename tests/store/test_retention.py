@@ -228,3 +228,18 @@ def test_cutoff_is_the_start_of_the_towns_day() -> None:
     cut = cutoff_ms(NOW, 3, zone)  # the last three days, today included: 11-29, 11-30 and 12-01
     assert datetime.fromtimestamp(cut / 1000, zone) == datetime(2026, 11, 29, 0, 0, tzinfo=zone)
     assert cutoff_ms(NOW, 0, zone) == int(datetime(2026, 12, 2, tzinfo=zone).timestamp() * 1000)  # none
+
+
+def test_the_ledgers_say_a_rounds_samplings_left_the_tablet_not_that_anyone_was_left_out(
+    store: Store, server: Server, tmp_path: Path
+) -> None:
+    from field_agent.ledgers.device import export_from_store
+
+    town(store, server)
+    store.retire(NOW, WINDOW)
+    today = datetime.fromtimestamp(NOW / 1000).date()
+    ledger = export_from_store(store, "sampling", tmp_path / "out.csv", today=today)
+    rows = {row["round_name"]: row for row in ledger.as_dicts()}
+    assert rows["第一轮"]["left_out"] == "已移出平板（2026-12-01），存于镇服务器"  # closed: its samplings left
+    assert isinstance(rows["第二轮"]["left_out"], int)  # open: counted as before
+    assert store.meta_get(RETIRED_KEY)["parents"] == {"closed": {"sampling": NOW}, "r1": {"followup": NOW}}
