@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -231,6 +232,7 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=5_000)
     parser.add_argument("--anchor-days", type=int, default=30, help="feed the retention-off anchor this many days")
     parser.add_argument("--measure", default="10,20,30", help="days after which both stores are probed")
+    parser.add_argument("--probes", type=int, default=3, help="fresh processes per store and day (median, max)")
     args = parser.parse_args()
     measure = {int(day) for day in args.measure.split(",")}
     os.environ.setdefault("FIELD_AGENT_KDF_PROFILE", "test")
@@ -270,10 +272,13 @@ def main() -> None:
                     if name == "anchor" and day > args.anchor_days:
                         continue
                     stores[name].close()
-                    result = probe(path, night.date().isoformat(), now_ms)
+                    probes = [probe(path, night.date().isoformat(), now_ms) for _ in range(args.probes)]
+                    opens = sorted(result["open_ms"] for result in probes)
                     rows.append(
                         {"day": day, "store": name, "made": grid.made, "log": dir_size(path / "store.log"),
-                         "load": os.getloadavg()[0], **result}
+                         "load": os.getloadavg()[0], **probes[0], "open_ms": statistics.median(opens),
+                         "open_max": opens[-1], "rss_after": statistics.median(p["rss_after"] for p in probes),
+                         "peak": max(p["peak"] for p in probes)}
                     )  # fmt: skip
                     stores[name] = Store.open(path, PASSPHRASE)
         for store in stores.values():
@@ -289,10 +294,10 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"{datetime.now(UTC).date().isoformat()})\n"
     )
     print(
-        "| day | tablet | records made | records held | log MB | open → Today ms | RSS after open MB | "
-        "peak MB | load | open ÷ anchor | RSS ÷ anchor |"
+        f"| day | tablet | records made | records held | log MB | open → Today ms, median of {args.probes} | max | "
+        "RSS after open MB | peak MB | load | open ÷ anchor | RSS ÷ anchor |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     anchors = {row["day"]: row for row in rows if row["store"] == "anchor"}
     for row in rows:
         anchor = anchors.get(row["day"])
@@ -303,7 +308,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         label = f"retention {args.window} d" if row["store"] == "retention" else "**anchor: retention off**"
         print(
             f"| {row['day']} | {label} | {row['made']:,} | {row['held']:,} | {row['log'] / 1e6:.1f} | "
-            f"{row['open_ms']:,.0f} | {row['rss_after']:,.0f} | {row['peak']:,.0f} | {row['load']:.1f} | "
+            f"{row['open_ms']:,.0f} | {row['open_max']:,.0f} | {row['rss_after']:,.0f} | {row['peak']:,.0f} | "
+            f"{row['load']:.1f} | "
             f"{ratio_open} | {ratio_rss} |"
         )
 
