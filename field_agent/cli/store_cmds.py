@@ -170,7 +170,7 @@ def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: boo
         echo_json({**data, "_source": "server"} if source == "server" else data)
     else:
         if source == "server":
-            echo("(from the town server: no longer kept on this tablet)")
+            echo("(from the town server: no longer kept on this tablet / 来自镇服务器，平板上已不保存)")
         for key, value in data.items():
             echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
 
