@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,6 +29,7 @@ from field_agent.protocol.wire import (
     PullResponse,
     PushResponse,
 )
+from field_agent.protocol.wire import Envelope as WireEnvelope
 from server_stub import __version__
 from server_stub.access_log import AccessLog
 from server_stub.compression import ResponseCompression
@@ -41,7 +42,9 @@ from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
 from server_stub.push import push
 from server_stub.push_body import parse_push
+from server_stub.town_settings import tablet_retention_days
 
+RECORD_ID_PATH = Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -226,6 +229,23 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         authorization = request.headers.get("authorization")
         return await anyio.to_thread.run_sync(_pull_page, app.state, authorization, cursor, limit, skip_own)
 
+    @router.get(
+        "/records/{record_id}",
+        response_model=WireEnvelope,
+        tags=["sync"],
+        responses=_errors(401, 404, 422, 503),
+        dependencies=[known_query()],
+    )
+    def get_record(
+        device: Device, record_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")]
+    ) -> Response:
+        """One record of this device's grid, as stored (an old record the tablet no longer keeps). A record of
+        another grid is answered as a missing one."""
+        envelope = db.get_record(record_id)
+        if envelope is None or envelope.get("grid") != device["grid"]:
+            return error_response(404, "not_found", "no such record in this grid")
+        return Response(orjson.dumps(envelope), media_type="application/json")
+
     app.include_router(router)
     app.include_router(office_router, responses=_errors(401))
     _document_push_body(app)
@@ -285,11 +305,14 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int, s
     # erasure markers (server_stub/retention.py) ride in their own key, sent only when there are some, so a
     # tablet that does not know them reads the page as before
     purged = [marker for _, _, marker in rows if marker is not None]
-    body = b'{"records":[%b],"next_cursor":%d,"more":%b%b}' % (
+    # the town's retention window for tablets rides on the last page only (one read of ``meta`` per sync)
+    settings = b"" if more else b',"tablet_retention_days":' + orjson.dumps(tablet_retention_days(state.db))
+    body = b'{"records":[%b],"next_cursor":%d,"more":%b%b%b}' % (
         b",".join(text for _, text, _ in rows if text is not None),
         next_cursor,
         b"true" if more else b"false",
         b',"purged":' + orjson.dumps(purged) if purged else b"",
+        settings,
     )
     return Response(body, media_type="application/json")
 

@@ -533,6 +533,26 @@ def retention_set(db_url: str | None, as_json: bool, kind: str, days: str) -> No
         click.echo(f"{kind}: {'kept (off)' if rules[kind] is None else f'{rules[kind]} days'}")
 
 
+@cli.group()
+def town() -> None:
+    """The town's settings for its tablets."""
+
+
+@town.command("retention")
+@common_options
+@click.option("--days", "days", default=None, help="Days a tablet keeps finished work (e.g. 14, 14d) or 'off'.")
+def town_retention(db_url: str | None, as_json: bool, days: str | None) -> None:
+    """Show or set how long tablets keep acknowledged records of finished work (they stay on the server)."""
+    from server_stub.town_settings import set_tablet_retention, tablet_retention_days
+
+    with open_db(db_url) as db:
+        value = tablet_retention_days(db) if days is None else set_tablet_retention(db, days)
+    if as_json:
+        echo_json({"tablet_retention_days": value})
+    else:
+        click.echo(f"tablets keep finished work: {'everything (off)' if value is None else f'{value} days'}")
+
+
 @cli.command("purge")
 @common_options
 @click.option("--dry-run", is_flag=True, help="Only count what the rules would erase.")

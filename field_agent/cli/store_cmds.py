@@ -151,19 +151,26 @@ UNMASKED_HELP = "Full ID numbers and phones (grid leader only; audited)."
 @click.option("--unmasked", is_flag=True, help=UNMASKED_HELP)
 @click.pass_context
 def records_get(ctx: click.Context, record_id: str, as_json: bool, envelope: bool, unmasked: bool) -> None:
-    """Print one record (deleted records show "_deleted": true); ID numbers and phones masked."""
+    """Print one record (deleted records show "_deleted": true); ID numbers and phones masked.
+
+    A record not on the tablet (an old one that retention let go) is looked up on the town server when online,
+    and said to come from there."""
+    source = "tablet"
     with open_store(ctx) as store:
         record = store.get(record_id)
         if record is None:
-            fail(f"no record with id {record_id}")
+            record = _from_server(store, record_id)
+            source = "server"
         if unmasked:
             _allow_unmasked(store, f"records get {record_id}", 1)
     data = record if envelope else view(record)
     if not unmasked:
         data = mask_record(data)
     if as_json or envelope:
-        echo_json(data)
+        echo_json({**data, "_source": "server"} if source == "server" else data)
     else:
+        if source == "server":
+            echo("(from the town server: no longer kept on this tablet / 来自镇服务器，平板上已不保存)")
         for key, value in data.items():
             echo(f"{key}: {value if isinstance(value, str) else orjson.dumps(value).decode()}")
 
@@ -185,6 +192,26 @@ def records_list(ctx: click.Context, kind: str | None, as_json: bool, include_de
     else:
         for item in views:
             echo(f"{item['id']}  {item['kind']}")
+
+
+def _from_server(store: Store, record_id: str) -> dict[str, Any]:
+    """The server's copy of a record the tablet does not hold (fails with one line when offline or missing)."""
+    import asyncio
+
+    from field_agent.sync.errors import NotEnrolled, SyncError
+    from field_agent.sync.lookup import lookup_record
+
+    if not store.meta_get("token"):
+        fail(f"no record with id {record_id}")
+    try:
+        record = asyncio.run(lookup_record(store, record_id))
+    except NotEnrolled:
+        fail(f"no record with id {record_id}")
+    except SyncError as error:
+        fail(f"no record with id {record_id} on this tablet, and the town server could not be asked: {error}")
+    if record is None:
+        fail(f"no record with id {record_id} on this tablet or on the town server")
+    return record
 
 
 def _allow_unmasked(store: Store, what: str, rows: int) -> None:
@@ -219,6 +246,24 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         echo(f"  {kind}: {count}")
     echo(f"pending changes: {status['pending_changes']}  refused: {status['refused_changes']}")
     echo(f"open conflicts: {status['open_conflicts']}  last sync: {status['last_sync'] or 'never'}")
+    days = status["retention_days"]
+    window = "keeps everything" if days is None else f"{days} days"
+    retired = status["retired"] or {}
+    when = _local_time(retired.get("last_ms"))
+    echo(
+        f"records on this tablet: {status['records_held']}  retired (kept on the server): "
+        f"{retired.get('total', 0)}{f', last {when}' if when else ''}  town window: {window}"
+    )
+
+
+def _local_time(ms: object) -> str:
+    if not isinstance(ms, int) or not ms:
+        return ""
+    from datetime import UTC, datetime
+
+    from field_agent.store.retention import town_zone
+
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(town_zone(None)).isoformat(sep=" ", timespec="minutes")
 
 
 @click.command("verify")

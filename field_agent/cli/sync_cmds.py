@@ -189,6 +189,11 @@ def sync_command(
         if result.erased:
             dropped = f" (with {result.erased_unsent} unsent changes to them)" if result.erased_unsent else ""
             click.echo(f"{result.erased} records erased under the town's retention rule (已按规定删除){dropped}")
+        if result.retired:
+            echo(
+                f"{result.retired} old records of finished work left this tablet, kept on the town server "
+                "(已移出平板，存于镇服务器)"
+            )
         if result.conflicts:
             echo(f"{result.conflicts} conflicts need a decision: field-agent conflicts list")
         if result.refused:

@@ -12,7 +12,7 @@ from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.cells import Cell, cell_text
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
-from field_agent.ledgers.erasures import erased_label
+from field_agent.ledgers.erasures import erased_label, retired_label
 from field_agent.ledgers.index import CHINA, RecordIndex, Records, parse_when
 from field_agent.ledgers.roster_headers import compose_address
 
@@ -227,8 +227,8 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "isolation_end": _plus_days(start, resident.get("isolation_days")),
                 "round_name": (round_record or {}).get("name"),
                 "sampling_status": status,
-                "sampling_status_zh": erased_label(erased)
-                if status == "erased" and erased
+                "sampling_status_zh": _erased(index, round_record["id"], "sampling")
+                if status == "erased" and erased and round_record is not None
                 else labels.label(labels.SAMPLING, status),
                 "sampling_scheduled_at": _short_time((entry or {}).get("scheduled_at")),
                 "sampled_at": _short_time((entry or {}).get("sampled_at")),
@@ -309,9 +309,12 @@ def visit_rows(index: RecordIndex) -> list[dict[str, Any]]:
 
 
 def _erased(index: RecordIndex, parent: str, kind: str) -> str | None:
-    """``已按规定删除（date）`` where the retention rule erased this round's / resident's / visit's data."""
+    """``已按规定删除（date）`` where the retention rule erased this round's / resident's / visit's data;
+    ``已移出平板（date），存于镇服务器`` where the tablet's retention window let its records go."""
     day = index.erased.get((parent, kind))
-    return erased_label(day) if day else None
+    if not day:
+        return None
+    return retired_label(day) if (parent, kind) in index.retired else erased_label(day)
 
 
 def _plus_days(start: object, days: object) -> dt.date | None:

@@ -62,9 +62,10 @@ def all_envelopes(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
 
 def _with_erasures(store: LedgerStore) -> Iterator[Mapping[str, Any]]:
     """The records and notes of what the retention rule erased here (``field_agent/ledgers/erasures.py``)."""
-    from field_agent.ledgers.erasures import notes_from_store
+    from field_agent.ledgers.erasures import notes_from_retired, notes_from_store
 
     yield from all_envelopes(store)
+    yield from notes_from_retired(store.meta_get("retired"), store.meta_get("grid"))  # an erasure note wins: last
     yield from notes_from_store(store.meta_get("erasures"), store.meta_get("grid"))
 
 

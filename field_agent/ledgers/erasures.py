@@ -21,6 +21,12 @@ def erased_label(day: str) -> str:
     return f"已按规定删除（{day}）"
 
 
+def retired_label(day: str) -> str:
+    """Records of finished work that left the tablet under the town's window (field_agent/store/retention.py):
+    not erased, kept on the town server."""
+    return f"已移出平板（{day}），存于镇服务器"
+
+
 def _day(purged_ms: int, zone: dt.tzinfo = CHINA) -> str:
     return dt.datetime.fromtimestamp(purged_ms / 1000, zone).date().isoformat()
 
@@ -47,6 +53,21 @@ def notes_from_markers(markers: Iterable[Mapping[str, Any]], zone: dt.tzinfo = C
             key = (str(marker["grid"]), parent, str(marker["kind"]))
             latest[key] = max(latest.get(key, 0), int(marker["purged_ms"]))
     return [_note(grid, parent, kind, ms, zone) for (grid, parent, kind), ms in sorted(latest.items())]
+
+
+def notes_from_retired(retired: Mapping[str, Any] | None, grid: str | None) -> list[dict[str, Any]]:
+    """Notes of the rounds' samplings and residents' follow-ups that left the tablet (``meta["retired"]``), marked
+    ``retired`` so that the ledgers say "moved off the tablet", not "erased" or "left out"."""
+    if not retired or not grid:
+        return []
+    notes = []
+    for parent, kinds in sorted((retired.get("parents") or {}).items()):
+        for kind, ms in sorted(kinds.items()):
+            note = _note(grid, parent, kind, int(ms))
+            note["id"] = f"retired:{kind}:{parent}"
+            note["fields"]["retired"] = True
+            notes.append(note)
+    return notes
 
 
 def notes_from_store(erasures: Mapping[str, Any] | None, grid: str | None) -> list[dict[str, Any]]:

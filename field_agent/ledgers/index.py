@@ -108,10 +108,13 @@ class RecordIndex:
         self.visits_by_household = _group(self.kind("visit"), "household")
         self.followups_by_resident = _group(self.kind("followup"), "resident")
         # round / resident / visit id, erased kind -> day its data was erased by the retention rule (ledgers.erasures)
-        self.erased: dict[tuple[str, str], str] = {
-            (note.get("parent") or "", note.get("erased_kind") or ""): note.get("on") or ""
-            for note in self.kind("erasure_note")
-        }
+        self.erased: dict[tuple[str, str], str] = {}
+        # of those, the ones whose records only left the tablet (retention window; kept on the town server)
+        self.retired: set[tuple[str, str]] = set()
+        for note in sorted(self.kind("erasure_note"), key=lambda n: not n.get("retired")):  # erasures last: they win
+            key = (note.get("parent") or "", note.get("erased_kind") or "")
+            self.erased[key] = note.get("on") or ""
+            (self.retired.add if note.get("retired") else self.retired.discard)(key)
         self.groups: dict[str, list[str]] = {}
         self.home_sampling: dict[str, list[str]] = {}
         for resident in self.kind("resident"):

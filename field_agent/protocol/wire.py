@@ -138,12 +138,15 @@ class PullResponse(TypedDict):
     next_cursor: int
     more: bool
     purged: NotRequired[Annotated[list[PurgeMarker], Field(default_factory=list)]]
+    # the town's retention window for tablets, in days (None: keep everything); on the last page only
+    tablet_retention_days: NotRequired[int | None]
 
 
 # Typed as Any: the callers (merge rules, store, server) handle records and changes as dict[str, Any].
 PUSH_REQUEST: TypeAdapter[Any] = TypeAdapter(PushRequest)
 PUSH_RESPONSE: TypeAdapter[Any] = TypeAdapter(PushResponse)
 PULL_RESPONSE: TypeAdapter[Any] = TypeAdapter(PullResponse)
+WIRE_ENVELOPE: TypeAdapter[Any] = TypeAdapter(Envelope)
 CHANGES: TypeAdapter[Any] = TypeAdapter(list[Change])
 
 

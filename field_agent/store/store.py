@@ -33,6 +33,7 @@ from field_agent.store.opening import Unlocked, change_passphrase, create_direct
 from field_agent.store.outbox import Outbox
 from field_agent.store.reader import StoreReader
 from field_agent.store.repositories import DEFAULT_SEARCH_LIMIT, Repositories
+from field_agent.store.retention import RETENTION_KEY, RETIRED_KEY, RetireCounts, retire
 from field_agent.store.storage import SealedStorage
 from field_agent.store.sync_state import SyncSide, Wire, envelope_stamps
 from field_agent.store.tinydb_seam import SealedTinyDB
@@ -66,7 +67,8 @@ class Store:
     - lifecycle: ``create``, ``open`` (class methods), ``change_passphrase`` (a closed store), ``passwd`` (this
       one), ``close``, ``batch()`` (many writes, one frame), ``compact``; ``path``, ``open_report``;
     - identity and settings: ``node_id``, ``grid``, ``meta_get``, ``meta_set``, ``clock`` (settable, for tests);
-    - records: ``get``, ``records``, ``views``, ``put``, ``delete``, ``status``; reads without copies through
+    - records: ``get``, ``records``, ``views``, ``put``, ``delete``, ``status``, ``retire`` (the retention
+      window: local removal of settled old records); reads without copies through
       ``reader`` (``StoreReader``) and ``index`` (``RecordIndex``, the one index of the records: kinds,
       references, groups, conflicts and household search); ``search_households`` (views), ``search_household_ids``
       and ``warm_search``; ``repos`` (typed lookups per kind);
@@ -194,6 +196,20 @@ class Store:
             yield
 
     @locked
+    def retire(self, now_ms: int | None = None, days: int | None = None) -> RetireCounts:
+        """Remove from the tablet the acknowledged records that no open work needs and that are older than the
+        window (``days``; the town's window from the last pull when None; nothing when the town keeps everything),
+        in one commit, then compact the log so their values leave the file (field_agent/store/retention.py).
+        Local removal only: nothing is pushed."""
+        self._core.check_open()
+        if days is None:
+            days = self.meta_get(RETENTION_KEY)
+        counts = retire(self._core, wall_ms() if now_ms is None else now_ms, days)
+        if counts.total:
+            self.compact_if_erased()  # if it fails (full disk) the flag stays: the next sync or open compacts
+        return counts
+
+    @locked
     def compact(self) -> int:
         """Rewrite the log as one snapshot (atomically); return its size in bytes."""
         self._core.check_open()
@@ -318,6 +334,9 @@ class Store:
             "open_conflicts": len(self.conflicts.open()),
             "last_sync": self.meta_get("last_sync"),
             "cursor": self.meta_get("cursor"),
+            "records_held": len(self._core.records.documents()),
+            "retention_days": self.meta_get(RETENTION_KEY),
+            "retired": self.meta_get(RETIRED_KEY),
         }
 
     # -- forwarded to the parts, by the names the sync agent calls ------------------------------------------------

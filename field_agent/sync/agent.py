@@ -21,6 +21,7 @@ import orjson
 
 from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
+from field_agent.store.retention import RETENTION_KEY
 from field_agent.store.salvage import PULL_EVERYTHING_KEY
 from field_agent.sync.backoff import RetryPolicy, Sleep, with_retries
 from field_agent.sync.client import SyncClient
@@ -90,6 +91,7 @@ class SyncResult:
     stopped: bool = False
     erased: int = 0  # records (or their health answers) erased here by the town's retention rule
     erased_unsent: int = 0  # unsent or refused changes of those records dropped with them
+    retired: int = 0  # settled records of finished work that left the tablet under the town's window (kept online)
 
     @property
     def ok(self) -> bool:
@@ -192,6 +194,8 @@ class SyncAgent:
                 await self._push_all(client, result, emit)
                 if pull and not self._stop_requested:
                     await self._pull_all(client, result, emit)
+                    if not self._stop_requested:
+                        await asyncio.to_thread(self._retire, client.town_settings, result)
             result.stopped = self._stop_requested
         except _Stopped:
             result.stopped = True
@@ -397,6 +401,19 @@ class SyncAgent:
             return int(self.store.apply_pulled(records, next_cursor, purged=purged))
         return int(self.store.apply_pulled(records, next_cursor))
 
+    def _retire(self, town_settings: Mapping[str, Any], result: SyncResult) -> None:
+        """After a complete pull: save the town's retention window if the server sent it, then let the settled old
+        records go (``Store.retire``, field_agent/store/retention.py). A failure leaves them for the next sync."""
+        if "tablet_retention_days" in town_settings:
+            days = town_settings["tablet_retention_days"]
+            if self.store.meta_get(RETENTION_KEY, "unset") != days:
+                self.store.meta_set(RETENTION_KEY, days)
+        retire = getattr(self.store, "retire", None)
+        if retire is None:
+            return
+        with contextlib.suppress(StoreError):
+            result.retired += retire().total
+
     def _finish_erasure(self, result: SyncResult) -> None:
         """Count what erasure markers erased and compact the log, so no frame on disk still holds those values."""
         take = getattr(self.store, "take_erasure_counts", None)
@@ -434,4 +451,6 @@ def _summary(result: SyncResult) -> str:
         text += f", {result.refused} changes refused"
     if result.erased:
         text += f", {result.erased} records erased by the retention rule"
+    if result.retired:
+        text += f", {result.retired} old records left the tablet (kept on the server)"
     return text + (" (stopped)" if result.stopped else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ssl
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -17,6 +18,7 @@ from field_agent.protocol.wire import (
     CONTENT_ENCODINGS,
     PULL_RESPONSE,
     PUSH_RESPONSE,
+    WIRE_ENVELOPE,
     DeviceInfo,
     EnrollResponse,
 )
@@ -96,6 +98,7 @@ class SyncClient:
         self.base_url = base_url.rstrip("/")
         self.compress_requests = compress
         self.skip_own = skip_own
+        self.town_settings: dict[str, Any] = {}  # what the last page of a pull said (tablet_retention_days)
         headers = dict(JSON_HEADERS)
         headers["accept-encoding"] = ", ".join(CONTENT_ENCODINGS) if compress else "identity"
         if token:
@@ -177,7 +180,21 @@ class SyncClient:
         records, next_cursor, more = page["records"], page["next_cursor"], page["more"]
         if next_cursor < cursor or (more and next_cursor == cursor):
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
+        if "tablet_retention_days" in page:  # the town's window for tablets (last page; absent from older servers)
+            self.town_settings["tablet_retention_days"] = page["tablet_retention_days"]
         return records, next_cursor, more, page["purged"]
+
+    async def get_record(self, record_id: str) -> dict[str, Any] | None:
+        """One record of this device's grid as the server stores it (``wire.Envelope``), or None if the server has
+        none of that id in this grid."""
+        try:
+            body = await self._request("GET", f"/records/{quote(record_id, safe='')}")
+        except ServerError as error:
+            if error.status == 404:
+                return None
+            raise
+        envelope: dict[str, Any] = _validated(WIRE_ENVELOPE, body, "Envelope")
+        return envelope
 
     async def _request(
         self,

@@ -170,6 +170,11 @@ class Database(ABC):
         """Every erasure marker (of one grid, or all), oldest first."""
         raise NotImplementedError
 
+    def read_meta(self, key: str) -> str | None:
+        """A committed ``meta`` entry, read outside any write transaction (a pull reads the town's settings)."""
+        with self.transaction() as tx:
+            return tx.get_meta(key)
+
     def cleared_among(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """Of the given ids, those whose fields the retention rule cleared: id -> {field: the clearing stamp}."""
         raise NotImplementedError

@@ -445,6 +445,10 @@ class SqlDatabase(Database):
     def _after_sealing(self) -> None:
         """Purge the former plaintext from the storage, where the dialect can (SQLite: VACUUM)."""
 
+    def read_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
     def get_record(self, record_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT body FROM records WHERE id = ?", (record_id,))
         return orjson.loads(self.sealer.open(record_id, rows[0][0])) if rows else None
