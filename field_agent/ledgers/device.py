@@ -133,6 +133,8 @@ def import_into_store(
     with store.batch():
         for write in report.plan.writes:
             store.put(write.kind, write.values, record_id=write.record_id, set_changes=write.set_changes or None)
+            # the store has its own copy now; what the report needs of a write is its kind, id and line
+            write.values, write.set_changes = {}, {}
     report.imported = True
     report.skipped = list(report.parsed.errors)
     return report

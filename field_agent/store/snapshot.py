@@ -48,22 +48,28 @@ def seal_pieces(
     pause: Callable[[], None] = lambda: None,
 ) -> list[bytes]:
     """One zstd-compressed frame of ``kind`` whose body is the pieces joined, as pieces: length and nonce, then the
-    ciphertext 256 KiB at a time, then the tag. ``pause`` is called between steps (to hand over the GIL)."""
+    ciphertext 256 KiB at a time, then the tag. ``pause`` is called between steps (to hand over the GIL). The list
+    ``pieces`` is emptied as they are compressed, and each compressed chunk dropped once sealed, so that the
+    snapshot is held about twice over at most, not three times."""
     compressor = zstandard.ZstdCompressor(level=1).compressobj(size=sum(map(len, pieces)))
     compressed = []
-    for piece in pieces:
+    for number, piece in enumerate(pieces):
         compressed.append(compressor.compress(piece))
+        pieces[number] = b""
         pause()
+    pieces.clear()
     compressed.append(compressor.flush())
     length = 1 + sum(map(len, compressed)) + TAG_SIZE
     nonce = secrets.token_bytes(12)
     encryptor = Cipher(algorithms.AES(data_key), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(frame_aad(store_id, generation, seq, length))
     sealed = [length.to_bytes(4, "big") + nonce, encryptor.update(bytes((kind | ZSTD,)))]
-    for chunk in compressed:
+    for number, chunk in enumerate(compressed):
+        compressed[number] = b""
         view = memoryview(chunk)
         for start in range(0, len(view), SEAL_STEP):
             sealed.append(encryptor.update(view[start : start + SEAL_STEP]))
             pause()
+        del view, chunk
     sealed.append(encryptor.finalize() + encryptor.tag)
     return sealed

@@ -14,7 +14,7 @@ import pytest
 
 from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.sheets import Merge, Sheet, _text, _trim, read_sheets
-from tests.ledgers.messy_roster import CHEN, write_messy_roster
+from .messy_roster import CHEN, write_messy_roster
 
 
 def normal_mode_sheets(path: Path) -> list[Sheet]:
