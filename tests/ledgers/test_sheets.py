@@ -14,6 +14,7 @@ import pytest
 
 from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.sheets import Merge, Sheet, _text, _trim, read_sheets
+
 from .messy_roster import CHEN, write_messy_roster
 
 
