@@ -37,7 +37,7 @@ PROJECTED: dict[str, tuple[str, ...]] = {
 
 
 HINT_VERSION = 1
-HintSource = tuple[dict[str, Any], set[str], dict[str, tuple[Any, ...]]]
+HintSource = tuple[dict[str, Any], set[str]]
 
 
 class RecordIndex:
@@ -52,8 +52,10 @@ class RecordIndex:
         self.conflicted: set[str] = set()
         self.refs: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self.groups: dict[str, set[str]] = {}
-        self.projected: dict[str, tuple[Any, ...]] = {}
-        self._indexed: dict[str, tuple[str, bool, tuple[tuple[str, Any], ...], tuple[str, ...]]] = {}
+        # per record: kind, deleted, references, recorded groups, and its PROJECTED values (None if none)
+        self._indexed: dict[
+            str, tuple[str, bool, tuple[tuple[str, Any], ...], tuple[str, ...], tuple[Any, ...] | None]
+        ] = {}
         self._search: SearchIndex | None = None
         self._records: Mapping[str, Any] = records
 
@@ -94,7 +96,7 @@ class RecordIndex:
         if len(rows) < 5 * len(ids):
             raise ValueError("hint too short")
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
-        deleted, conflicted, indexed, projected = self.deleted, self.conflicted, self._indexed, self.projected
+        deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
         live = records.blobs if isinstance(records, PackedTable) else records
         done: list[str] = []
         kinds: dict[int, tuple[str, set[str]]] = {}
@@ -149,19 +151,17 @@ class RecordIndex:
                     groups_index[group] = {record_id}
                 else:
                     holders.add(record_id)
-            indexed[record_id] = (kind, flags & 1 == 1, found, members)
-            if values is not None:
-                projected[record_id] = values
+            indexed[record_id] = (kind, flags & 1 == 1, found, members, values)
         return set(done)
 
     def hint_source(self) -> HintSource:
         """Copies of what ``hint`` is made from (fast: take them under the store's lock, make the hint outside)."""
-        return dict(self._indexed), set(self.conflicted), dict(self.projected)
+        return dict(self._indexed), set(self.conflicted)
 
     @staticmethod
     def hint(source: HintSource, ids: Iterable[str]) -> bytes:
         """What the index needs of each record of ``ids`` (the snapshot's, in its order), for ``rebuild``."""
-        indexed, conflicted, projected = source
+        indexed, conflicted = source
         numbers: dict[tuple[type, Any], int] = {}
         rows: list[int] = []
         add, setdefault = rows.append, numbers.setdefault
@@ -173,7 +173,7 @@ class RecordIndex:
             entry = indexed.get(record_id)
             if entry is None:  # not indexed (not for a snapshot of the live table): no hint, open unpacks them all
                 return b""
-            kind, is_deleted_, refs, groups = entry
+            kind, is_deleted_, refs, groups, values = entry
             add(number(kind, len(numbers)))
             add((1 if is_deleted_ else 0) | (2 if record_id in conflicted else 0))
             add(len(refs))
@@ -183,7 +183,7 @@ class RecordIndex:
             add(len(groups))
             for group in groups:
                 add(number(group, len(numbers)))
-            values = projected.get(record_id, ())
+            values = values or ()
             add(len(values))
             for value in values:
                 add(number(value, len(numbers)))
@@ -192,9 +192,10 @@ class RecordIndex:
     def projection(self, kind: str, ids: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         """(id, the ``PROJECTED`` fields of ``kind`` as a dict) of each live record of ``ids`` (no unpacking)."""
         names = PROJECTED[kind]
-        projected = self.projected
+        indexed = self._indexed
         for record_id in ids:
-            values = projected.get(record_id)
+            entry = indexed.get(record_id)
+            values = entry[4] if entry is not None else None
             if values is not None:
                 yield record_id, dict(zip(names, values, strict=True))
 
@@ -207,7 +208,6 @@ class RecordIndex:
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
         per_kind: dict[str, tuple[set[str], list[tuple[str, dict[Any, set[str]]]], bool, tuple[str, ...] | None]] = {}
-        projected = self.projected
         no_refs: tuple[tuple[str, Any], ...] = ()
         for record_id, envelope in items:
             kind = envelope["kind"]
@@ -227,7 +227,7 @@ class RecordIndex:
                 conflicted.add(record_id)
             if fields.get(DELETED):
                 deleted.add(record_id)
-                indexed[record_id] = (kind, True, no_refs, ())
+                indexed[record_id] = (kind, True, no_refs, (), None)
                 continue
             refs = no_refs
             if buckets:
@@ -251,9 +251,13 @@ class RecordIndex:
                         groups_index[group] = {record_id}
                     else:
                         holders.add(record_id)
-            indexed[record_id] = (kind, False, refs, groups)
-            if projected_names is not None:
-                projected[record_id] = tuple(map(fields.get, projected_names))
+            indexed[record_id] = (
+                kind,
+                False,
+                refs,
+                groups,
+                None if projected_names is None else tuple(map(fields.get, projected_names)),
+            )
 
     def update(self, record_id: str) -> None:
         """Re-index one record from the live table."""
@@ -301,17 +305,15 @@ class RecordIndex:
                 groups = tuple(set_members(envelope, "special_groups"))
                 for group in groups:
                     self.groups.setdefault(group, set()).add(record_id)
-        self._indexed[record_id] = (kind, deleted, refs, groups)
         names = PROJECTED.get(kind)
-        if names is not None and not deleted:
-            self.projected[record_id] = tuple(map(fields.get, names))
+        values = tuple(map(fields.get, names)) if names is not None and not deleted else None
+        self._indexed[record_id] = (kind, deleted, refs, groups, values)
 
     def _remove(self, record_id: str) -> None:
         entry = self._indexed.pop(record_id, None)
-        self.projected.pop(record_id, None)
         if entry is None:
             return
-        kind, _deleted, refs, groups = entry
+        kind, _deleted, refs, groups, _values = entry
         self.by_kind.get(kind, set()).discard(record_id)
         self.deleted.discard(record_id)
         self.conflicted.discard(record_id)

@@ -67,7 +67,6 @@ def index_state(index: RecordIndex) -> dict[str, Any]:
         "refs": {key: {value: ids for value, ids in bucket.items() if ids} for key, bucket in index.refs.items()},
         "groups": {group: ids for group, ids in index.groups.items() if ids},
         "indexed": index._indexed,
-        "projected": index.projected,
     }
 
 
