@@ -321,25 +321,24 @@ def apply_frame(tables: Tables, frame: Frame) -> None:
     body = frame.body
     if body[:4] == DELTA_MAGIC:
         for name, cleared, deletes, texts in decode_delta(body):
-            table = tables.get(name)
-            if table is None:
-                table = tables[name] = PackedTable()
-            if cleared:
-                table.clear()
-            for doc_id in deletes:
-                table.pop(doc_id, None)
+            table = _emptied(tables, name, cleared, deletes)
             for doc_id, text in texts:
                 table.put_json(doc_id, text)
         return
     for name, upserts, deletes, cleared in orjson.loads(body):
-        table = tables.get(name)
-        if table is None:
-            table = tables[name] = PackedTable()
-        if cleared:
-            table.clear()
-        for doc_id in deletes:
-            table.pop(doc_id, None)
-        table.update(upserts)
+        _emptied(tables, name, cleared, deletes).update(upserts)
+
+
+def _emptied(tables: Tables, name: str, cleared: bool, deletes: list[str]) -> PackedTable:
+    """The table ``name`` (made if new) with a delta's clearing and deletions applied."""
+    table = tables.get(name)
+    if table is None:
+        table = tables[name] = PackedTable()
+    if cleared:
+        table.clear()
+    for doc_id in deletes:
+        table.pop(doc_id, None)
+    return table
 
 
 # A delta: MAGIC | u32 tables, then per table: u16 name length | name | u8 cleared | u32 deleted ids, each u16 length |
