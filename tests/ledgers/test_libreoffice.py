@@ -115,8 +115,10 @@ def printed(demo: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 
 
 def row_numbers(page: Page, left_of: float) -> list[int]:
-    """The 序号 numbers printed on a page: whole numbers in the first column."""
-    return [int(w.text) for w in page.words if w.text.isdigit() and w.x_max <= left_of]
+    """The 序号 numbers printed on a page: whole numbers in the first column, top to bottom (pdftotext's reading
+    order can put a block of rows before the rows above it, e.g. next to a cell that wraps)."""
+    column = [w for w in page.words if w.text.isdigit() and w.x_max <= left_of]
+    return [int(w.text) for w in sorted(column, key=lambda w: w.y_min)]
 
 
 @pytest.mark.parametrize("name", list(load_definitions()))
