@@ -28,7 +28,7 @@ no frame on disk still holds a retired value. ``meta[RETIRED_KEY]`` keeps counts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -132,29 +132,49 @@ def unsettled_ids(core: StoreCore) -> set[str]:
 
 
 def plan(core: StoreCore, now_ms: int, days: int) -> tuple[dict[str, list[str]], int]:
-    """The ids to retire, by kind, and how many otherwise due records were kept as unsettled."""
+    """The ids to retire, by kind, and how many otherwise due records were kept as unsettled.
+
+    Records are kept packed in memory (``packed.py``): what the index already knows decides first, so only the
+    records that could go are unpacked, and each round or resident they point to once."""
     zone = town_zone(core.meta_get(ZONE_SETTING))
     cutoff = cutoff_ms(now_ms, days, zone)
-    table = core.records.documents()
+    table, index = core.records.documents(), core.index
     unsettled = unsettled_ids(core)
     isolated: set[str] = set()  # residents in home isolation
     isolated_households: set[str] = set()
-    for envelope in table.values():
-        fields = envelope["fields"]
-        if envelope["kind"] == "resident" and fields.get("isolation_status") == "home" and not is_deleted(envelope):
-            isolated.add(envelope["id"])
-            if isinstance(fields.get("household"), str):
-                isolated_households.add(fields["household"])
+    for resident_id, fields in index.projection("resident", index.by_kind.get("resident", set())):
+        if fields["isolation_status"] == "home":
+            isolated.add(resident_id)
+            household = (table.get(resident_id) or {}).get("fields", {}).get("household")
+            if isinstance(household, str):
+                isolated_households.add(household)
+    kept_live = set().union(*(index.by_kind.get(kind, set()) for kind in KEPT_KINDS)) - index.deleted
+    parents: dict[str, Any] = {}
+
+    def parent(record_id: object) -> Mapping[str, Any] | None:
+        """A round or resident a record points to, unpacked once per plan."""
+        if not isinstance(record_id, str):
+            return None
+        if record_id not in parents:
+            parents[record_id] = table.get(record_id)
+        found: Mapping[str, Any] | None = parents[record_id]
+        return found
+
     due: dict[str, list[str]] = {}
     kept = 0
-    for record_id, envelope in table.items():
+    for record_id in list(table):
+        if record_id in kept_live:
+            continue
+        envelope = table.get(record_id)
+        if envelope is None:
+            continue
         kind = envelope["kind"]
         deleted = bool(envelope["fields"].get(DELETED))
         if not deleted and kind in KEPT_KINDS:
             continue
         if not _old(envelope, cutoff, zone):
             continue
-        if not deleted and not _work_over(envelope, table, cutoff, isolated, isolated_households):
+        if not deleted and not _work_over(envelope, parent, cutoff, isolated, isolated_households):
             continue
         if deleted and _of_isolated(envelope, isolated, isolated_households):
             continue
@@ -174,7 +194,7 @@ def _of_isolated(envelope: Mapping[str, Any], isolated: set[str], households: se
 
 def _work_over(
     envelope: Mapping[str, Any],
-    table: Mapping[str, Any],
+    parent: Callable[[object], Mapping[str, Any] | None],
     cutoff: int,
     isolated: set[str],
     isolated_households: set[str],
@@ -188,14 +208,13 @@ def _work_over(
     if kind == "task":
         return fields.get("status") in DONE_TASKS
     if kind == "sampling":
-        round_ = table.get(fields.get("round")) if isinstance(fields.get("round"), str) else None
+        round_ = parent(fields.get("round"))
         if round_ is None or is_deleted(round_):
             return False  # a round the tablet does not know: keep (it may be open)
         closed = round_["stamps"].get("status")
         return round_["fields"].get("status") == "closed" and closed is not None and stamp_ms(closed) < cutoff
     if kind == "followup":
-        resident_id = fields.get("resident")
-        resident = table.get(resident_id) if isinstance(resident_id, str) else None
+        resident = parent(fields.get("resident"))
         if resident is None or is_deleted(resident):
             return True  # not on the tablet (any more): not in isolation here
         if resident["fields"].get("isolation_status") == "home":
