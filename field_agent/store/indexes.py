@@ -87,8 +87,8 @@ class RecordIndex:
         The hint is flat: a list of every string it uses (kinds, field names, groups, referenced ids), and per
         record, in the snapshot's order, integers: kind, flags (1 deleted, 2 open conflict), then the number of
         references and (field, value) pairs, then the number of groups and the groups, then the number of projected
-        values (``PROJECTED``) and the values. Parsing it makes one list of
-        small integers and one string per distinct value, nothing per record, so nothing is left behind in memory."""
+        values (``PROJECTED``) and the values. Parsing it makes one list of small integers and one string per
+        distinct value, nothing per record, so nothing is left behind in memory."""
         if hint.get("v") != HINT_VERSION:
             raise ValueError("a hint of another version")
         names, rows = hint["names"], hint["rows"]
@@ -97,7 +97,7 @@ class RecordIndex:
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
         deleted, conflicted, indexed = self.deleted, self.conflicted, self._indexed
         live = records.blobs if isinstance(records, PackedTable) else records
-        done: list[str] = []
+        done: set[str] = set()
         kinds: dict[int, tuple[str, set[str]]] = {}
         buckets: dict[tuple[int, int], tuple[str, dict[Any, set[str]]]] = {}
         no_refs: tuple[Any, ...] = ()
@@ -125,7 +125,7 @@ class RecordIndex:
             pos += 1 + size
             if record_id in stale or record_id not in live:
                 continue
-            done.append(record_id)
+            done.add(record_id)
             context = kinds.get(number)
             if context is None:
                 kind = names[number]
@@ -151,7 +151,7 @@ class RecordIndex:
                 else:
                     holders.add(record_id)
             indexed[record_id] = (kind, flags & 1 == 1, found, members, values)
-        return set(done)
+        return done
 
     def hint_source(self) -> HintSource:
         """Copies of what ``hint`` is made from (fast: take them under the store's lock, make the hint outside)."""
@@ -165,7 +165,7 @@ class RecordIndex:
         rows: list[int] = []
         add, setdefault = rows.append, numbers.setdefault
 
-        def number(value: Any, _fresh: int) -> int:
+        def number(value: Any) -> int:
             return setdefault((value.__class__, value), len(numbers))  # 1 and True apart
 
         for record_id in ids:
@@ -173,19 +173,19 @@ class RecordIndex:
             if entry is None:  # not indexed (not for a snapshot of the live table): no hint, open unpacks them all
                 return b""
             kind, is_deleted_, refs, groups, values = entry
-            add(number(kind, len(numbers)))
+            add(number(kind))
             add((1 if is_deleted_ else 0) | (2 if record_id in conflicted else 0))
             add(len(refs) // 2)
             for name, value in zip(refs[::2], refs[1::2], strict=True):
-                add(number(name, len(numbers)))
-                add(number(value, len(numbers)))
+                add(number(name))
+                add(number(value))
             add(len(groups))
             for group in groups:
-                add(number(group, len(numbers)))
+                add(number(group))
             values = values or ()
             add(len(values))
             for value in values:
-                add(number(value, len(numbers)))
+                add(number(value))
         return orjson.dumps({"v": HINT_VERSION, "names": [value for _type, value in numbers], "rows": rows})
 
     def projection(self, kind: str, ids: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -143,17 +143,11 @@ class PackedTable(MutableMapping[str, Any]):
         return default if blob is None else self.packer.unpack(blob)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.blobs[key] = self.packer.pack(value)
-        if self.hint is not None:
-            self.hint_stale.add(key)
-        if not self.tried and len(self.blobs) >= TRAIN_AT:
-            self.train()
+        self.put_json(key, orjson.dumps(value))
 
     def put_json(self, key: str, text: bytes) -> None:
         """Put a document given as its orjson text (not parsed: packed as it is)."""
-        self.blobs[key] = self.packer.pack_json(text)
-        if self.hint is not None:
-            self.hint_stale.add(key)
+        self.put_blob(key, self.packer.pack_json(text))
         if not self.tried and len(self.blobs) >= TRAIN_AT:
             self.train()
 
@@ -194,7 +188,7 @@ class PackedTable(MutableMapping[str, Any]):
         return self.blobs.get(key)
 
     def put_blob(self, key: str, blob: bytes | None) -> None:
-        """Put back a blob taken from this table (``None``: the key was absent)."""
+        """Put a blob packed by this table's packer (``None``: the key is absent); every write comes here."""
         if self.hint is not None:
             self.hint_stale.add(key)
         if blob is None:

@@ -72,7 +72,7 @@ def projected_eligibility(today: date) -> Callable[[Mapping[str, Any], Iterable[
 def stored_eligibility(today: date) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
     """``eligible_from_fields`` on ``today`` for a whole grid (Today counts every resident with it): the domain's
     rule decides, and parses an ID number only when its birth year is near an age limit."""
-    eligible = groups.DEFAULT_ELIGIBILITY.split_checker(today)
+    eligible = projected_eligibility(today)
 
     def check(fields: Mapping[str, Any], sets: Mapping[str, Any]) -> bool:
         recorded = sets.get("special_groups")
