@@ -76,6 +76,7 @@ TEMPLATES: Mapping[str, Mapping[str, Any]] = {
             "any": [
                 {"groups": ["elderly", "disabled", "bedridden", "pregnant", "infant"]},
                 {"tags": ["独居老人"]},
+                {"household_tags": ["lives_alone", "独居"]},
             ]
         },
         "form": [
@@ -96,7 +97,13 @@ TEMPLATES: Mapping[str, Mapping[str, Any]] = {
         "label": "独居老人巡访",
         "subject": "resident",
         "carried_by": {"roles": ["service"], "groups": ["coordination"]},
-        "target": {"any": [{"tags": ["独居老人"]}, {"groups": ["very_old"]}]},
+        "target": {
+            "any": [
+                {"tags": ["独居老人"]},
+                {"household_tags": ["lives_alone", "独居"], "min_age": 60},
+                {"groups": ["very_old"]},
+            ]
+        },
         "form": [
             {"name": "seen", "label": "见到本人", "type": "yesno", "required": True},
             {
