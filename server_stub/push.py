@@ -351,6 +351,8 @@ def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any
         return
     if role in FREE_WRITERS[kind]:
         return
+    if not (rights.edit or rights.delete or any(rights.fields.values())):
+        raise Refusal("office_only", f"{what} record is written by the town office, not by a tablet")
     if DELETED in change["fields"] and role not in rights.delete:
         raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")
     touched = {name for name in (*change["fields"], *change["sets"]) if role not in rights.writers(name)}

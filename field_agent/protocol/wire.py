@@ -46,7 +46,17 @@ RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 BatchId = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 ConflictId = Annotated[str, StringConstraints(max_length=128)]
 RecordKind = Literal[
-    "grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task", "config"
+    "grid",
+    "household",
+    "resident",
+    "visit",
+    "sampling_round",
+    "sampling",
+    "followup",
+    "task",
+    "config",
+    "campaign",
+    "campaign_result",
 ]
 
 _CLOSED = ConfigDict(extra="forbid")

@@ -23,7 +23,7 @@ ROUND_KEY_PREFIX = "round-"
 
 def round_key(round_id: str) -> str:
     """The campaign key a round is known by (its record id, lower-case)."""
-    return ROUND_KEY_PREFIX + round_id.lower()[:34]
+    return ROUND_KEY_PREFIX + round_id.lower().replace("-", "")[:34]
 
 
 def round_campaign(round_view: Mapping[str, Any], rule: EligibilityRule = DEFAULT_ELIGIBILITY) -> Campaign:

@@ -8,6 +8,7 @@ statuses as a ``sampling`` record, and its target is the town's home-sampling el
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -142,7 +143,7 @@ TEMPLATES: Mapping[str, Mapping[str, Any]] = {
 
 def template_data(template: str) -> dict[str, Any]:
     """A template as definition data, without key, name and dates (KeyError for an unknown template)."""
-    data = {k: v for k, v in TEMPLATES[template].items() if k != "label"}
+    data = {k: copy.deepcopy(v) for k, v in TEMPLATES[template].items() if k != "label"}
     data["template"] = template
     return data
 
