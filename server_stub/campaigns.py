@@ -53,7 +53,7 @@ def _grids(db: Database, named: Iterable[str]) -> list[dict[str, Any]]:
     if not named:
         return grids
     by_id = {g["id"]: g for g in grids}
-    by_name = {}
+    by_name: dict[str, list[dict[str, Any]]] = {}
     for g in grids:
         by_name.setdefault(g["name"], []).append(g)
     chosen: list[dict[str, Any]] = []
