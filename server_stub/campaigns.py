@@ -187,10 +187,15 @@ def _who(record: Mapping[str, Any], record_id: str, status: Status | None) -> di
     }
 
 
-def campaign_summaries(db: Database, today: date, key: str | None = None) -> list[CampaignSummary]:
-    """Every campaign on the server (or only ``key``), with its coverage in each grid, in start order."""
+def campaign_summaries(
+    db: Database, today: date, key: str | None = None, *, town: str | None = None
+) -> list[CampaignSummary]:
+    """Every campaign on the server (or only ``key``; only the grids of ``town``), with its coverage in each grid,
+    in start order."""
     found: dict[str, CampaignSummary] = {}
     for grid in db.list_grids():
+        if grid.get("deleted") or (town is not None and grid.get("town") != town):
+            continue
         records = [view(envelope) for envelope in db.iter_records(grid["id"])]
         live = [r for r in records if not r.get("_deleted")]
         residents = [r for r in live if r["kind"] == "resident"]
@@ -232,6 +237,21 @@ def campaign_summaries(db: Database, today: date, key: str | None = None) -> lis
                 summary.status = "active"
             summary.grids.append(GridCampaign(grid, campaign, status, cover, names))
     return sorted(found.values(), key=lambda s: (s.starts, s.key))
+
+
+def campaign_rows(
+    db: Database, today: date, *, town: str | None = None, key: str | None = None
+) -> list[dict[str, Any]]:
+    """The campaigns as the office page and its JSON list them: totals, coverage per grid, the template's label,
+    and (for one ``key``) the names of whoever is left out."""
+    from field_agent.domain.campaigns.templates import TEMPLATES
+
+    rows = []
+    for summary in campaign_summaries(db, today, key, town=town):
+        data = summary.to_dict(left_out=key is not None)
+        data["template_label"] = TEMPLATES.get(summary.template, {}).get("label", summary.template)
+        rows.append(data)
+    return rows
 
 
 def _people(residents: list[dict[str, Any]], households: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -15,11 +15,10 @@ Retired (every condition):
   fall before the window, which is the last ``days`` town days, today included (``3``: today and the two days
   before; ``0``: none, finished work goes at once), in the town's time zone (the store's ``time_zone`` setting,
   Beijing time by default, as the terminal app reads it);
-- and of a kind whose work is over: a sampling of a round (a campaign result of a campaign) closed (its
-  ``status`` set to ``closed``) before the window; a follow-up of a resident no longer in home isolation whose isolation ended before the window (or who
-  is no longer on the tablet); a visit of a household with nobody in home isolation; a done or cancelled task; a
-  tombstone (a deleted record of any kind).
-
+- and of a kind whose work is over: a sampling of a round (a campaign result of a campaign) closed (its ``status`` set
+  to ``closed``) before the window; a follow-up of a resident no longer in home isolation whose isolation ended before
+  the window (or who is no longer on the tablet); a visit of a household with nobody in home isolation; a done or
+  cancelled task; a tombstone (a deleted record of any kind).
 Never retired: grids, households, residents, rounds and campaigns (live ones), samplings of open rounds, anything of a
 resident in home isolation, anything dated or changed within the window, anything not yet acknowledged or
 unresolved. The removal is one frame; then the log is compacted (the erasure's flag, ``erasure.COMPACT_KEY``), so

@@ -141,3 +141,41 @@ def test_a_sampling_round_is_listed_as_a_campaign_of_the_sampling_template(tmp_p
     assert grid["done"] + grid["excused"] + grid["left_out"] == grid["targets"] > 0
     ends = (TODAY + timedelta(days=7)).isoformat()
     assert all(c["ends"] == ends for c in listed if c["template"] != "sampling")
+
+
+async def test_the_office_page_shows_coverage_per_campaign_and_grid_and_who_is_left_out(server: Harness) -> None:
+    from server_stub.office import issue_office_token
+
+    east = server.grid("东门一网格")
+    create_campaign(server.db, parse_for_town(typhoon()))
+    tablet = await server.tablet(east)
+    await tablet.pull_all()
+    home = tablet.edit(kind="household", values=household("东门社区5栋101"))
+    reached, missing = (
+        tablet.edit(kind="resident", values=old_person(home["record"], n)) for n in ("林秀英", "陈金水")
+    )
+    answers = {"contacted": True, "moved": True}
+    values = {"campaign": campaign_record_id("typhoon-12", east), "target": reached["record"], "status": "moved"}
+    done = tablet.edit(kind="campaign_result", values={**values, "answers": answers, "by": "王芳"})
+    await tablet.push_ok([home, reached, missing, done])
+
+    assert (await server.client().get("/v1/office/campaigns")).status_code == 401
+    assert (await server.client().get("/office/campaigns/typhoon-12")).status_code == 401
+    office = server.client(issue_office_token(server.db))
+    data = (await office.get("/v1/office/campaigns")).json()
+    (campaign,) = data["campaigns"]
+    assert (campaign["key"], campaign["targets"], campaign["done"], campaign["left_out"]) == ("typhoon-12", 2, 1, 1)
+    assert campaign["template_label"] == "防台风转移" and campaign["grids"][0]["percent"] == 50.0
+    one = (await office.get("/v1/office/campaigns/typhoon-12")).json()["campaigns"][0]
+    assert [p["name"] for p in one["grids"][0]["left_out_people"]] == ["陈金水"]
+    assert (await office.get("/v1/office/campaigns/nothing")).status_code == 404
+
+    overview = await office.get("/office")
+    assert overview.status_code == 200 and 'data-campaign="typhoon-12"' in overview.text
+    assert "防台风转移（第12号台风）" in overview.text
+    page = await office.get("/office/campaigns/typhoon-12")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "陈金水" in page.text and "林秀英" not in page.text and "尚未走访" in page.text
+    number = old_person(home["record"], "x")["id_number"]
+    assert number not in page.text and number[-4:] not in page.text
+    assert (await office.get("/office/campaigns/nothing")).status_code == 404
