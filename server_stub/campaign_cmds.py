@@ -34,6 +34,8 @@ TEXT = {
         "grid": "  {name}：应到 {targets}  已完成 {done}  免除 {excused}  遗漏 {left_out}  {percent}%",
         "left_out": "    遗漏：{name}  {address}  {note}",
         "not_yet": "尚未走访",
+        "bad_date": "--date 应写作 年-月-日（如 2026-12-06）",
+        "route": "{team} {date} 预约上门共 {count} 户次（按楼栋顺序）：",
         "all_reached": "    已全部到位（100%）",
         "active": "进行中",
         "closed_status": "已结束",
@@ -50,6 +52,8 @@ TEXT = {
         "grid": "  {name}: targets {targets}  done {done}  excused {excused}  left out {left_out}  {percent}%",
         "left_out": "    left out: {name}  {address}  {note}",
         "not_yet": "not reached yet",
+        "bad_date": "--date must be written YYYY-MM-DD (e.g. 2026-12-06)",
+        "route": "{team} on {date}: {count} appointment(s), building by building:",
         "all_reached": "    everyone reached (100%)",
         "active": "active",
         "closed_status": "closed",
@@ -163,6 +167,42 @@ def campaign_show(db_url: str | None, as_json: bool, lang: str, key: str) -> Non
             say(_t(lang, "left_out", name=person["name"], address=person["address"], note=note))
         if not grid["left_out_people"]:
             say(_t(lang, "all_reached"))
+
+
+@campaign_group.command("route")
+@common_options
+@LANG_OPTION
+@click.argument("key")
+@click.option("--team", required=True, help="The team (e.g. 流动采样一队), as the appointments name it.")
+@click.option("--date", "day", default=None, help="The day (YYYY-MM-DD, default today in the town's time zone).")
+def campaign_route(db_url: str | None, as_json: bool, lang: str, key: str, team: str, day: str | None) -> None:
+    """A team's appointments (预约上门) of one day, building by building in walking order."""
+    from server_stub.campaigns import team_route
+
+    try:
+        when = date.fromisoformat(day) if day else _today()
+    except ValueError:
+        fail(_t(lang, "bad_date"))
+    with open_db(db_url) as db:
+        grids = team_route(db, key, team, when, town_zone())
+    if as_json:
+        echo_json({"key": key, "team": team, "date": when.isoformat(), "grids": grids})
+        return
+    say(
+        _t(
+            lang,
+            "route",
+            team=team,
+            date=when.isoformat(),
+            count=sum(len(b["stops"]) for g in grids for b in g["buildings"]),
+        )
+    )
+    for grid in grids:
+        say(grid["name"])
+        for building in grid["buildings"]:
+            say(f"  {building['building'] or '—'}")
+            for stop in building["stops"]:
+                say(f"    {stop['at'][11:16]}  {stop['name']}  {stop['address']}")
 
 
 @campaign_group.command("close")

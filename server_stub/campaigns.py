@@ -12,14 +12,15 @@ the grids' records and work out targets, results and the "nobody left out" list 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from field_agent.domain.campaigns.definition import Campaign, DefinitionError, Status, parse_campaign
 from field_agent.domain.campaigns.results import Coverage, coverage, find_targets
-from field_agent.domain.campaigns.rounds import round_campaign, round_key, round_results
+from field_agent.domain.campaigns.rounds import round_campaign, round_results
+from field_agent.domain.campaigns.route import day_route
 from field_agent.domain.envelope import view
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
 from server_stub.db.base import Database
@@ -187,12 +188,20 @@ def _who(record: Mapping[str, Any], record_id: str, status: Status | None) -> di
     }
 
 
-def campaign_summaries(
-    db: Database, today: date, key: str | None = None, *, town: str | None = None
-) -> list[CampaignSummary]:
-    """Every campaign on the server (or only ``key``; only the grids of ``town``), with its coverage in each grid,
-    in start order."""
-    found: dict[str, CampaignSummary] = {}
+@dataclass
+class _InGrid:
+    """One campaign as one grid holds it: the grid's live residents and households, and the campaign's results."""
+
+    grid: Mapping[str, Any]
+    campaign: Campaign
+    status: str
+    results: list[dict[str, Any]]
+    residents: list[dict[str, Any]]
+    households: dict[str, dict[str, Any]]
+
+
+def _in_grids(db: Database, *, town: str | None, key: str | None) -> Iterator[_InGrid]:
+    """Every campaign of every live grid (of ``town``; only ``key``), sampling rounds read as campaigns."""
     for grid in db.list_grids():
         if grid.get("deleted") or (town is not None and grid.get("town") != town):
             continue
@@ -218,25 +227,50 @@ def campaign_summaries(
                 entries = round_results(samplings, record["id"])
             else:
                 continue
-            if (
-                key is not None
-                and campaign.key != key
-                and not (record["kind"] == "sampling_round" and key == round_key(record["id"]))
-            ):
-                continue
-            targets = find_targets(campaign, residents, households, today)
-            # anyone served who is no longer a target still counts where they were reached: only targets count
-            cover = coverage(campaign, targets, entries)
-            names = households if campaign.subject == "household" else _people(residents, households)
-            summary = found.get(campaign.key)
-            if summary is None:
-                summary = found[campaign.key] = CampaignSummary(
-                    campaign.key, campaign.name, campaign.template, status, campaign.starts, campaign.ends, []
-                )
-            elif status == "active":
-                summary.status = "active"
-            summary.grids.append(GridCampaign(grid, campaign, status, cover, names))
+            if key is None or campaign.key == key:
+                yield _InGrid(grid, campaign, status, entries, residents, households)
+
+
+def campaign_summaries(
+    db: Database, today: date, key: str | None = None, *, town: str | None = None
+) -> list[CampaignSummary]:
+    """Every campaign on the server (or only ``key``; only the grids of ``town``), with its coverage in each grid,
+    in start order."""
+    found: dict[str, CampaignSummary] = {}
+    for item in _in_grids(db, town=town, key=key):
+        campaign, status = item.campaign, item.status
+        targets = find_targets(campaign, item.residents, item.households, today)
+        cover = coverage(campaign, targets, item.results)  # only targets count, whoever else was served
+        names = item.households if campaign.subject == "household" else _people(item.residents, item.households)
+        summary = found.get(campaign.key)
+        if summary is None:
+            summary = found[campaign.key] = CampaignSummary(
+                campaign.key, campaign.name, campaign.template, status, campaign.starts, campaign.ends, []
+            )
+        elif status == "active":
+            summary.status = "active"
+        summary.grids.append(GridCampaign(item.grid, campaign, status, cover, names))
     return sorted(found.values(), key=lambda s: (s.starts, s.key))
+
+
+def team_route(db: Database, key: str, team: str, day: date, zone: tzinfo) -> list[dict[str, Any]]:
+    """A team's appointments of campaign ``key`` on ``day``, per grid and building in walking order (names and
+    addresses, never ID numbers)."""
+    grids = []
+    for item in _in_grids(db, town=None, key=key):
+        people = _people(item.residents, item.households)
+        route = day_route(item.campaign, item.results, item.households, team, day, zone)
+        if not route:
+            continue
+        buildings = []
+        for building in route:
+            stops = []
+            for stop in building.stops:
+                who = people.get(stop.target) or {"name": (item.households.get(stop.target) or {}).get("head")}
+                stops.append({"name": who.get("name") or "", "address": stop.address, "at": stop.at})
+            buildings.append({"building": building.name, "stops": stops})
+        grids.append({"grid": item.grid["id"], "name": item.grid["name"], "buildings": buildings})
+    return grids
 
 
 def campaign_rows(

@@ -133,6 +133,9 @@ SCHEMAS: dict[str, dict[str, FieldSpec]] = {
         "answers": FieldSpec("answers"),
         "at": FieldSpec("datetime"),
         "by": _text(max_length=50),
+        # an appointment (预约上门): the team that will come and when; a day's route is built from these
+        "team": _text(max_length=50),
+        "scheduled_at": FieldSpec("datetime"),
     },
 }
 

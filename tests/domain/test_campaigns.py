@@ -158,3 +158,33 @@ def test_a_sampling_round_read_as_a_campaign_leaves_out_the_same_people() -> Non
     before = nobody_left_out(residents, samplings, round_view["id"], TODAY, DEFAULT_ELIGIBILITY)
     assert set(cover.left_out) == {r["id"] for r in before}
     assert cover.left_out and cover.done
+
+
+def test_a_teams_day_route_goes_building_by_building_in_walking_order() -> None:
+    from zoneinfo import ZoneInfo
+
+    from field_agent.domain.campaigns.route import day_route
+
+    households = {
+        "a": {"building": "10号楼", "unit": "1单元", "room": "101", "address": "10号楼1单元101"},
+        "b": {"building": "2号楼", "unit": "2单元", "room": "301", "address": "2号楼2单元301"},
+        "c": {"building": "2号楼", "unit": "1单元", "room": "502", "address": "2号楼1单元502"},
+    }
+    campaign = round_campaign({"id": "0193a1b2-0000-7000-8000-000000000003", "started_at": "2026-12-05T08:00:00+08:00"})
+    at = "2026-12-06T{}:00+08:00"
+
+    def appointment(n: int, household: str, time: str, **extra: Any) -> dict[str, Any]:
+        base = {"id": f"s{n}", "target": f"r{n}", "household": household, "team": "流动采样一队"}
+        return {**base, "status": "scheduled", "scheduled_at": at.format(time), **extra}
+
+    results = [
+        appointment(1, "a", "09:00"),
+        appointment(2, "b", "10:00"),
+        appointment(3, "c", "11:00"),
+        appointment(4, "c", "08:30", status="sampled"),  # done already: not on the route
+        appointment(5, "b", "09:30", team="流动采样二队"),
+        appointment(6, "b", "09:30", scheduled_at="2026-12-07T09:30:00+08:00"),
+        appointment(7, "a", "01:00", scheduled_at="2026-12-05T17:00:00+00:00"),  # 01:00 on the 6th in Beijing
+    ]
+    route = day_route(campaign, results, households, "流动采样一队", date(2026, 12, 6), ZoneInfo("Asia/Shanghai"))
+    assert [(b.name, [s.result for s in b.stops]) for b in route] == [("2号楼", ["s3", "s2"]), ("10号楼", ["s7", "s1"])]

@@ -179,3 +179,41 @@ async def test_the_office_page_shows_coverage_per_campaign_and_grid_and_who_is_l
     number = old_person(home["record"], "x")["id_number"]
     assert number not in page.text and number[-4:] not in page.text
     assert (await office.get("/office/campaigns/nothing")).status_code == 404
+
+
+def test_a_teams_route_of_a_day_lists_its_open_appointments_building_by_building(run, tmp_path: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from field_agent.domain.envelope import view
+    from field_agent.domain.sorting import natural_key
+    from server_stub.db import open_database
+
+    run("seed-demo", "--grids", "1", "--households", "60")
+    (sampling,) = [
+        c for c in json.loads(run("campaign", "list", "--json").stdout)["campaigns"] if c["template"] == "sampling"
+    ]
+    with open_database(f"sqlite:///{tmp_path / 'server.db'}") as db:
+        records = [view(e) for e in db.iter_records()]
+    households = {r["id"]: r for r in records if r["kind"] == "household"}
+    zone = ZoneInfo("Asia/Shanghai")
+    open_ones = [
+        r for r in records
+        if r["kind"] == "sampling" and r["status"] in ("scheduled", "missed", "refused") and r.get("team")
+    ]  # fmt: skip
+    team, day = open_ones[0]["team"], datetime.fromisoformat(open_ones[0]["scheduled_at"]).astimezone(zone).date()
+    expected = [
+        r for r in open_ones
+        if r["team"] == team and datetime.fromisoformat(r["scheduled_at"]).astimezone(zone).date() == day
+    ]  # fmt: skip
+    args = ("campaign", "route", sampling["key"], "--team", team, "--date", day.isoformat(), "--json")
+    route = json.loads(run(*args).stdout)
+    buildings = route["grids"][0]["buildings"]
+    assert sum(len(b["stops"]) for b in buildings) == len(expected) > 0
+    names = [b["building"] for b in buildings]
+    assert names == sorted(names, key=natural_key) and len(set(names)) == len(names)
+    expected_buildings = {households[r["household"]].get("building") or "" for r in expected}
+    assert set(names) == expected_buildings
+    plain = run(*args[:-1]).stdout
+    assert plain.splitlines()[0].startswith(f"{team} {day.isoformat()} 预约上门共 {len(expected)} 户次")
+    assert "--date" in run("campaign", "route", sampling["key"], "--team", team, "--date", "12/06", ok=False).stderr

@@ -5,7 +5,8 @@ updated, and tablets offline for weeks, keep pushing them, and the server keeps 
 the campaign mechanism is everything worked out from them: the round's targets (the town's eligibility rule as a
 target rule), its progress and its "nobody left out" list come from ``campaigns.results`` like any campaign's.
 ``round_campaign`` gives the definition of a round and ``round_results`` its entries as results (same status keys;
-team, appointment and sampling time as answers). docs/DECISIONS.md says why the records are not rewritten.
+the sampling time as an answer, team and appointment time as the result's appointment fields). docs/DECISIONS.md
+says why the records are not rewritten.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def round_results(samplings: Iterable[Mapping[str, Any]], round_id: str) -> list
     for entry in samplings:
         if entry.get("round") != round_id:
             continue
-        answers = {name: entry[name] for name in ("team", "scheduled_at", "sampled_at") if entry.get(name)}
+        answers = {"sampled_at": entry["sampled_at"]} if entry.get("sampled_at") else {}
         results.append(
             {
                 "id": entry.get("id"),
@@ -55,6 +56,8 @@ def round_results(samplings: Iterable[Mapping[str, Any]], round_id: str) -> list
                 "answers": answers,
                 "at": entry.get("sampled_at") or entry.get("scheduled_at"),
                 "by": entry.get("by"),
+                "team": entry.get("team"),
+                "scheduled_at": entry.get("scheduled_at"),
                 "_deleted": bool(entry.get("_deleted")),
             }
         )

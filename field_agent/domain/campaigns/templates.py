@@ -28,11 +28,7 @@ TEMPLATES: Mapping[str, Mapping[str, Any]] = {
         "subject": "resident",
         "carried_by": {"roles": ["service"], "groups": ["sampling"]},
         "target": TargetRule.from_eligibility(DEFAULT_ELIGIBILITY).to_dict(),
-        "form": [
-            {"name": "team", "label": "采样队", "type": "text"},
-            {"name": "scheduled_at", "label": "预约时间", "type": "datetime"},
-            {"name": "sampled_at", "label": "采样时间", "type": "datetime"},
-        ],
+        "form": [{"name": "sampled_at", "label": "采样时间", "type": "datetime"}],
         "statuses": [
             _status("sampled", "已采样", "done"),
             _status("exempt", "免采", "excused", True),
