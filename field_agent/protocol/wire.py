@@ -130,8 +130,8 @@ class Envelope(TypedDict):
 class PurgeMarker(TypedDict):
     """A record (``fields`` None) or some of its fields erased by the town's retention rule; never a value.
 
-    ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling)
-    or resident (follow-up) the erased record belonged to."""
+    ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling),
+    the campaign (campaign result) or resident (follow-up) the erased record belonged to."""
 
     id: str
     kind: str

@@ -217,3 +217,30 @@ def test_a_teams_route_of_a_day_lists_its_open_appointments_building_by_building
     plain = run(*args[:-1]).stdout
     assert plain.splitlines()[0].startswith(f"{team} {day.isoformat()} 预约上门共 {len(expected)} 户次")
     assert "--date" in run("campaign", "route", sampling["key"], "--team", team, "--date", "12/06", ok=False).stderr
+
+
+async def test_results_of_a_closed_campaign_are_erased_by_the_towns_rule_everywhere(server: Harness) -> None:
+    from field_agent.domain.hlc import wall_ms
+    from server_stub.campaigns import close_campaign
+    from server_stub.retention import DAY_MS, purge
+
+    east = server.grid("东门一网格")
+    create_campaign(server.db, parse_for_town(typhoon()))
+    tablet = await server.tablet(east)
+    await tablet.pull_all()
+    home = tablet.edit(kind="household", values=household())
+    grandma = tablet.edit(kind="resident", values=old_person(home["record"], "林秀英"))
+    answers = {"contacted": True, "moved": True, "needs": "需胰岛素冷藏"}
+    values = {"campaign": campaign_record_id("typhoon-12", east), "target": grandma["record"], "status": "moved"}
+    result = tablet.edit(kind="campaign_result", values={**values, "answers": answers, "by": "王芳"})
+    await tablet.push_ok([home, grandma, result])
+
+    assert purge(server.db, now_ms=wall_ms() + 40 * DAY_MS)["erased"]["campaign_result"] == 0  # still open
+    close_campaign(server.db, "typhoon-12")
+    report = purge(server.db, now_ms=wall_ms() + 40 * DAY_MS)
+    assert report["erased"]["campaign_result"] == 1
+    assert server.db.get_record(result["record"]) is None
+    page = (await tablet.client.get("/v1/pull", params={"cursor": tablet.cursor, "limit": 500})).json()
+    (marker,) = page["purged"]  # every tablet of the grid erases its copy at its next pull
+    assert (marker["id"], marker["kind"], marker["parent"]) == (result["record"], "campaign_result", values["campaign"])
+    assert "胰岛素" not in str(page)
