@@ -40,6 +40,7 @@ from server_stub.errors import RequestInvalid, ServerError
 from server_stub.headers import SecurityHeaders
 from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
+from server_stub.office_campaigns import router as office_campaigns_router
 from server_stub.push import push
 from server_stub.push_body import parse_push
 from server_stub.town_settings import tablet_retention_days
@@ -248,6 +249,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(office_router, responses=_errors(401))
+    app.include_router(office_campaigns_router, responses=_errors(401))
     _document_push_body(app)
     return app
 

@@ -78,6 +78,7 @@ def open_db(db_url: str | None) -> Database:
 # commands owned by other modules, loaded only when used (they pull in the ledger writers)
 LAZY_COMMANDS = {
     "backup": "server_stub.backup:backup_command",
+    "campaign": "server_stub.campaign_cmds:campaign_group",
     "export": "server_stub.office:export_command",
     "key": "server_stub.backup:key_group",
     "office": "server_stub.office:office_group",

@@ -33,6 +33,7 @@ from field_agent.ledgers.builder import Ledger, build_ledger, grid_file_scope, g
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.overview import grid_overview, town_totals
+from server_stub.campaigns import campaign_rows
 from server_stub.db.base import Database
 from server_stub.town_time import town_now, town_today, town_zone
 
@@ -78,7 +79,7 @@ def check_office_token(db: Database, presented: str | None) -> bool:
     return stored is not None and hmac.compare_digest(stored, _hash(presented))
 
 
-def _presented_token(request: Request) -> str | None:
+def presented_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -105,7 +106,7 @@ SORTS: dict[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {
 }
 
 
-def _header(today: dt.date) -> dict[str, Any]:
+def page_header(today: dt.date) -> dict[str, Any]:
     """What every overview answer starts with: the day, when it was made, the town's time zone."""
     zone = town_zone()
     return {
@@ -130,7 +131,7 @@ def town_overview(
     rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day, zone=zone) for g in grids]
     rows.sort(key=SORTS[sort])
     return {
-        **_header(day),
+        **page_header(day),
         "town": town,
         "sort": sort,
         "towns": sorted({str(g["town"]) for g in every_grid if g.get("town")}),
@@ -146,13 +147,13 @@ def grid_detail(db: Database, grid_id: str, *, today: dt.date | None = None) -> 
         raise OfficeError(f"no grid {grid_id!r}: see 'field-server grid list'")
     day = today or china_today()
     row = grid_overview(found[0], _with_erasures(db, grid_id), db.list_devices(), day, zone=town_zone(), detail=True)
-    return {**_header(day), "grid": row}
+    return {**page_header(day), "grid": row}
 
 
 router = APIRouter(tags=["office"])
 
 
-def _unauthorised_json(db: Database) -> JSONResponse:
+def unauthorised_json(db: Database) -> JSONResponse:
     configured = office_token_set(db)
     message = (
         "this needs the town office's token: send 'Authorization: Bearer <token>'"
@@ -166,7 +167,7 @@ def _unauthorised_json(db: Database) -> JSONResponse:
     )
 
 
-def _login_page(request: Request, *, error: str | None = None, status: int = 401) -> HTMLResponse:
+def login_page(request: Request, *, error: str | None = None, status: int = 401) -> HTMLResponse:
     html = _templates.get_template("office_login.html").render(
         error=error, configured=office_token_set(request.app.state.db)
     )
@@ -186,8 +187,8 @@ def overview_json(request: Request, town: str | None = None, sort: str = "left_o
     conflicts, devices' last sync (and why a revoked one was); grids with the most left out first, or
     ``sort=name``. Times carry the town's offset (office token required)."""
     db = request.app.state.db
-    if not check_office_token(db, _presented_token(request)):
-        return _unauthorised_json(db)
+    if not check_office_token(db, presented_token(request)):
+        return unauthorised_json(db)
     try:
         data = town_overview(db, town=town, sort=sort)
     except OfficeError as error:
@@ -200,8 +201,8 @@ def grid_json(request: Request, grid_id: str) -> Response:
     """One grid opened: its overview numbers, devices, and the residents its round left out (name, masked ID
     number, building / unit / room, why they are sampled at home) (office token required)."""
     db = request.app.state.db
-    if not check_office_token(db, _presented_token(request)):
-        return _unauthorised_json(db)
+    if not check_office_token(db, presented_token(request)):
+        return unauthorised_json(db)
     try:
         data = grid_detail(db, grid_id)
     except OfficeError as error:
@@ -209,7 +210,7 @@ def grid_json(request: Request, grid_id: str) -> Response:
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
-def _page(template: str, status: int = 200, **data: Any) -> HTMLResponse:
+def render_page(template: str, status: int = 200, **data: Any) -> HTMLResponse:
     html = _templates.get_template(template).render(**data, ledgers=load_definitions())
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -218,21 +219,23 @@ def _page(template: str, status: int = 200, **data: Any) -> HTMLResponse:
 def overview_page(request: Request, town: str | None = None, sort: str = "left_out") -> Response:
     """The town office's overview page (login form until the office token is given)."""
     db = request.app.state.db
-    if not check_office_token(db, _presented_token(request)):
-        return _login_page(request)
-    return _page("office.html", **town_overview(db, town=town or None, sort=sort if sort in SORTS else "left_out"))
+    if not check_office_token(db, presented_token(request)):
+        return login_page(request)
+    overview = town_overview(db, town=town or None, sort=sort if sort in SORTS else "left_out")
+    campaigns = campaign_rows(db, china_today(), town=town or None)
+    return render_page("office.html", **overview, campaigns=campaigns)
 
 
 @router.get("/office/grids/{grid_id}", response_class=HTMLResponse, include_in_schema=False)
 def grid_page(request: Request, grid_id: str) -> Response:
     """One grid opened on the office page: who was left out, its devices, its ledgers."""
     db = request.app.state.db
-    if not check_office_token(db, _presented_token(request)):
-        return _login_page(request)
+    if not check_office_token(db, presented_token(request)):
+        return login_page(request)
     try:
-        return _page("office_grid.html", **grid_detail(db, grid_id))
+        return render_page("office_grid.html", **grid_detail(db, grid_id))
     except OfficeError:
-        return _page("office_grid.html", status=404, grid=None, **_header(china_today()))
+        return render_page("office_grid.html", status=404, grid=None, **page_header(china_today()))
 
 
 @router.post("/office/login", include_in_schema=False)
@@ -241,7 +244,7 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     if not await run_in_threadpool(check_office_token, request.app.state.db, token):
-        return await run_in_threadpool(_login_page, request, error="令牌不正确 / wrong token")
+        return await run_in_threadpool(login_page, request, error="令牌不正确 / wrong token")
     response = RedirectResponse("/office", status_code=303)
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", max_age=12 * 3600
@@ -260,8 +263,8 @@ def logout() -> Response:
 def download_ledger(request: Request, name: str, grid: str | None = None, town: str | None = None) -> Response:
     """A ledger as .xlsx, ID numbers and phones masked (full data only through the audited admin command)."""
     db = request.app.state.db
-    if not check_office_token(db, _presented_token(request)):
-        return _unauthorised_json(db)
+    if not check_office_token(db, presented_token(request)):
+        return unauthorised_json(db)
     try:
         envelopes, scope, short = _scope_records(db, grid=grid, town=town)
         ledger = build_ledger(name, envelopes, today=china_today(), masked=True, scope=scope, short_scope=short)

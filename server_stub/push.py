@@ -18,6 +18,7 @@ from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.domain.rights import AUTHOR_FIELDS, AUTHORS_FOR_OTHERS, FREE_WRITERS, RIGHTS, conflict_field
 from field_agent.protocol.merge import MergeRefused, apply_change
+from server_stub.campaign_results import ResultCheck
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
@@ -106,6 +107,7 @@ def _push_once(
     erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
     cleared = _cleared(db, changes, versions)
     guard = HouseholdGuard(db, grid, changes)
+    results_check = ResultCheck(db, grid, changes)
     rows, answer, as_sent = _plan(
         device,
         batch_id,
@@ -118,6 +120,7 @@ def _push_once(
         erased,
         cleared,
         guard,
+        results_check,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -134,7 +137,18 @@ def _push_once(
             erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
             cleared = _cleared(tx, changes, current)
             rows, answer, as_sent = _plan(
-                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared, guard
+                device,
+                batch_id,
+                changes,
+                current,
+                settings,
+                now,
+                check_encodable,
+                db.sealer,
+                erased,
+                cleared,
+                guard,
+                results_check,
             )
         last = tx.put_sealed(grid, rows)
         if cursor is not None and as_sent:
@@ -164,6 +178,7 @@ def _plan(
     erased: Mapping[str, int] | None = None,
     cleared: Mapping[str, Mapping[str, str]] | None = None,
     guard: HouseholdGuard | None = None,
+    results_check: ResultCheck | None = None,
 ) -> tuple[list[tuple[str, str, str]], bytes, set[str]]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow), the answer as JSON, and the
@@ -189,6 +204,8 @@ def _plan(
             check_change(device, change, current, settings, now)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
+            if results_check is not None and change["kind"] == "campaign_result":
+                _check_result(results_check, change, current, working)
             expected = _sent_over(current, change)  # before the merge, which updates ``current`` in place
             merged, outcome = apply_change(current, change, owned=True)  # read for this plan only
         except Refusal as refusal:
@@ -334,6 +351,8 @@ def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any
         return
     if role in FREE_WRITERS[kind]:
         return
+    if not (rights.edit or rights.delete or any(rights.fields.values())):
+        raise Refusal("office_only", f"{what} record is written by the town office, not by a tablet")
     if DELETED in change["fields"] and role not in rights.delete:
         raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")
     touched = {name for name in (*change["fields"], *change["sets"]) if role not in rights.writers(name)}
@@ -345,6 +364,15 @@ def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any
         raise Refusal(
             "leader_only", f"only the grid leader's device may resolve conflicts on {', '.join(refused)} of {what}"
         )
+
+
+def _check_result(
+    check: ResultCheck, change: Mapping[str, Any], current: Mapping[str, Any] | None, working: Mapping[str, Any]
+) -> None:
+    try:
+        check.check(change, current, working)
+    except ValidationError as error:
+        raise Refusal("invalid_record", str(error)) from error
 
 
 def _check_encodable(change: Mapping[str, Any]) -> None:

@@ -8,12 +8,15 @@ retention``); ``field-server purge`` applies the rules:
 - ``followup``: isolation follow-ups (temperatures, symptoms, needs), counted from the end of the resident's
   isolation (``isolation_status`` no longer ``home``) or the record's last change;
 - ``visit_health``: the ``health`` answers of visits (the visit itself stays), counted from the visit or the
-  answers' last change.
+  answers' last change;
+- ``campaign_result``: campaign results (answers such as health, needs, vaccination and the reasons given),
+  counted from the campaign's closing or the record's last change, whichever is later.
 
-A record of an open round or of a resident still isolated at home is never due. A record with an open conflict is
-held (counted, not erased) until a person resolves it. Erased records leave the database; an erasure marker (id,
-kind, the round or resident it belonged to, the time; never a value) takes their place in the grid's sequence, so
-every tablet pulls it and erases its copy too. Each run is recorded in the server's audit log (counts only).
+A record of an open round or campaign, or of a resident still isolated at home, is never due. A record with an open
+conflict is held (counted, not erased) until a person resolves it. Erased records leave the database; an erasure
+marker (id, kind, the round or resident it belonged to, the time; never a value) takes their place in the grid's
+sequence, so every tablet pulls it and erases its copy too. Each run is recorded in the server's audit log (counts
+only).
 """
 
 from __future__ import annotations
@@ -38,8 +41,15 @@ RULES_META_KEY = "retention_days"
 DAY_MS = 86_400_000
 CHINA = dt.timezone(dt.timedelta(hours=8))
 # days kept after the purpose ended, unless the town office sets otherwise
-DEFAULT_DAYS: dict[str, int | None] = {"sampling": 30, "followup": 30, "visit_health": 30}
-RULE_KINDS = {"sampling": "sampling", "followup": "followup", "visit_health": "visit"}
+DEFAULT_DAYS: dict[str, int | None] = {"sampling": 30, "followup": 30, "visit_health": 30, "campaign_result": 30}
+RULE_KINDS = {
+    "sampling": "sampling",
+    "followup": "followup",
+    "visit_health": "visit",
+    "campaign_result": "campaign_result",
+}
+# the record a rule's record belongs to: its round, its campaign, its resident
+PARENT_FIELDS = {"sampling": "round", "campaign_result": "campaign", "followup": "resident"}
 HEALTH_FIELDS = ("health",)
 MAX_DAYS = 3650
 
@@ -101,11 +111,11 @@ def _ended_ms(rule: str, envelope: Mapping[str, Any], records: Mapping[str, Mapp
     if rule == "visit_health":
         visited = _parse_ms(fields.get("visited_at"))
         return max(own, visited or 0)
-    parent_id = fields.get("round" if rule == "sampling" else "resident")
+    parent_id = fields.get(PARENT_FIELDS[rule])
     parent = records.get(parent_id) if isinstance(parent_id, str) else None
     if parent is None or is_deleted(parent):
         return own
-    if rule == "sampling":
+    if rule in ("sampling", "campaign_result"):
         if parent["fields"].get("status") != "closed" or "status" not in parent["stamps"]:
             return None
         return max(own, stamp_ms(parent["stamps"]["status"]))
@@ -165,7 +175,7 @@ def _parents(records: Mapping[str, Mapping[str, Any]], ids: Iterable[str]) -> se
     found: set[str] = set()
     for record_id in ids:
         fields = records[record_id]["fields"]
-        found.update(v for k in ("round", "resident") if isinstance(v := fields.get(k), str))
+        found.update(v for k in ("round", "campaign", "resident") if isinstance(v := fields.get(k), str))
     return found
 
 
@@ -195,7 +205,7 @@ def _erase_grid(db: Database, plan: GridPlan, rules: Mapping[str, int | None], n
                         {"id": record_id, "kind": "visit", "purged_ms": now_ms, "parent": record_id, "fields": cleared}
                     )
                 else:
-                    parent = envelope["fields"].get("round" if rule == "sampling" else "resident")
+                    parent = envelope["fields"].get(PARENT_FIELDS[rule])
                     markers.append(
                         {"id": record_id, "kind": envelope["kind"], "purged_ms": now_ms,
                          "parent": parent if isinstance(parent, str) else None, "fields": None}

@@ -1,4 +1,4 @@
-"""A deterministic demo town in Fuqing: grids, households, residents, tasks, a sampling round, visits.
+"""A deterministic demo town in Fuqing: grids, households, residents, tasks, a sampling round, visits, campaigns.
 
 The same seed (and ``today``) always gives the same records, ids included; each grid draws from its own random
 stream, so grid 1 of a 24-grid town is the 1-grid demo.
@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from field_agent.domain import demo_data as words
+from field_agent.domain.demo_campaigns import make_campaign_records
 from field_agent.domain.demo_people import PeopleMaker, Person
 from field_agent.domain.envelope import Clock, local_edit
 from field_agent.domain.groups import DEFAULT_ELIGIBILITY
@@ -109,6 +110,7 @@ class _GridMaker(PeopleMaker):
         self.make_tasks(members, households)
         self.make_sampling(households)
         self.make_visits(members, households)
+        self.make_campaigns(members)
         return self.records
 
     def moment(self, days_ago: int, earliest: int = 8, latest: int = 19) -> str:
@@ -318,6 +320,13 @@ class _GridMaker(PeopleMaker):
                 elif status == "exempt":
                     values["reason"] = self.rng.choice(words.EXEMPT_REASONS)
                 self.add("sampling", values)
+
+    def make_campaigns(self, members: list[dict[str, Any]]) -> None:
+        """One active campaign of each template beside the sampling round (its own random stream, so adding it left
+        every record before it as it was)."""
+        views = {r.record_id: {"id": r.record_id, "kind": r.kind, **r.values, **r.sets} for r in self.records}
+        rng = random.Random(f"field-agent-demo-campaigns:{self.grid_id}")
+        make_campaign_records(rng, self.today, views, [m["name"] for m in members], self.add)
 
     def make_visits(self, members: list[dict[str, Any]], households: list[dict[str, Any]]) -> None:
         workers = [m["name"] for m in members]

@@ -14,6 +14,8 @@ RECORD_KINDS = (
     "sampling",
     "followup",
     "task",
+    "campaign",
+    "campaign_result",
 )
 
 GRID_MODES = ("normal", "wartime")
@@ -38,6 +40,9 @@ SAMPLING_STATUSES = ("scheduled", "sampled", "missed", "refused", "exempt")
 
 SAMPLING_DONE_STATUSES = ("sampled", "exempt")
 """A resident with one of these in the current round is not on the "nobody left out" list."""
+
+CAMPAIGN_STATUSES = ("active", "closed")
+"""A campaign record's own status: the office closes one; its dates say when it runs."""
 
 TASK_KINDS = ("publicity", "patrol", "disinfection", "delivery", "sampling", "visit", "other")
 

@@ -211,7 +211,35 @@ def _members(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
     return None
 
 
+def _campaign_definition(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
+    from field_agent.domain.campaigns.definition import DefinitionError, parse_campaign
+
+    try:
+        parse_campaign(value, role_keys=roles.role_keys, group_keys=roles.group_keys)
+    except DefinitionError as error:
+        first = error.problems[0]
+        return msg("campaign.definition", problem=f"{first.path}: {first.message}")
+    return None
+
+
+_ANSWER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _answers(_spec: FieldSpec, value: Any, _roles: RoleConfig) -> Message | None:
+    """The shape of a campaign result's answers; what each answer must be comes from the campaign's form."""
+    if not isinstance(value, Mapping) or len(value) > 30:
+        return msg("campaign.answers")
+    for name, answer in value.items():
+        if not isinstance(name, str) or not _ANSWER_NAME.match(name):
+            return msg("campaign.answers")
+        if answer is not None and not isinstance(answer, str | int | float | bool):
+            return msg("campaign.answers")
+    return None
+
+
 _CHECKERS: dict[str, Callable[[FieldSpec, Any, RoleConfig], Message | None]] = {
+    "campaign_definition": _campaign_definition,
+    "answers": _answers,
     "text": _text,
     "longtext": _longtext,
     "enum": _enum,

@@ -54,6 +54,10 @@ RIGHTS: dict[str, KindRights] = {
     "sampling_round": KindRights(create=ANYONE, edit=ANYONE, delete=LEADER),
     # the leader assigns tasks; a worker reports on them (status, notes, buildings covered) and may raise a new one
     # (an isolation check with a fever makes a task for the leader)
+    # a campaign reaches the grid from the town office (field-server campaign create/close); tablets only read it
+    "campaign": KindRights(create=NOBODY, edit=NOBODY, delete=NOBODY),
+    # a worker's result for one of a campaign's targets: field work like a visit
+    "campaign_result": _FIELD_WORK,
     "task": KindRights(
         create=ANYONE,
         edit=LEADER,
@@ -63,7 +67,7 @@ RIGHTS: dict[str, KindRights] = {
 }
 
 
-AUTHOR_FIELDS: dict[str, str] = {"visit": "worker", "sampling": "by", "followup": "by"}
+AUTHOR_FIELDS: dict[str, str] = {"visit": "worker", "sampling": "by", "followup": "by", "campaign_result": "by"}
 """Per kind, the field that names the worker who did the work. A worker's tablet records its own work, so it may
 write only its own worker's name there; the leader's tablet may record work done by any member of the grid (a
 colleague without a tablet). The tablet also reads it to tell whose device made a value (``tui.queries.conflicts``)."""

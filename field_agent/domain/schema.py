@@ -113,6 +113,30 @@ SCHEMAS: dict[str, dict[str, FieldSpec]] = {
         "notes": NOTES,
         "coverage": FieldSpec("text", is_set=True, max_length=50),
     },
+    # a campaign as it reaches a grid (the office writes it; domain/campaigns holds what the definition means)
+    "campaign": {
+        "key": _text(required=True, max_length=40),
+        "name": _text(required=True, max_length=100),
+        "template": _text(required=True, max_length=40),
+        "definition": FieldSpec("campaign_definition", required=True),
+        "status": _enum(enums.CAMPAIGN_STATUSES, required=True),
+        "starts": FieldSpec("date", required=True),
+        "ends": FieldSpec("date"),
+    },
+    # one worker's result for one target of a campaign, checked against the campaign's form (campaigns.results)
+    "campaign_result": {
+        "campaign": RECORD_ID,
+        "target": RECORD_ID,
+        "household": FieldSpec("record_id"),
+        "status": _text(required=True, max_length=40),
+        "reason": _text(max_length=500),
+        "answers": FieldSpec("answers"),
+        "at": FieldSpec("datetime"),
+        "by": _text(max_length=50),
+        # an appointment (预约上门): the team that will come and when; a day's route is built from these
+        "team": _text(max_length=50),
+        "scheduled_at": FieldSpec("datetime"),
+    },
 }
 
 SET_FIELDS: dict[str, tuple[str, ...]] = {

@@ -46,7 +46,17 @@ RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 BatchId = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 ConflictId = Annotated[str, StringConstraints(max_length=128)]
 RecordKind = Literal[
-    "grid", "household", "resident", "visit", "sampling_round", "sampling", "followup", "task", "config"
+    "grid",
+    "household",
+    "resident",
+    "visit",
+    "sampling_round",
+    "sampling",
+    "followup",
+    "task",
+    "config",
+    "campaign",
+    "campaign_result",
 ]
 
 _CLOSED = ConfigDict(extra="forbid")
@@ -120,8 +130,8 @@ class Envelope(TypedDict):
 class PurgeMarker(TypedDict):
     """A record (``fields`` None) or some of its fields erased by the town's retention rule; never a value.
 
-    ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling)
-    or resident (follow-up) the erased record belonged to."""
+    ``fields`` maps each erased field to the server's stamp that cleared it; ``parent`` is the round (sampling),
+    the campaign (campaign result) or resident (follow-up) the erased record belonged to."""
 
     id: str
     kind: str

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from field_agent.domain.campaigns.results import check_result_record
 from field_agent.domain.envelope import DELETED, local_edit, set_members, view
+from field_agent.domain.errors import ValidationError
 from field_agent.domain.ids import new_id
-from field_agent.domain.validation import normalize_values, validate_record
+from field_agent.domain.validation import merged_view, normalize_values, validate_record
 from field_agent.store.core import StoreCore, copy_value
 from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreError
 from field_agent.store.guard import locked
@@ -68,6 +70,8 @@ class Editor:
         fields = normalize_values(kind, dict(values))
         proposed = {**fields, **{name: dict(elements) for name, elements in (set_changes or {}).items()}}
         validate_record(kind, proposed, view(existing) if existing is not None else None)
+        if kind == "campaign_result":
+            self._check_result(proposed, existing)
         changes = {name: dict(elements) for name, elements in (set_changes or {}).items()}
         for name in SET_FIELDS.get(kind, ()):
             if name in fields and isinstance(fields[name], list | tuple | set):
@@ -77,6 +81,18 @@ class Editor:
                 elements.update({element: True for element in wanted})
                 elements.update({element: False for element in current - wanted})
         return fields, changes
+
+    def _check_result(self, proposed: Mapping[str, Any], existing: Mapping[str, Any] | None) -> None:
+        """A campaign result against its campaign's form and target (the same check the server makes)."""
+        merged = merged_view("campaign_result", proposed, view(existing) if existing is not None else None)
+        records = self.core.records
+        campaign = records.raw(str(merged.get("campaign")))
+        target = records.raw(str(merged.get("target")))
+        errors = check_result_record(
+            view(campaign) if campaign is not None else None, merged, target["kind"] if target is not None else None
+        )
+        if errors:
+            raise ValidationError(errors, kind="campaign_result")
 
     def edit(
         self,

@@ -15,12 +15,11 @@ Retired (every condition):
   fall before the window, which is the last ``days`` town days, today included (``3``: today and the two days
   before; ``0``: none, finished work goes at once), in the town's time zone (the store's ``time_zone`` setting,
   Beijing time by default, as the terminal app reads it);
-- and of a kind whose work is over: a sampling of a round closed (its ``status`` set to ``closed``) before the
-  window; a follow-up of a resident no longer in home isolation whose isolation ended before the window (or who
-  is no longer on the tablet); a visit of a household with nobody in home isolation; a done or cancelled task; a
-  tombstone (a deleted record of any kind).
-
-Never retired: grids, households, residents and rounds (live ones), samplings of open rounds, anything of a
+- and of a kind whose work is over: a sampling of a round (a campaign result of a campaign) closed (its ``status`` set
+  to ``closed``) before the window; a follow-up of a resident no longer in home isolation whose isolation ended before
+  the window (or who is no longer on the tablet); a visit of a household with nobody in home isolation; a done or
+  cancelled task; a tombstone (a deleted record of any kind).
+Never retired: grids, households, residents, rounds and campaigns (live ones), samplings of open rounds, anything of a
 resident in home isolation, anything dated or changed within the window, anything not yet acknowledged or
 unresolved. The removal is one frame; then the log is compacted (the erasure's flag, ``erasure.COMPACT_KEY``), so
 no frame on disk still holds a retired value. ``meta[RETIRED_KEY]`` keeps counts and times only.
@@ -48,7 +47,7 @@ value, never the id of a retired record."""
 ZONE_SETTING = "time_zone"  # the same setting the terminal app reads (field_agent/tui/timefmt.py)
 DEFAULT_ZONE = "Asia/Shanghai"
 DONE_TASKS = ("done", "cancelled")
-KEPT_KINDS = frozenset({"grid", "household", "resident", "sampling_round"})
+KEPT_KINDS = frozenset({"grid", "household", "resident", "sampling_round", "campaign"})
 
 # the record's own date, by kind (its newest stamp counts too)
 _DATE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -56,6 +55,7 @@ _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "sampling": ("sampled_at", "scheduled_at"),
     "followup": ("date",),
     "task": ("due",),
+    "campaign_result": ("at",),
 }
 
 
@@ -207,10 +207,10 @@ def _work_over(
         return True
     if kind == "task":
         return fields.get("status") in DONE_TASKS
-    if kind == "sampling":
-        round_ = parent(fields.get("round"))
+    if kind in ("sampling", "campaign_result"):
+        round_ = parent(fields.get("round" if kind == "sampling" else "campaign"))
         if round_ is None or is_deleted(round_):
-            return False  # a round the tablet does not know: keep (it may be open)
+            return False  # a round or campaign the tablet does not know: keep (it may be open)
         closed = round_["stamps"].get("status")
         return round_["fields"].get("status") == "closed" and closed is not None and stamp_ms(closed) < cutoff
     if kind == "followup":
@@ -237,7 +237,7 @@ def retire(core: StoreCore, now_ms: int, days: int | None) -> RetireCounts:
     noted = core.meta_get(RETIRED_KEY) or {}
     parents: dict[str, dict[str, int]] = noted.get("parents") or {}
     table = core.records.documents()
-    for kind, field_name in (("sampling", "round"), ("followup", "resident")):
+    for kind, field_name in (("sampling", "round"), ("followup", "resident"), ("campaign_result", "campaign")):
         for record_id in due.get(kind, ()):
             parent = table[record_id]["fields"].get(field_name)
             if isinstance(parent, str):

@@ -22,7 +22,7 @@ KEY_LITERAL = re.compile(r'"([a-z_]+\.[a-z_]+)"')
 
 def _keys_named_in_the_domain() -> set[str]:
     named: set[str] = set()
-    for path in DOMAIN.glob("*.py"):
+    for path in DOMAIN.rglob("*.py"):
         if path.name == "messages.py":
             continue
         text = path.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from field_agent.domain import enums
+from field_agent.domain.campaigns.templates import from_template
 from field_agent.domain.errors import DomainError, FieldError, ValidationError
 from field_agent.domain.idnumber import make_id_number
 from field_agent.domain.roles import RoleConfig
@@ -39,6 +40,15 @@ VALID = {
     "sampling": {"round": ROUND, "resident": RES, "household": HH, "status": "scheduled"},
     "followup": {"resident": RES, "date": "2026-11-30", "contact_made": True, "by": "陈丽"},
     "task": {"title": "张贴告知书", "task_kind": "publicity", "role": "publicity", "status": "open"},
+    "campaign": {
+        "key": "typhoon-12",
+        "name": "防台风转移",
+        "template": "typhoon",
+        "definition": from_template("typhoon", "typhoon-12", "防台风转移", date(2026, 12, 1)).to_dict(),
+        "status": "active",
+        "starts": "2026-12-01",
+    },
+    "campaign_result": {"campaign": ROUND, "target": RES, "status": "moved", "answers": {"moved": True}},
 }
 
 

@@ -52,8 +52,11 @@ def test_sync_says_what_the_retention_rule_erased_and_which_unsent_edits_went_wi
         store.put("followup", {"temperature": 37.1}, record_id=followup)
 
     office(own_town, "retention", "set", "followup", "0")
-    assert "would erase: sampling 0, followup 1, visit_health 0" in office(own_town, "purge", "--dry-run").output
-    assert "erased: sampling 0, followup 1, visit_health 0" in office(own_town, "purge").output
+    assert (
+        "would erase: sampling 0, followup 1, visit_health 0, campaign_result 0"
+        in office(own_town, "purge", "--dry-run").output
+    )
+    assert "erased: sampling 0, followup 1, visit_health 0, campaign_result 0" in office(own_town, "purge").output
 
     synced = run(tablet, "sync")
     assert synced.exit_code == 0, synced.output

@@ -254,7 +254,12 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
 
     shown = field_server(data_dir, url, "retention", "show", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["rules"] == {"sampling": 30, "followup": 30, "visit_health": 30}
+    assert json.loads(shown.stdout)["rules"] == {
+        "sampling": 30,
+        "followup": 30,
+        "visit_health": 30,
+        "campaign_result": 30,
+    }
     for kind in ("sampling", "followup", "visit_health"):
         assert field_server(data_dir, url, "retention", "set", kind, "0").returncode == 0
     bad = field_server(data_dir, url, "retention", "set", "sampling", "forever")
@@ -262,9 +267,14 @@ async def test_purge_erases_everywhere_and_reaches_every_tablet(
 
     dry = field_server(data_dir, url, "purge", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
-    expected = {"sampling": 1, "followup": 1, "visit_health": 1}
+    expected = {"sampling": 1, "followup": 1, "visit_health": 1, "campaign_result": 0}
     assert json.loads(dry.stdout)["erased"] == expected
-    assert json.loads(dry.stdout)["held_open_conflicts"] == {"sampling": 1, "followup": 0, "visit_health": 0}
+    assert json.loads(dry.stdout)["held_open_conflicts"] == {
+        "sampling": 1,
+        "followup": 0,
+        "visit_health": 0,
+        "campaign_result": 0,
+    }
     assert server.db.get_record(ids["sampled"]) is not None  # a dry run changes nothing
     assert not (data_dir / "audit.jsonl").exists()
 

@@ -123,8 +123,8 @@ def _spoiled(how: str) -> dict[str, Any]:
 
 
 KIND_MESSAGE = (
-    "Input should be 'grid', 'household', 'resident', 'visit', 'sampling_round', 'sampling', 'followup', 'task' "
-    "or 'config'"
+    "Input should be 'grid', 'household', 'resident', 'visit', 'sampling_round', 'sampling', 'followup', 'task', "
+    "'config', 'campaign' or 'campaign_result'"
 )
 
 
