@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from field_agent.tui.app_base import field_app
 from field_agent.tui.queries.campaigns import CampaignLine
 from field_agent.tui.queries.today import TodaySummary
 from field_agent.tui.screens.base import SessionScreen
@@ -67,7 +68,7 @@ class TodayScreen(SessionScreen):
 
     def on_screen_resume(self) -> None:
         """Back from a campaign (or any screen above): its progress may have moved."""
-        if self.shown_once:
+        if self.shown_once and field_app(self).session is not None:  # (not while locking: the stack unwinds)
             self.action_reload()
 
     def action_reload(self) -> None:
