@@ -11,10 +11,13 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from field_agent.domain.campaigns.definition import parse_campaign
 from field_agent.domain.campaigns.results import coverage, find_targets
+from field_agent.domain.envelope import view
+from field_agent.store import Store
+from field_agent.tui.queries.campaigns import campaign_lines, campaigns
 from field_agent.tui.screens.campaign import CampaignScreen
 from field_agent.tui.widgets.campaign_form import CampaignResultForm
 
-from .conftest import NOW, reopen_records, settle, unlocked
+from .conftest import NOW, PASSPHRASE, reopen_records, settle, unlocked
 
 TODAY = NOW.date()
 
@@ -153,3 +156,39 @@ async def test_an_answer_the_form_refuses_is_shown_beside_its_field_in_chinese(
         await settle(pilot)
         results = await reopen_records(pilot, store_path, "campaign_result")
     assert len([r for r in results if r["campaign"] == record["id"]]) == before
+
+
+def test_campaign_progress_from_the_index_follows_saves_of_tags_and_results(store_path: Path) -> None:
+    """Today's campaign numbers (projection only) equal the domain's over every record in full, after a resident
+    gains the tag a campaign targets, a household gains one, and a result is recorded."""
+    with Store.open(store_path, PASSPHRASE) as store:
+        reader = store.reader
+        residents = [view(e) for e in store.records("resident")]
+        young = next(r for r in residents if r.get("residency") == "resident" and r["id_number"][6:10] > "1990")
+        store.put("resident", {}, record_id=young["id"], set_changes={"tags": {"独居老人": True}})
+        household = next(view(e) for e in store.records("household") if not view(e).get("tags"))
+        store.put("household", {}, record_id=household["id"], set_changes={"tags": {"独居": True}})
+        typhoon = next(item for item in campaigns(reader, TODAY) if item.campaign.template == "typhoon")
+        store.put(
+            "campaign_result",
+            {
+                "campaign": typhoon.record_id,
+                "target": young["id"],
+                "household": young["household"],
+                "status": "moved",
+                "answers": {"contacted": True, "moved": True},
+                "at": NOW.isoformat(),
+                "by": "测试",
+            },
+        )
+        lines = {line.record_id: line for line in campaign_lines(reader, TODAY)}
+        views = [view(e) for e in store.records()]
+    residents = [v for v in views if v["kind"] == "resident" and not v.get("_deleted")]
+    households = {v["id"]: v for v in views if v["kind"] == "household"}
+    for record in (v for v in views if v["kind"] == "campaign"):
+        campaign = parse_campaign(record["definition"])
+        targets = find_targets(campaign, residents, households, TODAY)
+        cover = coverage(campaign, targets, [v for v in views if v.get("campaign") == record["id"]])
+        line = lines[record["id"]]
+        assert (line.targets, line.done, line.excused) == (len(targets), len(cover.done), len(cover.excused))
+    assert young["id"] in find_targets(typhoon.campaign, residents, households, TODAY)
