@@ -1,5 +1,5 @@
-"""The Today screen's numbers: round progress, sampling coverage, active campaigns, isolation checks, my tasks, sync
-state."""
+"""The Today screen's numbers: round progress, sampling coverage, isolation checks, my tasks, sync state (the active
+campaigns' progress is worked out after them: ``queries.campaigns.campaign_lines``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS, followup_reache
 from field_agent.domain.sorting import natural_key
 from field_agent.store.reader import StoreReader
 from field_agent.tui import people
-from field_agent.tui.queries.campaigns import CampaignLine, campaign_lines
 from field_agent.tui.queries.isolation import isolation_day
 from field_agent.tui.queries.rounds import CHECKED_OUTCOMES, latest_open_round, started_on
 
@@ -39,7 +38,6 @@ class TodaySummary:
     last_sync: str | None = None
     stale: bool = False
     flagged_today: int = 0
-    campaigns: list[CampaignLine] = field(default_factory=list)
 
     @property
     def sampling_missing(self) -> int:
@@ -120,7 +118,6 @@ def today_summary(
         last_sync=last_sync,
         stale=is_stale(last_sync, now),
         flagged_today=flagged,
-        campaigns=campaign_lines(reader, today),
     )
 
 

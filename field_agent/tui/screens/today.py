@@ -26,6 +26,8 @@ class TodayScreen(SessionScreen):
     """The first screen after unlock."""
 
     NAV = "today"
+    AUTO_FOCUS = "#campaign-list"
+    """Up and Down choose a campaign, Enter opens it; the screen's letter keys work as well."""
     BINDINGS = [
         Binding("v", "app.goto('households')", "key.start_visits", id="today.goto.households"),
         Binding("p", "app.goto('sampling')", "key.sampling", id="today.goto.sampling"),
@@ -40,6 +42,11 @@ class TodayScreen(SessionScreen):
             super().__init__()
             self.summary = summary
 
+    class CampaignsLoaded(Message):
+        def __init__(self, lines: list[CampaignLine]) -> None:
+            super().__init__()
+            self.lines = lines
+
     def compose_body(self) -> ComposeResult:
         yield Static("", id="mode-banner")
         with Grid(id="today-cards"):
@@ -53,7 +60,9 @@ class TodayScreen(SessionScreen):
                 yield card
             with Vertical(classes="card", id="campaigns-box") as box:
                 box.border_title = self.t("today.campaigns")
-                yield OptionList(id="campaign-list", compact=True)
+                yield OptionList(
+                    Option(self.t("today.campaigns_loading"), disabled=True), id="campaign-list", compact=True
+                )
         with Horizontal(classes="actions"):
             yield AppButton(self.t("key.start_visits"), "app.goto('households')", variant="primary")
             yield AppButton(self.t("key.sampling"), "app.goto('sampling')")
@@ -78,6 +87,15 @@ class TodayScreen(SessionScreen):
     def load(self, session: Session) -> None:
         summary = session.today_numbers()
         self.post_message(self.Loaded(summary))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns")
+    def load_campaigns(self, session: Session) -> None:
+        """The campaigns' progress, after Today's numbers are on screen: it finds every campaign's targets among
+        the grid's residents (the index's projection; still the longest part of Today at 30,000 residents)."""
+        self.post_message(self.CampaignsLoaded(session.campaign_lines()))
+
+    def on_today_screen_campaigns_loaded(self, message: TodayScreen.CampaignsLoaded) -> None:
+        self.show_campaigns(message.lines)
 
     def on_today_screen_loaded(self, message: TodayScreen.Loaded) -> None:
         t, s = self.t, message.summary
@@ -121,7 +139,7 @@ class TodayScreen(SessionScreen):
         card = self.query_one("#card-sync", Static)
         card.update(sync)
         card.set_class(s.stale or s.conflicts > 0, "-warning")
-        self.show_campaigns(s.campaigns)
+        self.load_campaigns(self.session)
 
     def show_campaigns(self, lines: list[CampaignLine]) -> None:
         """One line per active campaign: its name, done or excused of its targets, how many are left out."""
