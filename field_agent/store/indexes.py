@@ -24,19 +24,43 @@ REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
     "sampling": ("round", "resident", "household"),
     "followup": ("resident",),
     "task": ("assignee", "role", "group"),
+    "campaign_result": ("campaign",),
 }
 SEARCHABLE_KINDS = ("household", "resident")
 # The few fields of live records of a kind that the app reads for every record of the kind at once (Today's counts:
 # eligibility and isolation of every resident, the round's visits and samplings), kept beside the index so that
-# those passes need not unpack every record (``RecordIndex.projection``).
+# those passes need not unpack every record (``RecordIndex.projection``). Campaigns' progress on Today needs what
+# their target rules read (a resident's household and tags, a household's building and tags) and each result's
+# campaign, target and status.
 PROJECTED: dict[str, tuple[str, ...]] = {
-    "resident": ("residency", "isolation_status", "isolation_start", "isolation_days", "id_number"),
+    "resident": ("residency", "isolation_status", "isolation_start", "isolation_days", "id_number", "household"),
+    "household": ("building",),
     "visit": ("household", "outcome", "visited_at"),
     "sampling": ("resident", "status"),
+    "campaign_result": ("campaign", "target", "status", "at"),
 }
+PROJECTED_SETS: dict[str, tuple[str, ...]] = {"resident": ("tags",), "household": ("tags",)}
+"""Set fields projected too (after ``PROJECTED``'s, as tuples of their present elements, sorted)."""
 
 
-HINT_VERSION = 1
+def projected_names(kind: str) -> tuple[str, ...] | None:
+    """The names of ``kind``'s projected values, in their order (None: the kind has none)."""
+    names = PROJECTED.get(kind)
+    return None if names is None else names + PROJECTED_SETS.get(kind, ())
+
+
+def _projected(kind: str, envelope: Mapping[str, Any], names: tuple[str, ...] | None) -> tuple[Any, ...] | None:
+    if names is None:
+        return None
+    fields = envelope["fields"]
+    values = tuple(map(fields.get, PROJECTED[kind]))
+    sets = PROJECTED_SETS.get(kind)
+    if sets:
+        values += tuple(tuple(set_members(envelope, name)) for name in sets)
+    return values
+
+
+HINT_VERSION = 2
 HintSource = tuple[dict[str, Any], set[str]]
 
 
@@ -92,6 +116,7 @@ class RecordIndex:
         if hint.get("v") != HINT_VERSION:
             raise ValueError("a hint of another version")
         names, rows = hint["names"], hint["rows"]
+        names = [tuple(name) if name.__class__ is list else name for name in names]  # projected sets: tuples
         if len(rows) < 5 * len(ids):
             raise ValueError("hint too short")
         by_kind, refs_index, groups_index = self.by_kind, self.refs, self.groups
@@ -190,7 +215,7 @@ class RecordIndex:
 
     def projection(self, kind: str, ids: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         """(id, the ``PROJECTED`` fields of ``kind`` as a dict) of each live record of ``ids`` (no unpacking)."""
-        names = PROJECTED[kind]
+        names = projected_names(kind) or ()
         indexed = self._indexed
         for record_id in ids:
             entry = indexed.get(record_id)
@@ -217,9 +242,9 @@ class RecordIndex:
                     by_kind.setdefault(kind, set()),
                     buckets,
                     kind == "resident",
-                    PROJECTED.get(kind),
+                    projected_names(kind),
                 )
-            of_kind, buckets, with_groups, projected_names = context
+            of_kind, buckets, with_groups, projected = context
             of_kind.add(record_id)
             fields = envelope["fields"]
             if envelope["conflicts"] and open_conflicts(envelope):
@@ -255,7 +280,7 @@ class RecordIndex:
                 False,
                 refs,
                 groups,
-                None if projected_names is None else tuple(map(fields.get, projected_names)),
+                _projected(kind, envelope, projected),
             )
 
     def update(self, record_id: str) -> None:
@@ -304,8 +329,7 @@ class RecordIndex:
                 groups = tuple(set_members(envelope, "special_groups"))
                 for group in groups:
                     self.groups.setdefault(group, set()).add(record_id)
-        names = PROJECTED.get(kind)
-        values = tuple(map(fields.get, names)) if names is not None and not deleted else None
+        values = None if deleted else _projected(kind, envelope, projected_names(kind))
         self._indexed[record_id] = (kind, deleted, refs, groups, values)
 
     def _remove(self, record_id: str) -> None:

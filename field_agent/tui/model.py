@@ -143,12 +143,16 @@ class GridModel:
         return self.short_address(household) if household is not None else ""
 
     def short_address(self, household: Mapping[str, Any]) -> str:
-        address = (
-            household.get("address")
-            or " ".join(str(household.get(part) or "") for part in ("building", "unit", "room")).strip()
-        )
-        community = (self.grid or {}).get("community")
-        if community and community in address:
-            rest = address.split(community, 1)[1].strip(" ,，")
-            return rest or address
-        return address
+        return short_address(household, (self.grid or {}).get("community"))
+
+
+def short_address(household: Mapping[str, Any], community: str | None) -> str:
+    """A household's address without the town and community (``community``) every address of the grid repeats."""
+    address = (
+        household.get("address")
+        or " ".join(str(household.get(part) or "") for part in ("building", "unit", "room")).strip()
+    )
+    if community and community in address:
+        rest = address.split(community, 1)[1].strip(" ,，")
+        return rest or address
+    return str(address)

@@ -18,6 +18,7 @@ from field_agent.store.log import gc_paused
 from field_agent.store.reader import StoreReader
 from field_agent.sync.conflicts import list_conflicts, resolve
 from field_agent.tui.model import KINDS, GridModel
+from field_agent.tui.queries.campaigns import CampaignLine, campaign_lines
 from field_agent.tui.queries.today import TodaySummary, today_summary
 
 MAX_SEARCH = 60
@@ -108,6 +109,10 @@ class Session:
             isolation_days=int(self.setting("isolation_days") or DEFAULT_ISOLATION_DAYS),
         )
         return inert_values(summary)
+
+    def campaign_lines(self) -> list[CampaignLine]:
+        """The active campaigns' progress, from the store's indexes (Today shows it once its numbers are drawn)."""
+        return list(inert_values(campaign_lines(self.reader, self.today)))
 
     def prefetch_today(self) -> None:
         """Work out Today's numbers now, in the unlock worker, while the UI thread has nothing else to do."""

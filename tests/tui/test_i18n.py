@@ -39,6 +39,8 @@ DYNAMIC = {
     "tasks.switch_to": enums.GRID_MODES,
     "tasks.switched": enums.GRID_MODES,
     "language": LANGUAGES,
+    "campaign.col": ("name", "id_number", "status", "address"),
+    "campaign": ("bad_number", "bad_date", "bad_datetime"),
     "sync.error": (
         "offline",
         "auth",

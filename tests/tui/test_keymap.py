@@ -23,10 +23,11 @@ def test_every_binding_of_the_app_and_its_screens_has_an_id_and_a_catalog_key() 
     for path in MAIN_SCREENS.values():
         module, name = path.split(":")
         classes.append(getattr(importlib.import_module(module), name))
+    from field_agent.tui.screens.campaign import CampaignScreen
     from field_agent.tui.screens.household import HouseholdScreen
     from field_agent.tui.screens.visit import VisitScreen
 
-    classes += [HouseholdScreen, VisitScreen]
+    classes += [HouseholdScreen, VisitScreen, CampaignScreen]
     ids = []
     t = Translator("zh_CN")
     for cls in classes:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from field_agent.domain.enums import ISOLATION_STATUSES, RESIDENCY_TYPES, SPECIAL_GROUPS
-from field_agent.domain.groups import EligibilityRule, resident_age, special_groups
+from field_agent.domain.enums import ISOLATION_STATUSES, RECORDED_GROUPS, RESIDENCY_TYPES, SPECIAL_GROUPS
+from field_agent.domain.groups import EligibilityRule, birth_year_groups, resident_age, special_groups
 from field_agent.domain.messages import Message, msg
 
 DEFAULT_RESIDENCY = frozenset({"resident", "floating"})
@@ -48,6 +48,8 @@ class Clause:
         if self.household_tags and not self.household_tags.intersection((household or {}).get("tags") or ()):
             return False
         if self.min_age is not None or self.max_age is not None:
+            if not self._age_may_fit(resident.get("id_number"), today):
+                return False
             age = resident_age(resident, today)
             if age is None:
                 return False
@@ -55,7 +57,26 @@ class Clause:
                 return False
             if self.max_age is not None and age > self.max_age:
                 return False
-        return not self.groups or bool(self.groups.intersection(special_groups(resident, today)))
+        if not self.groups:
+            return True
+        recorded = resident.get("special_groups") or ()
+        if any(group in self.groups and group in RECORDED_GROUPS for group in recorded):
+            return True  # a recorded group counts whatever the age (``groups_from``): no need to parse the number
+        possible = birth_year_groups(resident.get("id_number"), today)
+        if possible is not None and self.groups.isdisjoint(possible):
+            return False  # no age group of the clause fits the birth year: the number need not be parsed
+        return bool(self.groups.intersection(special_groups(resident, today)))
+
+    def _age_may_fit(self, id_number: object, today: date) -> bool:
+        """Whether the birth year in an 18-character number allows an age within the bounds (the holder is
+        ``today.year - year`` or one less); True when the number shows no birth year (then only parsing tells).
+        Parsing an ID number is the slow part of finding a grid's targets: most residents are decided here."""
+        if not isinstance(id_number, str) or len(id_number) != 18 or not id_number[6:10].isdigit():
+            return True
+        oldest = today.year - int(id_number[6:10])
+        low = self.min_age if self.min_age is not None else -1
+        high = self.max_age if self.max_age is not None else AGE_LIMIT + 1
+        return oldest >= low and oldest - 1 <= high
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""The Today screen's numbers: round progress, sampling coverage, isolation checks, my tasks, sync state."""
+"""The Today screen's numbers: round progress, sampling coverage, isolation checks, my tasks, sync state (the active
+campaigns' progress is worked out after them: ``queries.campaigns.campaign_lines``)."""
 
 from __future__ import annotations
 

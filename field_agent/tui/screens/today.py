@@ -1,4 +1,5 @@
-"""Today: the round, sampling coverage, isolation checks due, my tasks and sync state at a glance."""
+"""Today: the round, sampling coverage, the active campaigns, isolation checks due, my tasks and sync state at a
+glance; a campaign's line opens its screen (Enter, or c for the highlighted one)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import ProgressBar, Static
+from textual.widgets import OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
 
+from field_agent.tui.app_base import field_app
+from field_agent.tui.queries.campaigns import CampaignLine
 from field_agent.tui.queries.today import TodaySummary
 from field_agent.tui.screens.base import SessionScreen
+from field_agent.tui.screens.campaign import CampaignScreen
 from field_agent.tui.session import Session
 from field_agent.tui.timefmt import short_time
 from field_agent.tui.widgets.app_button import AppButton
@@ -21,11 +26,14 @@ class TodayScreen(SessionScreen):
     """The first screen after unlock."""
 
     NAV = "today"
+    AUTO_FOCUS = "#campaign-list"
+    """Up and Down choose a campaign, Enter opens it; the screen's letter keys work as well."""
     BINDINGS = [
         Binding("v", "app.goto('households')", "key.start_visits", id="today.goto.households"),
         Binding("p", "app.goto('sampling')", "key.sampling", id="today.goto.sampling"),
         Binding("i", "app.goto('isolation')", "key.isolation", id="today.goto.isolation"),
         Binding("s", "app.goto('sync')", "key.sync", id="today.goto.sync"),
+        Binding("c", "open_campaign", "key.campaign", id="today.open_campaign"),
         Binding("r", "reload", "key.refresh", id="today.reload"),
     ]
 
@@ -33,6 +41,11 @@ class TodayScreen(SessionScreen):
         def __init__(self, summary: TodaySummary) -> None:
             super().__init__()
             self.summary = summary
+
+    class CampaignsLoaded(Message):
+        def __init__(self, lines: list[CampaignLine]) -> None:
+            super().__init__()
+            self.lines = lines
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="mode-banner")
@@ -45,14 +58,27 @@ class TodayScreen(SessionScreen):
                 card = Static("", id=f"card-{name}", classes="card")
                 card.border_title = self.t(f"today.{name}")
                 yield card
+            with Vertical(classes="card", id="campaigns-box") as box:
+                box.border_title = self.t("today.campaigns")
+                yield OptionList(
+                    Option(self.t("today.campaigns_loading"), disabled=True), id="campaign-list", compact=True
+                )
         with Horizontal(classes="actions"):
             yield AppButton(self.t("key.start_visits"), "app.goto('households')", variant="primary")
             yield AppButton(self.t("key.sampling"), "app.goto('sampling')")
             yield AppButton(self.t("key.isolation"), "app.goto('isolation')")
             yield AppButton(self.t("key.sync"), "app.goto('sync')")
 
+    shown_once = False
+    """Today's numbers were drawn once (a resume reloads them; the first load is the one made while unlocking)."""
+
     def on_mount(self) -> None:
         self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from a campaign (or any screen above): its progress may have moved."""
+        if self.shown_once and field_app(self).session is not None:  # (not while locking: the stack unwinds)
+            self.action_reload()
 
     def action_reload(self) -> None:
         self.load(self.session)
@@ -62,8 +88,18 @@ class TodayScreen(SessionScreen):
         summary = session.today_numbers()
         self.post_message(self.Loaded(summary))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns")
+    def load_campaigns(self, session: Session) -> None:
+        """The campaigns' progress, after Today's numbers are on screen: it finds every campaign's targets among
+        the grid's residents (the index's projection; still the longest part of Today at 30,000 residents)."""
+        self.post_message(self.CampaignsLoaded(session.campaign_lines()))
+
+    def on_today_screen_campaigns_loaded(self, message: TodayScreen.CampaignsLoaded) -> None:
+        self.show_campaigns(message.lines)
+
     def on_today_screen_loaded(self, message: TodayScreen.Loaded) -> None:
         t, s = self.t, message.summary
+        self.shown_once = True
         banner = self.query_one("#mode-banner", Static)
         banner.update(
             t(f"today.banner.{s.mode}", grid=escape(s.grid_name), worker=escape(s.worker), date=self.session.today)
@@ -103,3 +139,40 @@ class TodayScreen(SessionScreen):
         card = self.query_one("#card-sync", Static)
         card.update(sync)
         card.set_class(s.stale or s.conflicts > 0, "-warning")
+        self.load_campaigns(self.session)
+
+    def show_campaigns(self, lines: list[CampaignLine]) -> None:
+        """One line per active campaign: its name, done or excused of its targets, how many are left out."""
+        t, options = self.t, self.query_one("#campaign-list", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        if not lines:
+            options.add_option(Option(t("today.no_campaigns"), disabled=True))
+            return
+        options.add_options(
+            Option(
+                t(
+                    "today.campaign_line",
+                    name=escape(line.name),
+                    covered=line.covered,
+                    targets=line.targets,
+                    left=line.left_out,
+                ),
+                id=line.record_id,
+            )
+            for line in lines
+        )
+        options.highlighted = min(highlighted or 0, len(lines) - 1)
+
+    def action_open_campaign(self) -> None:
+        options = self.query_one("#campaign-list", OptionList)
+        if options.highlighted is not None:
+            self.open_campaign(options.get_option_at_index(options.highlighted).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.open_campaign(event.option.id)
+
+    def open_campaign(self, record_id: str | None) -> None:
+        if record_id is not None:
+            self.app.push_screen(CampaignScreen(record_id))
