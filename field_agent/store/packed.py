@@ -203,8 +203,25 @@ class PackedTable(MutableMapping[str, Any]):
         copy.tried = True
         return copy
 
+    def retrain(self) -> None:
+        """Pack every document again with a dictionary trained on the documents the table holds now, or with none
+        below ``TRAIN_AT``. A trained dictionary is made of pieces of the documents it was trained on, so once
+        documents were erased the old one may still hold their values (run before the erasure's compaction).
+
+        The blobs are unpacked to plain orjson before the new packer is set: a reader that took the old packer can
+        read plain blobs, and ``train`` then hands over from the plain packer as it always does."""
+        old = self.packer
+        if old.dictionary is None:
+            return
+        self.blobs.update({key: old.json(blob) for key, blob in self.blobs.items()})
+        self.packer = Packer()
+        self.tried = False
+        if len(self.blobs) >= TRAIN_AT:
+            self.train()
+
     def train(self) -> None:
-        """Train a dictionary on the table's documents and pack every document with it (once per table)."""
+        """Train a dictionary on the table's documents and pack every document with it (once per table, and again
+        by ``retrain``)."""
         self.tried = True
         packer = train(list(self.blobs.values()), self.packer)
         if packer is None:

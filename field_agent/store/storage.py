@@ -270,6 +270,12 @@ class SealedStorage(Storage):
         """What makes the index's hints for a snapshot of the tables as they are now (None: no index)."""
         return self.index_hints() if self.index_hints is not None else None
 
+    def retrain_dictionaries(self) -> None:
+        """Train every table's zstd dictionary again from what it holds now (``PackedTable.retrain``): before the
+        compaction that follows an erasure, so that no dictionary written in the new snapshot holds erased values."""
+        for table in self._live.values():
+            table.retrain()
+
     def compact(self) -> int:
         """Rewrite the log as one snapshot of the live data (atomically), now; return the new log size."""
         if self._depth:

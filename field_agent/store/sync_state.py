@@ -147,6 +147,7 @@ class SyncSide:
         self.core.check_open()
         if not self.core.meta_get(COMPACT_KEY):
             return False
+        self.core.storage.retrain_dictionaries()  # a dictionary trained on the erased documents may hold their values
         self.core.storage.compact()  # first: if it fails (full disk) the flag stays, and the next sync or open retries
         self.core.meta.delete(COMPACT_KEY)  # a small frame naming the flag, no value
         return True

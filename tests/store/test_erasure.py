@@ -114,3 +114,54 @@ def test_a_compaction_that_fails_is_retried_and_the_store_still_opens(
     with Store.open(store_dir, PASSPHRASE) as reopened:
         assert reopened.compact_if_erased() is False  # done on open this time
     assert frames_with(store_dir, NEEDS) == []
+
+
+def snapshot_dictionaries(store_dir: Path) -> list[bytes]:
+    """The zstd dictionaries written in the log's snapshot frames (one per trained table)."""
+    from field_agent.store.log import SNAPSHOT_MAGIC, decode_snapshot
+
+    unlocked = open_directory(store_dir, PASSPHRASE)
+    try:
+        scan = scan_log(store_dir / "store.log", unlocked.header.store_id, unlocked.data_key)
+    finally:
+        unlocked.writer.close()
+        unlocked.lock.release()
+    tables = [t for f in scan.frames if f.body[:4] == SNAPSHOT_MAGIC for t in decode_snapshot(f.body).values()]
+    return [table.packer.dictionary for table in tables if table.packer.dictionary]
+
+
+@pytest.mark.parametrize("kept", [2_000, 50])
+def test_an_erased_value_does_not_stay_in_the_tables_compression_dictionary(
+    store: Store, store_dir: Path, kept: int
+) -> None:
+    """A table of 2,000 documents or more is packed with a zstd dictionary trained on its documents, and a trained
+    dictionary is cut from them: a health answer that many follow-ups repeat is in it. After the erasure no frame,
+    dictionary included, holds it; the table keeps (or, below the training size, drops) a dictionary of what stays."""
+    stamp = "001796442329133-00000-0123456789ab"
+
+    def envelope(number: int, kind: str, fields: dict[str, object]) -> dict[str, object]:
+        record_id = f"0193a1b2-0000-7000-8000-{number:012d}"
+        stamps = dict.fromkeys(fields, stamp)
+        return {"id": record_id, "kind": kind, "grid": "grid-1", "fields": fields, "stamps": stamps, "sets": {},
+                "conflicts": {}}  # fmt: skip
+
+    households = [envelope(n, "household", {"address": f"东门社区{n // 40 + 1}栋{n % 40}室"}) for n in range(kept)]
+    resident = "0193a1b2-0000-7000-8000-999999999999"
+    followups = [
+        envelope(10_000 + n, "followup", {"resident": resident, "date": "2026-10-25", "needs": NEEDS, "by": "林芳"})
+        for n in range(2_000)
+    ]
+    store.apply_pulled(followups + households, 1)  # the dictionary is trained at the 2,000th document
+    store.compact()
+    store.close()
+    assert any(NEEDS.encode() in dictionary for dictionary in snapshot_dictionaries(store_dir))
+
+    with Store.open(store_dir, PASSPHRASE) as opened:
+        opened.apply_pulled([], 2, purged=[marker(str(f["id"])) for f in followups])
+        assert opened.take_erasure_counts().erased == len(followups)
+        assert opened.compact_if_erased() is True
+        assert len(opened.records("household")) == kept
+    assert frames_with(store_dir, NEEDS) == []
+    assert bool(snapshot_dictionaries(store_dir)) is (kept >= 2_000)
+    with Store.open(store_dir, PASSPHRASE) as reopened:  # and what stays reads back
+        assert len(reopened.records("household")) == kept and reopened.records("followup") == []
