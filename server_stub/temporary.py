@@ -85,6 +85,9 @@ def place_member(db: Database, grid: str, name: str, role: str, until: str, grou
             code="name_taken",
         )
     if found is None:
+        leader = fields.get("leader")
+        if not members and isinstance(leader, str) and leader and leader != name:
+            members.append({"name": leader})  # a grid's leader is one of its members once it lists any
         found = {"name": name}
         members.append(found)
     found.update({"temporary": role, "until": until})
