@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -432,21 +431,18 @@ async def test_a_temporary_device_pulls_only_what_its_work_needs(any_server: Har
 # --- a database made before temporary members ---------------------------------------------------------------------
 
 
-def test_a_database_from_before_gets_the_new_columns_and_its_devices_keep_working(tmp_path: Path) -> None:
-    path = tmp_path / "server.db"
-    with open_database(f"sqlite:///{path}") as db:
+def test_a_database_from_before_gets_the_new_columns_and_its_devices_keep_working(db_url: str) -> None:
+    from field_agent.protocol.wire import EnrollRequest
+    from server_stub.enrolment import authenticate, enroll
+
+    with open_database(db_url) as db:
         grid = create_grid(db, town="玉屏街道", name="一网格")
         code = issue_code(db, grid, "王芳", "worker", 3_600_000)["code"]
-    with sqlite3.connect(path) as connection:  # as today's code made it: no ends_on columns
-        for table in ("devices", "enroll_codes"):
-            connection.execute(f"ALTER TABLE {table} DROP COLUMN ends_on")
-    from field_agent.protocol.wire import EnrollRequest
-    from server_stub.enrolment import enroll
-
-    with open_database(f"sqlite:///{path}") as db:
+        with db._writer() as connection:  # type: ignore[attr-defined]  # as today's code made it: no ends_on
+            for table in ("devices", "enroll_codes"):
+                connection.execute(f"ALTER TABLE {table} DROP COLUMN ends_on")
+    with open_database(db_url) as db:
         answer = enroll(db, EnrollRequest(code=code, node_id=new_node_id()))
         (device,) = db.list_devices()
         assert device["ends_on"] is None and answer.until is None
-        from server_stub.enrolment import authenticate
-
         assert authenticate(db, f"Bearer {answer.token}")["id"] == answer.device_id
