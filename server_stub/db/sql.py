@@ -311,7 +311,7 @@ class SqlTransaction(Transaction):
         columns = (*CODE_COLUMNS[:6], "ends_on")
         self._run(
             f"INSERT INTO enroll_codes ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [code[name] for name in columns],
+            [code.get(name) for name in columns],
         )
 
     def use_code(self, code_hash: str, device_id: str, now_ms: int) -> bool:
