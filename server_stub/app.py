@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from field_agent.domain.hlc import wall_ms
+from field_agent.domain.rights import is_temporary
 from field_agent.protocol.wire import (
     API_PREFIX,
     DEFAULT_PULL_LIMIT,
@@ -41,9 +42,11 @@ from server_stub.headers import SecurityHeaders
 from server_stub.limits import BodyLimit, RateLimiter
 from server_stub.office import router as office_router
 from server_stub.office_campaigns import router as office_campaigns_router
+from server_stub.pull_scope import may_see, scoped_page
 from server_stub.push import push
 from server_stub.push_body import parse_push
 from server_stub.town_settings import tablet_retention_days
+from server_stub.town_time import town_today
 
 RECORD_ID_PATH = Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
@@ -83,7 +86,7 @@ def current_device(
 ) -> dict[str, Any]:
     """The device of the request's bearer token (401 otherwise); notes when it was last seen."""
     state = request.app.state
-    device = authenticate(state.db, request.headers.get("authorization"))
+    device = authenticate(state.db, request.headers.get("authorization"), state.today())
     note_seen(state, device)
     return device
 
@@ -135,6 +138,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.state.last_synced = {}
     app.state.push_limiter = None  # made on first use, inside the server's event loop
     app.state.answers_forgotten_ms = 0
+    app.state.today = town_today  # the town's date: temporary members' devices end after their last day
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ResponseCompression)  # outside BodyLimit: the sizes it guards are of plain bodies
     app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 answers carry the headers too
@@ -152,15 +156,22 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     @router.post(
         "/enroll",
         response_model=EnrollResponse,
+        response_model_exclude_none=True,
         tags=["devices"],
         responses=_errors(400, 401, 409, 410, 413, 415, 422, 429, 503),
     )
     def enroll_device(body: EnrollRequest, request: Request) -> EnrollResponse:
         """Exchange a one-time enrolment code for this tablet's device id and token."""
         limiter.hit(request.client.host if request.client else "unknown")
-        return enroll(db, body)
+        return enroll(db, body, today=app.state.today())
 
-    @router.get("/me", response_model=DeviceInfo, tags=["devices"], responses=_errors(401, 503))
+    @router.get(
+        "/me",
+        response_model=DeviceInfo,
+        response_model_exclude_none=True,
+        tags=["devices"],
+        responses=_errors(401, 503),
+    )
     def me(device: Device) -> DeviceInfo:
         """The device this token belongs to, and the server's clock."""
         return DeviceInfo(
@@ -169,6 +180,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
             worker=device["worker"],
             role=device["role"],
             server_time_ms=wall_ms(),
+            until=device["ends_on"],
         )
 
     @router.post(
@@ -241,9 +253,10 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         device: Device, record_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")]
     ) -> Response:
         """One record of this device's grid, as stored (an old record the tablet no longer keeps). A record of
-        another grid is answered as a missing one."""
+        another grid, or one a temporary member's device does not receive (``pull_scope``), is answered as a
+        missing one."""
         envelope = db.get_record(record_id)
-        if envelope is None or envelope.get("grid") != device["grid"]:
+        if envelope is None or envelope.get("grid") != device["grid"] or not may_see(device, envelope):
             return error_response(404, "not_found", "no such record in this grid")
         return Response(orjson.dumps(envelope), media_type="application/json")
 
@@ -260,7 +273,7 @@ def _push_request(state: Any, authorization: str | None, body: bytes, cursor: in
     A push that commits records the device as seen (``mark_synced``) in its own transaction; only a refused
     request costs a separate write.
     """
-    device = authenticate(state.db, authorization)
+    device = authenticate(state.db, authorization, state.today())
     try:
         batch_id, changes, coerced = parse_push(body, state.settings)
     except Exception:
@@ -288,9 +301,12 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int, s
     ``skip_own``: versions this device pushed and holds as stored (``push.push``) are left out, the cursor moving
     past them. Asked for by the tablet, which knows whether it still holds them (not while it refills a salvaged
     store). The last page (``more`` false) notes the device as synced."""
-    device = authenticate(state.db, authorization)
+    device = authenticate(state.db, authorization, state.today())
     skip = device["id"] if skip_own else None
-    rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1, skip_device=skip)
+    if is_temporary(device["role"]):  # a temporary member's device: what its work needs (server_stub/pull_scope.py)
+        rows = scoped_page(state.db, device, cursor, limit + 1, skip)
+    else:
+        rows = state.db.pull_page_with_purged(device["grid"], cursor, limit + 1, skip_device=skip)
     sent = 0
     for end, (_, text, marker) in enumerate(rows):
         if text is not None or marker is not None:

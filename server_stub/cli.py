@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
+from field_agent.domain.membership import MAX_TEMPORARY_DAYS
 from field_agent.domain.printable import inert
+from field_agent.domain.rights import TEMPORARY_ROLES
 from field_agent.server_extra import INSTALL_SERVER, missing_server_packages
 from server_stub import __version__
 from server_stub.config import (
@@ -404,8 +406,14 @@ def roster_import(
 @cli.command("enroll-code")
 @common_options
 @click.option("--grid", "grid_id", required=True, help="The grid the tablet will sync.")
-@click.option("--worker", required=True, help="The worker's name.")
-@click.option("--role", type=click.Choice(["leader", "worker"]), required=True)
+@click.option("--worker", "--name", "worker", required=True, help="The worker's (or temporary member's) name.")
+@click.option("--role", type=click.Choice(["leader", "worker", *TEMPORARY_ROLES]), required=True)
+@click.option(
+    "--until",
+    default=None,
+    help=f"A temporary member's last day (YYYY-MM-DD, town time; at most {MAX_TEMPORARY_DAYS} days ahead).",
+)
+@click.option("--group", default=None, help="A temporary member's group (one of the eight groups' keys).")
 @click.option("--ttl", default="24h", show_default=True, help="How long the code stays valid (30m, 24h, 7d).")
 @click.option(
     "--tls/--no-tls",
@@ -414,17 +422,29 @@ def roster_import(
     help="Append the certificate fingerprint (default: when the server has a certificate).",
 )
 def enroll_code(
-    db_url: str | None, as_json: bool, grid_id: str, worker: str, role: str, ttl: str, tls: bool | None
+    db_url: str | None,
+    as_json: bool,
+    grid_id: str,
+    worker: str,
+    role: str,
+    until: str | None,
+    group: str | None,
+    ttl: str,
+    tls: bool | None,
 ) -> None:
-    """Issue a one-time enrolment code (printed as SECRET, or SECRET:FINGERPRINT with TLS)."""
+    """Issue a one-time enrolment code (printed as SECRET, or SECRET:FINGERPRINT with TLS).
+
+    Temporary members (cadre 下沉干部, volunteer 志愿者, sampling_team 流动采样队) need --until, their last day:
+    their device stops working after it, and they are placed on the grid record's members."""
     from server_stub.enrolment import issue_code, parse_ttl
     from server_stub.tls import ensure_certificate, existing_certificate
 
+    ttl_ms = parse_ttl(ttl)
+    with open_db(db_url) as db:
+        issued = issue_code(db, grid_id, worker, role, ttl_ms, until=until, group=group)
     certificate = (
         ensure_certificate(server_dir()) if tls else (existing_certificate(server_dir()) if tls is None else None)
     )
-    with open_db(db_url) as db:
-        issued = issue_code(db, grid_id, worker, role, parse_ttl(ttl))
     code = issued["code"] + (f":{certificate.fingerprint}" if certificate else "")
     if as_json:
         echo_json(
@@ -441,25 +461,47 @@ def enroll_code(
 
 @cli.group()
 def device() -> None:
-    """List and revoke enrolled devices."""
+    """List, extend and revoke enrolled devices."""
 
 
 @device.command("list")
 @common_options
 def device_list(db_url: str | None, as_json: bool) -> None:
-    """Every enrolled device, revoked ones included."""
+    """Every enrolled device, revoked and ended ones included."""
+    from field_agent.domain.membership import has_ended
+    from server_stub.town_time import town_today
+
     with open_db(db_url) as db:
         devices = db.list_devices()
     if as_json:  # each time as stored (ms) and in the town's time zone (``last_sync_at``: ISO 8601 with offset)
         echo_json({"devices": [{**row, **{f"{key}_at": iso_ms(row[key]) for key in DEVICE_TIMES}} for row in devices]})
         return
+    today = town_today()
     for row in devices:
         reason = f" ({row['revoked_reason']})" if row["revoked_reason"] else ""
         status = f"revoked {shown_ms(row['revoked'])}{reason}" if row["revoked"] else "active"
+        if row["ends_on"] is not None and not row["revoked"]:  # a temporary member's last day, town time
+            status = f"ended {row['ends_on']}" if has_ended(row["ends_on"], today) else f"active until {row['ends_on']}"
         say(  # the device's name is the tablet's to choose, the reason the office's: shown, never obeyed
             f"{row['id']}  grid={row['grid']}  {row['worker']} ({row['role']})  {row['name']}  "
             f"last sync {shown_ms(row['last_sync'])}  {status}"
         )
+
+
+@device.command("extend")
+@common_options
+@click.argument("device_id")
+@click.option("--until", required=True, help="The temporary member's new last day (YYYY-MM-DD, town time).")
+def device_extend(db_url: str | None, as_json: bool, device_id: str, until: str) -> None:
+    """Move a temporary member's last day (also after it has passed: the device works again)."""
+    from server_stub.temporary import extend_device
+
+    with open_db(db_url) as db:
+        extended = extend_device(db, device_id, until)
+    if as_json:
+        echo_json({"device": device_id, "until": extended["ends_on"]})
+    else:
+        click.echo(f"{device_id} active until {extended['ends_on']}")
 
 
 @device.command("revoke")

@@ -16,7 +16,14 @@ import orjson
 
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
-from field_agent.domain.rights import AUTHOR_FIELDS, AUTHORS_FOR_OTHERS, FREE_WRITERS, RIGHTS, conflict_field
+from field_agent.domain.rights import (
+    AUTHOR_FIELDS,
+    AUTHORS_FOR_OTHERS,
+    FREE_WRITERS,
+    RIGHTS,
+    conflict_field,
+    is_temporary,
+)
 from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.campaign_results import ResultCheck
 from server_stub.config import Settings
@@ -319,6 +326,7 @@ def check_change(
             raise Refusal("stamp_in_future", str(error)) from error
     check_rights(device["role"], change, current)
     check_author(device, change)
+    check_assigned(device, change, current)
     _validate(change, current)
 
 
@@ -336,6 +344,21 @@ def check_author(device: Mapping[str, Any], change: Mapping[str, Any]) -> None:
         )
 
 
+def check_assigned(device: Mapping[str, Any], change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+    """Raise Refusal when a temporary member's device reports on a task not assigned to its member (the task's
+    ``assignee`` as stored); the reason never names either person."""
+    if change["kind"] != "task" or current is None or not is_temporary(device["role"]):
+        return
+    if view(current).get("assignee") != device["worker"]:
+        raise Refusal(
+            "not_assigned",
+            "a temporary member's device reports only on tasks assigned to its member: ask the grid leader",
+        )
+
+
+TEMPORARY_NAMES = {"cadre": "a cadre's", "volunteer": "a volunteer's", "sampling_team": "the sampling team's"}
+
+
 def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
     """Raise Refusal unless a device of ``role`` may make this change (``rights.RIGHTS``, docs/SERVER.md)."""
     kind = change["kind"]
@@ -343,27 +366,32 @@ def check_rights(role: str, change: Mapping[str, Any], current: Mapping[str, Any
     if rights is None:
         raise Refusal("kind_not_accepted", f"this server does not accept {kind} records from tablets")
     what = "the grid" if kind == "grid" else f"a {kind}"
+    temporary = is_temporary(role)
+
+    def refuse(action: str) -> Refusal:
+        if temporary:  # a temporary member's limits, whatever the staff may do
+            return Refusal("temporary_limited", f"{TEMPORARY_NAMES[role]} device (temporary member) may not {action}")
+        return Refusal("leader_only", f"only the grid leader's device may {action}")
+
     if current is None:
         if role not in rights.create:
             if not rights.create:
                 raise Refusal("office_only", f"{what} record is created by the town office, not by a tablet")
-            raise Refusal("leader_only", f"only the grid leader's device may create {what}")
+            raise refuse(f"create {what}")
         return
     if role in FREE_WRITERS[kind]:
         return
     if not (rights.edit or rights.delete or any(rights.fields.values())):
         raise Refusal("office_only", f"{what} record is written by the town office, not by a tablet")
     if DELETED in change["fields"] and role not in rights.delete:
-        raise Refusal("leader_only", f"only the grid leader's device may delete or restore {what}")
+        raise refuse(f"delete or restore {what}")
     touched = {name for name in (*change["fields"], *change["sets"]) if role not in rights.writers(name)}
     if touched:
-        raise Refusal("leader_only", f"only the grid leader's device may change {', '.join(sorted(touched))} of {what}")
+        raise refuse(f"change {', '.join(sorted(touched))} of {what}")
     closing = {conflict_field(cid, current.get("conflicts", {})) for cid in change["resolve"]}
     refused = sorted(name for name in closing if role not in rights.writers(name))
     if refused:
-        raise Refusal(
-            "leader_only", f"only the grid leader's device may resolve conflicts on {', '.join(refused)} of {what}"
-        )
+        raise refuse(f"resolve conflicts on {', '.join(refused)} of {what}")
 
 
 def _check_result(

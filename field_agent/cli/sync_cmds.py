@@ -65,7 +65,7 @@ def _exit_code(kind: str | None) -> int:
         return 0
     if kind == "offline":
         return EXIT_OFFLINE
-    if kind in ("auth", "certificate", "not_enrolled"):
+    if kind in ("auth", "device_expired", "certificate", "not_enrolled"):
         return EXIT_REFUSED
     return 1
 
@@ -90,8 +90,9 @@ def enroll_command(ctx: click.Context, url: str, code: str, device_name: str | N
     if as_json:
         echo_json(answer.model_dump(exclude={"token"}))
         return
+    until = f", until {answer.until}" if answer.until else ""  # a temporary member's last day
     echo(
-        f"Enrolled as {answer.worker} ({answer.role}) in grid {answer.grid_name}, {answer.town}. "
+        f"Enrolled as {answer.worker} ({answer.role}{until}) in grid {answer.grid_name}, {answer.town}. "
         "Run 'field-agent sync' to fetch the grid's records."
     )
 

@@ -16,9 +16,11 @@ from field_agent.domain.errors import IdNumberError, PhoneError
 from field_agent.domain.idnumber import parse_id_number
 from field_agent.domain.messages import Message, msg
 from field_agent.domain.phone import parse_phone
+from field_agent.domain.rights import TEMPORARY_ROLES
 from field_agent.domain.roles import RoleConfig
 from field_agent.domain.schema import FieldSpec
 
+MEMBER_KEYS = frozenset({"name", "role", "group", "phone", "temporary", "until"})
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -194,7 +196,7 @@ def _members(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
         if not isinstance(member, Mapping) or not isinstance(member.get("name"), str) or not member["name"].strip():
             return msg("members.name", position=position)
         name = member["name"]
-        extra = set(member) - {"name", "role", "group", "phone"}
+        extra = set(member) - MEMBER_KEYS
         if extra:
             return msg("members.keys", position=position)
         if name in names:
@@ -208,6 +210,26 @@ def _members(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
             problem = _phone(_spec, member["phone"], roles)
             if problem:
                 return msg("members.phone", position=position, problem=problem)
+        problem = _temporary_member(member, position)
+        if problem:
+            return problem
+    return None
+
+
+def _temporary_member(member: Mapping[str, Any], position: int) -> Message | None:
+    """A temporary member (``temporary``: cadre, volunteer or sampling_team) has a last day (``until``, a date)
+    and only they have one."""
+    temporary, until = member.get("temporary"), member.get("until")
+    if temporary is None and until is None:
+        return None
+    if temporary not in TEMPORARY_ROLES:
+        return msg("members.temporary", position=position, kinds=", ".join(TEMPORARY_ROLES))
+    try:
+        if not isinstance(until, str) or not _DATE.match(until):
+            raise ValueError(until)
+        date.fromisoformat(until)
+    except ValueError:
+        return msg("members.until", position=position)
     return None
 
 

@@ -2,7 +2,12 @@
 close its conflicts. The town server checks every pushed change against this table (``server_stub.push``); the
 tablet reads the same table to offer a person only what the server will accept (``may_resolve``).
 
-Device roles are the enrolment code's (``enrolment.ROLES``): ``leader`` (the grid leader's tablet) and ``worker``.
+Device roles are the enrolment code's (``enrolment.ROLES``): ``leader`` (the grid leader's tablet) and ``worker``,
+the grid's own staff; and the temporary members a grid takes in during an outbreak, enrolled until an end date
+(``TEMPORARY_ROLES``): ``cadre`` (下沉干部, a cadre sent down: like a worker, but never deletes), ``volunteer``
+(志愿者: visits and campaign results) and ``sampling_team`` (流动采样队: samplings). A temporary member never
+edits the grid record, never deletes, never writes a resident's ID number or phones, reports only on tasks
+assigned to them (``server_stub.push.check_assigned``) and records only their own work (``AUTHOR_FIELDS``).
 The town office writes through ``field-server`` commands on the server itself and is not limited by this table.
 A kind missing from ``RIGHTS`` (``config``, which the protocol names but no tablet writes) is refused outright.
 Closing a conflict (``resolve``) needs the right to write the conflict's field; a deletion conflict's field is
@@ -19,7 +24,17 @@ from field_agent.domain.envelope import DELETED
 Roles = frozenset[str]
 LEADER: Roles = frozenset({"leader"})
 ANYONE: Roles = frozenset({"leader", "worker"})
+"""The grid's own staff (the table in docs/SERVER.md calls them "all")."""
 NOBODY: Roles = frozenset()
+CADRE: Roles = frozenset({"cadre"})
+VOLUNTEER: Roles = frozenset({"volunteer"})
+SAMPLING_TEAM: Roles = frozenset({"sampling_team"})
+TEMPORARY_ROLES: tuple[str, ...] = ("cadre", "volunteer", "sampling_team")
+"""Device roles of temporary members: enrolled with an end date, limited rights, a limited pull."""
+TEMPORARY: Roles = frozenset(TEMPORARY_ROLES)
+DEVICE_ROLES: tuple[str, ...] = ("leader", "worker", *TEMPORARY_ROLES)
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {"resident": ("id_number", "phone", "phone2"), "household": ("phone",)}
+"""Fields only the grid's own staff write: a temporary member reads them (to reach people) but never changes them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,30 +55,45 @@ class KindRights:
         return self.fields.get(name, self.edit)
 
 
-_FIELD_WORK = KindRights(create=ANYONE, edit=ANYONE, delete=ANYONE)
+def _field_work(temporary: Roles) -> KindRights:
+    """Work in the field: the grid's staff write and delete it; the given temporary roles record and edit it."""
+    return KindRights(create=ANYONE | temporary, edit=ANYONE | temporary, delete=ANYONE)
 
+
+def _people(kind: str) -> KindRights:
+    """Households and residents: the staff's; a cadre corrects them (never their ID number or phones)."""
+    return KindRights(
+        create=ANYONE,
+        edit=ANYONE | CADRE,
+        delete=ANYONE,
+        fields={name: ANYONE for name in PERSONAL_FIELDS[kind]},
+    )
+
+
+REPORTS: Roles = ANYONE | TEMPORARY
 RIGHTS: dict[str, KindRights] = {
     # the grid record is the leader's: its name, town, roles, mode and its existence; the office creates it
     "grid": KindRights(create=NOBODY, edit=LEADER, delete=LEADER),
-    "household": _FIELD_WORK,
-    "resident": _FIELD_WORK,
-    "visit": _FIELD_WORK,
-    "sampling": _FIELD_WORK,
-    "followup": _FIELD_WORK,
-    # any tablet starts and closes a round (the sampling screen); only the leader removes one
-    "sampling_round": KindRights(create=ANYONE, edit=ANYONE, delete=LEADER),
-    # the leader assigns tasks; a worker reports on them (status, notes, buildings covered) and may raise a new one
-    # (an isolation check with a fever makes a task for the leader)
+    "household": _people("household"),
+    "resident": _people("resident"),
+    "visit": _field_work(CADRE | VOLUNTEER),
+    "sampling": _field_work(CADRE | SAMPLING_TEAM),
+    "followup": _field_work(CADRE),
+    # any tablet of the staff (and the sampling team's) starts and closes a round; only the leader removes one
+    "sampling_round": KindRights(create=ANYONE | SAMPLING_TEAM, edit=ANYONE | SAMPLING_TEAM, delete=LEADER),
     # a campaign reaches the grid from the town office (field-server campaign create/close); tablets only read it
     "campaign": KindRights(create=NOBODY, edit=NOBODY, delete=NOBODY),
-    # a worker's result for one of a campaign's targets: field work like a visit
-    "campaign_result": _FIELD_WORK,
+    # the leader assigns tasks; a worker reports on them (status, notes, buildings covered) and may raise a new one
+    # (an isolation check with a fever makes a task for the leader); a temporary member reports on the tasks
+    # assigned to them (``server_stub.push.check_assigned``), a cadre also raises one
     "task": KindRights(
-        create=ANYONE,
+        create=ANYONE | CADRE,
         edit=LEADER,
         delete=LEADER,
-        fields={"status": ANYONE, "notes": ANYONE, "coverage": ANYONE},
+        fields={"status": REPORTS, "notes": REPORTS, "coverage": REPORTS},
     ),
+    # a campaign's per-target result (the campaigns' kind): recorded by whoever carries the campaign out
+    "campaign_result": _field_work(TEMPORARY),
 }
 
 
@@ -93,6 +123,11 @@ def conflict_field(conflict_id: str, conflicts: Mapping[str, Mapping[str, object
     if conflict is not None and isinstance(conflict.get("field"), str):
         return str(conflict["field"])
     return conflict_id.rsplit("@", 1)[0]
+
+
+def is_temporary(role: str) -> bool:
+    """Whether a device role is a temporary member's (enrolled until an end date)."""
+    return role in TEMPORARY
 
 
 def may_resolve(role: str, kind: str, field: str) -> bool:

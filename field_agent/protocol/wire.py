@@ -187,6 +187,10 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part)[:80] for part in loc) + ": "
 
 
+DeviceRole = Literal["leader", "worker", "cadre", "volunteer", "sampling_team"]
+"""The grid's staff (leader, worker) and its temporary members (``field_agent.domain.rights.TEMPORARY_ROLES``)."""
+
+
 class _Strict(BaseModel):
     model_config = _CLOSED
 
@@ -207,15 +211,20 @@ class EnrollResponse(_Strict):
     grid_name: str
     town: str
     worker: str
-    role: Literal["leader", "worker"]
+    role: DeviceRole
+    # a temporary member's last day (ISO date, town time): the device stops working after it; None for the staff.
+    # Sent only when set (``response_model_exclude_none``), so a tablet from before temporary members reads the
+    # staff's answers as before
+    until: str | None = None
 
 
 class DeviceInfo(_Strict):
     device_id: str
     grid: str
     worker: str
-    role: Literal["leader", "worker"]
+    role: DeviceRole
     server_time_ms: int
+    until: str | None = None
 
 
 class ErrorDetail(_Strict):

@@ -230,7 +230,7 @@ class SyncAgent:
     def _finish(self, result: SyncResult) -> None:
         result.conflicts = len(self.store.open_conflicts())
         result.refused = len(self.store.refused_changes())
-        if result.error_kind in (None, "offline", "server", "protocol", "auth"):
+        if result.error_kind in (None, "offline", "server", "protocol", "auth", "device_expired"):
             self.store.meta_set(
                 "last_sync",
                 {

@@ -26,6 +26,7 @@ from field_agent.sync.backoff import parse_retry_after
 from field_agent.sync.errors import (
     AuthRefused,
     CertificateMismatch,
+    DeviceExpired,
     Offline,
     ProtocolError,
     RateLimited,
@@ -265,6 +266,8 @@ def _map_status(response: httpx.Response) -> SyncError:
     status = response.status_code
     code, message = _error_detail(response)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status == 401 and code == "device_expired":  # the server's words carry the last day, in Chinese and English
+        return DeviceExpired(message, code=code)
     if status == 401:
         return AuthRefused(AUTH_MESSAGES.get(code or "", f"the server refused this device: {message}"), code=code)
     if status == 403:

@@ -131,6 +131,7 @@ def _save_credentials(store: Store, url: str, pinned: str | None, answer: Enroll
     store.meta_set("town", answer.town)
     store.meta_set("worker", answer.worker)
     store.meta_set("role", answer.role)
+    store.meta_set("until", answer.until)  # a temporary member's last day (None: the grid's own staff)
     store.meta_set("token", answer.token)
 
 

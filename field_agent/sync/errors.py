@@ -57,6 +57,13 @@ class AuthRefused(SyncError):
     kind = "auth"
 
 
+class DeviceExpired(AuthRefused):
+    """A temporary member's device is past its last day (``device_expired``): the server's message gives the date;
+    what it recorded stays with the grid. The office extends it (``field-server device extend``)."""
+
+    kind = "device_expired"
+
+
 class ProtocolError(SyncError):
     """The server's answer did not follow the sync protocol."""
 

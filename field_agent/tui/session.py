@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ class Session:
             self.sync_state(),
             isolation_days=int(self.setting("isolation_days") or DEFAULT_ISOLATION_DAYS),
         )
+        until = self.setting("until")
+        summary = replace(summary, role=str(self.setting("role") or ""), until=str(until) if until else None)
         return inert_values(summary)
 
     def campaign_lines(self) -> list[CampaignLine]:

@@ -78,6 +78,10 @@ class Transaction(ABC):
     def revoke_device(self, device_id: str, reason: str, now_ms: int) -> bool:
         """Revoke a device; False when there is no such device."""
 
+    def set_device_ends(self, device_id: str, ends_on: str) -> bool:
+        """Move a temporary member's device's last day (ISO date); False when there is no such device."""
+        raise NotImplementedError
+
     @abstractmethod
     def mark_synced(self, device_id: str, now_ms: int) -> None:
         """A push committed: the device was seen and synced now."""
@@ -138,7 +142,8 @@ class Database(ABC):
 
     @abstractmethod
     def list_devices(self) -> list[dict[str, Any]]:
-        """Every device: id, grid, worker, role, name, node_id, created, last_seen, last_sync, revoked."""
+        """Every device: id, grid, worker, role, name, node_id, created, last_seen, last_sync, revoked,
+        revoked_reason, ends_on (a temporary member's last day, else None)."""
 
     @abstractmethod
     def device_by_token_hash(self, token_hash: str) -> dict[str, Any] | None: ...

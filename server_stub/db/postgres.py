@@ -24,6 +24,7 @@ class PostgresDatabase(SqlDatabase):
     """A server database in PostgreSQL; ``?schema=name`` in the URL keeps its tables in their own schema."""
 
     lock_suffix = " FOR UPDATE"
+    add_column_guard = "IF NOT EXISTS "
     driver_errors = (psycopg.Error,)
 
     def __init__(self, url: str, pool_size: int = 16, sealer: Sealer | None = None) -> None:

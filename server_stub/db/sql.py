@@ -24,12 +24,12 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS records_kind ON records (kind)",
     "CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, grid TEXT NOT NULL, worker TEXT NOT NULL, "
     "role TEXT NOT NULL, name TEXT NOT NULL, node_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, "
-    "created BIGINT NOT NULL, last_seen BIGINT, last_sync BIGINT, revoked BIGINT, revoked_reason TEXT)",
+    "created BIGINT NOT NULL, last_seen BIGINT, last_sync BIGINT, revoked BIGINT, revoked_reason TEXT, ends_on TEXT)",
     # one active device per node id: stamps name their node, so two live tablets must never share one
     "CREATE UNIQUE INDEX IF NOT EXISTS devices_active_node ON devices (node_id) WHERE revoked IS NULL",
     "CREATE TABLE IF NOT EXISTS enroll_codes (code_hash TEXT PRIMARY KEY, grid TEXT NOT NULL, "
     "worker TEXT NOT NULL, role TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, "
-    "used BIGINT, device_id TEXT)",
+    "used BIGINT, device_id TEXT, ends_on TEXT)",
     "CREATE TABLE IF NOT EXISTS batches (device_id TEXT NOT NULL, batch_id TEXT NOT NULL, "
     "response TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (device_id, batch_id))",
     "CREATE INDEX IF NOT EXISTS batches_created ON batches (created)",
@@ -46,6 +46,9 @@ SCHEMA = (
     # stale and ignored; one row per record at most
     "CREATE TABLE IF NOT EXISTS own_writes (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, device TEXT NOT NULL)",
 )
+# columns added after a table was first made: (table, column, type), added by ``create_schema`` to a database made
+# before them. ``ends_on``: a temporary member's last day (ISO date, town time), NULL for the grid's own staff
+ADDED_COLUMNS = (("devices", "ends_on", "TEXT"), ("enroll_codes", "ends_on", "TEXT"))
 PURGED_COLUMNS = ("id", "kind", "grid", "seq", "purged_ms", "parent", "fields")
 DEVICE_COLUMNS = (
     "id",
@@ -59,8 +62,9 @@ DEVICE_COLUMNS = (
     "last_sync",
     "revoked",
     "revoked_reason",
+    "ends_on",
 )
-CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "used", "device_id")
+CODE_COLUMNS = ("code_hash", "grid", "worker", "role", "created", "expires", "used", "device_id", "ends_on")
 CHUNK = 500
 SEAL_CHECK_KEY = "sealing_check"
 SEAL_CHECK_ID = "__sealing_check__"
@@ -304,10 +308,10 @@ class SqlTransaction(Transaction):
         return None if row is None else dict(zip(CODE_COLUMNS, row, strict=True))
 
     def insert_code(self, code: dict[str, Any]) -> None:
-        columns = CODE_COLUMNS[:6]
+        columns = (*CODE_COLUMNS[:6], "ends_on")
         self._run(
             f"INSERT INTO enroll_codes ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [code[name] for name in columns],
+            [code.get(name) for name in columns],
         )
 
     def use_code(self, code_hash: str, device_id: str, now_ms: int) -> bool:
@@ -318,10 +322,10 @@ class SqlTransaction(Transaction):
         return bool(cursor.rowcount == 1)
 
     def insert_device(self, device: dict[str, Any]) -> None:
-        columns = (*DEVICE_COLUMNS[:7], "token_hash")
+        columns = (*DEVICE_COLUMNS[:7], "token_hash", "ends_on")
         self._run(
             f"INSERT INTO devices ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [device[name] for name in columns],
+            [device.get(name) for name in columns],
         )
 
     def active_device_with_node(self, node_id: str) -> str | None:
@@ -335,6 +339,10 @@ class SqlTransaction(Transaction):
         if row[0] is None:
             self._run("UPDATE devices SET revoked = ?, revoked_reason = ? WHERE id = ?", (now_ms, reason, device_id))
         return True
+
+    def set_device_ends(self, device_id: str, ends_on: str) -> bool:
+        """Move a temporary member's device's last day; False when there is no such device."""
+        return bool(self._run("UPDATE devices SET ends_on = ? WHERE id = ?", (ends_on, device_id)).rowcount == 1)
 
     def mark_synced(self, device_id: str, now_ms: int) -> None:
         """Never moves either time back: instances on several hosts have clocks that differ a little."""
@@ -357,6 +365,7 @@ class SqlDatabase(Database):
     """Queries shared by both dialects; subclasses supply connections, transactions and the row-lock suffix."""
 
     lock_suffix = ""
+    add_column_guard = ""  # PostgreSQL: "IF NOT EXISTS " (two processes may start at once)
 
     def q(self, sql: str) -> str:
         return sql
@@ -397,6 +406,10 @@ class SqlDatabase(Database):
         with self._writer() as connection:
             for statement in SCHEMA:
                 connection.execute(statement)
+            for table, column, kind in ADDED_COLUMNS:
+                present = {part[0] for part in connection.execute(f"SELECT * FROM {table} LIMIT 0").description}
+                if column not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {self.add_column_guard}{column} {kind}")
         self._check_sealing()
 
     def _check_sealing(self) -> None:

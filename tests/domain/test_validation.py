@@ -226,7 +226,7 @@ def test_grid_members_and_leader() -> None:
         "member 1 has an unknown role; roles are": [{**member, "role": "boss"}],
         "member 1 has an unknown group; groups are": [{**member, "group": "kitchen"}],
         "member 1 needs a name": [{"role": "information"}],
-        "member 1 may hold only name, role, group and phone": [{**member, "age": 40}],
+        "member 1 may hold only name, role, group, phone, temporary and until": [{**member, "age": 40}],
         "member 1: mobile number must have 11 digits": [{**member, "phone": "138"}],
     }
     for message, members in cases.items():
@@ -236,6 +236,37 @@ def test_grid_members_and_leader() -> None:
     assert problems("grid", {"leader": "王五"}, VALID["grid"]) == {
         "leader": "must be the name of one of the grid's members"
     }
+
+
+def test_temporary_members_have_a_kind_and_a_last_day() -> None:
+    """Cadres, volunteers and the sampling team stand on the members list with ``temporary`` and ``until``."""
+    member = VALID["grid"]["members"][0]
+    volunteer = {"name": "赵志愿", "temporary": "volunteer", "until": "2026-12-31", "group": "sampling"}
+    validate_record("grid", {**VALID["grid"], "members": [member, volunteer]})
+    cases = {
+        "member 2: a temporary member's kind must be one of cadre, volunteer, sampling_team": [
+            {**volunteer, "temporary": "intern"},
+            {"name": "赵志愿", "until": "2026-12-31"},  # a last day without a kind
+        ],
+        "member 2: a temporary member needs their last day as a date (YYYY-MM-DD)": [
+            {**volunteer, "until": None},
+            {**volunteer, "until": "2026-02-30"},
+            {**volunteer, "until": "31/12/2026"},
+        ],
+    }
+    for message, bad in cases.items():
+        for one in bad:
+            found = problems("grid", {**VALID["grid"], "members": [member, one]})["members"]
+            assert found == message and "赵志愿" not in found
+
+
+def test_a_temporary_member_is_ended_the_day_after_their_last_day() -> None:
+    from field_agent.domain.membership import member_ended
+
+    volunteer = {"name": "赵志愿", "temporary": "volunteer", "until": "2026-12-31"}
+    assert not member_ended(volunteer, date(2026, 12, 31))
+    assert member_ended(volunteer, date(2027, 1, 1))
+    assert not member_ended({"name": "林建国", "role": "information"}, date(2099, 1, 1))
 
 
 def test_text_limits() -> None:

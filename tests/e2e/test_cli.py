@@ -111,3 +111,40 @@ def test_a_revoked_tablet_is_told_and_exits_4(town: Town, tmp_path: Path) -> Non
     assert result.exit_code == 4
     assert orjson.loads(result.stdout)["error_kind"] == "auth"
     assert "revoked" in orjson.loads(result.stdout)["error"]
+
+
+def test_a_temporary_members_tablet_is_told_when_its_last_day_has_passed(town: Town, tmp_path: Path) -> None:
+    """A volunteer's tablet syncs through their last day; after it, sync stops with ``device_expired`` and the
+    server's words giving the date (Chinese and English), exit 4, and nothing on the tablet is lost."""
+    from datetime import timedelta
+
+    from server_stub.enrolment import issue_code
+    from server_stub.town_time import town_today
+
+    grid = town.new_grid()
+    last = (town_today() + timedelta(days=7)).isoformat()
+    code = issue_code(town.db, grid, "Zhao", "volunteer", 3_600_000, until=last)["code"]
+    path = tmp_path / "t"
+    Store.create(path, PASSPHRASE).close()
+    enrolled = run(path, "enroll", town.url, code)
+    assert enrolled.exit_code == 0, enrolled.output
+    assert f"Enrolled as Zhao (volunteer, until {last})" in enrolled.output
+    assert run_json(path, "sync", "--json")["error"] is None
+    with Store.open(path, PASSPHRASE) as store:
+        device_id, until = store.meta_get("device_id"), store.meta_get("until")
+    assert until == last
+    ended = (town_today() - timedelta(days=1)).isoformat()
+    with town.db.transaction() as tx:
+        tx.set_device_ends(device_id, ended)
+    edit(path, None, {"address": "7栋3单元302"})  # (a volunteer may not create households: it waits unsent)
+    result = run(path, "sync", "--json")
+    assert result.exit_code == 4
+    answer = orjson.loads(result.stdout)
+    assert answer["error_kind"] == "device_expired"
+    assert (
+        ended in answer["error"]
+        and "临时成员期限" in answer["error"]
+        and "records stay with the grid" in answer["error"]
+    )
+    with Store.open(path, PASSPHRASE) as store:
+        assert store.pending_count() == 1

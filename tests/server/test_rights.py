@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, get_args
 
-from field_agent.domain.rights import ANYONE, LEADER, NOBODY, RIGHTS
+from field_agent.domain.rights import ANYONE, LEADER, NOBODY, RIGHTS, TEMPORARY_ROLES
 from field_agent.domain.schema import SCHEMAS
 from field_agent.protocol.wire import RecordKind
 from server_stub.enrolment import issue_code
@@ -188,12 +188,35 @@ def test_the_table_in_docs_is_the_table_the_server_enforces() -> None:
         if rights is None:
             assert _roles(create) == _roles(edit) == _roles(delete) == NOBODY, kind
             continue
-        assert (_roles(create), _roles(delete)) == (rights.create, rights.delete), kind
+        # this table is the staff's (leader, worker); temporary members have their own below
+        assert (_roles(create), _roles(delete)) == (rights.create & ANYONE, rights.delete & ANYONE), kind
         for part in edit.split(";"):
             roles, fields = _roles(part), part.split(":", 1)[1]
             names = re.findall(r"`(\w+)`", fields) if "every field" not in fields else list(SCHEMAS[kind])
-            assert names and all(rights.writers(name) == roles for name in names), (kind, part)
+            assert names and all(rights.writers(name) & ANYONE == roles for name in names), (kind, part)
         assert set(SCHEMAS[kind]) <= set(re.findall(r"`(\w+)`", edit)) or "every field" in edit, kind
+
+
+def test_the_temporary_members_table_in_docs_is_the_table_the_server_enforces() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "SERVER.md").read_text(encoding="utf-8")
+    section = text.split("### What a temporary member may write", 1)[1].split("\n- ", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| `")]
+    documented = {cells[0].strip().strip("`"): [cell.strip() for cell in cells[1:]] for cells in rows}
+    assert set(documented) == set(RIGHTS)
+    for kind, cells in documented.items():
+        rights = RIGHTS[kind]
+        for role, cell in zip(TEMPORARY_ROLES, cells, strict=True):
+            where = (kind, role, cell)
+            assert role not in rights.delete, where  # a temporary member never deletes
+            assert (role in rights.create) == cell.startswith("create"), where
+            assert (role in rights.edit) == ("edit" in cell), where
+            named = set(re.findall(r"`(\w+)`", cell))
+            fields = set(SCHEMAS.get(kind, {})) | set(rights.fields)
+            writable = {name for name in fields if role in rights.writers(name)}
+            if "edit" in cell:
+                assert fields - writable == named, where  # "edit (not ...)": every field but those
+            else:
+                assert writable == named, where  # "report (...)": only those; "—": nothing
 
 
 async def test_a_workers_tablet_records_only_its_own_work(server: Harness) -> None:

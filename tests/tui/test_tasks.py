@@ -128,3 +128,28 @@ async def test_a_worker_who_is_not_the_leader_cannot_switch_mode(app_factory, st
         assert isinstance(app.screen, TasksScreen)
         grids = await reopen_records(pilot, store_path, "grid")
     assert grids[0]["mode"] == "normal"
+
+
+async def test_temporary_members_are_listed_with_their_last_day_or_as_ended(app_factory, store_path) -> None:
+    """A volunteer's tablet says whose it is and until when (Today); the board names each temporary member's kind
+    and last day, and a member past it as ended (the demo's today is 2026-11-30)."""
+    from field_agent.domain.envelope import view
+
+    with Store.open(store_path, PASSPHRASE) as store:
+        grid = next(view(envelope) for envelope in store.records("grid"))
+        members = [
+            *grid["members"],
+            {"name": "赵志愿", "temporary": "volunteer", "until": "2026-12-31", "role": "service", "group": "sampling"},
+            {"name": "钱干部", "temporary": "cadre", "until": "2026-11-29", "role": "service", "group": "sampling"},
+        ]
+        store.put("grid", {"members": members}, record_id=grid["id"])
+        store.meta_set("role", "volunteer")
+        store.meta_set("until", "2026-12-31")
+    app = app_factory(lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await unlocked(pilot)
+        assert "volunteer until 2026-12-31" in str(app.screen.query_one("#mode-banner", Static).content)
+        screen = await open_tasks(pilot)
+        text = str(screen.query_one("#tasks-members", Static).content)
+        assert "赵志愿 (volunteer, until 2026-12-31)" in text
+        assert "钱干部 (cadre sent down, ended)" in text

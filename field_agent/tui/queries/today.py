@@ -38,6 +38,8 @@ class TodaySummary:
     last_sync: str | None = None
     stale: bool = False
     flagged_today: int = 0
+    role: str = ""  # the device's role; a temporary member's comes with their last day (``until``)
+    until: str | None = None
 
     @property
     def sampling_missing(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
+from field_agent.domain.membership import member_ended
 from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
 from field_agent.domain.roles import Label as RoleLabel
 from field_agent.domain.sorting import natural_key
@@ -28,12 +30,25 @@ from field_agent.tui.widgets.task_form import TaskForm
 CONFIG = DEFAULT_ROLE_CONFIG
 
 
+def member_label(t: Any, member: Mapping[str, Any], today: date | None) -> str:
+    """A member's name as the board lists it (markup escaped); a temporary member's with their last day, or as
+    ended once it has passed (``domain.membership``)."""
+    name = escape(member.get("name") or "")
+    if member.get("temporary") is None:
+        return name
+    kind = escape(t.label("temporary", member["temporary"]))
+    if today is not None and member_ended(member, today):
+        return name + t("tasks.member_ended", kind=kind)
+    return name + t("tasks.member_until", kind=kind, until=escape(str(member.get("until") or "")))
+
+
 @dataclass(frozen=True)
 class Board:
     grid: dict[str, Any]
     tasks: list[dict[str, Any]]
     leader: bool
     worker: str
+    today: date | None = None
 
     @property
     def wartime(self) -> bool:
@@ -101,7 +116,7 @@ class TasksScreen(SessionScreen):
         with session.reading() as model:
             grid = dict(model.grid or {})
             tasks = list(model.of_kind("task").values())
-        self.post_message(self.Loaded(Board(grid, tasks, session.is_leader, session.worker)))
+        self.post_message(self.Loaded(Board(grid, tasks, session.is_leader, session.worker, session.today)))
 
     def slots(self, board: Board) -> tuple[Any, ...]:
         return CONFIG.groups if board.wartime else CONFIG.roles
@@ -116,7 +131,7 @@ class TasksScreen(SessionScreen):
         members = board.grid.get("members") or []
         summary = []
         for slot in self.slots(board):
-            names = [escape(m.get("name") or "") for m in members if m.get(slot_field) == slot.key]
+            names = [member_label(t, m, board.today) for m in members if m.get(slot_field) == slot.key]
             summary.append(f"[b]{slot.name(language)}[/b] {'、'.join(names) or '—'}")
         self.query_one("#tasks-members", Static).update("  ".join(summary))
         for button in self.query(".leader-only").results(Button):

@@ -101,9 +101,10 @@ class TodayScreen(SessionScreen):
         t, s = self.t, message.summary
         self.shown_once = True
         banner = self.query_one("#mode-banner", Static)
-        banner.update(
-            t(f"today.banner.{s.mode}", grid=escape(s.grid_name), worker=escape(s.worker), date=self.session.today)
-        )
+        text = t(f"today.banner.{s.mode}", grid=escape(s.grid_name), worker=escape(s.worker), date=self.session.today)
+        if s.until:  # a temporary member's device: their kind and last day
+            text += t("today.temporary", kind=escape(t.label("temporary", s.role)), until=escape(s.until))
+        banner.update(text)
         banner.set_class(s.mode == "wartime", "-wartime")
         self.query_one("#card-round", Static).update(
             t("today.round_text", today=s.checked_today, total=s.households_total, round=s.checked_round)
