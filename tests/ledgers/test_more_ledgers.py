@@ -356,3 +356,25 @@ def test_field_agent_exports_each_new_ledger_as_csv_and_xlsx(
             assert [c.value for c in sheet[2]] == ["序号", *expected.headers]
             numbered = [r for r in sheet.iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)]
             assert len(numbered) == len(expected.rows)
+
+
+def test_a_roster_marking_key_persons_fills_the_key_person_ledger(tmp_path: Path, demo_records: list[Any]) -> None:
+    """An office's roster with a 标签 column (社区矫正对象, 刑释人员: words of the table) imports as tags, and the
+    exported 重点人员台账 lists those residents under the ledger's categories."""
+    store = make_store(tmp_path / "store", [r for r in demo_records if r.kind == "grid"][:1], role="worker")
+    roster = tmp_path / "roster.csv"
+    lines = [
+        "姓名,公民身份号码,楼栋,单元,房号,标签",
+        f"陈矫正,{person(41, 1)},3,1,101,社区矫正对象",
+        f"刘释放,{person(52, 2, 'female')},3,1,102,刑释人员、独居老人",
+        f"王普通,{person(30, 3)},3,1,103,",
+    ]
+    roster.write_text("\n".join(lines), "utf-8-sig")
+    env = {"FIELD_AGENT_PASSPHRASE": PASSPHRASE}
+    imported = CliRunner().invoke(cli, ["--store", str(store), "import", str(roster)], env=env)
+    assert imported.exit_code == 0, imported.output
+    out = tmp_path / "key.csv"
+    exported = CliRunner().invoke(cli, ["--store", str(store), "export", "key_persons", "--out", str(out)], env=env)
+    assert exported.exit_code == 0, exported.output
+    table = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()[1:]))
+    assert [(r["人员类别"], r["姓名"]) for r in table] == [("社区矫正", "陈矫正"), ("刑满释放", "刘释放")]
