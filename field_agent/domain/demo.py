@@ -69,6 +69,11 @@ def demo_envelopes(records: Iterable[DemoRecord], clock: Clock) -> list[dict[str
     return envelopes
 
 
+# Key persons (重点人员台账): the town's words for them, as a roster's 标签 column brings them (docs/LEDGERS.md).
+KEY_PERSON_TAGS = ("社区矫正", "刑满释放", "严重精神障碍", "吸毒人员", "重点上访")
+KEY_PERSON_EVERY = 40
+
+
 class _GridMaker(PeopleMaker):
     """Makes one grid's records from its own random stream."""
 
@@ -87,6 +92,7 @@ class _GridMaker(PeopleMaker):
         self.grid_id = self.new_id()
         self.records: list[DemoRecord] = []
         self.members: list[dict[str, Any]] = []
+        self.residents_made = 0
 
     def new_id(self) -> str:
         """A UUIDv7-shaped id: time-ordered, with random bits from the grid's stream."""
@@ -225,7 +231,11 @@ class _GridMaker(PeopleMaker):
                     isolation_start=(self.today - timedelta(days=rng.randrange(10, 30))).isoformat(),
                     isolation_days=7,
                 )
-        resident_id = self.add("resident", values, {"special_groups": recorded})
+        sets = {"special_groups": recorded}
+        self.residents_made += 1  # every KEY_PERSON_EVERY-th adult a key person, drawing nothing from the stream
+        if self.residents_made % KEY_PERSON_EVERY == 0 and 18 <= age < 70:
+            sets["tags"] = [KEY_PERSON_TAGS[self.residents_made // KEY_PERSON_EVERY % len(KEY_PERSON_TAGS)]]
+        resident_id = self.add("resident", values, sets)
         view = {**values, "id": resident_id, "special_groups": recorded}
         if values["isolation_status"] == "home":
             self.make_followups(view)

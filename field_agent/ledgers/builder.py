@@ -13,8 +13,11 @@ from field_agent.ledgers import facts, labels, masking
 from field_agent.ledgers.cells import Cell, cell_text
 from field_agent.ledgers.definitions import Column, LedgerDefinition, get_definition
 from field_agent.ledgers.erasures import erased_label, retired_label
-from field_agent.ledgers.index import CHINA, RecordIndex, Records, parse_when
-from field_agent.ledgers.roster_headers import compose_address
+from field_agent.ledgers.housing_rows import household_rows
+from field_agent.ledgers.index import RecordIndex, Records
+from field_agent.ledgers.row_values import as_date, day_of_moment, household_fields, short_time
+from field_agent.ledgers.staff_rows import member_rows, task_rows
+from field_agent.ledgers.supply_rows import campaign_result_rows
 
 __all__ = ["Cell", "Ledger", "build_ledger", "describe_scope", "file_scope", "grid_file_scope", "grid_label"]
 
@@ -72,7 +75,7 @@ def build_ledger(
     in the records (``describe_scope``, ``file_scope``)."""
     definition = get_definition(name, definitions)
     index = RecordIndex.build(envelopes, today)
-    source_rows = _SOURCES[definition.source](index)
+    source_rows = _rows(definition, index)
     kept = [row for row in source_rows if all(_matches(row, rule) for rule in definition.filters)]
     for key in reversed(definition.sort):
         descending = key.startswith("-")
@@ -174,19 +177,6 @@ def _plain_cell(value: object) -> Cell:
     return str(value)
 
 
-def _household_fields(index: RecordIndex, household_id: object) -> dict[str, Any]:
-    household = index.get("household", household_id) or {}
-    return {
-        "household_id": household.get("id"),
-        "building": household.get("building"),
-        "unit": household.get("unit"),
-        "room": household.get("room"),
-        "address": household.get("address") or compose_address(household),
-        "head": household.get("head"),
-        "household_phone": household.get("phone"),
-    }
-
-
 def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
     """One enriched row per live resident."""
     rows = []
@@ -211,7 +201,7 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
         rows.append(
             {
                 **resident,
-                **_household_fields(index, resident.get("household")),
+                **household_fields(index, resident.get("household")),
                 "grid_name": index.grid_name(grid),
                 "sex": holder.sex if holder else None,
                 "sex_zh": labels.label(labels.SEX, holder.sex if holder else None),
@@ -223,27 +213,27 @@ def resident_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 "home_sampling": eligible,
                 "home_sampling_zh": labels.YES_NO[eligible],
                 "isolation_status_zh": labels.label(labels.ISOLATION, resident.get("isolation_status") or "none"),
-                "isolation_start": _date(start),
+                "isolation_start": as_date(start),
                 "isolation_end": _plus_days(start, resident.get("isolation_days")),
                 "round_name": (round_record or {}).get("name"),
                 "sampling_status": status,
                 "sampling_status_zh": _erased(index, round_record["id"], "sampling")
                 if status == "erased" and erased and round_record is not None
                 else labels.label(labels.SAMPLING, status),
-                "sampling_scheduled_at": _short_time((entry or {}).get("scheduled_at")),
-                "sampled_at": _short_time((entry or {}).get("sampled_at")),
+                "sampling_scheduled_at": short_time((entry or {}).get("scheduled_at")),
+                "sampled_at": short_time((entry or {}).get("sampled_at")),
                 "sampling_team": (entry or {}).get("team"),
                 "sampling_reason": (entry or {}).get("reason"),
                 "followup_count": len(followups),
                 "followup_today": reached_today,
                 "followup_today_zh": labels.YES_NO[reached_today],
-                "last_followup_date": _date(last.get("date")) or _erased(index, resident["id"], "followup"),
+                "last_followup_date": as_date(last.get("date")) or _erased(index, resident["id"], "followup"),
                 "last_temperature": last.get("temperature"),
                 "last_symptoms": labels.SYMPTOMS_JOIN.join(
                     labels.label(labels.SYMPTOMS, k) for k in last.get("symptoms") or []
                 ),
                 "flagged_count": sum(1 for f in followups if f.get("flagged")),
-                "last_visit": max((d for d in (_day(v.get("visited_at")) for v in visits) if d), default=None),
+                "last_visit": max((d for d in (day_of_moment(v.get("visited_at")) for v in visits) if d), default=None),
             }
         )
     return rows
@@ -268,7 +258,7 @@ def round_rows(index: RecordIndex) -> list[dict[str, Any]]:
                 **round_record,
                 "grid_name": index.grid_name(round_record["grid"]),
                 "round_name": round_record.get("name"),
-                "started_at": _short_time(round_record.get("started_at")),
+                "started_at": short_time(round_record.get("started_at")),
                 "status_zh": labels.label(labels.ROUND_STATUS, round_record.get("status")),
                 "eligible": len(eligible),
                 **counts,
@@ -295,9 +285,9 @@ def visit_rows(index: RecordIndex) -> list[dict[str, Any]]:
         rows.append(
             {
                 **visit,
-                **_household_fields(index, visit.get("household")),
+                **household_fields(index, visit.get("household")),
                 "grid_name": index.grid_name(visit["grid"]),
-                "visited_at": _short_time(visit.get("visited_at")),
+                "visited_at": short_time(visit.get("visited_at")),
                 "outcome_zh": labels.label(labels.OUTCOME, visit.get("outcome")),
                 "residents_seen": "、".join(r["name"] for r in seen if r and r.get("name")),
                 "residents_seen_count": sum(1 for r in seen if r),
@@ -318,32 +308,31 @@ def _erased(index: RecordIndex, parent: str, kind: str) -> str | None:
 
 
 def _plus_days(start: object, days: object) -> dt.date | None:
-    begun = _date(start)
+    begun = as_date(start)
     if not isinstance(begun, dt.date) or not isinstance(days, int) or isinstance(days, bool):
         return None
     return begun + dt.timedelta(days=days)
 
 
-def _date(value: object) -> dt.date | str | None:
-    """A recorded date (``YYYY-MM-DD``) as a date; other text as it is, so nothing a worker wrote is lost."""
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return _day(value) or value
-    return None
+def _rows(definition: LedgerDefinition, index: RecordIndex) -> list[dict[str, Any]]:
+    """The rows of a ledger's source, each with the definition's ``tags`` it carries (``matched_tags``, in the
+    definition's order; ``matched_rank`` the first one's place, to sort by)."""
+    source = definition.source
+    rows = household_rows(index, definition.tags) if source == "household" else _SOURCES[source](index)
+    for row in rows:
+        found = set(row.get("tags") or ())
+        matched = [tag for tag in definition.tags if tag in found]
+        row["matched_tags"] = matched
+        row["matched_tags_zh"] = labels.tag_labels(matched)
+        row["matched_rank"] = definition.tags.index(matched[0]) if matched else None
+    return rows
 
 
-def _day(value: object) -> dt.date | None:
-    """The town-time date of an ISO date or datetime."""
-    when = parse_when(value)
-    return when.astimezone(CHINA).date() if when else None
-
-
-def _short_time(value: object) -> dt.datetime | None:
-    """A moment in town time, to the minute the office reads it to (seconds dropped)."""
-    when = parse_when(value)
-    return when.astimezone(CHINA).replace(second=0, microsecond=0) if when else None
-
-
-_SOURCES = {"resident": resident_rows, "sampling_round": round_rows, "visit": visit_rows}
+_SOURCES: dict[str, Callable[[RecordIndex], list[dict[str, Any]]]] = {
+    "resident": resident_rows,
+    "sampling_round": round_rows,
+    "visit": visit_rows,
+    "member": member_rows,
+    "task": task_rows,
+    "campaign_result": campaign_result_rows,
+}

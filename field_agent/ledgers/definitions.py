@@ -1,4 +1,4 @@
-"""Ledger definitions: which records each of the six ledgers lists, its columns, filters and sort order."""
+"""Ledger definitions: which records each ledger lists, its columns, filters and sort order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from field_agent.ledgers.cells import PERCENT
 from field_agent.ledgers.errors import DefinitionError, UnknownLedger
 
-SOURCES = ("resident", "sampling_round", "visit")
+SOURCES = ("resident", "sampling_round", "visit", "household", "member", "task", "campaign_result")
 MASKS = ("id_number", "phone")
 COLUMN_FORMATS = (PERCENT,)
 FILTER_OPS = ("in", "not_in", "equals", "nonempty")
@@ -37,6 +37,9 @@ class LedgerDefinition:
     columns: tuple[Column, ...]
     filters: tuple[Mapping[str, Any], ...] = ()
     sort: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    """The town's words this ledger looks for in a record's ``tags`` (重点人员 categories, 出租): rows get
+    ``matched_tags`` (those found, in this order) and ``matched_tags_zh``."""
 
 
 def _column(raw: Mapping[str, Any], where: str) -> Column:
@@ -83,6 +86,9 @@ def _definition(raw: Mapping[str, Any]) -> LedgerDefinition:
     filters = tuple(raw.get("filter", ()))
     for rule in filters:
         _check_rule(rule, where)
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise DefinitionError(f"{where}: 'tags' must be a list of words, not {tags!r}")
     columns = tuple(_column(c, where) for c in raw.get("columns", ()))
     if not columns:
         raise DefinitionError(f"{where}: no columns")
@@ -94,6 +100,7 @@ def _definition(raw: Mapping[str, Any]) -> LedgerDefinition:
         columns=columns,
         filters=filters,
         sort=tuple(raw.get("sort", ())),
+        tags=tuple(t.strip() for t in tags),
     )
 
 

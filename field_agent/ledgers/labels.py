@@ -60,3 +60,25 @@ HOME_SAMPLING_REASONS = {**GROUPS, "home_isolation": "居家隔离"}
 def reason_labels(reasons: list[str]) -> str:
     """Home-sampling reasons, groups in ledger order and home isolation last."""
     return SYMPTOMS_JOIN.join(HOME_SAMPLING_REASONS.get(key, key) for key in in_ledger_order(reasons))
+
+
+# a record's tags are the town's own words; the demo's and the app's English ones get their Chinese here
+TAGS = {"rented": "出租", "lives_alone": "独居", "vacant": "空置"}
+TASK_KIND = {  # keyed by enums.TASK_KINDS, as the terminal app says them
+    "publicity": "宣传",
+    "patrol": "巡查",
+    "disinfection": "消杀",
+    "delivery": "配送",
+    "sampling": "采样",
+    "visit": "入户",
+    "other": "其他",
+}
+TASK_STATUS = {"open": "待办", "in_progress": "进行中", "done": "已完成", "cancelled": "已取消"}
+# a campaign result's status; a campaign may use others, printed as recorded
+RESULT_STATUS = {"received": "已领取", "refused": "拒领", "absent": "不在家"}
+
+
+def tag_labels(tags: list[str]) -> str:
+    """Tags as the ledgers print them, each label once (``rented`` and ``出租`` are both 出租)."""
+    shown = dict.fromkeys(TAGS.get(tag, tag) for tag in tags)
+    return SYMPTOMS_JOIN.join(shown)

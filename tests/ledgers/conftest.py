@@ -11,7 +11,7 @@ import pytest
 from field_agent.domain.demo import demo_envelopes, generate_demo
 from field_agent.domain.hlc import HybridClock
 
-from .town import TODAY, build_town
+from .town import TODAY, build_town, with_key_person_tags
 
 PASSPHRASE = "东门社区 grid ledger test passphrase 2026"
 
@@ -23,7 +23,7 @@ def town() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def demo_records() -> list[Any]:
-    return generate_demo(seed=7, grids=2, households_per_grid=25, today=TODAY)
+    return with_key_person_tags(generate_demo(seed=7, grids=2, households_per_grid=25, today=TODAY))
 
 
 @pytest.fixture(scope="session")

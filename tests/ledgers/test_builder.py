@@ -25,6 +25,7 @@ def live(envelopes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def expected_counts(envelopes: list[dict[str, Any]]) -> dict[str, int]:
     """Row counts worked out straight from the records, with the domain's own rules."""
     residents = live(envelopes, "resident")
+    campaigns = {c["id"]: c for c in live(envelopes, "campaign")}
     return {
         "residents": sum(r["residency"] in ("resident", "away") for r in residents),
         "floating": sum(r["residency"] == "floating" for r in residents),
@@ -35,7 +36,33 @@ def expected_counts(envelopes: list[dict[str, Any]]) -> dict[str, int]:
         "isolation": sum(r.get("isolation_status") in ("home", "ended") for r in residents),
         "sampling": len(live(envelopes, "sampling_round")),
         "visits": len(live(envelopes, "visit")),
+        "key_persons": sum(bool(set(r.get("tags") or ()) & KEY_PERSON_WORDS) for r in residents),
+        "rented_housing": sum(rented(h, residents) for h in live(envelopes, "household")),
+        "grid_staff": sum(len(staff(g, live(envelopes, "task"))) for g in live(envelopes, "grid")),
+        "grid_tasks": len(live(envelopes, "task")),
+        "supplies": sum(
+            (campaigns.get(r.get("campaign")) or {}).get("template") == "supplies"
+            for r in live(envelopes, "campaign_result")
+        ),
     }
+
+
+KEY_PERSON_WORDS = {"重点人员", "社区矫正", "刑满释放", "安置帮教", "严重精神障碍", "精神障碍", "吸毒人员", "社区戒毒"}
+KEY_PERSON_WORDS |= {"社区康复", "重点上访", "重点信访"}
+RENTED_WORDS = {"出租", "出租房", "出租屋", "群租", "群租房", "rented"}
+
+
+def rented(household: dict[str, Any], residents: list[dict[str, Any]]) -> bool:
+    """Marked rented, or everyone who lives there (not away) is floating population."""
+    living = [r for r in residents if r["household"] == household["id"] and r["residency"] != "away"]
+    floating_only = bool(living) and all(r["residency"] == "floating" for r in living)
+    return floating_only or bool(set(household.get("tags") or ()) & RENTED_WORDS)
+
+
+def staff(grid: dict[str, Any], tasks: list[dict[str, Any]]) -> set[str]:
+    """The grid's members and anyone else its tasks are assigned to."""
+    names = {m["name"] for m in grid.get("members") or ()}
+    return names | {t["assignee"] for t in tasks if t["grid"] == grid["grid"] and t.get("assignee")}
 
 
 @pytest.mark.parametrize("source", ["town", "demo"])

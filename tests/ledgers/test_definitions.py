@@ -1,4 +1,5 @@
-"""The shipped ledger definitions: six ledgers, Chinese and English headers, valid filters; bad files refused."""
+"""The shipped ledger definitions: the six ledgers and five more, Chinese and English headers, valid filters; bad files
+refused."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from field_agent.ledgers.definitions import get_definition, load_definitions, pa
 from field_agent.ledgers.errors import DefinitionError, UnknownLedger
 
 SIX = ["residents", "floating", "special_groups", "isolation", "sampling", "visits"]
+MORE = ["key_persons", "rented_housing", "grid_staff", "grid_tasks", "supplies"]
 
 
-def test_the_defaults_are_the_six_ledgers() -> None:
+def test_the_defaults_are_the_six_ledgers_and_five_more() -> None:
     definitions = load_definitions()
-    assert list(definitions) == SIX
+    assert list(definitions) == SIX + MORE
     titles = [d.title_zh for d in definitions.values()]
     assert titles[0] == "常住人口台账" and titles[1] == "流动人口台账" and "老弱病残孕幼" in titles[2]
+    assert titles[6:] == ["重点人员台账", "出租房屋台账", "网格人员及任务台账", "网格任务台账", "物资台账"]
     for definition in definitions.values():
         assert definition.columns, definition.name
         assert all(c.zh and c.en for c in definition.columns)
@@ -25,7 +28,7 @@ def test_the_defaults_are_the_six_ledgers() -> None:
 
 
 def test_person_ledgers_mask_id_numbers_and_phones() -> None:
-    for name in ("residents", "floating", "special_groups", "isolation"):
+    for name in ("residents", "floating", "special_groups", "isolation", "key_persons"):
         masks = {c.field: c.mask for c in get_definition(name).columns if c.mask}
         assert masks == {"id_number": "id_number", "phone": "phone"}, name
 
@@ -67,7 +70,20 @@ def test_a_town_can_supply_its_own_definitions(tmp_path: Path) -> None:
     ("data", "message"),
     [
         ({}, "non-empty 'ledgers'"),
-        ({"ledgers": [{"name": "x", "source": "task", "columns": [{"field": "a", "zh": "甲", "en": "A"}]}]}, "source"),
+        ({"ledgers": [{"name": "x", "source": "rooms", "columns": [{"field": "a", "zh": "甲", "en": "A"}]}]}, "source"),
+        (
+            {
+                "ledgers": [
+                    {
+                        "name": "x",
+                        "source": "resident",
+                        "tags": "出租",
+                        "columns": [{"field": "a", "zh": "甲", "en": "A"}],
+                    }
+                ]
+            },
+            "'tags' must be a list of words",
+        ),
         ({"ledgers": [{"name": "x", "source": "visit", "columns": []}]}, "no columns"),
         ({"ledgers": [{"name": "x", "source": "visit", "columns": [{"field": "a"}]}]}, "'zh' and 'en'"),
         (

@@ -39,6 +39,7 @@ from server_stub.office import issue_office_token, router
 
 from .candidates import THRESHOLD, id_candidates, phone_candidates, row_id_candidates
 from .conftest import PASSPHRASE, make_store
+from .town import with_key_person_tags
 
 TODAY = dt.datetime.now(CHINA).date()  # the exports date themselves by the clock, as users run them
 MASKED_ID = re.compile(r"[0-9*]{17}[0-9X*]")
@@ -47,8 +48,9 @@ FULL_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}|1\d{10}|0\d{2,3}-\d{7,8}")
 
 @pytest.fixture(scope="module")
 def demo_records() -> list[Any]:
-    """The demo town as ``field-agent demo`` makes it: seed 1, one grid of 300 households."""
-    return generate_demo(seed=1, grids=1, households_per_grid=300, today=TODAY)
+    """The demo town as ``field-agent demo`` makes it: seed 1, one grid of 300 households; some residents marked as
+    key persons (重点人员台账) and some households 群租, which the demo leaves out."""
+    return with_key_person_tags(generate_demo(seed=1, grids=1, households_per_grid=300, today=TODAY))
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +109,15 @@ def assert_rows_hold(where: str, today: dt.date, rows: list[dict[str, str]], sec
                 narrow.append(f"line {line}: {shown} → {count} candidates")
         if row.get("联系电话") and phone_candidates(row["联系电话"]) < THRESHOLD:
             phones_narrow.append(f"line {line}: {row['联系电话']} → {phone_candidates(row['联系电话'])} candidates")
-        for cell in row.values():
+        for header, cell in row.items():
             assert not set(FULL_NUMBER.findall(cell)) & secrets["all"], f"{where} line {line}: a full number"
+            if header == "公民身份号码":
+                continue
+            for masked in MASKED_ID.findall(cell):  # a list of people in one cell (出租房屋台账's tenants)
+                listed = id_candidates(masked, today=today, region=FUQING_REGION, stop_at=THRESHOLD)
+                fewest = min(fewest, listed)
+                if listed < THRESHOLD:
+                    narrow.append(f"line {line}, {header}: {masked} → {listed} candidates")
     assert not narrow, f"{where}: {len(narrow)} of {len(rows)} ID numbers narrowed below {THRESHOLD}:\n" + "\n".join(
         narrow[:3]
     )
@@ -155,6 +164,10 @@ def test_every_ledger_the_tablet_exports_keeps_1000_candidates_per_row(
         fewest[name] = assert_rows_hold(f"{name}{suffix}", today, rows, secrets)
         if name == "residents":
             residents_rows = len(rows)
+        if name in ("key_persons", "rented_housing", "grid_staff"):  # the new ledgers hold people to count
+            assert rows, f"{name}{suffix}: no rows"
+        if name == "rented_housing":  # each tenant's masked number in the tenants' cell was counted
+            assert any(MASKED_ID.search(row["租住人员（姓名 身份证号）"]) for row in rows)
     assert residents_rows > 300  # the demo's 常住人口台账: hundreds of people, every one counted
     assert min(fewest.values()) >= THRESHOLD
 

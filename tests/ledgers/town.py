@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from typing import Any
@@ -251,3 +252,31 @@ def build_town() -> list[dict[str, Any]]:
         },
     )
     return list(t.envelopes.values())
+
+
+# the words a town marks its key persons and rented houses with (the defaults of ledgers.json use them)
+KEY_PERSON_TAGS = ("社区矫正", "刑满释放", "严重精神障碍", "吸毒人员", "重点上访")
+
+
+def with_key_person_tags(records: list[Any], every: int = 20) -> list[Any]:
+    """The demo's records with every ``every``-th resident marked as a key person (the demo marks nobody): the
+    categories in turn, the third marked resident with two of them, and a few households tagged 群租."""
+    marked: list[Any] = []
+    count = 0
+    households = 0
+    for record in records:
+        if record.kind == "resident":
+            count += 1
+            if count % every == 0:
+                tags = [KEY_PERSON_TAGS[(count // every) % len(KEY_PERSON_TAGS)]]
+                if count == every * 3:
+                    tags.append("重点人员")
+                record = dataclasses.replace(record, sets={**record.sets, "tags": tags})
+        elif record.kind == "household":
+            households += 1
+            if households % 15 == 0:
+                record = dataclasses.replace(
+                    record, sets={**record.sets, "tags": [*record.sets.get("tags", []), "群租"]}
+                )
+        marked.append(record)
+    return marked
