@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -70,9 +71,15 @@ def server_dir() -> Path:
 
 
 def open_db(db_url: str | None) -> Database:
+    """The database, with the town's time zone taken from the configuration in force (``town_config``)."""
+    from field_agent.domain.errors import ConfigError
     from server_stub.db import open_database
+    from server_stub.town_config import in_force
 
-    return open_database(db_url or default_db_url(server_dir()))
+    db = open_database(db_url or default_db_url(server_dir()))
+    with contextlib.suppress(ConfigError):  # a stored list this code cannot read: commands run in $FIELD_SERVER_TZ
+        in_force(db)
+    return db
 
 
 # commands owned by other modules, loaded only when used (they pull in the ledger writers)
@@ -546,11 +553,104 @@ def town_retention(db_url: str | None, as_json: bool, days: str | None) -> None:
     from server_stub.town_settings import set_tablet_retention, tablet_retention_days
 
     with open_db(db_url) as db:
-        value = tablet_retention_days(db) if days is None else set_tablet_retention(db, days)
+        value = tablet_retention_days(db) if days is None else set_tablet_retention(db, days, server_dir())
     if as_json:
         echo_json({"tablet_retention_days": value})
     else:
         click.echo(f"tablets keep finished work: {'everything (off)' if value is None else f'{value} days'}")
+
+
+@town.group("config")
+def town_config() -> None:
+    """The town's configuration: roles, groups, home-sampling rule, tablets' retention, time zone (dated versions)."""
+
+
+@town_config.command("show")
+@common_options
+def town_config_show(db_url: str | None, as_json: bool) -> None:
+    """Show the configuration in force today and every version with its effective date."""
+    from server_stub.town_config import history, in_force
+
+    with open_db(db_url) as db:
+        current, versions = in_force(db), history(db)
+    if as_json:
+        echo_json({"in_force": current.to_dict(), "versions": versions.to_list()})
+        return
+    for line in describe_town_config(current):
+        say(line)
+    for version in versions.versions:
+        marker = "*" if version is current else " "
+        say(f"{marker} version {version.version} from {version.effective}")
+    if not versions.versions:
+        say("no version set: the built-in defaults ($FIELD_SERVER_TZ for the time zone)")
+
+
+def describe_town_config(config: Any) -> list[str]:
+    """The configuration in force, a line per setting, for the office's terminal."""
+    roles, rule = config.roles, config.eligibility
+    since = f"version {config.version} from {config.effective}" if config.effective else "the built-in defaults"
+    days = config.tablet_retention_days
+    return [
+        f"in force: {since}",
+        "roles: " + ", ".join(f"{r.key} {r.zh_CN}" for r in roles.roles),
+        "groups: " + ", ".join(f"{g.key} {g.zh_CN}" for g in roles.groups),
+        "role -> group: " + ", ".join(f"{r}->{g}" for r, g in roles.role_to_group.items()),
+        f"leader group: {roles.leader_group}",
+        "home sampling: " + ", ".join(sorted(rule.groups)) + (", home isolation" if rule.home_isolation else ""),
+        "never eligible (residency): " + (", ".join(sorted(rule.excluded_residency)) or "-"),
+        f"tablets keep finished work: {'everything (off)' if days is None else f'{days} days'}",
+        f"time zone: {config.time_zone}",
+    ]
+
+
+@town_config.command("set")
+@common_options
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON file (or an .xlsx workbook) with the settings to change.",
+)
+@click.option("--effective", default=None, help="The first day it applies, YYYY-MM-DD (default: today).")
+def town_config_set(db_url: str | None, as_json: bool, source: Path, effective: str | None) -> None:
+    """Add a version of the town's configuration from FILE; settings it leaves out keep their values."""
+    from field_agent.domain.town import TownConfigError, parse_day
+    from server_stub.town_config import set_config
+    from server_stub.town_config_file import read_config_file
+
+    day = None
+    if effective is not None:
+        day = parse_day(effective)
+        if day is None:
+            fail(f"--effective must be a real date written YYYY-MM-DD, not {effective!r}")
+    try:
+        data = read_config_file(source)
+        with open_db(db_url) as db:
+            added = set_config(db, data, day, audit_dir=server_dir())
+    except TownConfigError as error:
+        report_town_problems(error, as_json)
+    if as_json:
+        echo_json(added.to_dict())
+        return
+    say(f"town configuration version {added.version} applies from {added.effective}")
+
+
+def report_town_problems(error: Any, as_json: bool) -> NoReturn:
+    """Every problem of a refused configuration, placed (``roles[2].key``, ``角色!B3``), in Chinese and English."""
+    from field_agent.domain.i18n import say as say_in
+
+    problems = [
+        {"where": p.where, "key": p.detail.key, "zh_CN": say_in(p.detail, "zh_CN"), "en": say_in(p.detail, "en")}
+        for p in error.problems
+    ]
+    if as_json:
+        echo_json({"error": "town_config_invalid", "problems": problems})
+    else:
+        click.echo("field-server: 镇配置有误，未保存 (the town configuration was not saved):", err=True)
+        for problem in problems:
+            click.echo(inert(f"  {problem['where'] or '-'}: {problem['zh_CN']} ({problem['en']})"), err=True)
+    sys.exit(1)
 
 
 @cli.command("purge")
