@@ -17,6 +17,7 @@ import orjson
 from field_agent.domain.envelope import DELETED, view
 from field_agent.domain.hlc import StampError, check_not_future, wall_ms
 from field_agent.domain.rights import AUTHOR_FIELDS, AUTHORS_FOR_OTHERS, FREE_WRITERS, RIGHTS, conflict_field
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.config import Settings
 from server_stub.db.base import Database
@@ -24,6 +25,7 @@ from server_stub.db.sql import RecordRaced
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
 from server_stub.sealing import Sealer
+from server_stub.town_config import in_force
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
@@ -106,6 +108,7 @@ def _push_once(
     erased = db.purged_among(unknown) if unknown else {}  # erased by the retention rule: never re-created
     cleared = _cleared(db, changes, versions)
     guard = HouseholdGuard(db, grid, changes)
+    roles = in_force(db).roles  # the town configuration in force today (server_stub/town_config.py)
     rows, answer, as_sent = _plan(
         device,
         batch_id,
@@ -118,6 +121,7 @@ def _push_once(
         erased,
         cleared,
         guard,
+        roles,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -134,7 +138,18 @@ def _push_once(
             erased = tx.purged_among([record_id for record_id in ids if record_id not in current])
             cleared = _cleared(tx, changes, current)
             rows, answer, as_sent = _plan(
-                device, batch_id, changes, current, settings, now, check_encodable, db.sealer, erased, cleared, guard
+                device,
+                batch_id,
+                changes,
+                current,
+                settings,
+                now,
+                check_encodable,
+                db.sealer,
+                erased,
+                cleared,
+                guard,
+                roles,
             )
         last = tx.put_sealed(grid, rows)
         if cursor is not None and as_sent:
@@ -164,6 +179,7 @@ def _plan(
     erased: Mapping[str, int] | None = None,
     cleared: Mapping[str, Mapping[str, str]] | None = None,
     guard: HouseholdGuard | None = None,
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG,
 ) -> tuple[list[tuple[str, str, str]], bytes, set[str]]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow), the answer as JSON, and the
@@ -186,7 +202,7 @@ def _plan(
             current = working.get(record_id)
             if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
                 _check_encodable(change)
-            check_change(device, change, current, settings, now)
+            check_change(device, change, current, settings, now, roles)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
             expected = _sent_over(current, change)  # before the merge, which updates ``current`` in place
@@ -272,8 +288,9 @@ def check_change(
     current: Mapping[str, Any] | None,
     settings: Settings,
     now_ms: int,
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG,
 ) -> None:
-    """Raise Refusal when this device may not make this change."""
+    """Raise Refusal when this device may not make this change (``roles``: the town configuration's in force)."""
     record, kind, grid = change["record"], change["kind"], change["grid"]
     if grid != device["grid"]:
         raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {grid}")
@@ -302,7 +319,7 @@ def check_change(
             raise Refusal("stamp_in_future", str(error)) from error
     check_rights(device["role"], change, current)
     check_author(device, change)
-    _validate(change, current)
+    _validate(change, current, roles)
 
 
 def check_author(device: Mapping[str, Any], change: Mapping[str, Any]) -> None:
@@ -365,7 +382,7 @@ def _stamps(change: Mapping[str, Any]) -> list[str]:
     return stamps
 
 
-def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None, roles: RoleConfig) -> None:
     kind = change["kind"]
     if validate_record is None:
         return
@@ -374,6 +391,6 @@ def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> N
         values[name] = {element: write["present"] for element, write in elements.items()}
     # also a change with no values: a new record needs its required fields, whatever the change carries
     try:
-        validate_record(kind, values, view(current) if current is not None else None)
+        validate_record(kind, values, view(current) if current is not None else None, roles=roles)
     except ValidationError as error:
         raise Refusal("invalid_record", str(error)) from error
