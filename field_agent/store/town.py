@@ -7,8 +7,8 @@ validation of local writes (roles and groups), Today's count and the sampling li
 the retention window and the time zone of the screens.
 
 Before any version arrived, the tablet has the built-in defaults, with the two settings it had before town
-configuration existed: the retention window the pull delivered (``meta[RETENTION_KEY]``) and the store's
-``time_zone`` setting (``ZONE_SETTING``, Beijing time by default).
+configuration existed: the retention window the pull delivered (``meta[RETENTION_KEY]``; none, so keep everything,
+until a server sends one) and the store's ``time_zone`` setting (``ZONE_SETTING``, Beijing time by default).
 
 Parsed once per saved value: the accessor keeps the parsed history beside the ``meta`` entry it came from and
 reads it again only when that entry is replaced (a write replaces the entry object).
@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from field_agent.domain.errors import ConfigError
-from field_agent.domain.town import DEFAULT_TIME_ZONE, DEFAULT_TOWN_CONFIG, TownConfig, TownHistory
+from field_agent.domain.town import DEFAULT_TIME_ZONE, TownConfig, TownHistory
 from field_agent.store.core import StoreCore
 
 TOWN_CONFIG_KEY = "town_config"
@@ -50,8 +50,9 @@ def town_history(core: StoreCore) -> TownHistory:
 
 
 def fallback(core: StoreCore) -> TownConfig:
-    """The defaults with the retention window and time zone the tablet had before any version."""
-    days = core.meta_get(RETENTION_KEY, DEFAULT_TOWN_CONFIG.tablet_retention_days)
+    """The defaults with the retention window and time zone the tablet had before any version: the window the pull
+    delivered (None, keep everything, until a server sends one) and the store's ``time_zone`` setting."""
+    days = core.meta_get(RETENTION_KEY)
     zone = core.meta_get(ZONE_SETTING)
     return TownConfig(
         tablet_retention_days=days if isinstance(days, int) and not isinstance(days, bool) else None,
