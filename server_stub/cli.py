@@ -569,6 +569,7 @@ def town_config() -> None:
 @common_options
 def town_config_show(db_url: str | None, as_json: bool) -> None:
     """Show the configuration in force today and every version with its effective date."""
+    from field_agent.domain.town import describe
     from server_stub.town_config import history, in_force
 
     with open_db(db_url) as db:
@@ -576,31 +577,13 @@ def town_config_show(db_url: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({"in_force": current.to_dict(), "versions": versions.to_list()})
         return
-    for line in describe_town_config(current):
+    for line in describe(current):
         say(line)
     for version in versions.versions:
         marker = "*" if version is current else " "
         say(f"{marker} version {version.version} from {version.effective}")
     if not versions.versions:
         say("no version set: the built-in defaults ($FIELD_SERVER_TZ for the time zone)")
-
-
-def describe_town_config(config: Any) -> list[str]:
-    """The configuration in force, a line per setting, for the office's terminal."""
-    roles, rule = config.roles, config.eligibility
-    since = f"version {config.version} from {config.effective}" if config.effective else "the built-in defaults"
-    days = config.tablet_retention_days
-    return [
-        f"in force: {since}",
-        "roles: " + ", ".join(f"{r.key} {r.zh_CN}" for r in roles.roles),
-        "groups: " + ", ".join(f"{g.key} {g.zh_CN}" for g in roles.groups),
-        "role -> group: " + ", ".join(f"{r}->{g}" for r, g in roles.role_to_group.items()),
-        f"leader group: {roles.leader_group}",
-        "home sampling: " + ", ".join(sorted(rule.groups)) + (", home isolation" if rule.home_isolation else ""),
-        "never eligible (residency): " + (", ".join(sorted(rule.excluded_residency)) or "-"),
-        f"tablets keep finished work: {'everything (off)' if days is None else f'{days} days'}",
-        f"time zone: {config.time_zone}",
-    ]
 
 
 @town_config.command("set")
@@ -625,11 +608,14 @@ def town_config_set(db_url: str | None, as_json: bool, source: Path, effective: 
         if day is None:
             fail(f"--effective must be a real date written YYYY-MM-DD, not {effective!r}")
     try:
-        data = read_config_file(source)
-        with open_db(db_url) as db:
-            added = set_config(db, data, day, audit_dir=server_dir())
+        given = read_config_file(source)
     except TownConfigError as error:
         report_town_problems(error, as_json)
+    try:
+        with open_db(db_url) as db:
+            added = set_config(db, given.data, day, audit_dir=server_dir())
+    except TownConfigError as error:
+        report_town_problems(given.placed(error), as_json)  # a workbook's problems at their cells
     if as_json:
         echo_json(added.to_dict())
         return

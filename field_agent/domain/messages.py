@@ -123,6 +123,8 @@ MESSAGES: Mapping[str, str] = {
     "town.unknown_role": "names a role that is not in the list; the roles are {roles}",
     "town.unknown_group": "names a group that is not in the list; the groups are {groups}",
     "town.role_unmapped": "this role needs its wartime group in role_to_group",
+    "town.sheets": "holds none of the sheets {sheets}",
+    "town.setting_name": "is not a setting; the settings are {names}",
 }
 
 

@@ -184,6 +184,24 @@ class TownHistory:
         return cls(tuple(versions))
 
 
+def describe(config: TownConfig) -> list[str]:
+    """A version, a line per setting, as the office's terminal shows it (``field-server town config show``)."""
+    roles, rule = config.roles, config.eligibility
+    since = f"version {config.version} from {config.effective}" if config.effective else "the built-in defaults"
+    days = config.tablet_retention_days
+    return [
+        f"in force: {since}",
+        "roles: " + ", ".join(f"{r.key} {r.zh_CN}" for r in roles.roles),
+        "groups: " + ", ".join(f"{g.key} {g.zh_CN}" for g in roles.groups),
+        "role -> group: " + ", ".join(f"{r}->{g}" for r, g in roles.role_to_group.items()),
+        f"leader group: {roles.leader_group}",
+        "home sampling: " + ", ".join(sorted(rule.groups)) + (", home isolation" if rule.home_isolation else ""),
+        "never eligible (residency): " + (", ".join(sorted(rule.excluded_residency)) or "-"),
+        f"tablets keep finished work: {'everything (off)' if days is None else f'{days} days'}",
+        f"time zone: {config.time_zone}",
+    ]
+
+
 def valid_zone(name: object) -> bool:
     """Whether ``name`` is an IANA time zone name this system knows (``Asia/Shanghai``)."""
     if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:

@@ -150,3 +150,81 @@ async def test_the_last_page_carries_the_versions_and_the_push_follows_the_roles
     assert (await tablet.push_ok([tablet.edit(kind="task", values={**task, "role": "service"})]))[0]["status"] == (
         "applied"
     )
+
+
+GROUP_ROWS = [
+    ["coordination", "综合协调组", "Coordination", "information"],
+    ["tracing", "流调排查组", "Tracing", "information"],
+    ["supplies", "物资保障组", "Supplies", "service"],
+]
+
+
+def workbook(tmp_path: Path, name: str, settings: list[list[Any]], roles: list[list[Any]] | None = None) -> str:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "设置"
+    for row in settings:
+        sheet.append(row)
+    if roles is not None:
+        role_sheet = book.create_sheet("角色")
+        role_sheet.append(["键", "中文名", "英文名", "战时分组"])
+        for row in roles:
+            role_sheet.append(row)
+        group_sheet = book.create_sheet("分组")
+        group_sheet.append(["键", "中文名", "英文名", "平时角色"])
+        for row in GROUP_ROWS:
+            group_sheet.append(row)
+    path = tmp_path / name
+    book.save(path)
+    return str(path)
+
+
+def test_a_workbook_sets_a_version_and_its_problems_are_named_by_cell(tmp_path: Path, sqlite_url: str) -> None:
+    good = workbook(
+        tmp_path,
+        "town.xlsx",
+        [
+            ["项目", "值"],
+            ["生效日期", dt.date(2026, 1, 1)],
+            ["平板保留天数", 7],
+            ["上门采样人群", "elderly、disabled"],
+            ["居家隔离上门采样", "否"],
+        ],
+        [
+            ["information", "信息员", "Information officer", "tracing"],
+            ["service", "服务员", "Service officer", "supplies"],
+        ],
+    )
+    added = orjson.loads(office(tmp_path, sqlite_url, "town", "config", "set", "--from", good, "--json").stdout)
+    assert added["effective"] == "2026-01-01" and added["tablet_retention_days"] == 7
+    assert added["eligibility"] == {
+        "groups": ["disabled", "elderly"],
+        "home_isolation": False,
+        "excluded_residency": ["away"],
+    }
+    assert [r["key"] for r in added["roles"]] == ["information", "service"]
+    assert added["role_to_group"] == {"information": "tracing", "service": "supplies"}
+
+    bad = workbook(
+        tmp_path,
+        "bad.xlsx",
+        [["项目", "值"], ["平板保留天数", "两周"], ["时区", "北京"], ["颜色", "红"], ["居家隔离上门采样", "也许"]],
+        [["information", "", "Information officer", "tracing"], ["Patrol", "巡查员", "Patrol", "nowhere"]],
+    )
+    result = office(tmp_path, sqlite_url, "town", "config", "set", "--from", bad, "--json", ok=False)
+    cells = {p["where"]: p["key"] for p in orjson.loads(result.stdout)["problems"]}
+    assert cells == {"设置!A4": "town.setting_name"}  # the file itself first: a row that names no setting
+    bad = workbook(
+        tmp_path,
+        "bad2.xlsx",
+        [["项目", "值"], ["平板保留天数", "两周"], ["时区", "北京"], ["居家隔离上门采样", "也许"]],
+        [["information", "", "Information officer", "tracing"], ["Patrol", "巡查员", "Patrol", "nowhere"]],
+    )
+    result = office(tmp_path, sqlite_url, "town", "config", "set", "--from", bad, ok=False)
+    assert "角色!B2: 应为一行名称" in result.stderr and "角色!A3: 应为小写字母开头" in result.stderr
+    assert "设置!B2: 应为 0 到 3650 之间的天数" in result.stderr and "设置!B3: 应为时区名" in result.stderr
+    assert "设置!B4: 只能是“是”或“否”" in result.stderr  # 居家隔离上门采样: 也许
+    assert len(orjson.loads(office(tmp_path, sqlite_url, "town", "config", "show", "--json").stdout)["versions"]) == 1
