@@ -10,8 +10,8 @@ Before any version arrived, the tablet has the built-in defaults, with the two s
 configuration existed: the retention window the pull delivered (``meta[RETENTION_KEY]``; none, so keep everything,
 until a server sends one) and the store's ``time_zone`` setting (``ZONE_SETTING``, Beijing time by default).
 
-Parsed once per saved value: the accessor keeps the parsed history beside the ``meta`` entry it came from and
-reads it again only when that entry is replaced (a write replaces the entry object).
+Parsed once per saved value: the accessor keeps the parsed history beside the saved bytes it came from and parses
+again only when they differ.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from field_agent.domain.errors import ConfigError
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from field_agent.domain.town import DEFAULT_TIME_ZONE, TownConfig, TownHistory
 from field_agent.store.core import StoreCore
 
@@ -35,17 +36,18 @@ _EMPTY = TownHistory()
 
 def town_history(core: StoreCore) -> TownHistory:
     """The versions this tablet holds (empty before the first pull that brought one)."""
-    entry = core.meta.raw(TOWN_CONFIG_KEY)
+    blob = core.meta.documents().blob(TOWN_CONFIG_KEY)  # the saved bytes: compared, not unpacked, on every write
     cached = core.town_cache
-    if cached is not None and cached[0] is entry:
+    if cached is not None and cached[0] == blob:
         return cached[1]
     found = _EMPTY
+    entry = core.meta.raw(TOWN_CONFIG_KEY)
     if entry is not None:
         try:
             found = TownHistory.from_list(entry["v"])
         except ConfigError:  # saved only after the same check: not expected; the defaults then
             found = _EMPTY
-    core.town_cache = (entry, found)
+    core.town_cache = (blob, found)
     return found
 
 
@@ -62,18 +64,29 @@ def fallback(core: StoreCore) -> TownConfig:
 
 def town_config(core: StoreCore, day: date | None = None) -> TownConfig:
     """The configuration in force on ``day`` (today in the town when None)."""
-    history = town_history(core)
-    base = fallback(core)
+    history, base = town_history(core), fallback(core)
     if not history.versions:
         return base
-    return history.in_force(day or town_today(core), base)
+    return history.in_force(day or _today(history, base, datetime.now(UTC)), base)
+
+
+def town_roles(core: StoreCore) -> RoleConfig:
+    """The roles and groups in force today: what every local write is validated with, so without working out
+    the day while the town has set no version (the common case; a roster import writes thousands)."""
+    history = town_history(core)
+    if not history.versions:
+        return DEFAULT_ROLE_CONFIG
+    if all(version.roles == history.versions[0].roles for version in history.versions):
+        return history.versions[0].roles  # the same whatever the day
+    return town_config(core).roles
 
 
 def town_today(core: StoreCore, now: datetime | None = None) -> date:
     """Today's date in the town: in the zone of the version in force on the date in the zone before it."""
-    moment = now or datetime.now(UTC)
-    history = town_history(core)
-    base = fallback(core)
+    return _today(town_history(core), fallback(core), now or datetime.now(UTC))
+
+
+def _today(history: TownHistory, base: TownConfig, moment: datetime) -> date:
     first = moment.astimezone(_zone(base.time_zone)).date()
     if not history.versions:
         return first
