@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from field_agent.domain.town import DEFAULT_TOWN_CONFIG, TownConfig, TownHistory
+from field_agent.domain.town import DEFAULT_TOWN_CONFIG, TownConfig, TownHistory, parse_day
 from field_agent.ledgers.audit import append_audit_line
 from server_stub.db.base import Database
 from server_stub.town_time import TZ_ENV, configured_zone, env_zone_name, iso_ms, town_today
@@ -104,9 +104,11 @@ def set_config(
     effective date), from ``effective`` (today when None, else the file's ``effective``); returns it.
     TownConfigError lists every problem; nothing is stored then."""
     versions = history(db)
-    base = versions.in_force(effective or town_today(), fallback(db))
-    config = TownConfig.from_dict({key: value for key, value in data.items() if key != "version"}, base)
-    day = effective or (config.effective if "effective" in data and config.effective else town_today())
+    day = effective or parse_day(data.get("effective")) or town_today()
+    base = versions.in_force(day, fallback(db))
+    given = {key: value for key, value in data.items() if key != "version" and not (effective and key == "effective")}
+    TownConfig.from_dict(given, base)  # every problem of the file, its effective date included
+    config = TownConfig.from_dict({key: value for key, value in given.items() if key != "effective"}, base)
     with db.transaction() as tx:
         current = _parsed(tx.get_meta(TOWN_CONFIG_KEY))  # inside the transaction: two offices never lose one
         updated, added = current.add(config, day)
