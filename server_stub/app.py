@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from field_agent.domain.errors import ConfigError
 from field_agent.domain.hlc import wall_ms
 from field_agent.domain.rights import is_temporary
 from field_agent.protocol.wire import (
@@ -45,7 +47,7 @@ from server_stub.office_campaigns import router as office_campaigns_router
 from server_stub.pull_scope import may_see, scoped_page
 from server_stub.push import push
 from server_stub.push_body import parse_push
-from server_stub.town_settings import tablet_retention_days
+from server_stub.town_config import for_tablets, in_force
 from server_stub.town_time import town_today
 
 RECORD_ID_PATH = Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
@@ -132,6 +134,8 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     )
     app.state.db = db
     app.state.settings = settings
+    with contextlib.suppress(ConfigError):  # the town's time zone from its configuration (town_config.py)
+        in_force(db)
     # per process, like the push thread pool: with N worker processes a device's last-seen time is written at
     # most N times per ``last_seen_every_ms`` instead of once, which is harmless
     app.state.last_touched = {}
@@ -324,7 +328,13 @@ def _pull_page(state: Any, authorization: str | None, cursor: int, limit: int, s
     # tablet that does not know them reads the page as before
     purged = [marker for _, _, marker in rows if marker is not None]
     # the town's retention window for tablets rides on the last page only (one read of ``meta`` per sync)
-    settings = b"" if more else b',"tablet_retention_days":' + orjson.dumps(tablet_retention_days(state.db))
+    # and the town's configuration versions (server_stub/town_config.py), once the town has set one
+    settings = b""
+    if not more:
+        days, versions = for_tablets(state.db)
+        settings = b',"tablet_retention_days":' + orjson.dumps(days)
+        if versions:
+            settings += b',"town_config":' + orjson.dumps(versions)
     body = b'{"records":[%b],"next_cursor":%d,"more":%b%b%b}' % (
         b",".join(text for _, text, _ in rows if text is not None),
         next_cursor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -72,9 +73,15 @@ def server_dir() -> Path:
 
 
 def open_db(db_url: str | None) -> Database:
+    """The database, with the town's time zone taken from the configuration in force (``town_config``)."""
+    from field_agent.domain.errors import ConfigError
     from server_stub.db import open_database
+    from server_stub.town_config import in_force
 
-    return open_database(db_url or default_db_url(server_dir()))
+    db = open_database(db_url or default_db_url(server_dir()))
+    with contextlib.suppress(ConfigError):  # a stored list this code cannot read: commands run in $FIELD_SERVER_TZ
+        in_force(db)
+    return db
 
 
 # commands owned by other modules, loaded only when used (they pull in the ledger writers)
@@ -589,11 +596,90 @@ def town_retention(db_url: str | None, as_json: bool, days: str | None) -> None:
     from server_stub.town_settings import set_tablet_retention, tablet_retention_days
 
     with open_db(db_url) as db:
-        value = tablet_retention_days(db) if days is None else set_tablet_retention(db, days)
+        value = tablet_retention_days(db) if days is None else set_tablet_retention(db, days, server_dir())
     if as_json:
         echo_json({"tablet_retention_days": value})
     else:
         click.echo(f"tablets keep finished work: {'everything (off)' if value is None else f'{value} days'}")
+
+
+@town.group("config")
+def town_config() -> None:
+    """The town's configuration: roles, groups, home-sampling rule, tablets' retention, time zone (dated versions)."""
+
+
+@town_config.command("show")
+@common_options
+def town_config_show(db_url: str | None, as_json: bool) -> None:
+    """Show the configuration in force today and every version with its effective date."""
+    from field_agent.domain.town import describe
+    from server_stub.town_config import history, in_force
+
+    with open_db(db_url) as db:
+        current, versions = in_force(db), history(db)
+    if as_json:
+        echo_json({"in_force": current.to_dict(), "versions": versions.to_list()})
+        return
+    for line in describe(current):
+        say(line)
+    for version in versions.versions:
+        marker = "*" if version is current else " "
+        say(f"{marker} version {version.version} from {version.effective}")
+    if not versions.versions:
+        say("no version set: the built-in defaults ($FIELD_SERVER_TZ for the time zone)")
+
+
+@town_config.command("set")
+@common_options
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON file (or an .xlsx workbook) with the settings to change.",
+)
+@click.option("--effective", default=None, help="The first day it applies, YYYY-MM-DD (default: today).")
+def town_config_set(db_url: str | None, as_json: bool, source: Path, effective: str | None) -> None:
+    """Add a version of the town's configuration from FILE; settings it leaves out keep their values."""
+    from field_agent.domain.town import TownConfigError, parse_day
+    from server_stub.town_config import set_config
+    from server_stub.town_config_file import read_config_file
+
+    day = None
+    if effective is not None:
+        day = parse_day(effective)
+        if day is None:
+            fail(f"--effective must be a real date written YYYY-MM-DD, not {effective!r}")
+    try:
+        given = read_config_file(source)
+    except TownConfigError as error:
+        report_town_problems(error, as_json)
+    try:
+        with open_db(db_url) as db:
+            added = set_config(db, given.data, day, audit_dir=server_dir())
+    except TownConfigError as error:
+        report_town_problems(given.placed(error), as_json)  # a workbook's problems at their cells
+    if as_json:
+        echo_json(added.to_dict())
+        return
+    say(f"town configuration version {added.version} applies from {added.effective}")
+
+
+def report_town_problems(error: Any, as_json: bool) -> NoReturn:
+    """Every problem of a refused configuration, placed (``roles[2].key``, ``角色!B3``), in Chinese and English."""
+    from field_agent.domain.i18n import say as say_in
+
+    problems = [
+        {"where": p.where, "key": p.detail.key, "zh_CN": say_in(p.detail, "zh_CN"), "en": say_in(p.detail, "en")}
+        for p in error.problems
+    ]
+    if as_json:
+        echo_json({"error": "town_config_invalid", "problems": problems})
+    else:
+        click.echo("field-server: 镇配置有误，未保存 (the town configuration was not saved):", err=True)
+        for problem in problems:
+            click.echo(inert(f"  {problem['where'] or '-'}: {problem['zh_CN']} ({problem['en']})"), err=True)
+    sys.exit(1)
 
 
 @cli.command("purge")

@@ -35,6 +35,7 @@ from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.overview import grid_overview, town_totals
 from server_stub.campaigns import campaign_rows
 from server_stub.db.base import Database
+from server_stub.town_config import in_force
 from server_stub.town_time import town_now, town_today, town_zone
 
 TOKEN_META_KEY = "office_token_sha256"
@@ -128,7 +129,8 @@ def town_overview(
     devices = db.list_devices()
     every_grid = [g for g in db.list_grids() if not g.get("deleted")]
     grids = [g for g in every_grid if town is None or g.get("town") == town]
-    rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day, zone=zone) for g in grids]
+    rule = in_force(db, day).eligibility  # the town configuration's home-sampling rule on that day
+    rows = [grid_overview(g, _with_erasures(db, g["id"]), devices, day, zone=zone, rule=rule) for g in grids]
     rows.sort(key=SORTS[sort])
     return {
         **page_header(day),
@@ -146,7 +148,10 @@ def grid_detail(db: Database, grid_id: str, *, today: dt.date | None = None) -> 
     if not found:
         raise OfficeError(f"no grid {grid_id!r}: see 'field-server grid list'")
     day = today or china_today()
-    row = grid_overview(found[0], _with_erasures(db, grid_id), db.list_devices(), day, zone=town_zone(), detail=True)
+    rule = in_force(db, day).eligibility
+    row = grid_overview(
+        found[0], _with_erasures(db, grid_id), db.list_devices(), day, zone=town_zone(), detail=True, rule=rule
+    )
     return {**page_header(day), "grid": row}
 
 
@@ -267,7 +272,9 @@ def download_ledger(request: Request, name: str, grid: str | None = None, town: 
         return unauthorised_json(db)
     try:
         envelopes, scope, short = _scope_records(db, grid=grid, town=town)
-        ledger = build_ledger(name, envelopes, today=china_today(), masked=True, scope=scope, short_scope=short)
+        day = china_today()
+        rule = in_force(db, day).eligibility
+        ledger = build_ledger(name, envelopes, today=day, masked=True, scope=scope, short_scope=short, rule=rule)
     except LedgerError as error:
         return JSONResponse({"error": {"code": "ledger_refused", "message": str(error)}}, status_code=404)
     audit_dir = getattr(request.app.state, "audit_dir", None)
@@ -364,8 +371,15 @@ def export_ledger(
 
     suffix = export_suffix(out, fmt)
     envelopes, scope, short = _scope_records(db, grid=grid, town=town)
+    day = today or china_today()
     ledger = build_ledger(
-        name, envelopes, today=today or china_today(), masked=not unmasked, scope=scope, short_scope=short
+        name,
+        envelopes,
+        today=day,
+        masked=not unmasked,
+        scope=scope,
+        short_scope=short,
+        rule=in_force(db, day).eligibility,
     )
     # audit first: an export that fails after this leaves a harmless entry, never an unrecorded file
     _audit(ledger, fmt=suffix, actor=f"field-server export ({os.environ.get('USER', 'admin')})", audit_dir=audit_dir)

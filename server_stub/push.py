@@ -24,6 +24,7 @@ from field_agent.domain.rights import (
     conflict_field,
     is_temporary,
 )
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from field_agent.protocol.merge import MergeRefused, apply_change
 from server_stub.campaign_results import ResultCheck
 from server_stub.config import Settings
@@ -32,6 +33,7 @@ from server_stub.db.sql import RecordRaced
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
 from server_stub.sealing import Sealer
+from server_stub.town_config import in_force
 
 try:  # the domain rules; the server still enforces rights and limits when they are absent
     from field_agent.domain.errors import ValidationError
@@ -115,6 +117,7 @@ def _push_once(
     cleared = _cleared(db, changes, versions)
     guard = HouseholdGuard(db, grid, changes)
     results_check = ResultCheck(db, grid, changes)
+    roles = in_force(db).roles  # the town configuration in force today (server_stub/town_config.py)
     rows, answer, as_sent = _plan(
         device,
         batch_id,
@@ -128,6 +131,7 @@ def _push_once(
         cleared,
         guard,
         results_check,
+        roles,
     )
     with db.transaction(grid) as tx:
         stored = tx.get_batch(device["id"], batch_id)
@@ -156,6 +160,7 @@ def _push_once(
                 cleared,
                 guard,
                 results_check,
+                roles,
             )
         last = tx.put_sealed(grid, rows)
         if cursor is not None and as_sent:
@@ -186,6 +191,7 @@ def _plan(
     cleared: Mapping[str, Mapping[str, str]] | None = None,
     guard: HouseholdGuard | None = None,
     results_check: ResultCheck | None = None,
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG,
 ) -> tuple[list[tuple[str, str, str]], bytes, set[str]]:
     """Check and merge every change over ``working`` (envelopes by id, updated in place): the rows to store
     (id, kind, sealed envelope; in the order their sequence numbers must follow), the answer as JSON, and the
@@ -208,7 +214,7 @@ def _plan(
             current = working.get(record_id)
             if check_encodable:  # first: no later check (rights, domain rules) has to meet such a value
                 _check_encodable(change)
-            check_change(device, change, current, settings, now)
+            check_change(device, change, current, settings, now, roles)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
             if results_check is not None and change["kind"] == "campaign_result":
@@ -296,8 +302,9 @@ def check_change(
     current: Mapping[str, Any] | None,
     settings: Settings,
     now_ms: int,
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG,
 ) -> None:
-    """Raise Refusal when this device may not make this change."""
+    """Raise Refusal when this device may not make this change (``roles``: the town configuration's in force)."""
     record, kind, grid = change["record"], change["kind"], change["grid"]
     if grid != device["grid"]:
         raise Refusal("wrong_grid", f"this device syncs grid {device['grid']}; the change is for grid {grid}")
@@ -327,7 +334,7 @@ def check_change(
     check_rights(device["role"], change, current)
     check_author(device, change)
     check_assigned(device, change, current)
-    _validate(change, current)
+    _validate(change, current, roles)
 
 
 def check_author(device: Mapping[str, Any], change: Mapping[str, Any]) -> None:
@@ -421,7 +428,7 @@ def _stamps(change: Mapping[str, Any]) -> list[str]:
     return stamps
 
 
-def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> None:
+def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None, roles: RoleConfig) -> None:
     kind = change["kind"]
     if validate_record is None:
         return
@@ -430,6 +437,6 @@ def _validate(change: Mapping[str, Any], current: Mapping[str, Any] | None) -> N
         values[name] = {element: write["present"] for element, write in elements.items()}
     # also a change with no values: a new record needs its required fields, whatever the change carries
     try:
-        validate_record(kind, values, view(current) if current is not None else None)
+        validate_record(kind, values, view(current) if current is not None else None, roles=roles)
     except ValidationError as error:
         raise Refusal("invalid_record", str(error)) from error

@@ -10,9 +10,11 @@ from field_agent.domain.envelope import local_edit
 from field_agent.domain.errors import ValidationError
 from field_agent.domain.hlc import HybridClock
 from field_agent.domain.ids import new_id, new_node_id
+from field_agent.domain.roles import RoleConfig
 from field_agent.domain.validation import validate_record
 from server_stub.db.base import Database, Transaction
 from server_stub.errors import RequestInvalid
+from server_stub.town_config import in_force
 
 NODE_KEY = "server_node"
 CLOCK_KEY = "server_clock"
@@ -48,6 +50,7 @@ def _latest_stamp(envelope: Mapping[str, Any]) -> str | None:
 def write_records(db: Database, grid: str, edits: Iterable[Edit], *, validate: bool = True) -> int:
     """Apply office edits to one grid in one transaction; returns how many records changed."""
     edits = list(edits)
+    roles = in_force(db).roles if validate else None  # the town configuration in force (town_config.py)
     with db.transaction(grid) as tx:
         clock = server_clock(tx)
         current = tx.get_records(edit.record_id for edit in edits)
@@ -58,8 +61,8 @@ def write_records(db: Database, grid: str, edits: Iterable[Edit], *, validate: b
                 latest = _latest_stamp(envelope)
                 if latest is not None:
                     clock.observe(latest)  # so the office's edit wins over devices whose clocks run ahead
-            if validate:
-                _validate(edit, envelope)
+            if roles is not None:
+                _validate(edit, envelope, roles)
             try:
                 updated, change = local_edit(
                     envelope,
@@ -81,12 +84,12 @@ def write_records(db: Database, grid: str, edits: Iterable[Edit], *, validate: b
     return len(changed)
 
 
-def _validate(edit: Edit, envelope: Mapping[str, Any] | None) -> None:
+def _validate(edit: Edit, envelope: Mapping[str, Any] | None, roles: RoleConfig) -> None:
     from field_agent.domain.envelope import view
 
     values: dict[str, Any] = {**edit.values, **edit.set_changes}
     try:
-        validate_record(edit.kind, values, view(envelope) if envelope is not None else None)
+        validate_record(edit.kind, values, view(envelope) if envelope is not None else None, roles=roles)
     except ValidationError as error:
         raise RequestInvalid(str(error), code="invalid_record") from error
 

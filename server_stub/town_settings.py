@@ -1,39 +1,34 @@
-"""The town's settings for its tablets. One so far: the tablets' retention window (issue 17, goal 1).
+"""The tablets' retention window (issue 17, goal 1), now one setting of the town configuration
+(``server_stub/town_config.py``).
 
 ``field-server town retention --days N`` sets how many days a tablet keeps acknowledged records of finished work
 (closed rounds' samplings, ended isolations' follow-ups, old visits, done tasks, tombstones) before it lets them go;
 they stay here, and a worker looks one up online (``GET /v1/records/{id}``). ``off`` (or ``--days off``) keeps
-everything on the tablets; ``0`` lets go as soon as the work is over. Stored in the database's ``meta`` table
-(``TABLET_RETENTION_KEY``), so every worker process and host sees the same value, and sent to the tablets in the
-last page of every pull (``tablet_retention_days``). This is not the erasure rule (``server_stub/retention.py``),
-which deletes health data everywhere, the server included.
-
-Kept small and in one place so that a general "town configuration" can take it over.
+everything on the tablets; ``0`` lets go as soon as the work is over. It is a shortcut: it adds a version of the town
+configuration from today, the same as the one in force but for the window. Sent to the tablets in the last page of
+every pull (``tablet_retention_days``, and within ``town_config``). This is not the erasure rule
+(``server_stub/retention.py``), which deletes health data everywhere, the server included.
 """
 
 from __future__ import annotations
 
-import orjson
+from pathlib import Path
 
+from field_agent.domain.town import DEFAULT_RETENTION_DAYS
 from server_stub.db.base import Database
 from server_stub.retention import parse_days
+from server_stub.town_config import LEGACY_RETENTION_KEY, in_force, set_retention
 
-TABLET_RETENTION_KEY = "tablet_retention_days"
-DEFAULT_TABLET_RETENTION_DAYS = 14
+TABLET_RETENTION_KEY = LEGACY_RETENTION_KEY
+DEFAULT_TABLET_RETENTION_DAYS = DEFAULT_RETENTION_DAYS
 
 
 def tablet_retention_days(db: Database) -> int | None:
-    """The tablets' window in days (None: tablets keep everything); the default when the town set none."""
-    stored = db.read_meta(TABLET_RETENTION_KEY)
-    if not stored:
-        return DEFAULT_TABLET_RETENTION_DAYS
-    value = orjson.loads(stored)
-    return value if isinstance(value, int) else None
+    """The tablets' window in days in force today (None: tablets keep everything)."""
+    return in_force(db).tablet_retention_days
 
 
-def set_tablet_retention(db: Database, text: str) -> int | None:
-    """Set the window from ``14``, ``14d`` or ``off`` (RetentionError otherwise); returns it."""
+def set_tablet_retention(db: Database, text: str, audit_dir: Path | None = None) -> int | None:
+    """Set the window from ``14``, ``14d`` or ``off`` (RetentionError otherwise) from today; returns it."""
     days = parse_days(text)
-    with db.transaction() as tx:
-        tx.set_meta(TABLET_RETENTION_KEY, orjson.dumps(days).decode())
-    return days
+    return set_retention(db, days, audit_dir=audit_dir).tablet_retention_days

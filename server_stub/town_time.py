@@ -1,5 +1,7 @@
 """The town's time zone, and every time the server shows: CLI output, the office page and JSON, audit and access logs.
 
+The town configuration's ``time_zone`` names the zone once a version is set (``server_stub/town_config.py``
+reads it when a command opens the database, when the server starts and on each pull's last page); before that,
 ``$FIELD_SERVER_TZ`` names the zone (an IANA name: ``Asia/Shanghai``, ``Asia/Urumqi``); the default is
 ``Asia/Shanghai``. A name that is not a time zone is refused with one clear line (``SettingInvalid``) by the first
 command that runs (``field-server`` checks it before any command). Times are shown with their offset, so a
@@ -22,9 +24,23 @@ DEFAULT_TZ = "Asia/Shanghai"
 _CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
+_configured: list[str] = []  # the zone of the town configuration in force, once read (``configured_zone``)
+
+
+def env_zone_name() -> str:
+    """``$FIELD_SERVER_TZ``, else Asia/Shanghai: the zone when the town has set no configuration."""
+    return (os.environ.get(TZ_ENV) or "").strip() or DEFAULT_TZ
+
+
+def configured_zone(name: str | None) -> None:
+    """Make ``name`` (the time zone of the town configuration in force, ``server_stub/town_config.py``) the
+    town's zone in this process; None: back to ``$FIELD_SERVER_TZ``."""
+    _configured[:] = [name] if name else []
+
+
 def town_zone() -> dt.tzinfo:
-    """The town's time zone: ``$FIELD_SERVER_TZ``, else Asia/Shanghai."""
-    return _zone((os.environ.get(TZ_ENV) or "").strip() or DEFAULT_TZ)
+    """The town's time zone: the town configuration's (once read), else ``$FIELD_SERVER_TZ``, else Asia/Shanghai."""
+    return _zone(_configured[0] if _configured else env_zone_name())
 
 
 @lru_cache(maxsize=8)

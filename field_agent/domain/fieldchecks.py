@@ -189,6 +189,18 @@ def _health(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
 
 
 def _members(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
+    return check_members(value, roles)
+
+
+def check_members(value: Any, roles: RoleConfig, kept: Any = None) -> Message | None:
+    """A grid's member list. ``kept``: the list as the record holds it; a member keeping the role or group they
+    have there is not checked against ``roles`` (a town may have removed it since: existing records stay valid)."""
+    held = {
+        (member.get("name"), slot, member.get(slot))
+        for member in (kept if isinstance(kept, list) else ())
+        if isinstance(member, Mapping)
+        for slot in ("role", "group")
+    }
     if not isinstance(value, list):
         return msg("members.not_list")
     names: dict[str, int] = {}
@@ -202,12 +214,20 @@ def _members(_spec: FieldSpec, value: Any, roles: RoleConfig) -> Message | None:
         if name in names:
             return msg("members.same_name", position=position, other=names[name])
         names[name] = position
-        if member.get("role") is not None and member["role"] not in roles.role_keys:
+        if (
+            member.get("role") is not None
+            and member["role"] not in roles.role_keys
+            and (name, "role", member["role"]) not in held
+        ):
             return msg("members.role", position=position, roles=", ".join(roles.role_keys))
-        if member.get("group") is not None and member["group"] not in roles.group_keys:
+        if (
+            member.get("group") is not None
+            and member["group"] not in roles.group_keys
+            and (name, "group", member["group"]) not in held
+        ):
             return msg("members.group", position=position, groups=", ".join(roles.group_keys))
         if member.get("phone"):
-            problem = _phone(_spec, member["phone"], roles)
+            problem = _phone(_NO_SPEC, member["phone"], roles)
             if problem:
                 return msg("members.phone", position=position, problem=problem)
         problem = _temporary_member(member, position)
@@ -280,3 +300,5 @@ _CHECKERS: dict[str, Callable[[FieldSpec, Any, RoleConfig], Message | None]] = {
     "health": _health,
     "members": _members,
 }
+
+_NO_SPEC = FieldSpec("phone")  # a member's phone is checked as a phone field's value

@@ -128,6 +128,25 @@ MESSAGES: Mapping[str, str] = {
     "fix the member before switching",
     "mode.member_group": "member {member} has group {group!r}, which is not one of this town's groups ({groups}): "
     "fix the member before switching",
+    # a town's configuration (town)
+    "town.not_map": "must be a table of settings (a JSON object)",
+    "town.not_list": "must be a list of dated versions",
+    "town.unknown_key": "is not a setting here; the settings are {keys}",
+    "town.version": "must be a whole number of 0 or more",
+    "town.retention": "must be a number of days from 0 to {maximum}, or null (tablets keep everything)",
+    "town.time_zone": "must be a time zone name such as Asia/Shanghai or Asia/Urumqi",
+    "town.date": "must be a real date written YYYY-MM-DD",
+    "town.labels": "must be a list of 1 to {maximum} entries, each with key, zh_CN and en",
+    "town.label_keys": "must hold exactly key, zh_CN and en",
+    "town.key": "must be a key of lower-case letters, digits and _ starting with a letter (at most 40)",
+    "town.duplicate": "is the same key as an earlier entry",
+    "town.name": "must be a name on one line, at most {maximum} characters",
+    "town.mapping": "must map keys to keys (a JSON object of text)",
+    "town.unknown_role": "names a role that is not in the list; the roles are {roles}",
+    "town.unknown_group": "names a group that is not in the list; the groups are {groups}",
+    "town.role_unmapped": "this role needs its wartime group in role_to_group",
+    "town.sheets": "holds none of the sheets {sheets}",
+    "town.setting_name": "is not a setting; the settings are {names}",
 }
 
 

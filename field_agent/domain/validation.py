@@ -11,7 +11,7 @@ from typing import Any
 
 from field_agent.domain.envelope import DELETED
 from field_agent.domain.errors import FieldError, IdNumberError, PhoneError, ValidationError
-from field_agent.domain.fieldchecks import check_value
+from field_agent.domain.fieldchecks import check_members, check_value
 from field_agent.domain.idnumber import normalize_id_number, parse_id_number
 from field_agent.domain.messages import msg
 from field_agent.domain.phone import parse_phone
@@ -30,7 +30,9 @@ def validate_record(
 
     ``existing`` is the flat view of the record as it stands (``envelope.view``), so a partial update needs
     only the fields it changes. A set field is given as its present elements (a list) or as changes
-    ``{element: present}``.
+    ``{element: present}``. ``roles``: the town's configuration in force (``domain/town.py``); a role, group or
+    member's role or group the record already holds is not checked against it, so that a town removing a role never
+    makes an existing record fail when another field is edited.
     """
     schema = SCHEMAS.get(kind)
     if schema is None:
@@ -50,6 +52,14 @@ def validate_record(
             if spec.required:
                 errors.append(FieldError.of(name, msg("record.cleared")))
             continue
+        if spec.type in _KEPT_TYPES and existing is not None:
+            if existing.get(name) == value:  # unchanged: a town may have removed the role since (still valid)
+                continue
+            if spec.type == "members":
+                message = check_members(value, roles, existing.get(name))
+                if message:
+                    errors.append(FieldError.of(name, message))
+                continue
         message = check_value(spec, value, roles)
         if message:
             errors.append(FieldError.of(name, message))
@@ -189,6 +199,9 @@ def _cross_grid(record: Mapping[str, Any]) -> list[FieldError]:
             return [FieldError.of("leader", msg("grid.leader"))]
     return []
 
+
+# fields whose allowed values come from the town's configuration: a value the record already holds stays valid
+_KEPT_TYPES = frozenset({"role", "group", "members"})
 
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from field_agent.domain.groups import EligibilityRule
 from field_agent.domain.isolation import followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import facts, labels, masking
@@ -68,13 +69,15 @@ def build_ledger(
     definitions: Mapping[str, LedgerDefinition] | None = None,
     scope: str | None = None,
     short_scope: str | None = None,
+    rule: EligibilityRule | None = None,
 ) -> Ledger:
     """Build one ledger over every live record in ``envelopes``; ID numbers and phones masked unless asked.
 
     ``scope`` (what the title names) and ``short_scope`` (what a file name starts with) default to the grids found
-    in the records (``describe_scope``, ``file_scope``)."""
+    in the records (``describe_scope``, ``file_scope``). ``rule``: who is eligible for home sampling (the town
+    configuration's in force; the default rule when None)."""
     definition = get_definition(name, definitions)
-    index = RecordIndex.build(envelopes, today)
+    index = RecordIndex.build(envelopes, today, rule)
     source_rows = _rows(definition, index)
     kept = [row for row in source_rows if all(_matches(row, rule) for rule in definition.filters)]
     for key in reversed(definition.sort):

@@ -84,8 +84,15 @@ def export_from_store(
     role = store.meta_get("role")
     check_unmasked_allowed(role, unmasked)
     suffix = export_suffix(out, fmt)
+    day = today or china_today()
+    town = getattr(store, "town_config", None)  # the town configuration in force (field_agent/store/town.py)
     ledger = build_ledger(
-        name, _with_erasures(store), today=today or china_today(), masked=not unmasked, definitions=definitions
+        name,
+        _with_erasures(store),
+        today=day,
+        masked=not unmasked,
+        definitions=definitions,
+        rule=town(day).eligibility if town is not None else None,
     )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=suffix, at=dt.datetime.now(CHINA))
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file

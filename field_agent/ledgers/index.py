@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from field_agent.domain.enums import SAMPLING_DONE_STATUSES
 from field_agent.domain.envelope import is_deleted, open_conflicts, view
+from field_agent.domain.groups import EligibilityRule
 from field_agent.ledgers import facts
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -63,12 +64,15 @@ class RecordIndex:
     """Every live record by kind and id, plus the cross-references the ledgers need."""
 
     today: dt.date
+    rule: EligibilityRule | None = None
     by_kind: dict[str, dict[str, View]] = field(default_factory=lambda: defaultdict(dict))
     open_conflicts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
-    def build(cls, envelopes: Records, today: dt.date) -> RecordIndex:
-        index = cls(today=today)
+    def build(cls, envelopes: Records, today: dt.date, rule: EligibilityRule | None = None) -> RecordIndex:
+        """``rule``: who is eligible for home sampling (the town configuration's in force; the default rule when
+        None)."""
+        index = cls(today=today, rule=rule)
         if isinstance(envelopes, LiveRecords):
             return index._from_store(envelopes)
         for envelope in envelopes:
@@ -120,7 +124,7 @@ class RecordIndex:
         for resident in self.kind("resident"):
             groups = facts.special_groups(resident, self.today)
             self.groups[resident["id"]] = groups
-            self.home_sampling[resident["id"]] = facts.home_sampling_reasons(resident, groups)
+            self.home_sampling[resident["id"]] = facts.home_sampling_reasons(resident, groups, self.rule)
 
     def grid_name(self, grid: str) -> str:
         record = self.grid_records.get(grid)

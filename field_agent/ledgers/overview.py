@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from field_agent.domain.groups import EligibilityRule
 from field_agent.domain.isolation import followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.ledgers import labels, masking
@@ -74,11 +75,12 @@ def grid_overview(
     *,
     zone: dt.tzinfo = CHINA,
     detail: bool = False,
+    rule: EligibilityRule | None = None,
 ) -> dict[str, Any]:
     """One grid's row of the overview, computed from its records (deleted ones skipped); times in ``zone`` (the
     town's). With ``detail``, also who was left out (``left_out_rows``)."""
     grid_id = str(grid["id"])
-    index = RecordIndex.build(envelopes, today)
+    index = RecordIndex.build(envelopes, today, rule)
     round_record = index.current_round.get(grid_id)
     households = [h for h in index.kind("household") if h["grid"] == grid_id]
     residents = [r for r in index.kind("resident") if r["grid"] == grid_id]

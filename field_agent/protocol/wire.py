@@ -150,6 +150,9 @@ class PullResponse(TypedDict):
     purged: NotRequired[Annotated[list[PurgeMarker], Field(default_factory=list)]]
     # the town's retention window for tablets, in days (None: keep everything); on the last page only
     tablet_retention_days: NotRequired[int | None]
+    # the town configuration's versions in force and to come (field_agent/domain/town.py: TownConfig.to_dict);
+    # on the last page only, once the town has set one; checked by the tablet with the domain's parser
+    town_config: NotRequired[list[dict[str, Any]]]
 
 
 # Typed as Any: the callers (merge rules, store, server) handle records and changes as dict[str, Any].

@@ -44,6 +44,7 @@ class StoreCore:
     clock: HybridClock
     touched: set[str] = field(default_factory=set)
     closed: bool = False
+    town_cache: Any = None  # the town configuration's parsed versions and the meta entry read (store/town.py)
 
     def check_open(self) -> None:
         if self.closed:

@@ -14,6 +14,7 @@ from field_agent.store.core import StoreCore, copy_value
 from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreError
 from field_agent.store.guard import locked
 from field_agent.store.rollback import prior_of
+from field_agent.store.town import town_roles
 
 # Set fields per kind (docs/RECORDS.md): a list given for one of these replaces its members.
 SET_FIELDS: dict[str, tuple[str, ...]] = {
@@ -69,7 +70,9 @@ class Editor:
             raise StoreError(f"field(s) {', '.join(sorted(reserved))} cannot be set directly")
         fields = normalize_values(kind, dict(values))
         proposed = {**fields, **{name: dict(elements) for name, elements in (set_changes or {}).items()}}
-        validate_record(kind, proposed, view(existing) if existing is not None else None)
+        # roles and groups as the town configuration in force has them (what the record holds stays valid)
+        roles = town_roles(self.core)
+        validate_record(kind, proposed, view(existing) if existing is not None else None, roles=roles)
         if kind == "campaign_result":
             self._check_result(proposed, existing)
         changes = {name: dict(elements) for name, elements in (set_changes or {}).items()}

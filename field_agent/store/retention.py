@@ -1,24 +1,25 @@
 """Retirement: the tablet keeps what its grid's current work needs, not its whole history (issue 17, goal 1).
 
-The town sets a retention window for tablets (``field-server town retention --days N``, delivered with the last
-pull page and saved in ``meta`` under ``RETENTION_KEY``). After a successful pull the sync agent calls
-``Store.retire``: records the server has acknowledged and that no open work needs leave the tablet once they are
-older than the window. They stay on the server, and the worker can look one up when online
-(``field-agent records get ID``). This is local removal, not deletion: no tombstone is written, nothing enters
-the outbox, nothing is pushed. A retired record that the server changes later comes back with the pull, as any
-record; a salvaged store that pulls everything again gets them all back and retires them again.
+The town sets a retention window for tablets (``field-server town retention --days N``, one setting of the town
+configuration delivered with the last pull page; ``field_agent/store/town.py`` says which is in force). After a
+successful pull the sync agent calls ``Store.retire``: records the server has acknowledged and that no open work
+needs leave the tablet once they are older than the window. They stay on the server, and the worker can look one up
+when online (``field-agent records get ID``). This is local removal, not deletion: no tombstone is written, nothing
+enters the outbox, nothing is pushed. A retired record that the server changes later comes back with the pull, as
+any record; a salvaged store that pulls everything again gets them all back and retires them again.
 
 Retired (every condition):
 
 - acknowledged: no pending change, none in the batch in flight, no refused change; no open conflict;
 - older than the window: its newest stamp and its own date (visit time, sampling time, follow-up day, task due)
   fall before the window, which is the last ``days`` town days, today included (``3``: today and the two days
-  before; ``0``: none, finished work goes at once), in the town's time zone (the store's ``time_zone`` setting,
-  Beijing time by default, as the terminal app reads it);
+  before; ``0``: none, finished work goes at once), in the town's time zone (the town configuration in force,
+  ``field_agent/store/town.py``: Beijing time by default, as the terminal app reads it);
 - and of a kind whose work is over: a sampling of a round (a campaign result of a campaign) closed (its ``status`` set
   to ``closed``) before the window; a follow-up of a resident no longer in home isolation whose isolation ended before
   the window (or who is no longer on the tablet); a visit of a household with nobody in home isolation; a done or
   cancelled task; a tombstone (a deleted record of any kind).
+
 Never retired: grids, households, residents, rounds and campaigns (live ones), samplings of open rounds, anything of a
 resident in home isolation, anything dated or changed within the window, anything not yet acknowledged or
 unresolved. The removal is one frame; then the log is compacted (the erasure's flag, ``erasure.COMPACT_KEY``), so
@@ -37,14 +38,14 @@ from field_agent.domain.envelope import DELETED, is_deleted, open_conflicts
 from field_agent.domain.hlc import stamp_ms
 from field_agent.store.core import StoreCore
 from field_agent.store.erasure import COMPACT_KEY
+from field_agent.store.town import RETENTION_KEY, ZONE_SETTING, town_config
 
-RETENTION_KEY = "tablet_retention_days"
-"""meta: the town's window in days (an int; None = keep everything), as the last pull delivered it."""
+__all__ = ["RETENTION_KEY", "ZONE_SETTING"]  # where they were before town configuration (field_agent/store/town.py)
+
 RETIRED_KEY = "retired"
 """meta: ``{"total": n, "last_ms": ms, "last": {kind: n}, "parents": {round or resident id: {kind: ms}}}``: counts,
 and which rounds' samplings and residents' follow-ups left (so the ledgers do not call them left out); never a
 value, never the id of a retired record."""
-ZONE_SETTING = "time_zone"  # the same setting the terminal app reads (field_agent/tui/timefmt.py)
 DEFAULT_ZONE = "Asia/Shanghai"
 DONE_TASKS = ("done", "cancelled")
 KEPT_KINDS = frozenset({"grid", "household", "resident", "sampling_round", "campaign"})
@@ -136,7 +137,7 @@ def plan(core: StoreCore, now_ms: int, days: int) -> tuple[dict[str, list[str]],
 
     Records are kept packed in memory (``packed.py``): what the index already knows decides first, so only the
     records that could go are unpacked, and each round or resident they point to once."""
-    zone = town_zone(core.meta_get(ZONE_SETTING))
+    zone = town_zone(town_config(core).time_zone)
     cutoff = cutoff_ms(now_ms, days, zone)
     table, index = core.records.documents(), core.index
     unsettled = unsettled_ids(core)

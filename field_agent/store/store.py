@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from field_agent.domain.envelope import view
 from field_agent.domain.hlc import DEFAULT_MAX_FUTURE_MS, HybridClock, stamp_ms, wall_ms
 from field_agent.domain.ids import new_node_id
+from field_agent.domain.town import TownConfig, TownHistory
 from field_agent.store.conflicts import Conflicts, OpenConflict
 from field_agent.store.core import StoreCore, copy_value
 from field_agent.store.editing import Editor, SetChanges
@@ -33,10 +35,11 @@ from field_agent.store.opening import Unlocked, change_passphrase, create_direct
 from field_agent.store.outbox import Outbox
 from field_agent.store.reader import StoreReader
 from field_agent.store.repositories import DEFAULT_SEARCH_LIMIT, Repositories
-from field_agent.store.retention import RETENTION_KEY, RETIRED_KEY, RetireCounts, retire
+from field_agent.store.retention import RETIRED_KEY, RetireCounts, retire
 from field_agent.store.storage import SealedStorage
 from field_agent.store.sync_state import SyncSide, Wire, envelope_stamps
 from field_agent.store.tinydb_seam import SealedTinyDB
+from field_agent.store.town import save_delivered, town_config, town_history, town_today
 
 FREEZE_AT = 5000
 
@@ -203,7 +206,7 @@ class Store:
         Local removal only: nothing is pushed."""
         self._core.check_open()
         if days is None:
-            days = self.meta_get(RETENTION_KEY)
+            days = town_config(self._core).tablet_retention_days
         counts = retire(self._core, wall_ms() if now_ms is None else now_ms, days)
         if counts.total:
             self.compact_if_erased()  # if it fails (full disk) the flag stays: the next sync or open compacts
@@ -252,6 +255,26 @@ class Store:
     @clock.setter
     def clock(self, clock: HybridClock) -> None:
         self._core.clock = clock
+
+    def town_config(self, day: date | None = None) -> TownConfig:
+        """The town configuration in force on ``day`` (today in the town when None): roles and groups, the
+        home-sampling rule, the retention window, the time zone (``field_agent/store/town.py``)."""
+        return town_config(self._core, day)
+
+    def town_history(self) -> TownHistory:
+        """Every version of the town configuration this tablet holds."""
+        return town_history(self._core)
+
+    def town_today(self, now: datetime | None = None) -> date:
+        """Today's date in the town's time zone (the configuration in force)."""
+        return town_today(self._core, now)
+
+    @locked
+    def save_town_config(self, delivered: Any) -> bool:
+        """Keep the configuration versions a pull delivered (checked first: ConfigError leaves what the tablet
+        had); True when they changed."""
+        self._core.check_open()
+        return save_delivered(self._core, delivered)
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         """A setting saved in the store (a copy), or ``default``."""
@@ -342,7 +365,7 @@ class Store:
             "last_sync": self.meta_get("last_sync"),
             "cursor": self.meta_get("cursor"),
             "records_held": len(self._core.records.documents()),
-            "retention_days": self.meta_get(RETENTION_KEY),
+            "retention_days": town_config(self._core).tablet_retention_days,
             "retired": self.meta_get(RETIRED_KEY),
         }
 

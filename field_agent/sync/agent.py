@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 
+from field_agent.domain.errors import ConfigError
 from field_agent.protocol.wire import invalid_changes
 from field_agent.store.errors import StoreError
 from field_agent.store.retention import RETENTION_KEY
@@ -402,12 +403,19 @@ class SyncAgent:
         return int(self.store.apply_pulled(records, next_cursor))
 
     def _retire(self, town_settings: Mapping[str, Any], result: SyncResult) -> None:
-        """After a complete pull: save the town's retention window if the server sent it, then let the settled old
-        records go (``Store.retire``, field_agent/store/retention.py). A failure leaves them for the next sync."""
+        """After a complete pull: save the town's retention window and configuration if the server sent them, then
+        let the settled old records go (``Store.retire``, field_agent/store/retention.py). A failure leaves them
+        for the next sync."""
         if "tablet_retention_days" in town_settings:
             days = town_settings["tablet_retention_days"]
             if self.store.meta_get(RETENTION_KEY, "unset") != days:
                 self.store.meta_set(RETENTION_KEY, days)
+        save_town_config = getattr(self.store, "save_town_config", None)
+        if "town_config" in town_settings and save_town_config is not None:
+            # the town configuration's versions, checked with the domain's parser (field_agent/store/town.py);
+            # versions this tablet cannot use are left out and it keeps what it had
+            with contextlib.suppress(ConfigError, StoreError):
+                save_town_config(town_settings["town_config"])
         retire = getattr(self.store, "retire", None)
         if retire is None:
             return

@@ -183,6 +183,8 @@ class SyncClient:
             raise ProtocolError(f"the server's pull cursor did not advance ({cursor} -> {next_cursor})")
         if "tablet_retention_days" in page:  # the town's window for tablets (last page; absent from older servers)
             self.town_settings["tablet_retention_days"] = page["tablet_retention_days"]
+        if "town_config" in page:  # the town configuration's versions (last page, once the town set one)
+            self.town_settings["town_config"] = page["town_config"]
         return records, next_cursor, more, page["purged"]
 
     async def get_record(self, record_id: str) -> dict[str, Any] | None:

@@ -49,30 +49,41 @@ def special_groups(resident: dict[str, Any], today: date) -> list[str]:
     return groups.in_screen_order(groups.special_groups(resident, today))
 
 
-def sampling_reasons(resident: dict[str, Any], today: date) -> list[str]:
-    """Why a resident gets home sampling (empty when not eligible), by the domain's default rule."""
-    rule = groups.DEFAULT_ELIGIBILITY
+def sampling_reasons(
+    resident: dict[str, Any], today: date, rule: groups.EligibilityRule = groups.DEFAULT_ELIGIBILITY
+) -> list[str]:
+    """Why a resident gets home sampling (empty when not eligible), by ``rule`` (the town configuration's in force:
+    ``Session.eligibility``)."""
     if not rule.might_be_eligible(resident, today):
         return []
     return rule.reasons(resident, today)
 
 
-def eligible_from_fields(fields: Mapping[str, Any], sets: Mapping[str, Any], today: date) -> bool:
-    """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling by the domain's
-    default rule; the verdict of ``sampling_reasons`` (tests hold them together)."""
-    return stored_eligibility(today)(fields, sets)
+def eligible_from_fields(
+    fields: Mapping[str, Any],
+    sets: Mapping[str, Any],
+    today: date,
+    rule: groups.EligibilityRule = groups.DEFAULT_ELIGIBILITY,
+) -> bool:
+    """Whether a stored resident (an envelope's registers and sets) is eligible for home sampling by ``rule``; the
+    verdict of ``sampling_reasons`` (tests hold them together)."""
+    return stored_eligibility(today, rule)(fields, sets)
 
 
-def projected_eligibility(today: date) -> Callable[[Mapping[str, Any], Iterable[str]], bool]:
+def projected_eligibility(
+    today: date, rule: groups.EligibilityRule = groups.DEFAULT_ELIGIBILITY
+) -> Callable[[Mapping[str, Any], Iterable[str]], bool]:
     """``stored_eligibility`` for a resident's projected fields (``RecordIndex.projection``) and recorded groups
     (``RecordIndex.recorded_groups``): what Today counts every resident with, without unpacking any."""
-    return groups.DEFAULT_ELIGIBILITY.split_checker(today)
+    return rule.split_checker(today)
 
 
-def stored_eligibility(today: date) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+def stored_eligibility(
+    today: date, rule: groups.EligibilityRule = groups.DEFAULT_ELIGIBILITY
+) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
     """``eligible_from_fields`` on ``today`` for a whole grid (Today counts every resident with it): the domain's
     rule decides, and parses an ID number only when its birth year is near an age limit."""
-    eligible = projected_eligibility(today)
+    eligible = projected_eligibility(today, rule)
 
     def check(fields: Mapping[str, Any], sets: Mapping[str, Any]) -> bool:
         recorded = sets.get("special_groups")

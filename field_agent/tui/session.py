@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from field_agent.domain.envelope import is_deleted, view
+from field_agent.domain.groups import EligibilityRule
 from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS
 from field_agent.domain.printable import inert_values
+from field_agent.domain.roles import RoleConfig
+from field_agent.domain.town import TownConfig
 from field_agent.ledgers.audit import append_store_audit, reveal_entry
 from field_agent.store import Store
 from field_agent.store.log import gc_paused
@@ -108,6 +111,7 @@ class Session:
             self.worker,
             self.sync_state(),
             isolation_days=int(self.setting("isolation_days") or DEFAULT_ISOLATION_DAYS),
+            rule=self.eligibility,
         )
         until = self.setting("until")
         summary = replace(summary, role=str(self.setting("role") or ""), until=str(until) if until else None)
@@ -142,6 +146,21 @@ class Session:
     @property
     def today(self) -> date:
         return self.now().date()
+
+    @property
+    def town(self) -> TownConfig:
+        """The town configuration in force today (synced from the town server; ``field_agent/store/town.py``)."""
+        return self._open_store().town_config(self.today)
+
+    @property
+    def eligibility(self) -> EligibilityRule:
+        """Who gets home sampling: the town configuration's rule in force today."""
+        return self.town.eligibility
+
+    @property
+    def roles(self) -> RoleConfig:
+        """The town's roles and groups in force today."""
+        return self.town.roles
 
     @property
     def grid_id(self) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from field_agent.domain.enums import SAMPLING_DONE_STATUSES
+from field_agent.domain.groups import DEFAULT_ELIGIBILITY, EligibilityRule
 from field_agent.domain.sorting import natural_key
 from field_agent.tui import people
 from field_agent.tui.model import GridModel
@@ -50,11 +51,14 @@ class Coverage:
         return [row for row in self.rows if not row.done]
 
 
-def eligible(model: GridModel, today: date) -> list[tuple[dict[str, Any], list[str]]]:
-    """Residents eligible for home sampling on ``today``, each with the reasons."""
+def eligible(
+    model: GridModel, today: date, rule: EligibilityRule = DEFAULT_ELIGIBILITY
+) -> list[tuple[dict[str, Any], list[str]]]:
+    """Residents eligible for home sampling on ``today`` by ``rule`` (the town configuration's in force), each with
+    the reasons."""
     found = []
     for resident in model.of_kind("resident").values():
-        reasons = model.derived(resident, ("sampling", today), lambda r: people.sampling_reasons(r, today))
+        reasons = model.derived(resident, ("sampling", today, rule), lambda r: people.sampling_reasons(r, today, rule))
         if reasons:
             found.append((resident, reasons))
     return found
@@ -76,23 +80,25 @@ def round_entries(model: GridModel, round_id: str | None) -> dict[str, dict[str,
     return entries
 
 
-def coverage_counts(model: GridModel, today: date) -> tuple[dict[str, Any] | None, int, int]:
+def coverage_counts(
+    model: GridModel, today: date, rule: EligibilityRule = DEFAULT_ELIGIBILITY
+) -> tuple[dict[str, Any] | None, int, int]:
     """The current round, how many are eligible and how many are sampled or exempt (for Today)."""
     round_ = current_round(model)
     entries = round_entries(model, round_["id"] if round_ else None)
-    people_eligible = eligible(model, today)
+    people_eligible = eligible(model, today, rule)
     done = sum(
         1 for resident, _ in people_eligible if entries.get(resident["id"], {}).get("status") in SAMPLING_DONE_STATUSES
     )
     return round_, len(people_eligible), done
 
 
-def coverage(model: GridModel, today: date) -> Coverage:
-    """Every eligible resident with their entry in the current round, grouped by building."""
+def coverage(model: GridModel, today: date, rule: EligibilityRule = DEFAULT_ELIGIBILITY) -> Coverage:
+    """Every resident eligible by ``rule`` with their entry in the current round, grouped by building."""
     round_ = current_round(model)
     entries = round_entries(model, round_["id"] if round_ else None)
     rows = []
-    for resident, reasons in eligible(model, today):
+    for resident, reasons in eligible(model, today, rule):
         household = model.get(resident.get("household"))
         entry = entries.get(resident["id"])
         rows.append(

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from field_agent.domain.enums import OPEN_TASK_STATUSES, SAMPLING_DONE_STATUSES
+from field_agent.domain.groups import DEFAULT_ELIGIBILITY, EligibilityRule
 from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS, followup_reached
 from field_agent.domain.sorting import natural_key
 from field_agent.store.reader import StoreReader
@@ -53,8 +54,10 @@ def today_summary(
     worker: str,
     sync_state: dict[str, Any],
     isolation_days: int = DEFAULT_ISOLATION_DAYS,
+    rule: EligibilityRule = DEFAULT_ELIGIBILITY,
 ) -> TodaySummary:
-    """Today's numbers read from the store's indexes: no read model needed, so Today shows right after unlock."""
+    """Today's numbers read from the store's indexes: no read model needed, so Today shows right after unlock.
+    ``rule``: who is eligible for home sampling (the town configuration's in force, ``Session.eligibility``)."""
     today_text = today.isoformat()
     households = reader.live_ids("household")
     round_ = latest_open_round(reader.views(reader.live_ids("sampling_round")))
@@ -73,7 +76,7 @@ def today_summary(
     done_residents = _done_in_round(reader, round_["id"] if round_ else None)
     eligible_count = done_count = 0
     isolated: list[tuple[str, Mapping[str, Any]]] = []
-    index, is_eligible = reader.index, people.projected_eligibility(today)
+    index, is_eligible = reader.index, people.projected_eligibility(today, rule)
     # ~30,000 residents in a big grid, 100,000 after a town's roster: read from the index's projection of each
     # resident (no record unpacked), kept tight on purpose
     for resident_id, fields in index.projection("resident", reader.live_ids("resident")):

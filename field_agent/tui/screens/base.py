@@ -13,7 +13,7 @@ from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error
 from field_agent.tui.i18n import Translator
 from field_agent.tui.session import Session
-from field_agent.tui.timefmt import ZONE_SETTING, town_zone
+from field_agent.tui.timefmt import town_zone
 from field_agent.tui.widgets.keybar import KeyBar
 from field_agent.tui.widgets.nav import NavBar
 
@@ -37,9 +37,10 @@ class SessionScreen(Screen[None]):
 
     @property
     def zone(self) -> tzinfo:
-        """The town's time zone, in which this screen shows every time (``timefmt.short_time(value, self.zone)``)."""
+        """The town's time zone, in which this screen shows every time (``timefmt.short_time(value, self.zone)``):
+        the town configuration's in force (the store's ``time_zone`` setting before the town set one)."""
         if self._zone is None:
-            self._zone = town_zone(self.session.setting(ZONE_SETTING))
+            self._zone = town_zone(self.session.town.time_zone)
         return self._zone
 
     def compose(self) -> ComposeResult:

@@ -14,7 +14,6 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.isolation import DEFAULT_ISOLATION_DAYS, followup_reached
-from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
 from field_agent.tui.i18n import Translator
 from field_agent.tui.queries.isolation import IsolationRow, isolation_rows
 from field_agent.tui.screens.base import SessionScreen
@@ -158,6 +157,9 @@ def leader_task(session: Session, resident: dict[str, Any], values: dict[str, An
     leader = grid.get("leader") or session.worker
     member: Mapping[str, Any] = next((m for m in grid.get("members") or () if m.get("name") == leader), {})
     wartime = grid.get("mode") == "wartime"
+    roles = session.roles  # the town's in force: a role or group it no longer has is not given to a new task
+    role = member.get("role") if member.get("role") in roles.role_keys else roles.role_keys[0]
+    group = member.get("group") if member.get("group") in roles.group_keys else roles.leader_group
     temperature = values.get("temperature")
     symptoms = ", ".join(t.label("symptom", s) for s in values.get("symptoms") or ())
     return {
@@ -168,8 +170,8 @@ def leader_task(session: Session, resident: dict[str, Any], values: dict[str, An
             symptoms=symptoms or "—",
         ),
         "task_kind": "other",
-        "role": None if wartime else (member.get("role") or DEFAULT_ROLE_CONFIG.role_keys[0]),
-        "group": (member.get("group") or DEFAULT_ROLE_CONFIG.leader_group) if wartime else None,
+        "role": None if wartime else role,
+        "group": group if wartime else None,
         "assignee": leader,
         "due": session.today.isoformat(),
         "status": "open",

@@ -92,7 +92,7 @@ class LedgersScreen(SessionScreen):
     def build(self, session: Session, name: str) -> None:
         if session.store is None:
             return
-        ledger = build_ledger(name, session.reader, today=session.today, masked=True)
+        ledger = build_ledger(name, session.reader, today=session.today, masked=True, rule=session.eligibility)
         self.post_message(self.Built(ledger))
 
     def on_ledgers_screen_built(self, message: LedgersScreen.Built) -> None:
@@ -117,7 +117,7 @@ class LedgersScreen(SessionScreen):
     def export(self, session: Session, name: str, path: Path) -> None:
         if session.store is None:
             return
-        ledger = build_ledger(name, session.reader, today=session.today, masked=True)
+        ledger = build_ledger(name, session.reader, today=session.today, masked=True, rule=session.eligibility)
         write_ledger(ledger, path)
         self.post_message(self.Exported(path, len(ledger.rows)))
 

@@ -102,7 +102,7 @@ class SamplingScreen(SessionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, session: Session) -> None:
         with session.reading() as model:
-            result = coverage(model, session.today)
+            result = coverage(model, session.today, session.eligibility)
         self.post_message(self.Loaded(result))
 
     def on_sampling_screen_loaded(self, message: SamplingScreen.Loaded) -> None:

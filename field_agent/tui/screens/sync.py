@@ -404,7 +404,7 @@ class SyncScreen(SessionScreen):
                 value = typed(values)
             except ValueError:
                 return {field: t("sync.bad_value")}
-            errors = domain_errors(t, entry["kind"], {field: value})
+            errors = domain_errors(t, entry["kind"], {field: value}, roles=self.session.roles)
             return {name: message for name, message in errors.items() if name == field}
 
         def save(values: dict[str, Any]) -> dict[str, Any]:

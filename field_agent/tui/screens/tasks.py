@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from field_agent.domain.membership import member_ended
-from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, switch_mode
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, ModeSwitch, RoleConfig, switch_mode
 from field_agent.domain.roles import Label as RoleLabel
 from field_agent.domain.sorting import natural_key
 from field_agent.tui.screens.base import SessionScreen
@@ -26,8 +26,6 @@ from field_agent.tui.widgets.columns import fill_table
 from field_agent.tui.widgets.confirm import ConfirmDialog
 from field_agent.tui.widgets.prompt import FieldsDialog
 from field_agent.tui.widgets.task_form import TaskForm
-
-CONFIG = DEFAULT_ROLE_CONFIG
 
 
 def member_label(t: Any, member: Mapping[str, Any], today: date | None) -> str:
@@ -49,6 +47,7 @@ class Board:
     leader: bool
     worker: str
     today: date | None = None
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG  # the town configuration's in force (Session.roles)
 
     @property
     def wartime(self) -> bool:
@@ -116,10 +115,11 @@ class TasksScreen(SessionScreen):
         with session.reading() as model:
             grid = dict(model.grid or {})
             tasks = list(model.of_kind("task").values())
-        self.post_message(self.Loaded(Board(grid, tasks, session.is_leader, session.worker, session.today)))
+        board = Board(grid, tasks, session.is_leader, session.worker, session.today, session.roles)
+        self.post_message(self.Loaded(board))
 
     def slots(self, board: Board) -> tuple[Any, ...]:
-        return CONFIG.groups if board.wartime else CONFIG.roles
+        return board.roles.groups if board.wartime else board.roles.roles
 
     def on_tasks_screen_loaded(self, message: TasksScreen.Loaded) -> None:
         t, board = self.t, message.board
@@ -257,7 +257,7 @@ class TasksScreen(SessionScreen):
             self.notify(t("tasks.leader_only"), severity="warning")
             return
         new_mode = "normal" if board.wartime else "wartime"
-        change = switch_mode(board.grid, board.tasks, new_mode, CONFIG)
+        change = switch_mode(board.grid, board.tasks, new_mode, board.roles)
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, Static
 
 from field_agent.domain.errors import ValidationError
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from field_agent.domain.validation import validate_record
 from field_agent.tui.app_base import field_app
 from field_agent.tui.errors import describe_error, field_error_text
@@ -47,12 +48,16 @@ class FormErrors(Exception):
 
 
 def domain_errors(
-    t: Translator, kind: str, values: Mapping[str, Any], existing: Mapping[str, Any] | None = None
+    t: Translator,
+    kind: str,
+    values: Mapping[str, Any],
+    existing: Mapping[str, Any] | None = None,
+    roles: RoleConfig = DEFAULT_ROLE_CONFIG,
 ) -> dict[str, str]:
-    """The domain's validation of ``values`` written to a ``kind`` record (the store's own rules), as messages by
-    field name; empty when the write is valid."""
+    """The domain's validation of ``values`` written to a ``kind`` record (the store's own rules, with ``roles``
+    the town configuration's in force), as messages by field name; empty when the write is valid."""
     try:
-        validate_record(kind, values, existing)
+        validate_record(kind, values, existing, roles=roles)
     except ValidationError as error:
         found: dict[str, str] = {}
         for field_error in error.errors:
@@ -116,7 +121,9 @@ class FormDialog(ModalScreen[Any]):
         """Problems with ``values`` by field name: the domain's rules for ``kind`` and the screen's ``check``."""
         errors: dict[str, str] = {}
         if self.kind is not None:
-            errors.update(domain_errors(self.t, self.kind, values, self.record))
+            session = field_app(self).session
+            roles = session.roles if session is not None else DEFAULT_ROLE_CONFIG
+            errors.update(domain_errors(self.t, self.kind, values, self.record, roles))
         if self.checker is not None:
             errors.update(self.checker(values))
         return errors
