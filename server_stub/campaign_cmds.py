@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
 
+from field_agent.domain.printable import inert
 from server_stub.cli import common_options, echo_json, fail, open_db, say
 from server_stub.town_time import town_zone
+
+if TYPE_CHECKING:
+    from field_agent.domain.roles import RoleConfig
 
 LANG_OPTION = click.option(
     "--lang",
@@ -71,19 +75,34 @@ def _today() -> date:
     return datetime.now(town_zone()).date()
 
 
-def read_definition(file: Path, lang: str) -> Any:
-    """The definition data in ``file`` (.json, or .xlsx as the office fills it), or one line and exit 1."""
+def read_definition(file: Path, lang: str, roles: RoleConfig) -> Any:
+    """The definition data in ``file`` (.json, or an .xlsx campaign sheet as the office fills it): every problem
+    is printed at its place (the sheet's cell) and the command exits 1."""
     suffix = file.suffix.lower()
     if suffix == ".json":
         try:
             return orjson.loads(file.read_bytes())
         except orjson.JSONDecodeError as error:
             fail(_t(lang, "bad_json", file=file.name, line=error.lineno))
-    if suffix in (".xlsx", ".xlsm"):
-        from field_agent.ledgers.campaign_sheet import read_campaign_sheet
+    if suffix not in (".xlsx", ".xlsm"):
+        fail(_t(lang, "bad_file", file=file.name))
+    from field_agent.ledgers.campaign_sheet import read_campaign_file
+    from field_agent.ledgers.errors import CampaignSheetError
 
-        return read_campaign_sheet(file, lang)
-    fail(_t(lang, "bad_file", file=file.name))
+    try:
+        return read_campaign_file(file, roles=roles.roles, groups=roles.groups)
+    except CampaignSheetError as error:
+        problems = [{"where": cell, "problem": text} for cell, text in error.cells(lang)]
+        _refuse(file, problems, False, lang)
+
+
+def _refuse(file: Path, problems: list[dict[str, str]], as_json: bool, lang: str) -> NoReturn:
+    if as_json:
+        echo_json({"created": False, "problems": problems})
+    else:
+        for problem in problems:
+            click.echo(inert(f"{file.name}: {problem['where']}: {problem['problem']}"), err=True)
+    fail(_t(lang, "problems", file=file.name, count=len(problems)))
 
 
 @click.group("campaign")
@@ -101,18 +120,16 @@ def campaign_create(db_url: str | None, as_json: bool, lang: str, file: Path) ->
     from field_agent.domain.i18n import say as say_message
     from server_stub.campaigns import create_campaign, parse_for_town
 
-    data = read_definition(file, lang)
-    try:
-        campaign = parse_for_town(data)
-    except DefinitionError as error:
-        problems = [{"where": p.path, "problem": say_message(p.message, lang)} for p in error.problems]
-        if as_json:
-            echo_json({"created": False, "problems": problems})
-        else:
-            for problem in problems:
-                click.echo(f"{file.name}: {problem['where']}: {problem['problem']}", err=True)
-        fail(_t(lang, "problems", file=file.name, count=len(problems)))
+    from server_stub.town_config import in_force
+
     with open_db(db_url) as db:
+        roles = in_force(db).roles
+        data = read_definition(file, lang, roles)
+        try:
+            campaign = parse_for_town(data, roles)
+        except DefinitionError as error:
+            problems = [{"where": p.path, "problem": say_message(p.message, lang)} for p in error.problems]
+            _refuse(file, problems, as_json, lang)
         grids = create_campaign(db, campaign)
     if as_json:
         echo_json({"created": True, "key": campaign.key, "name": campaign.name, "grids": grids})

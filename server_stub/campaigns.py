@@ -22,7 +22,7 @@ from field_agent.domain.campaigns.results import Coverage, coverage, find_target
 from field_agent.domain.campaigns.rounds import round_campaign, round_results
 from field_agent.domain.campaigns.route import day_route
 from field_agent.domain.envelope import view
-from field_agent.domain.roles import DEFAULT_ROLE_CONFIG
+from field_agent.domain.roles import DEFAULT_ROLE_CONFIG, RoleConfig
 from server_stub.db.base import Database
 from server_stub.errors import RequestInvalid
 from server_stub.records import Edit, write_records
@@ -42,9 +42,8 @@ def campaign_record_id(key: str, grid: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{key}/{grid}"))
 
 
-def parse_for_town(data: Any) -> Campaign:
+def parse_for_town(data: Any, roles: RoleConfig = DEFAULT_ROLE_CONFIG) -> Campaign:
     """The office's definition, checked with the town's roles and groups (DefinitionError lists every problem)."""
-    roles = DEFAULT_ROLE_CONFIG
     return parse_campaign(data, role_keys=roles.role_keys, group_keys=roles.group_keys)
 
 
@@ -200,8 +199,12 @@ class _InGrid:
     households: dict[str, dict[str, Any]]
 
 
-def _in_grids(db: Database, *, town: str | None, key: str | None) -> Iterator[_InGrid]:
-    """Every campaign of every live grid (of ``town``; only ``key``), sampling rounds read as campaigns."""
+def _in_grids(db: Database, *, town: str | None, key: str | None, day: date | None = None) -> Iterator[_InGrid]:
+    """Every campaign of every live grid (of ``town``; only ``key``), sampling rounds read as campaigns (with the
+    town's home-sampling rule in force on ``day``)."""
+    from server_stub.town_config import in_force
+
+    rule = in_force(db, day).eligibility
     for grid in db.list_grids():
         if grid.get("deleted") or (town is not None and grid.get("town") != town):
             continue
@@ -222,7 +225,7 @@ def _in_grids(db: Database, *, town: str | None, key: str | None) -> Iterator[_I
                     continue
                 status, entries = str(record.get("status")), results.get(record["id"], [])
             elif record["kind"] == "sampling_round":
-                campaign = round_campaign(record)
+                campaign = round_campaign(record, rule)
                 status = "active" if record.get("status") == "open" else "closed"
                 entries = round_results(samplings, record["id"])
             else:
@@ -237,7 +240,7 @@ def campaign_summaries(
     """Every campaign on the server (or only ``key``; only the grids of ``town``), with its coverage in each grid,
     in start order."""
     found: dict[str, CampaignSummary] = {}
-    for item in _in_grids(db, town=town, key=key):
+    for item in _in_grids(db, town=town, key=key, day=today):
         campaign, status = item.campaign, item.status
         targets = find_targets(campaign, item.residents, item.households, today)
         cover = coverage(campaign, targets, item.results)  # only targets count, whoever else was served
@@ -257,7 +260,7 @@ def team_route(db: Database, key: str, team: str, day: date, zone: tzinfo) -> li
     """A team's appointments of campaign ``key`` on ``day``, per grid and building in walking order (names and
     addresses, never ID numbers)."""
     grids = []
-    for item in _in_grids(db, town=None, key=key):
+    for item in _in_grids(db, town=None, key=key, day=day):
         people = _people(item.residents, item.households)
         route = day_route(item.campaign, item.results, item.households, team, day, zone)
         if not route:
