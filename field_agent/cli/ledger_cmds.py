@@ -1,4 +1,5 @@
-"""``field-agent export`` (the six ledgers to .xlsx/.csv) and ``field-agent import`` (a roster into the store)."""
+"""``field-agent export`` (the six ledgers and each campaign's, ``campaign:KEY``, to .xlsx/.csv) and
+``field-agent import`` (a roster into the store)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def export_command(
     definitions: Path | None,
     as_json: bool,
 ) -> None:
-    """Export one of the six ledgers (e.g. residents) to an .xlsx or .csv file."""
+    """Export one of the six ledgers (e.g. residents), or a campaign's (campaign:KEY), to an .xlsx or .csv file."""
     lang = language(ctx)
     try:
         known = load_definitions(definitions)
