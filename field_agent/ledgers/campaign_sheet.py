@@ -16,9 +16,11 @@ import datetime as dt
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from field_agent.domain.campaigns.definition import DefinitionError, parse_campaign
 from field_agent.domain.campaigns.templates import TEMPLATES, template_data
@@ -33,6 +35,8 @@ CUSTOM_TEMPLATE = "custom"
 Value = str | int | float | dt.date | None
 Table = Mapping[Any, tuple[str, ...]]
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+BLANK_RUN = 200
+"""Empty rows in a row that end a sheet."""
 _LAST_PART = re.compile(r"^(.*)(\[\d+\]|\.[^.\[\]]+)$")
 
 
@@ -118,7 +122,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))
     except OSError:
-        raise CampaignSheetError([CellProblem(path.name, "unreadable", {"reason": "OSError"})]) from None
+        raise CampaignSheetError([CellProblem(path.name, "unreadable")]) from None
     except UnicodeDecodeError:
         raise CampaignSheetError([CellProblem(path.name, "json", {"line": 1})]) from None
     except json.JSONDecodeError as error:
@@ -145,14 +149,17 @@ class _SheetReader:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
 
+        if not path.is_file():
+            raise CampaignSheetError([CellProblem(path.name, "unreadable")])
+        damaged = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, zlib.error, ParseError)
         try:
             book = load_workbook(path, read_only=True, data_only=True)
-        except OSError:
-            raise CampaignSheetError([CellProblem(path.name, "unreadable", {"reason": "OSError"})]) from None
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError):
+        except damaged:
             raise CampaignSheetError([CellProblem(path.name, "file_format")]) from None
         try:
-            sheets = {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+            sheets = {name: _rows_of(book[name]) for name in book.sheetnames}
+        except damaged:
+            raise CampaignSheetError([CellProblem(path.name, "file_format")]) from None
         finally:
             book.close()
         self.places.update(
@@ -387,6 +394,25 @@ class _SheetReader:
             return None
         year, month, day = (int(part) for part in found.groups())
         return f"{year:04d}-{month:02d}-{day:02d}"  # an unreal one (2026-02-30) is parse_campaign's to name
+
+
+def _rows_of(sheet: Any) -> list[list[Any]]:
+    """A sheet's rows as values, up to its last filled one. The ``<dimension>`` a file declares may be wrong (some
+    writers leave A1, and read-only mode would stop at row 1), so every row is read; a run of ``BLANK_RUN`` empty
+    rows ends the sheet (a column formatted to the bottom would otherwise be a million rows)."""
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
+    rows: list[list[Any]] = []
+    blank = 0
+    for row in sheet.iter_rows(values_only=True):
+        values = list(row)
+        blank = blank + 1 if all(_blank(v) for v in values) else 0
+        if blank >= BLANK_RUN:
+            break
+        rows.append(values)
+    while rows and all(_blank(v) for v in rows[-1]):
+        rows.pop()
+    return rows
 
 
 def _blank(value: object) -> bool:

@@ -43,7 +43,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "is not a shipped template; the templates are {choices}",
         "zh_CN": "不是已有的模板；模板为 {choices}",
     },
-    "unreadable": {"en": "cannot be read: {reason}", "zh_CN": "无法读取：{reason}"},
+    "unreadable": {
+        "en": "cannot be read: there is no such file, or no permission to read it",
+        "zh_CN": "无法读取：文件不存在，或没有读取权限",
+    },
     "whole": {"en": "must be a whole number", "zh_CN": "应为整数"},
     "word": {"en": "must be one of {choices}", "zh_CN": "只能是以下之一：{choices}"},
     "words": {"en": "each entry must be one of {choices}", "zh_CN": "每一项只能是以下之一：{choices}"},

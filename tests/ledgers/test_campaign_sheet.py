@@ -309,3 +309,17 @@ _TYPE_WORDS = {
     "signature": "签名",
 }
 _COUNT_WORDS = {"done": "完成", "excused": "免除", "open": "未完成"}
+
+
+def test_a_missing_file_and_a_sheet_formatted_far_below_its_rows(tmp_path: Path) -> None:
+    assert "文件不存在" in problems(tmp_path / "nowhere.xlsx")["nowhere.xlsx"]
+    assert "no such file" in problems(tmp_path / "nowhere.json", "en")["nowhere.json"]
+    path = filled(tmp_path)
+    book = openpyxl.load_workbook(path)
+    book["表单"]["A5000"] = " "  # a cell far down that holds only a space: the sheet ends at its last entry
+    book["表单"]["H3"] = "备注里写的字"
+    book["表单"]["H1"] = "备注"
+    book.save(path)
+    assert parse_campaign(read_campaign_file(path)) == from_template(
+        "typhoon", "typhoon-2026-12", "防台风转移（12月）", STARTS
+    )

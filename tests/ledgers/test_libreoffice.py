@@ -9,6 +9,7 @@ the skip into a failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 import re
@@ -208,3 +209,29 @@ def test_id_numbers_and_phones_stay_exact_text_when_a_spreadsheet_opens_the_csv(
     assert all(p.data_type == "s" for _, p in cells if p.value)
     names = {row["name"] for row in expected}
     assert {sheet.cell(row=r, column=headers.index("姓名") + 1).value for r in range(3, len(expected) + 3)} == names
+
+
+# --- the campaign sheet, saved by a spreadsheet -------------------------------------------------------------------
+
+
+def test_a_campaign_sheet_saved_by_libreoffice_reads_back_the_same_campaign(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The office opens the shipped sheet, fills it and saves it: what a spreadsheet writes (its own dimension,
+    shared strings, date cells, drop-down lists) reads as the campaign the sheet held."""
+    require_tools()
+    from field_agent.domain.campaigns.definition import parse_campaign
+    from field_agent.domain.campaigns.templates import TEMPLATES, from_template
+    from field_agent.ledgers.campaign_sheet import read_campaign_file
+    from field_agent.ledgers.campaign_sheet_template import write_campaign_template
+
+    source, saved = tmp_path_factory.mktemp("sheets"), tmp_path_factory.mktemp("saved")
+    starts, ends = TODAY, TODAY + dt.timedelta(days=3)
+    for template in TEMPLATES:
+        write_campaign_template(
+            source / f"{template}.xlsx", template, key=template, name="活动", starts=starts, ends=ends
+        )
+    soffice(saved, sorted(source.glob("*.xlsx")), "xlsx:Calc MS Excel 2007 XML")
+    for template in TEMPLATES:
+        campaign = parse_campaign(read_campaign_file(saved / f"{template}.xlsx"))
+        assert campaign == from_template(template, template, "活动", starts, ends), template
