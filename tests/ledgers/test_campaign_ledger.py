@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from field_agent.domain.campaigns.results import coverage, find_targets
 from field_agent.domain.demo_campaigns import demo_campaigns
 from field_agent.domain.envelope import view
 from field_agent.ledgers.campaign_ledger import NOT_VISITED, campaign_ledger, campaign_ledger_list
+from field_agent.ledgers.definitions import load_definitions
 from field_agent.ledgers.errors import UnknownLedger
 from field_agent.ledgers.writers import write_ledger
 
@@ -143,3 +145,13 @@ def test_the_tablet_exports_a_campaign_s_ledger(tmp_path: Path, demo_records: li
     assert refused.exit_code == 1 and "网格长" in refused.output
     unknown = run(store, "--lang", "en", "export", "campaign:nothing", "--out", str(tmp_path / "n.csv"))
     assert unknown.exit_code == 1 and f"campaign:{KEYS['typhoon']}" in unknown.output
+
+
+def test_the_list_of_ledgers_names_the_store_s_campaigns_too(tmp_path: Path, demo_records: list[Any]) -> None:
+    store = make_store(tmp_path / "worker", demo_records, role="worker")
+    listed = run(store, "export", "--list", "--json")
+    assert listed.exit_code == 0, listed.output
+    names = [item["name"] for item in json.loads(listed.output)]
+    assert names[:6] == list(load_definitions()) and set(names[6:]) == {f"campaign:{k}" for k in KEYS.values()}
+    plain = run(store, "export", "--list")
+    assert "防台风转移" in plain.output and f"campaign:{KEYS['typhoon']}" in plain.output
