@@ -14,12 +14,14 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from field_agent.cli.main import cli
 from field_agent.domain.campaigns.definition import parse_campaign
 from field_agent.domain.campaigns.results import coverage, find_targets
 from field_agent.domain.demo_campaigns import demo_campaigns
-from field_agent.domain.envelope import view
+from field_agent.domain.envelope import is_deleted, view
 from field_agent.ledgers.campaign_ledger import NOT_VISITED, campaign_ledger, campaign_ledger_list
 from field_agent.ledgers.definitions import load_definitions
 from field_agent.ledgers.errors import UnknownLedger
@@ -34,7 +36,7 @@ FULL_ID = re.compile(r"\d{17}[\dX]")
 
 def expected(demo: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """What the domain says of the campaign, grid by grid: its targets and the ones left out."""
-    views = [view(e) for e in demo if not e.get("deleted")]
+    views = [view(e) for e in demo if not is_deleted(e)]
     targets: list[str] = []
     left_out: list[str] = []
     done = excused = 0
@@ -155,3 +157,59 @@ def test_the_list_of_ledgers_names_the_store_s_campaigns_too(tmp_path: Path, dem
     assert names[:6] == list(load_definitions()) and set(names[6:]) == {f"campaign:{k}" for k in KEYS.values()}
     plain = run(store, "export", "--list")
     assert "防台风转移" in plain.output and f"campaign:{KEYS['typhoon']}" in plain.output
+
+
+class Views:
+    """Live record views, as an open store gives them to the ledgers (``index.LiveRecords``)."""
+
+    def __init__(self, views: list[dict[str, Any]]) -> None:
+        self.views = views
+
+    def live_views(self) -> list[dict[str, Any]]:
+        return self.views
+
+    def conflicted(self) -> list[dict[str, Any]]:
+        return []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_whatever_the_results_the_rows_are_the_targets_and_the_open_ones_are_those_left_out(
+    demo: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Any results — several per target (two tablets offline), some for people who are no target — give one row
+    per target, its best result's status, and 未完成 on exactly the domain's "nobody left out" list."""
+    views = [view(e) for e in demo if not is_deleted(e)]
+    grid = views[0]["grid"]
+    record = next(v for v in views if v["kind"] == "campaign" and v["key"] == KEYS["typhoon"] and v["grid"] == grid)
+    campaign = parse_campaign(record["definition"])
+    kept = [v for v in views if v["grid"] == grid and v["kind"] != "campaign_result"]
+    residents = [v for v in kept if v["kind"] == "resident"]
+    households = {v["id"]: v for v in kept if v["kind"] == "household"}
+    targets = find_targets(campaign, residents, households, TODAY)
+    someone = st.sampled_from([*targets, residents[0]["id"]])
+    statuses = st.sampled_from([s.key for s in campaign.statuses])
+    drawn = data.draw(st.lists(st.tuples(someone, statuses, st.integers(0, 5)), max_size=40))
+    results = [
+        {
+            "kind": "campaign_result",
+            "id": f"r{n}",
+            "grid": grid,
+            "campaign": record["id"],
+            "target": target,
+            "status": status,
+            "reason": "已核实",
+            "at": f"2026-12-0{day + 1}T09:00:00+08:00",
+            "by": "林网格",
+        }
+        for n, (target, status, day) in enumerate(drawn)
+    ]
+    ledger = campaign_ledger(Views(kept + results), KEYS["typhoon"], TODAY)
+    progress = coverage(campaign, targets, results)
+    table = [dict(zip(ledger.headers, row, strict=True)) for row in ledger.rows]
+    assert len(table) == len(targets)
+    by_id = {r["id"]: r for r in residents}
+    assert [row["姓名"] for row in table] == [by_id[t]["name"] for t in targets]
+    assert [row["完成情况"] == "未完成" for row in table] == [t in progress.left_out for t in targets]
+    labels = {s.key: s.label for s in campaign.statuses}
+    assert [row["状态"] for row in table] == [labels.get(progress.statuses.get(t, ""), NOT_VISITED) for t in targets]
