@@ -175,7 +175,7 @@ class _SheetReader:
             self.places[part] = words.CAMPAIGN_SHEET
         data: dict[str, Any] = {}
         if words.CAMPAIGN_SHEET not in sheets:
-            self.problem("", "sheet_missing", sheet=words.CAMPAIGN_SHEET, sheets="、".join(sheets) or "-")
+            self.problem(words.CAMPAIGN_SHEET, "sheet_missing", sheets="、".join(sheets) or "-")
         else:
             data = self._campaign(sheets[words.CAMPAIGN_SHEET])
         names_template = bool(data.get("template"))
@@ -187,7 +187,7 @@ class _SheetReader:
             (words.STATUS_SHEET, words.STATUS_HEADERS, self._status, "statuses"),
         ):
             if sheet not in sheets and not names_template:
-                self.problem("", "sheet_missing", sheet=sheet, sheets="、".join(sheets) or "-")
+                self.problem(sheet, "sheet_missing", sheets="、".join(sheets) or "-")
             items = self._rows(sheets, sheet, headers, read)
             if items:
                 data[part] = items

@@ -36,8 +36,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "json": {"en": "is not valid JSON (line {line})", "zh_CN": "不是有效的 JSON（第 {line} 行）"},
     "number": {"en": "must be a number", "zh_CN": "应为数字"},
     "sheet_missing": {
-        "en": "the workbook has no sheet {sheet} (its sheets are {sheets})",
-        "zh_CN": "工作簿缺少工作表“{sheet}”（现有工作表：{sheets}）",
+        "en": "the workbook has no such sheet (its sheets are {sheets})",
+        "zh_CN": "工作簿中没有这张工作表（现有工作表：{sheets}）",
     },
     "template": {
         "en": "is not a shipped template; the templates are {choices}",

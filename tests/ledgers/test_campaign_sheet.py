@@ -196,7 +196,7 @@ def test_a_missing_sheet_or_header_names_the_sheet_and_row(tmp_path: Path) -> No
     book["活动"]["A1"] = "名目"
     book.save(path)
     found = problems(path)
-    assert "工作表“表单”" in found[""]
+    assert found["表单"] == "工作簿中没有这张工作表（现有工作表：活动、对象规则、状态、填写说明）"
     assert found["状态"] == "第 1 行缺少表头“计为”"
     assert found["活动"] == "第 1 行缺少表头“项目”"
     assert "代码、名称、计为、需原因" in found["状态!C1"]
