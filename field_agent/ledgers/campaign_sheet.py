@@ -32,7 +32,6 @@ from field_agent.ledgers.errors import CampaignSheetError
 CUSTOM_TEMPLATE = "custom"
 """The ``template`` of a campaign the office defines without a shipped template."""
 
-Value = str | int | float | dt.date | None
 Table = Mapping[Any, tuple[str, ...]]
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 BLANK_RUN = 200
@@ -349,7 +348,7 @@ class _SheetReader:
     # --- one cell ---------------------------------------------------------------------------------------------
 
     def _word(self, value: Any, table: Table, cell: str, key: str = "word") -> Any:
-        found = words.key_of(table, _text(value)) if not isinstance(value, bool) else value
+        found = words.key_of(table, _text(value))  # an Excel TRUE/FALSE cell reads as True/False: 是/否
         if found is None:
             self.problem(cell, key, choices=words.choices_text(table))
         return found

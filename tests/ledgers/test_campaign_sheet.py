@@ -108,6 +108,7 @@ def test_words_a_clerk_writes_read_as_the_definitions_keys(tmp_path: Path) -> No
             "表单!C3": "数字",
             "表单!E3": 1,
             "表单!F3": "99.5",
+            "表单!G3": True,  # an Excel TRUE cell
             "状态!A2": "got",
             "状态!B2": "已领取",
             "状态!C2": "完成",
@@ -125,7 +126,7 @@ def test_words_a_clerk_writes_read_as_the_definitions_keys(tmp_path: Path) -> No
     assert campaign.target.residency == {"resident", "floating"}
     assert [(f.name, f.type, f.choices, f.required) for f in campaign.form] == [
         ("item", "choice", ("大米", "食用油"), True),
-        ("qty", "number", (), False),
+        ("qty", "number", (), True),
     ]
     assert (campaign.form[1].minimum, campaign.form[1].maximum) == (1, 99.5)
     assert [(s.key, s.counts, s.needs_reason) for s in campaign.statuses] == [
