@@ -324,3 +324,11 @@ def test_a_missing_file_and_a_sheet_formatted_far_below_its_rows(tmp_path: Path)
     assert parse_campaign(read_campaign_file(path)) == from_template(
         "typhoon", "typhoon-2026-12", "防台风转移（12月）", STARTS
     )
+
+
+def test_every_sheet_message_is_said_in_both_languages_and_the_catalog_is_sorted() -> None:
+    from field_agent.ledgers.campaign_sheet_messages import MESSAGES
+
+    assert list(MESSAGES) == sorted(MESSAGES)
+    assert all(set(texts) == {"zh_CN", "en"} for texts in MESSAGES.values())
+    assert all(sorted(texts) == list(texts) for texts in MESSAGES.values())  # en before zh_CN, as written
