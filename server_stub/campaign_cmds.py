@@ -119,7 +119,6 @@ def campaign_create(db_url: str | None, as_json: bool, lang: str, file: Path) ->
     from field_agent.domain.campaigns.definition import DefinitionError
     from field_agent.domain.i18n import say as say_message
     from server_stub.campaigns import create_campaign, parse_for_town
-
     from server_stub.town_config import in_force
 
     with open_db(db_url) as db:

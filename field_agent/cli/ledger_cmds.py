@@ -1,16 +1,20 @@
-"""``field-agent export`` (the six ledgers to .xlsx/.csv) and ``field-agent import`` (a roster into the store)."""
+"""``field-agent export`` (the six ledgers and each campaign's, ``campaign:KEY``, to .xlsx/.csv) and
+``field-agent import`` (a roster into the store)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
 
-from field_agent.cli.common import echo, echo_json, fail, language
+from field_agent.cli.common import PASSPHRASE_ENV, echo, echo_json, fail, language, store_path
 from field_agent.cli.store_cmds import open_store
 from field_agent.ledgers import messages
+from field_agent.ledgers.campaign_ledger import campaign_ledger_list
 from field_agent.ledgers.definitions import ledger_list, ledger_list_line, load_definitions
-from field_agent.ledgers.device import export_from_store, import_into_store
+from field_agent.ledgers.device import all_envelopes, china_today, export_from_store, import_into_store
 from field_agent.ledgers.errors import LedgerError
 from field_agent.ledgers.messages import exported_message
 from field_agent.ledgers.roster_messages import say
@@ -30,7 +34,7 @@ from field_agent.ledgers.writers import export_path, export_suffix
     "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None, help="File type when --out is a folder."
 )
 @click.option("--unmasked", is_flag=True, help="Full ID numbers and phones (grid leader only; audited).")
-@click.option("--list", "list_only", is_flag=True, help="Name the ledgers and exit.")
+@click.option("--list", "list_only", is_flag=True, help="Name the ledgers (with the store's campaigns' ones) and exit.")
 @click.option(
     "--definitions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -48,14 +52,14 @@ def export_command(
     definitions: Path | None,
     as_json: bool,
 ) -> None:
-    """Export one of the six ledgers (e.g. residents) to an .xlsx or .csv file."""
+    """Export one of the six ledgers (e.g. residents), or a campaign's (campaign:KEY), to an .xlsx or .csv file."""
     lang = language(ctx)
     try:
         known = load_definitions(definitions)
     except LedgerError as error:
         fail(error.describe(lang))
     if list_only:
-        items = ledger_list(known)
+        items = ledger_list(known) + _campaign_ledgers(ctx)
         if as_json:
             echo_json(items)
         else:
@@ -83,6 +87,15 @@ def export_command(
         )
     else:
         echo(exported_message(built, path, lang))
+
+
+def _campaign_ledgers(ctx: click.Context) -> list[dict[str, str]]:
+    """The campaigns' ledgers (``campaign:KEY``) of the store, when there is one and its passphrase is at hand (no
+    prompt just to list)."""
+    if not store_path(ctx).exists() or not (os.environ.get(PASSPHRASE_ENV) or sys.stdin.isatty()):
+        return []
+    with open_store(ctx) as store:
+        return campaign_ledger_list(all_envelopes(store), china_today())
 
 
 @click.command("import")

@@ -41,6 +41,8 @@ class Ledger:
     title_en: str = ""
     short_scope: str = ""
     """The scope as a file name starts with it: ``东门社区第一网格`` for a grid, the town's name for a town."""
+    summary: str = ""
+    """A line of totals printed under the title (a campaign's targets, done, excused, left out and percent)."""
 
     @property
     def headers(self) -> list[str]:

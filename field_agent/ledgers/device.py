@@ -18,6 +18,7 @@ from field_agent.ledgers.audit import (
     records_entry,
 )
 from field_agent.ledgers.builder import Ledger, build_ledger
+from field_agent.ledgers.campaign_ledger import campaign_ledger, is_campaign_ledger
 from field_agent.ledgers.definitions import LedgerDefinition
 from field_agent.ledgers.errors import RosterFileError
 from field_agent.ledgers.index import CHINA
@@ -79,21 +80,25 @@ def export_from_store(
     today: dt.date | None = None,
     definitions: Mapping[str, LedgerDefinition] | None = None,
 ) -> Ledger:
-    """Build a ledger from the store and write it to ``out`` (a file, or a folder for the ledger's default name:
-    ``writers.export_path``); unmasked only for the leader, and every export is audited."""
+    """Build a ledger (one of the definitions', or a campaign's: ``campaign:KEY``) from the store and write it to
+    ``out`` (a file, or a folder for the ledger's default name: ``writers.export_path``); unmasked only for the
+    leader, and every export is audited."""
     role = store.meta_get("role")
     check_unmasked_allowed(role, unmasked)
     suffix = export_suffix(out, fmt)
     day = today or china_today()
     town = getattr(store, "town_config", None)  # the town configuration in force (field_agent/store/town.py)
-    ledger = build_ledger(
-        name,
-        _with_erasures(store),
-        today=day,
-        masked=not unmasked,
-        definitions=definitions,
-        rule=town(day).eligibility if town is not None else None,
-    )
+    if is_campaign_ledger(name):  # a campaign's ledger (campaign:KEY), from its definition
+        ledger = campaign_ledger(all_envelopes(store), name, day, masked=not unmasked)
+    else:
+        ledger = build_ledger(
+            name,
+            _with_erasures(store),
+            today=day,
+            masked=not unmasked,
+            definitions=definitions,
+            rule=town(day).eligibility if town is not None else None,
+        )
     entry = export_entry(ledger, actor=store.meta_get("worker"), role=role, fmt=suffix, at=dt.datetime.now(CHINA))
     # recorded before the file is written: an export that then fails leaves an entry, never an unrecorded file
     append_store_audit(store, entry)

@@ -7,8 +7,10 @@ without a code describes itself in English in either language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from field_agent.ledgers.campaign_sheet_messages import CellProblem
 from field_agent.ledgers.messages import error_text
 from field_agent.ledgers.roster_messages import say
 
@@ -68,3 +70,22 @@ def _roster_text(key: str, language: str | None, params: dict[str, Any]) -> str:
     file, sheet = params.pop("file", ""), params.pop("sheet", "")
     where = say("where.file_sheet", language, file=file, sheet=sheet) if sheet else file
     return say(key, language, file=file, sheet=sheet, where=where, **params)
+
+
+class CampaignSheetError(LedgerError):
+    """A campaign file (the office's campaign sheet, or JSON) that cannot define a campaign: every problem at once,
+    each at its cell (``表单!C4``; for a JSON file the definition's path, ``form[2].type``).
+
+    ``problems`` are ``campaign_sheet_messages.CellProblem``; ``cells(language)`` gives them as (cell, message)
+    pairs, ``describe(language)`` one per line, in Chinese by default or English. No message quotes a cell.
+    """
+
+    def __init__(self, problems: Sequence[CellProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(p.line("en") for p in self.problems), code="campaign_sheet")
+
+    def cells(self, language: str | None = None) -> list[tuple[str, str]]:
+        return [(p.cell, p.text(language)) for p in self.problems]
+
+    def describe(self, lang: str | None = None) -> str:
+        return "\n".join(p.line(lang) for p in self.problems)

@@ -69,7 +69,12 @@ def title_line(ledger: Ledger) -> str:
 
 
 def subtitle(ledger: Ledger) -> str:
-    parts = [ledger.scope, f"制表日期 {ledger.today.isoformat()}", MASK_NOTE if ledger.masked else FULL_NOTE]
+    parts = [
+        ledger.scope,
+        f"制表日期 {ledger.today.isoformat()}",
+        MASK_NOTE if ledger.masked else FULL_NOTE,
+        ledger.summary,
+    ]
     return "　".join(p for p in parts if p)
 
 

@@ -9,6 +9,7 @@ the skip into a failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 import re
@@ -22,7 +23,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from field_agent.domain.demo_campaigns import demo_campaigns
 from field_agent.ledgers.builder import build_ledger
+from field_agent.ledgers.campaign_ledger import PREFIX, campaign_ledger
 from field_agent.ledgers.definitions import load_definitions
 from field_agent.ledgers.writers import write_ledger
 
@@ -37,6 +40,8 @@ MIN_SCALE = 0.55
 # the dialog LibreOffice shows on opening a CSV: comma, double quote, UTF-8 (it sees the BOM), from line 1, every
 # other option at its default ("Evaluate formulas" on, "Format quoted field as text" off)
 CSV_IMPORT = "CSV:44,34,76,1"
+CAMPAIGNS = [PREFIX + campaign.key for campaign in demo_campaigns(TODAY)]
+"""The demo town's campaign ledgers (campaign:KEY), printed beside the six."""
 
 
 def require_tools() -> None:
@@ -102,16 +107,22 @@ def pdf_pages(pdf: Path) -> list[Page]:
 
 @pytest.fixture(scope="module")
 def printed(demo: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The six ledgers of the demo town (two grids) written as .xlsx and printed to PDF by LibreOffice."""
+    """The six ledgers of the demo town (two grids) and its campaigns' ledgers written as .xlsx and printed to PDF
+    by LibreOffice."""
     require_tools()
     folder = tmp_path_factory.mktemp("printed")
     ledgers = {name: build_ledger(name, demo, today=TODAY) for name in load_definitions()}
+    ledgers.update({name: campaign_ledger(demo, name, TODAY) for name in CAMPAIGNS})
     files = []
     for name, ledger in ledgers.items():
-        write_ledger(ledger, folder / f"{name}.xlsx")
-        files.append(folder / f"{name}.xlsx")
+        write_ledger(ledger, folder / f"{_file(name)}.xlsx")
+        files.append(folder / f"{_file(name)}.xlsx")
     soffice(folder, files, "pdf")
-    return {name: (ledger, pdf_pages(folder / f"{name}.pdf")) for name, ledger in ledgers.items()}
+    return {name: (ledger, pdf_pages(folder / f"{_file(name)}.pdf")) for name, ledger in ledgers.items()}
+
+
+def _file(name: str) -> str:
+    return name.replace(":", "-")  # soffice would read campaign:KEY as a URL
 
 
 def row_numbers(page: Page, left_of: float) -> list[int]:
@@ -121,7 +132,7 @@ def row_numbers(page: Page, left_of: float) -> list[int]:
     return [int(w.text) for w in sorted(column, key=lambda w: w.y_min)]
 
 
-@pytest.mark.parametrize("name", list(load_definitions()))
+@pytest.mark.parametrize("name", [*load_definitions(), *CAMPAIGNS])
 def test_each_ledger_prints_one_page_wide_with_its_header_on_every_page(name: str, printed: dict[str, Any]) -> None:
     ledger, pages = printed[name]
     assert pages, f"{name}: LibreOffice printed nothing"
@@ -143,6 +154,8 @@ def test_each_ledger_prints_one_page_wide_with_its_header_on_every_page(name: st
     first = pages[0].text
     assert first.count(ledger.title) >= 2  # the title row and the page header
     assert "身份证号、电话已脱敏" in first and f"制表日期 {TODAY.isoformat()}" in first
+    if ledger.summary:  # a campaign's totals, under its title
+        assert ledger.summary.split("：")[0].replace(" ", "") in first.replace(" ", "")
     assert "填表人：" in pages[-1].text and "审核人：" in pages[-1].text
 
 
@@ -196,3 +209,29 @@ def test_id_numbers_and_phones_stay_exact_text_when_a_spreadsheet_opens_the_csv(
     assert all(p.data_type == "s" for _, p in cells if p.value)
     names = {row["name"] for row in expected}
     assert {sheet.cell(row=r, column=headers.index("姓名") + 1).value for r in range(3, len(expected) + 3)} == names
+
+
+# --- the campaign sheet, saved by a spreadsheet -------------------------------------------------------------------
+
+
+def test_a_campaign_sheet_saved_by_libreoffice_reads_back_the_same_campaign(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The office opens the shipped sheet, fills it and saves it: what a spreadsheet writes (its own dimension,
+    shared strings, date cells, drop-down lists) reads as the campaign the sheet held."""
+    require_tools()
+    from field_agent.domain.campaigns.definition import parse_campaign
+    from field_agent.domain.campaigns.templates import TEMPLATES, from_template
+    from field_agent.ledgers.campaign_sheet import read_campaign_file
+    from field_agent.ledgers.campaign_sheet_template import write_campaign_template
+
+    source, saved = tmp_path_factory.mktemp("sheets"), tmp_path_factory.mktemp("saved")
+    starts, ends = TODAY, TODAY + dt.timedelta(days=3)
+    for template in TEMPLATES:
+        write_campaign_template(
+            source / f"{template}.xlsx", template, key=template, name="活动", starts=starts, ends=ends
+        )
+    soffice(saved, sorted(source.glob("*.xlsx")), "xlsx:Calc MS Excel 2007 XML")
+    for template in TEMPLATES:
+        campaign = parse_campaign(read_campaign_file(saved / f"{template}.xlsx"))
+        assert campaign == from_template(template, template, "活动", starts, ends), template

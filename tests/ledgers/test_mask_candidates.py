@@ -1,10 +1,10 @@
 """No masked output of the demo town narrows anyone's ID number (or phone) below 1,000 candidates.
 
 Every masked export a user can make of the demo town — every ledger as .xlsx and .csv from the tablet's
-``field-agent export`` and the server's ``field-server export``, every ledger downloaded from the office page, the
-office overview (page and JSON), a grid opened on the office page (its left-out residents, page and JSON), and
-``field-agent records get/list --json`` — is parsed as an outsider would read it, and for every row the ID numbers
-that fit what the row shows are counted (tests/ledgers/candidates.py).
+``field-agent export`` (each campaign's ledger too) and the server's ``field-server export``, every ledger
+downloaded from the office page, the office overview (page and JSON), a grid opened on the office page (its
+left-out residents, page and JSON), and ``field-agent records get/list --json`` — is parsed as an outsider would
+read it, and for every row the ID numbers that fit what the row shows are counted (tests/ledgers/candidates.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from field_agent.cli.main import cli
 from field_agent.domain.demo import demo_envelopes, generate_demo
+from field_agent.domain.demo_campaigns import demo_campaigns
 from field_agent.domain.demo_data import FUQING_REGION
 from field_agent.domain.envelope import view
 from field_agent.domain.hlc import HybridClock
@@ -170,6 +171,27 @@ def test_every_ledger_the_tablet_exports_keeps_1000_candidates_per_row(
             assert any(MASKED_ID.search(row["租住人员（姓名 身份证号）"]) for row in rows)
     assert residents_rows > 300  # the demo's 常住人口台账: hundreds of people, every one counted
     assert min(fewest.values()) >= THRESHOLD
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_every_campaign_ledger_the_tablet_exports_keeps_1000_candidates_per_row(
+    worker_store: Path, tmp_path: Path, secrets: dict[str, set[str]], suffix: str
+) -> None:
+    """A campaign's ledger (campaign:KEY) shows the masked number beside the name, address and answers."""
+    for campaign in demo_campaigns(TODAY):
+        out = tmp_path / f"{campaign.template}{suffix}"
+        field_agent(worker_store, "export", f"campaign:{campaign.key}", "--out", str(out))
+        today, rows = (read_xlsx if suffix == ".xlsx" else read_csv)(out.read_bytes())
+        assert rows and ("公民身份号码" in rows[0] or "联系电话" in rows[0])  # the counter sees the numbers
+        where = f"campaign:{campaign.key}{suffix}"
+        for line, row in enumerate(rows, start=3):  # no age, sex or birth date beside the number: counted to 1,000
+            assert not set(FULL_NUMBER.findall(" ".join(row.values()))) & secrets["all"], f"{where} line {line}"
+            if row.get("公民身份号码"):
+                shown = {"公民身份号码": row["公民身份号码"]}
+                count = row_id_candidates(shown, today, FUQING_REGION, stop_at=THRESHOLD)
+                assert count is not None and count >= THRESHOLD, f"{where} line {line}: {count}"
+            if row.get("联系电话"):
+                assert phone_candidates(row["联系电话"]) >= THRESHOLD, f"{where} line {line}"
 
 
 def test_records_get_and_list_print_masked_numbers(worker_store: Path, secrets: dict[str, set[str]]) -> None:
