@@ -1,4 +1,4 @@
-"""A typhoon evacuation from the office's file to two tablets and back, against a real town server on 127.0.0.1:
+"""A typhoon evacuation from the office's Excel sheet to two tablets and back, against a real town server on 127.0.0.1:
 the office creates the campaign, both tablets receive it at their sync, record results offline (a wrong answer is
 refused on the tablet, before anything is saved), sync, and the office sees who is left out, then 100%."""
 
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from field_agent.domain.campaigns.templates import template_data
 from field_agent.domain.errors import ValidationError
 from field_agent.domain.idnumber import make_id_number
+from field_agent.ledgers.campaign_sheet_template import write_campaign_template
 from field_agent.store import Store
 from server_stub.cli import cli as server_cli
 
@@ -38,10 +38,10 @@ def town(tmp_path: Path) -> Iterator[Town]:
 
 
 def definition_file(directory: Path, grid_name: str) -> Path:
-    data = template_data("typhoon")
-    data.update(key=KEY, name="防台风转移（第22号台风）", starts=date.today().isoformat(), grids=[grid_name])
-    path = directory / "typhoon.json"
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    """The typhoon template as the office fills it in Excel (the campaign sheet), for one grid."""
+    path = directory / "typhoon.xlsx"
+    name = "防台风转移（第22号台风）"
+    write_campaign_template(path, "typhoon", key=KEY, name=name, starts=date.today(), grids=(grid_name,))
     return path
 
 

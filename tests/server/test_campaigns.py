@@ -244,3 +244,29 @@ async def test_results_of_a_closed_campaign_are_erased_by_the_towns_rule_everywh
     (marker,) = page["purged"]  # every tablet of the grid erases its copy at its next pull
     assert (marker["id"], marker["kind"], marker["parent"]) == (result["record"], "campaign_result", values["campaign"])
     assert "胰岛素" not in str(page)
+
+
+def test_an_excel_campaign_sheet_is_created_or_refused_cell_by_cell(run, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from field_agent.ledgers.campaign_sheet_template import write_campaign_template
+
+    run("grid", "create", "--town", "玉屏街道", "--name", "东门一网格")
+    good = tmp_path / "typhoon.xlsx"
+    write_campaign_template(good, "typhoon", key="typhoon-xl", name="防台风转移", starts=TODAY, grids=("东门一网格",))
+    created = json.loads(run("campaign", "create", "--from", str(good), "--json").stdout)
+    assert created["created"] is True and created["key"] == "typhoon-xl"
+
+    bad = tmp_path / "bad.xlsx"
+    write_campaign_template(bad, "typhoon", key="typhoon-bad", name="防台风转移", starts=TODAY)
+    book = load_workbook(bad)
+    form = book["表单"]
+    header = [cell.value for cell in form[1]]
+    form.cell(row=2, column=header.index("类型") + 1, value="复选框")
+    book.save(bad)
+    refused = run("campaign", "create", "--from", str(bad), ok=False)
+    column = "ABCDEFGHIJ"[header.index("类型")]
+    assert f"bad.xlsx: 表单!{column}2: " in refused.stderr and "复选框" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].endswith("未创建活动")
+    listed = json.loads(run("campaign", "list", "--json").stdout)["campaigns"]
+    assert [c["key"] for c in listed] == ["typhoon-xl"]
