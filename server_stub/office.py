@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, quote
@@ -271,10 +271,9 @@ def download_ledger(request: Request, name: str, grid: str | None = None, town: 
     if not check_office_token(db, presented_token(request)):
         return unauthorised_json(db)
     try:
-        envelopes, scope, short = _scope_records(db, grid=grid, town=town)
+        envelopes, scope, short = _scope_records(db, grid=grid, town=town, whole=name.startswith("campaign:"))
         day = china_today()
-        rule = in_force(db, day).eligibility
-        ledger = build_ledger(name, envelopes, today=day, masked=True, scope=scope, short_scope=short, rule=rule)
+        ledger = _ledger(db, name, envelopes, day, masked=True, scope=scope, short=short)
     except LedgerError as error:
         return JSONResponse({"error": {"code": "ledger_refused", "message": str(error)}}, status_code=404)
     audit_dir = getattr(request.app.state, "audit_dir", None)
@@ -307,9 +306,15 @@ def attachment(filename: str, fallback: str) -> str:
 # --- exports and their audit ----------------------------------------------------------------------------------
 
 
-def _scope_records(db: Database, *, grid: str | None, town: str | None) -> tuple[Iterator[Mapping[str, Any]], str, str]:
-    """The records of one grid or one town, what the ledger's title calls them and what its file name does."""
+def _scope_records(
+    db: Database, *, grid: str | None, town: str | None, whole: bool = False
+) -> tuple[Iterator[Mapping[str, Any]], str, str]:
+    """The records of one grid or one town (or, with ``whole`` and neither named, every grid: a campaign's ledger
+    covers every grid it reached), what the ledger's title calls them and what its file name does."""
     grids = [g for g in db.list_grids() if not g.get("deleted")]
+    if whole and grid is None and town is None:
+        records = itertools.chain.from_iterable(_with_erasures(db, g["id"]) for g in grids)
+        return records, f"全部网格（{len(grids)}个）", "all-grids"
     if (grid is None) == (town is None):
         raise OfficeError("name exactly one of --grid G or --town T", code="scope_one_of")
     if grid is not None:
@@ -352,6 +357,25 @@ def read_audit(audit_dir: Path | None = None) -> list[dict[str, Any]]:
     return read_audit_lines(_audit_path(audit_dir))
 
 
+def _ledger(
+    db: Database,
+    name: str,
+    envelopes: Iterable[Mapping[str, Any]],
+    day: dt.date,
+    *,
+    masked: bool,
+    scope: str,
+    short: str,
+) -> Ledger:
+    """One of the town's ledgers, or a campaign's (``campaign:KEY``, built from its definition)."""
+    from field_agent.ledgers.campaign_ledger import campaign_ledger, is_campaign_ledger
+
+    if is_campaign_ledger(name):
+        return campaign_ledger(envelopes, name, day, masked, scope=scope, short_scope=short)
+    rule = in_force(db, day).eligibility
+    return build_ledger(name, envelopes, today=day, masked=masked, scope=scope, short_scope=short, rule=rule)
+
+
 def export_ledger(
     db: Database,
     name: str,
@@ -370,17 +394,9 @@ def export_ledger(
     from field_agent.ledgers.writers import export_path, export_suffix, write_ledger
 
     suffix = export_suffix(out, fmt)
-    envelopes, scope, short = _scope_records(db, grid=grid, town=town)
+    envelopes, scope, short = _scope_records(db, grid=grid, town=town, whole=name.startswith("campaign:"))
     day = today or china_today()
-    ledger = build_ledger(
-        name,
-        envelopes,
-        today=day,
-        masked=not unmasked,
-        scope=scope,
-        short_scope=short,
-        rule=in_force(db, day).eligibility,
-    )
+    ledger = _ledger(db, name, envelopes, day, masked=not unmasked, scope=scope, short=short)
     # audit first: an export that fails after this leaves a harmless entry, never an unrecorded file
     _audit(ledger, fmt=suffix, actor=f"field-server export ({os.environ.get('USER', 'admin')})", audit_dir=audit_dir)
     path = export_path(out, ledger, suffix)

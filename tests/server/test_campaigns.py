@@ -270,3 +270,33 @@ def test_an_excel_campaign_sheet_is_created_or_refused_cell_by_cell(run, tmp_pat
     assert refused.stderr.strip().splitlines()[-1].endswith("未创建活动")
     listed = json.loads(run("campaign", "list", "--json").stdout)["campaigns"]
     assert [c["key"] for c in listed] == ["typhoon-xl"]
+
+
+async def test_the_office_downloads_and_exports_a_campaigns_ledger_masked(server: Harness, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from server_stub.office import export_ledger, issue_office_token
+
+    east = server.grid("东门一网格")
+    create_campaign(server.db, parse_for_town(typhoon()))
+    tablet = await server.tablet(east)
+    await tablet.pull_all()
+    home = tablet.edit(kind="household", values=household("东门社区5栋101"))
+    person = old_person(home["record"], "林秀英")
+    grandma = tablet.edit(kind="resident", values=person)
+    await tablet.push_ok([home, grandma])
+
+    office = server.client(issue_office_token(server.db))
+    page = await office.get("/office/campaigns/typhoon-12")
+    assert 'href="/office/ledgers/campaign:typhoon-12.xlsx"' in page.text
+    download = await office.get("/office/ledgers/campaign:typhoon-12.xlsx")
+    assert download.status_code == 200
+    (tmp_path / "web.xlsx").write_bytes(download.content)
+    cells = [
+        str(c) for row in load_workbook(tmp_path / "web.xlsx").active.iter_rows(values_only=True) for c in row if c
+    ]
+    assert "林秀英" in cells and "未走访" in cells
+    assert person["id_number"] not in cells and person["id_number"][6:14] not in " ".join(cells)
+    _, path = export_ledger(server.db, "campaign:typhoon-12", tmp_path / "typhoon.csv", audit_dir=tmp_path)
+    assert path.exists() and "林秀英" in path.read_text(encoding="utf-8-sig")
+    assert (await office.get("/office/ledgers/campaign:nothing.xlsx")).status_code == 404
