@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from field_agent.domain.envelope import DELETED
+from field_agent.domain.validation import check_home
 from server_stub.db.base import Database, Transaction
 
 REFUSAL_CODE = "household_has_residents"
+HOME_REFUSAL_CODE = "household_gone"
 
 
 def _deletes(change: Mapping[str, Any]) -> bool:
@@ -29,9 +31,43 @@ class HouseholdGuard:
         self._read: Callable[[], Iterable[Mapping[str, Any]]] = lambda: db.iter_records(grid)
         # residents this batch deletes or moves count where the batch puts them, wherever the change sits in it
         self._batch: dict[str, str | None] = {}
+        self._households: Mapping[str, Mapping[str, Any]] | None = None
+        self._named_households = {
+            change["fields"]["household"]["value"]
+            for change in changes
+            if change["kind"] == "resident"
+            and "household" in change["fields"]
+            and isinstance(change["fields"]["household"].get("value"), str)
+        }
         for change in changes:
             if change["kind"] == "resident" and (_deletes(change) or "household" in change["fields"]):
                 self._batch[change["record"]] = None if _deletes(change) else change["fields"]["household"]["value"]
+
+    def home_refusal(self, change: Mapping[str, Any], working: Mapping[str, Mapping[str, Any]]) -> str | None:
+        """Why a resident change may not put the resident where it says (a household of another grid, unknown, or
+        deleted, here or earlier in the batch), or None. Read once per batch, for the households its residents name."""
+        if change["kind"] != "resident" or _deletes(change) or "household" not in change["fields"]:
+            return None
+        household = change["fields"]["household"]["value"]
+        if not isinstance(household, str):
+            return None  # the domain rules refuse it with their own reason
+        envelope = working.get(household) or self._homes().get(household)
+        if envelope is not None and envelope["grid"] != self._grid:
+            envelope = None  # another grid's household is as good as none: the answer names neither
+        if not check_home(envelope):
+            return None
+        return (
+            f"household {household} is not a live household of this grid on the server (deleted, or never sent): "
+            "put the resident in another household"
+        )
+
+    def _homes(self) -> Mapping[str, Mapping[str, Any]]:
+        if self._households is None:
+            named = list(self._named_households)
+            self._households = (
+                {rid: envelope for rid, (_, envelope) in self._db.read_versions(named).items()} if named else {}
+            )
+        return self._households
 
     def _residents(self) -> dict[str, set[str]]:
         if self._live is None:

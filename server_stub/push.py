@@ -30,6 +30,7 @@ from server_stub.campaign_results import ResultCheck
 from server_stub.config import Settings
 from server_stub.db.base import Database
 from server_stub.db.sql import RecordRaced
+from server_stub.households import HOME_REFUSAL_CODE as HOME_REFUSAL
 from server_stub.households import REFUSAL_CODE as HOUSEHOLD_REFUSAL
 from server_stub.households import HouseholdGuard
 from server_stub.sealing import Sealer
@@ -217,6 +218,8 @@ def _plan(
             check_change(device, change, current, settings, now, roles)
             if guard is not None and (reason := guard.refusal(change, current)) is not None:
                 raise Refusal(HOUSEHOLD_REFUSAL, reason)
+            if guard is not None and (reason := guard.home_refusal(change, working)) is not None:
+                raise Refusal(HOME_REFUSAL, reason)
             if results_check is not None and change["kind"] == "campaign_result":
                 _check_result(results_check, change, current, working)
             expected = _sent_over(current, change)  # before the merge, which updates ``current`` in place

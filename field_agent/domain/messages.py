@@ -66,6 +66,7 @@ MESSAGES: Mapping[str, str] = {
     "record.identity": "is set when the record is created and is not a field",
     "record.unknown_field": "is not a field of a {kind} record; its fields are {fields}",
     "resident.isolation_start": "is required while the resident is in home isolation",
+    "resident.household_gone": "must be a household of this grid that has not been deleted",
     "resident.pregnant_male": "pregnant cannot be recorded: the ID number is a man's",
     "visit.seen_empty": "must be empty when the outcome is nobody_home or vacant",
     "visit.health_unseen": "has answers for a resident who is not in residents_seen",

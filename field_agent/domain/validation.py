@@ -81,6 +81,15 @@ def validate_record(
     _raise_if(errors, kind)
 
 
+def check_home(household: Mapping[str, Any] | None) -> list[FieldError]:
+    """The problem with putting a resident in ``household`` (its envelope, None when the grid holds none): a
+    resident lives in a household of its grid that has not been deleted, or it would vanish from every roster and
+    ledger (docs/DOMAIN.md, "Deleting a household"). The tablet checks before saving, the server before applying."""
+    if household is None or household.get("kind") != "household" or household.get("fields", {}).get(DELETED):
+        return [FieldError.of("household", msg("resident.household_gone"))]
+    return []
+
+
 def merged_view(kind: str, values: Mapping[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]:
     """The record as the write leaves it: ``existing`` overlaid with ``values``, set changes applied."""
     merged = {k: v for k, v in (existing or {}).items() if k not in IDENTITY_KEYS and not k.startswith("_")}

@@ -9,7 +9,7 @@ from field_agent.domain.campaigns.results import check_result_record
 from field_agent.domain.envelope import DELETED, local_edit, set_members, view
 from field_agent.domain.errors import ValidationError
 from field_agent.domain.ids import new_id
-from field_agent.domain.validation import merged_view, normalize_values, validate_record
+from field_agent.domain.validation import check_home, merged_view, normalize_values, validate_record
 from field_agent.store.core import StoreCore, copy_value
 from field_agent.store.errors import HouseholdNotEmpty, RecordNotFound, StoreError
 from field_agent.store.guard import locked
@@ -75,6 +75,8 @@ class Editor:
         validate_record(kind, proposed, view(existing) if existing is not None else None, roles=roles)
         if kind == "campaign_result":
             self._check_result(proposed, existing)
+        if kind == "resident" and "household" in fields:
+            self._check_home(fields["household"])
         changes = {name: dict(elements) for name, elements in (set_changes or {}).items()}
         for name in SET_FIELDS.get(kind, ()):
             if name in fields and isinstance(fields[name], list | tuple | set):
@@ -84,6 +86,13 @@ class Editor:
                 elements.update({element: True for element in wanted})
                 elements.update({element: False for element in current - wanted})
         return fields, changes
+
+    def _check_home(self, household: object) -> None:
+        """A resident is put only in a household the tablet holds and has not deleted (docs/DOMAIN.md, "Deleting a
+        household"): a resident pointing at a deleted household would vanish from every roster and ledger."""
+        errors = check_home(self.core.records.raw(str(household)))
+        if errors:
+            raise ValidationError(errors, kind="resident")
 
     def _check_result(self, proposed: Mapping[str, Any], existing: Mapping[str, Any] | None) -> None:
         """A campaign result against its campaign's form and target (the same check the server makes)."""

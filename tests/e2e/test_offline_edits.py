@@ -157,3 +157,36 @@ async def test_the_server_refuses_deleting_a_household_another_tablet_added_a_re
     b.delete(household)  # the resident first, then the household: accepted
     assert (await sync(b)).refused == 0
     assert not live(server_state(town, grid)[household])
+
+
+async def test_a_resident_is_never_put_in_a_deleted_household_on_the_tablet_or_the_server(
+    town: Town, tmp_path: Path
+) -> None:
+    """The converse of the rule above: a household deleted on one tablet cannot take a resident another tablet
+    adds before it hears of the deletion; the server refuses the resident, which the tablet rolls back, and nothing
+    points at a deleted household anywhere."""
+    from store.conftest import resident_values
+
+    from field_agent.domain.errors import ValidationError
+
+    grid = town.new_grid()
+    a, b = [await enrolled(town, grid, tmp_path, name) for name in ("a", "b")]
+    household = a.put("household", {"address": "6栋3单元202"})["id"]
+    other = a.put("household", {"address": "6栋3单元203"})["id"]
+    await sync(a)
+    await sync(b)
+    a.delete(household)
+    with pytest.raises(ValidationError) as refused_here:  # on the tablet that deleted it: refused before saving
+        a.put("resident", resident_values(household, "陈静"))
+    assert [(e.field, e.key) for e in refused_here.value.errors] == [("household", "resident.household_gone")]
+    await sync(a)
+    resident = b.put("resident", resident_values(household, "林芳"))["id"]  # b has not heard of the deletion
+    moved = b.put("resident", resident_values(other, "郑华"))["id"]
+    result = await sync(b)
+    assert result.refused == 1
+    [refused] = b.refused_changes()
+    assert (refused["change"]["record"], refused["code"]) == (resident, "household_gone")
+    assert "林芳" not in refused["reason"]
+    state = server_state(town, grid)
+    assert resident not in state and live(state[moved]) and not live(state[household])
+    assert replica(b) == state  # the refused resident rolled back, the deletion pulled
