@@ -11,7 +11,7 @@ import orjson
 
 from field_agent.domain.printable import inert
 from server_stub.cli import common_options, echo_json, fail, open_db, say
-from server_stub.town_time import town_zone
+from server_stub.town_time import town_today, town_zone
 
 if TYPE_CHECKING:
     from field_agent.domain.roles import RoleConfig
@@ -67,12 +67,6 @@ TEXT = {
 
 def _t(lang: str, text: str, /, **params: Any) -> str:
     return TEXT[lang][text].format(**params)
-
-
-def _today() -> date:
-    from datetime import datetime
-
-    return datetime.now(town_zone()).date()
 
 
 def read_definition(file: Path, lang: str, roles: RoleConfig) -> Any:
@@ -144,7 +138,7 @@ def campaign_list(db_url: str | None, as_json: bool, lang: str) -> None:
     from server_stub.campaigns import campaign_summaries
 
     with open_db(db_url) as db:
-        summaries = campaign_summaries(db, _today())
+        summaries = campaign_summaries(db, town_today())
     if as_json:
         echo_json({"campaigns": [summary.to_dict() for summary in summaries]})
         return
@@ -168,7 +162,7 @@ def campaign_show(db_url: str | None, as_json: bool, lang: str, key: str) -> Non
     from server_stub.campaigns import CampaignError, campaign_summaries
 
     with open_db(db_url) as db:
-        summaries = campaign_summaries(db, _today(), key)
+        summaries = campaign_summaries(db, town_today(), key)
     if not summaries:
         raise CampaignError(f"no campaign {key!r} on this server (field-server campaign list shows them)")
     data = summaries[0].to_dict(left_out=True)
@@ -196,7 +190,7 @@ def campaign_route(db_url: str | None, as_json: bool, lang: str, key: str, team:
     from server_stub.campaigns import team_route
 
     try:
-        when = date.fromisoformat(day) if day else _today()
+        when = date.fromisoformat(day) if day else town_today()
     except ValueError:
         fail(_t(lang, "bad_date"))
     with open_db(db_url) as db:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from server_stub.cli import cli
 from server_stub.db import open_database
 
 from .harness import Harness
@@ -67,3 +70,17 @@ async def any_server(db_url: str) -> AsyncIterator[Harness]:
     harness = Harness(db_url)
     yield harness
     await harness.close()
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    """``field-server`` as the office runs it, in its own data directory: ``run(*args, ok=True)`` checks the exit
+    status and returns the result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(cli, ["--data-dir", str(tmp_path), *args], catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output + result.stderr
+        return result
+
+    return invoke

@@ -9,13 +9,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
-
 from field_agent.domain.campaigns.templates import template_data
 from field_agent.domain.idnumber import make_id_number
 from server_stub.campaigns import campaign_record_id, campaign_summaries, create_campaign, parse_for_town
-from server_stub.cli import cli
 
 from .harness import Harness, household
 
@@ -32,18 +28,6 @@ def typhoon(key: str = "typhoon-12", **changes: Any) -> dict[str, Any]:
 def old_person(household_id: str, name: str) -> dict[str, Any]:
     number = make_id_number("350181", date(1940, 3, 1), 7, "female")
     return {"household": household_id, "name": name, "id_number": number, "residency": "resident"}
-
-
-@pytest.fixture
-def run(tmp_path: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(cli, ["--data-dir", str(tmp_path), *args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output + result.stderr
-        return result
-
-    return invoke
 
 
 def test_the_office_creates_lists_shows_and_closes_a_campaign(run, tmp_path: Path) -> None:

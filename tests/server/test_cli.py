@@ -7,24 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from field_agent.domain.idnumber import make_id_number
 from field_agent.protocol.wire import EnrollRequest
-from server_stub.cli import cli
 from server_stub.db import open_database
-
-
-@pytest.fixture
-def run(tmp_path: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(cli, ["--data-dir", str(tmp_path), *args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output + result.stderr
-        return result
-
-    return invoke
 
 
 def test_grid_code_and_device_commands(run, tmp_path: Path) -> None:

@@ -67,18 +67,6 @@ def test_the_town_date_decides_not_utc(monkeypatch: pytest.MonkeyPatch) -> None:
         assert has_ended("2026-12-31", instant.astimezone(town_time.town_zone()).date()) is ended
 
 
-@pytest.fixture
-def run(tmp_path: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(cli, ["--data-dir", str(tmp_path), *args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output + result.stderr
-        return result
-
-    return invoke
-
-
 def test_enroll_code_for_a_volunteer_needs_a_last_day_within_90_days(run) -> None:
     grid = run("grid", "create", "--town", "玉屏街道", "--name", "东门一网格").stdout.strip()
     base = ("enroll-code", "--grid", grid, "--name", "赵志愿", "--role", "volunteer")
